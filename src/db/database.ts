@@ -1,0 +1,121 @@
+/**
+ * The Prisma client on the right driver adapter, opened once per process by the server.
+ *
+ * SQLite: two connections to one WAL-mode file. Writes go through the writer connection, only inside
+ * transactions, which the adapter queues one at a time; everything else reads through a connection of
+ * its own. A single connection would let a read issued while a write transaction is open see (or, for
+ * a write, join) that transaction's uncommitted rows.
+ * PostgreSQL: one pooled client for both, through @prisma/adapter-pg.
+ */
+import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient as SqliteClient, Prisma } from '../generated/sqlite/client.js';
+import { PrismaClient as PostgresClient } from '../generated/postgresql/client.js';
+import { providerOf, pgPoolConfig, sqliteFilePath, type Provider } from './database-url.js';
+import { applyMigrations } from './migrations.js';
+import { dialectFor, type Dialect } from './dialect.js';
+
+/** The model API is identical for both providers (same models); this is its type. */
+export type PrismaClient = SqliteClient;
+/** The client inside a write transaction. */
+export type Tx = Prisma.TransactionClient;
+
+export interface Database {
+  readonly provider: Provider;
+  readonly dialect: Dialect;
+  /** For reads. Never used to write: writes go through `write`. */
+  readonly read: PrismaClient;
+  /**
+   * Runs `work` in one write transaction, retrying it when the database reports a transient
+   * conflict (deadlock, serialization failure, a concurrent insert of the same key).
+   */
+  write<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
+  /** Calls `listener` with each SQL statement sent; returns the unsubscribe function. */
+  onQuery(listener: (sql: string) => void): () => void;
+  close(): Promise<void>;
+}
+
+const TRANSACTION_OPTIONS = {
+  // Writers queue for the SQLite write lock and PostgreSQL row locks; under a burst that queue can
+  // be long, and failing a write that would have succeeded a moment later is worse than waiting.
+  maxWait: 60_000,
+  timeout: 60_000,
+};
+const MAX_ATTEMPTS = 5;
+
+let current: Database | undefined;
+
+/** The database this process opened. */
+export function database(): Database {
+  if (!current) throw new Error('The database is not open: start the server first');
+  return current;
+}
+
+/** Opens (creating and migrating it if needed) the database at `url` and makes it this process's. */
+export async function openDatabase(url: string): Promise<Database> {
+  if (current) throw new Error('A database is already open in this process');
+  const provider = providerOf(url);
+  await applyMigrations(provider, url);
+  const listeners = new Set<(sql: string) => void>();
+  const log = [{ level: 'query', emit: 'event' }] as const;
+  const observe = (client: PrismaClient) => {
+    (client as unknown as { $on(event: 'query', cb: (e: Prisma.QueryEvent) => void): void }).$on('query', (event) => {
+      for (const listener of listeners) listener(event.query);
+    });
+    return client;
+  };
+
+  let read: PrismaClient;
+  let writer: PrismaClient;
+  if (provider === 'sqlite') {
+    const file = sqliteFilePath(url);
+    const connect = () => new SqliteClient({ adapter: new PrismaBetterSqlite3({ url: `file:${file}`, timeout: 10_000 }), log: [...log] });
+    writer = observe(connect());
+    read = observe(connect());
+    // WAL lets readers and the writer work at once; FULL syncs every commit, so an acknowledged span
+    // survives a power cut, not just a crash.
+    await writer.$queryRawUnsafe('PRAGMA journal_mode = WAL');
+    for (const client of [writer, read]) await client.$executeRawUnsafe('PRAGMA synchronous = FULL');
+  } else {
+    const client = new PostgresClient({ adapter: new PrismaPg(pgPoolConfig(url)), log: [...log] }) as unknown as PrismaClient;
+    read = writer = observe(client);
+  }
+
+  const db: Database = {
+    provider,
+    dialect: dialectFor(provider),
+    read,
+    async write(work) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await writer.$transaction((tx) => work(tx), TRANSACTION_OPTIONS);
+        } catch (error) {
+          if (attempt >= MAX_ATTEMPTS || !isTransient(error)) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 5 * attempt * Math.random()));
+        }
+      }
+    },
+    onQuery(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async close() {
+      if (current === db) current = undefined;
+      await Promise.all([...new Set([read, writer])].map((client) => client.$disconnect()));
+    },
+  };
+  current = db;
+  return db;
+}
+
+/**
+ * Conflicts that a retry resolves: PostgreSQL deadlocks and serialization failures, and a unique
+ * violation from two transactions inserting the same trace or span at once (the retry finds the
+ * row and takes the idempotent path).
+ */
+function isTransient(error: unknown): boolean {
+  const known = error as { code?: string; meta?: { driverAdapterError?: { cause?: { originalCode?: string } } } };
+  if (known?.code === 'P2002' || known?.code === 'P2034') return true;
+  const original = known?.meta?.driverAdapterError?.cause?.originalCode;
+  return original === '40001' || original === '40P01' || original === '23505';
+}

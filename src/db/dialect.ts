@@ -1,0 +1,102 @@
+/**
+ * The few SQL fragments that differ between SQLite and PostgreSQL. Everything else Spantree sends is
+ * either Prisma's own query API or SQL both databases accept; domain code asks the dialect and never
+ * checks the provider itself.
+ */
+import { Prisma } from '../generated/sqlite/client.js';
+import { BadUserInput } from '../errors.js';
+import type { Provider } from './database-url.js';
+
+export type Sql = Prisma.Sql;
+export const sql = Prisma.sql;
+export const join = Prisma.join;
+export const raw = Prisma.raw;
+export const empty = Prisma.empty;
+
+/** A quoted column reference, `"alias"."column"`. Names come from code, never from input. */
+export function column(alias: string, name: string): Sql {
+  return raw(`"${alias}"."${name}"`);
+}
+
+export interface Dialect {
+  /** Case-insensitive substring match (PostgreSQL: ILIKE, served by the trigram index). */
+  containsText(target: Sql, term: string): Sql;
+  /** The JSON object in `target` holds every key/value of `expected`, nested objects included. */
+  jsonContains(target: Sql, expected: Record<string, unknown>): Sql;
+  /** The JSON array of strings in `target` holds every one of `values`. */
+  arrayContainsAll(target: Sql, values: string[]): Sql;
+  /** One row per distinct element (column `tag`) of the string arrays in `target` over `from`. */
+  distinctArrayElements(target: Sql, from: Sql, where: Sql): Sql;
+  /** Appended to a SELECT that must lock its rows until the transaction ends. */
+  forUpdate: Sql;
+}
+
+/** `%term%` for LIKE, with LIKE's own wildcards in the term taken literally. */
+function likePattern(term: string): string {
+  return `%${term.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+}
+
+const sqlite: Dialect = {
+  containsText: (target, term) => sql`${target} LIKE ${likePattern(term)} ESCAPE '\\'`,
+  jsonContains: (target, expected) => join(sqliteJsonConditions(target, expected, '$'), ' AND '),
+  arrayContainsAll: (target, values) =>
+    join(
+      values.map((value) => sql`EXISTS (SELECT 1 FROM json_each(${target}) WHERE json_each.value = ${value})`),
+      ' AND ',
+    ),
+  distinctArrayElements: (target, from, where) =>
+    sql`SELECT DISTINCT element.value AS tag FROM ${from}, json_each(${target}) AS element WHERE ${where}`,
+  forUpdate: empty, // SQLite writers are serialised: a write transaction holds the database's only write lock.
+};
+
+const postgresql: Dialect = {
+  containsText: (target, term) => sql`${target} ILIKE ${likePattern(term)}`,
+  // @> on jsonb is what the GIN (jsonb_path_ops) indexes serve.
+  jsonContains: (target, expected) => sql`${target} @> ${JSON.stringify(expected)}::jsonb`,
+  arrayContainsAll: (target, values) => sql`${target} @> ${JSON.stringify(values)}::jsonb`,
+  distinctArrayElements: (target, from, where) =>
+    sql`SELECT DISTINCT element.tag FROM ${from}, jsonb_array_elements_text(${target}) AS element(tag) WHERE ${where}`,
+  forUpdate: raw(' FOR UPDATE'),
+};
+
+export function dialectFor(provider: Provider): Dialect {
+  return provider === 'sqlite' ? sqlite : postgresql;
+}
+
+/**
+ * SQLite has no containment operator: walk the expected object and test each leaf with
+ * json_extract/json_type at its path, with the same meaning as PostgreSQL's @> (an expected array
+ * matches when the stored array holds each of its elements).
+ */
+function sqliteJsonConditions(target: Sql, expected: unknown, path: string): Sql[] {
+  if (Array.isArray(expected)) {
+    return expected.map((element) => {
+      if (element !== null && typeof element === 'object') {
+        throw new BadUserInput('An array in a meta filter may hold only strings, numbers, booleans and null');
+      }
+      return sql`EXISTS (SELECT 1 FROM json_each(${target}, ${path}) AS element WHERE ${sqliteJsonLeaf(
+        raw('element.value'),
+        raw('element.type'),
+        element,
+      )})`;
+    });
+  }
+  if (expected !== null && typeof expected === 'object') {
+    const conditions = Object.entries(expected).flatMap(([key, value]) => {
+      if (/["\\\u0000-\u001f]/.test(key)) {
+        throw new BadUserInput(`A meta filter key may not contain quotes, backslashes or control characters: ${JSON.stringify(key)}`);
+      }
+      return sqliteJsonConditions(target, value, `${path}."${key}"`);
+    });
+    return conditions.length ? conditions : [sql`json_type(${target}, ${path}) = 'object'`];
+  }
+  return [sqliteJsonLeaf(sql`json_extract(${target}, ${path})`, sql`json_type(${target}, ${path})`, expected)];
+}
+
+function sqliteJsonLeaf(value: Sql, type: Sql, expected: unknown): Sql {
+  if (expected === null) return sql`${type} = 'null'`;
+  if (typeof expected === 'boolean') return sql`${type} = ${expected ? 'true' : 'false'}`;
+  if (typeof expected === 'number') return sql`(${type} IN ('integer', 'real') AND ${value} = ${expected})`;
+  if (typeof expected === 'string') return sql`(${type} = 'text' AND ${value} = ${expected})`;
+  throw new BadUserInput('A meta filter value must be JSON');
+}

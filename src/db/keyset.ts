@@ -1,0 +1,148 @@
+/**
+ * Keyset (cursor) pagination over any ordering: stable while rows are being inserted, which an
+ * offset is not, and served by an index instead of counting past skipped rows.
+ */
+import { BadUserInput } from '../errors.js';
+import { join, raw, sql, type Sql } from './dialect.js';
+
+export type Direction = 'ASC' | 'DESC';
+
+/** One term of an ORDER BY. `expr` must never be NULL (wrap nullable columns, see `nullsLast`). */
+export interface SortKey {
+  expr: Sql;
+  direction: Direction;
+  kind: 'date' | 'number' | 'string';
+}
+
+/** Sort keys for a nullable column, NULLs last whatever the direction. */
+export function nullsLast(columnSql: Sql, direction: Direction): SortKey[] {
+  return [
+    { expr: sql`(CASE WHEN ${columnSql} IS NULL THEN 1 ELSE 0 END)`, direction: 'ASC', kind: 'number' },
+    { expr: sql`COALESCE(${columnSql}, 0)`, direction, kind: 'number' },
+  ];
+}
+
+export function orderByClause(keys: SortKey[]): Sql {
+  return join(
+    keys.map((key) => sql`${key.expr} ${raw(key.direction)}`),
+    ', ',
+  );
+}
+
+/** The select list that returns each key's value as k0, k1, ... for the page's cursors. */
+export function keyColumns(keys: SortKey[]): Sql {
+  return join(
+    keys.map((key, index) => sql`${key.expr} AS ${raw(`k${index}`)}`),
+    ', ',
+  );
+}
+
+/** Rows strictly after the row whose key values are `values`, in the keys' order. */
+export function afterPredicate(keys: SortKey[], values: unknown[]): Sql {
+  const alternatives = keys.map((key, index) => {
+    const equalities = keys.slice(0, index).map((previous, j) => sql`${previous.expr} = ${values[j]}`);
+    const beyond = sql`${key.expr} ${raw(key.direction === 'ASC' ? '>' : '<')} ${values[index]}`;
+    return sql`(${join([...equalities, beyond], ' AND ')})`;
+  });
+  return sql`(${join(alternatives, ' OR ')})`;
+}
+
+/** Reads a row's key values (k0, k1, ...) in the types the keys compare as. */
+export function rowKeyValues(keys: SortKey[], row: Record<string, unknown>): unknown[] {
+  return keys.map((key, index) => normalize(key, row[`k${index}`]));
+}
+
+export function encodeCursor(keys: SortKey[], values: unknown[]): string {
+  const plain = values.map((value, index) => (keys[index]!.kind === 'date' ? (value as Date).toISOString() : value));
+  return Buffer.from(JSON.stringify(plain)).toString('base64url');
+}
+
+/** The key values a cursor holds; a cursor from another ordering or a mangled one is bad input. */
+export function decodeCursor(keys: SortKey[], cursor: string): unknown[] {
+  let values: unknown;
+  try {
+    values = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    values = undefined;
+  }
+  if (!Array.isArray(values) || values.length !== keys.length) {
+    throw new BadUserInput('The `after` cursor is not valid for this list and ordering; take it from the same query');
+  }
+  return keys.map((key, index) => {
+    const value = normalize(key, values[index]);
+    if (value === undefined || (typeof value === 'number' && !Number.isFinite(value))) {
+      throw new BadUserInput('The `after` cursor is not valid for this list and ordering; take it from the same query');
+    }
+    return value;
+  });
+}
+
+function normalize(key: SortKey, value: unknown): unknown {
+  switch (key.kind) {
+    case 'date': {
+      const date = value instanceof Date ? value : typeof value === 'string' ? new Date(value) : undefined;
+      return date && !Number.isNaN(date.getTime()) ? date : undefined;
+    }
+    case 'number':
+      return typeof value === 'bigint' ? Number(value) : typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : undefined;
+    case 'string':
+      return typeof value === 'string' ? value : undefined;
+  }
+}
+
+/** One page of a keyset-paginated list: ids in order, each with its cursor. */
+export interface IdPage {
+  ids: string[];
+  cursors: string[];
+  hasNextPage: boolean;
+}
+
+export interface PageQuery {
+  /** `"Table" AS "alias"`. */
+  from: Sql;
+  /** The id column, `"alias"."id"`. */
+  id: Sql;
+  where: Sql;
+  keys: SortKey[];
+  first: number;
+  after?: string | null;
+}
+
+/** Reads one page of ids (one statement: LIMIT first + 1 tells whether there is a next page). */
+export async function pageOfIds(
+  client: { $queryRaw<T>(query: Sql): Promise<T> },
+  { from, id, where, keys, first, after }: PageQuery,
+): Promise<IdPage> {
+  const conditions = after ? sql`${where} AND ${afterPredicate(keys, decodeCursor(keys, after))}` : where;
+  const rows = await client.$queryRaw<Record<string, unknown>[]>(
+    sql`SELECT ${id} AS "id", ${keyColumns(keys)} FROM ${from} WHERE ${conditions}
+        ORDER BY ${orderByClause(keys)} LIMIT ${first + 1}`,
+  );
+  const page = rows.slice(0, first);
+  return {
+    ids: page.map((row) => String(row.id)),
+    cursors: page.map((row) => encodeCursor(keys, rowKeyValues(keys, row))),
+    hasNextPage: rows.length > first,
+  };
+}
+
+/** How many rows match, for a connection's totalCount. */
+export async function countRows(client: { $queryRaw<T>(query: Sql): Promise<T> }, from: Sql, where: Sql): Promise<number> {
+  const rows = await client.$queryRaw<{ count: number | bigint }[]>(sql`SELECT COUNT(*) AS "count" FROM ${from} WHERE ${where}`);
+  return Number(rows[0]!.count);
+}
+
+/** Puts rows loaded with `IN (...)` back into the page's order. */
+export function inPageOrder<Row extends { id: string }>(ids: string[], rows: Row[]): Row[] {
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return ids.map((id) => byId.get(id)).filter((row): row is Row => row !== undefined);
+}
+
+/** Validates `first`: absent means `fallback`, and no page is larger than `max`. */
+export function pageSize(first: number | null | undefined, fallback: number, max: number): number {
+  if (first == null) return fallback;
+  if (!Number.isInteger(first) || first < 0 || first > max) {
+    throw new BadUserInput(`first: must be a whole number from 0 to ${max}`, { field: 'first' });
+  }
+  return first;
+}

@@ -1,0 +1,38 @@
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { openSchemaEngine, readMigrations } from './schema-engine.js';
+import type { Provider } from './database-url.js';
+
+const prismaDir = fileURLToPath(new URL('../../prisma/', import.meta.url));
+
+/** prisma/<provider>/migrations: one Prisma Migrate folder per provider, kept in step by migrate:create. */
+export function migrationsDir(provider: Provider): string {
+  return join(prismaDir, provider, 'migrations');
+}
+
+/** prisma/<provider>/schema.prisma, rendered from prisma/models.prisma. */
+export function schemaPath(provider: Provider): string {
+  return join(prismaDir, provider, 'schema.prisma');
+}
+
+/**
+ * Extensions the PostgreSQL migrations need, created by the first migration rather than declared in
+ * the schema: the engine replays migrations without extensions, so declaring them there would make
+ * every later diff re-create them. pg_trgm backs the trigram index that keeps `search` fast.
+ */
+export const postgresExtensions = '-- Trigram indexes for the explorer\'s name search\nCREATE EXTENSION IF NOT EXISTS "pg_trgm";\n';
+
+/**
+ * Brings the database at `url` up to date with the provider's migrations folder, recording each in
+ * `_prisma_migrations` exactly as `prisma migrate deploy` would. Idempotent; safe to run on every start.
+ */
+export async function applyMigrations(provider: Provider, url: string): Promise<string[]> {
+  const schema = await readFile(schemaPath(provider), 'utf8');
+  const engine = await openSchemaEngine(provider, url, schema);
+  try {
+    return await engine.applyMigrations(await readMigrations(migrationsDir(provider)));
+  } finally {
+    await engine.close();
+  }
+}

@@ -1,0 +1,83 @@
+import { builder } from '../schema/builder.js';
+import { EVENT_KINDS } from '../vocabulary.js';
+import { createSpanEvent, submitFeedback } from './event.service.js';
+
+const KIND_DESCRIPTIONS: Record<(typeof EVENT_KINDS)[number], string> = {
+  GUARDRAIL: 'A guardrail checked or blocked the step.',
+  OBSERVE: 'An observer (a judge) scored or commented on the step.',
+  ROUTE: 'A router chose a model or path.',
+  COMPLY: 'A compliance rule applied (retention, redaction).',
+  FEEDBACK: 'Feedback from a person or an app: thumbs, score, comment.',
+};
+
+export const EventKind = builder.enumType('EventKind', {
+  description: 'What kind of thing an event records.',
+  values: Object.fromEntries(EVENT_KINDS.map((kind) => [kind, { description: KIND_DESCRIPTIONS[kind] }])),
+});
+
+export const Thumbs = builder.enumType('Thumbs', {
+  description: 'A thumbs up or down.',
+  values: { UP: { description: 'Good.' }, DOWN: { description: 'Bad.' } },
+});
+
+/** Orders a span's or a trace's events as they happened. */
+export function eventsQuery(kind: readonly string[] | null | undefined) {
+  return {
+    where: kind?.length ? { kind: { in: [...kind] } } : undefined,
+    orderBy: [{ createdAt: 'asc' as const }, { id: 'asc' as const }],
+  };
+}
+
+builder.prismaObject('Event', {
+  description: 'Something that happened on a span: a guardrail, an observation, a route, a comply rule, feedback.',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'The event id.' }),
+    spanId: t.exposeID('spanId', { description: 'The span the event is on.' }),
+    traceId: t.exposeID('traceId', { description: 'The trace of that span.' }),
+    kind: t.field({ type: EventKind, description: 'What kind of event this is.', resolve: (event) => event.kind as never }),
+    source: t.exposeString('source', { description: 'Who or what emitted the event (a rule name, "user", "api", ...).' }),
+    data: t.expose('data', { type: 'JSON', nullable: true, description: 'The event payload. For FEEDBACK: { thumbs, score, comment }.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the event was recorded.' }),
+    span: t.relation('span', { description: 'The span the event is on.' }),
+  }),
+});
+
+const CreateEventInput = builder.inputType('CreateEventInput', {
+  description: 'An event to attach to a span.',
+  fields: (t) => ({
+    kind: t.field({ type: EventKind, required: true, description: 'What kind of event.' }),
+    source: t.string({ required: false, description: 'Who or what emitted it; "api" when left out.' }),
+    data: t.field({ type: 'JSON', required: false, description: 'The payload, any JSON.' }),
+  }),
+});
+
+const FeedbackInput = builder.inputType('FeedbackInput', {
+  description: 'Feedback on a span; give at least one of score, thumbs and comment.',
+  fields: (t) => ({
+    score: t.float({ required: false, description: 'A numeric score on your own scale.' }),
+    thumbs: t.field({ type: Thumbs, required: false, description: 'Thumbs up or down.' }),
+    comment: t.string({ required: false, description: 'Free text.' }),
+    source: t.string({ required: false, description: 'Who gave it; "user" when left out.' }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  createSpanEvent: t.prismaField({
+    type: 'Event',
+    description: 'Attaches an event to a span.',
+    args: {
+      spanId: t.arg.id({ required: true, description: 'The span to attach it to.' }),
+      input: t.arg({ type: CreateEventInput, required: true }),
+    },
+    resolve: (_query, _root, args, ctx) => createSpanEvent(ctx.scope, args.spanId, args.input),
+  }),
+  submitFeedback: t.prismaField({
+    type: 'Event',
+    description: 'Records feedback on a span, stored as an event of kind FEEDBACK.',
+    args: {
+      spanId: t.arg.id({ required: true, description: 'The span the feedback is about.' }),
+      input: t.arg({ type: FeedbackInput, required: true }),
+    },
+    resolve: (_query, _root, args, ctx) => submitFeedback(ctx.scope, args.spanId, args.input),
+  }),
+}));

@@ -1,0 +1,40 @@
+/** Custom measurements on spans: a dimension, a value and an optional comment. */
+import { v7 as uuidv7 } from 'uuid';
+import { z } from 'zod';
+import { database } from '../db/database.js';
+import type { Metric } from '../generated/sqlite/client.js';
+import { parse } from '../spans/span-input.js';
+import type { Unchecked } from '../spans/span-input.js';
+import { spanTrace, type Scope } from '../spans/span.service.js';
+
+export type MetricRow = Metric;
+
+const metricSchema = z
+  .object({
+    dimension: z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters'),
+    value: z.number().finite('must be a finite number'),
+    comment: z.string().max(16_384, 'must be at most 16384 characters').nullish(),
+  })
+  .strict();
+
+export type MetricInput = Unchecked<z.input<typeof metricSchema>>;
+
+export async function addSpanMetric(scope: Scope, spanId: string, input: MetricInput): Promise<MetricRow> {
+  const metric = parse(metricSchema, input, 'input');
+  const { projectId } = scope;
+  return database().write(async (tx) => {
+    const span = await spanTrace(tx, projectId, spanId);
+    return tx.metric.create({
+      data: {
+        projectId,
+        id: uuidv7(),
+        traceId: span.traceId,
+        spanId,
+        dimension: metric.dimension,
+        value: metric.value,
+        comment: metric.comment ?? null,
+        createdAt: new Date(),
+      },
+    });
+  });
+}

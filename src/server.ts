@@ -1,0 +1,140 @@
+/**
+ * One HTTP server on one port: GraphQL over HTTP and SSE (graphql-yoga), GraphQL over WebSocket
+ * (graphql-ws) on the same path, GraphiQL for people. start() and stop() are all main.ts needs.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { WebSocketServer } from 'ws';
+import { useServer } from 'graphql-ws/use/ws';
+import type { ExecutionArgs, execute, subscribe } from 'graphql';
+import type { Config } from './config.js';
+import { openDatabase } from './db/database.js';
+import { closePubSub, openPubSub } from './pubsub.js';
+import { ensureDefaultProject, DEFAULT_PROJECT_ID } from './projects/project.service.js';
+import type { Context } from './schema/builder.js';
+import { schema } from './schema/index.js';
+import { shutdownSignal } from './shutdown.js';
+
+export interface RunningServer {
+  /** http://host:port/graphql */
+  url: string;
+  port: number;
+  /** Stops accepting, lets in-flight operations finish, closes subscribers with 1001, closes the database. */
+  stop(): Promise<void>;
+}
+
+type ServerContext = { req?: unknown };
+
+export async function startServer(config: Config): Promise<RunningServer> {
+  const db = await openDatabase(config.DATABASE_URL);
+  await openPubSub(config.REDIS_URL);
+  await ensureDefaultProject();
+
+  const inFlight = new InFlight();
+  const yoga: YogaServerInstance<ServerContext, Context> = createYoga<ServerContext, Context>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    graphiql: config.GRAPHIQL ? { title: 'Spantree', subscriptionsProtocol: 'WS' } : false,
+    landingPage: false,
+    // Errors that are not a GraphQLError (a Prisma error, a bug) reach the client as
+    // "Unexpected error." and are logged here with their stack; never turned off.
+    maskedErrors: true,
+    context: (): Context => ({ scope: { projectId: DEFAULT_PROJECT_ID }, loaders: new Map() }),
+    plugins: [inFlight.plugin()],
+  });
+
+  const httpServer = createServer(yoga);
+  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
+  const ws = useServer<Record<string, unknown>, { request: unknown }>(
+    {
+      // Every WebSocket operation runs through yoga's envelop, so plugins, context and limits are the
+      // same as over HTTP.
+      execute: (args) => (args.rootValue as Enveloped).execute(args),
+      subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
+      onSubscribe: async (ctx, _id, params) => {
+        const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params });
+        const document = enveloped.parse(params.query);
+        const errors = enveloped.validate(enveloped.schema, document);
+        if (errors.length) return errors;
+        return {
+          schema: enveloped.schema,
+          operationName: params.operationName,
+          document,
+          variableValues: params.variables,
+          contextValue: await enveloped.contextFactory(),
+          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+        };
+      },
+    },
+    wsServer,
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.PORT, config.HOST, () => {
+      httpServer.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = httpServer.address() as AddressInfo;
+  const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${port}/graphql`,
+    port,
+    stop: () =>
+      (stopping ??= (async () => {
+        const closed = closeHttp(httpServer);
+        await inFlight.drain(config.SHUTDOWN_TIMEOUT_MS);
+        shutdownSignal.abort();
+        await ws.dispose();
+        await Promise.race([closed, delay(config.SHUTDOWN_TIMEOUT_MS)]);
+        httpServer.closeAllConnections();
+        await closePubSub();
+        await db.close();
+      })()),
+  };
+}
+
+type Enveloped = {
+  execute: (args: ExecutionArgs) => ReturnType<typeof execute>;
+  subscribe: (args: ExecutionArgs) => ReturnType<typeof subscribe>;
+};
+
+/** Stops accepting connections and resolves once every open one has ended. */
+function closeHttp(server: Server): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  return closed;
+}
+
+function delay(ms: number) {
+  return new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** Counts queries and mutations being executed, on any transport, so shutdown can wait for them. */
+class InFlight {
+  private count = 0;
+  private waiters: (() => void)[] = [];
+
+  plugin(): Plugin {
+    return {
+      onExecute: () => {
+        this.count++;
+        return { onExecuteDone: () => this.done() };
+      },
+    };
+  }
+
+  private done() {
+    this.count--;
+    if (this.count === 0) for (const wake of this.waiters.splice(0)) wake();
+  }
+
+  drain(timeoutMs: number): Promise<void> {
+    if (this.count === 0) return Promise.resolve();
+    return Promise.race([new Promise<void>((resolve) => this.waiters.push(resolve)), delay(timeoutMs)]);
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * Validation and normalisation of span writes, for every entry point (GraphQL today, OTLP later).
+ * Messages name the field and say what is wrong in words a person acts on.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { BadUserInput } from '../errors.js';
+import { SPAN_TYPES, type SpanType } from '../vocabulary.js';
+
+export const LIMITS = {
+  idLength: 128,
+  nameLength: 512,
+  modelLength: 256,
+  errorLength: 32_768,
+  instructionsLength: 262_144,
+  tagLength: 128,
+  tags: 64,
+  /** Serialised size of one JSON field (input, output, meta, event data). */
+  jsonBytes: 4 * 1024 * 1024,
+  int32: 2_147_483_647,
+};
+
+export const idSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(LIMITS.idLength, `must be at most ${LIMITS.idLength} characters`)
+  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
+
+function checkJsonSize(value: unknown, ctx: z.RefinementCtx) {
+  const size = Buffer.byteLength(JSON.stringify(value) ?? '');
+  if (size > LIMITS.jsonBytes) ctx.addIssue({ code: 'custom', message: `is ${size} bytes; the limit is ${LIMITS.jsonBytes}` });
+}
+
+/** Any JSON value within the size limit. */
+export const jsonSchema = z.unknown().superRefine(checkJsonSize);
+
+const dateSchema = z.date().refine((date) => !Number.isNaN(date.getTime()), 'must be a valid date-time');
+const tokensSchema = z
+  .number()
+  .int('must be a whole number')
+  .min(0, 'must not be negative')
+  .max(LIMITS.int32, `must be at most ${LIMITS.int32}`);
+const textSchema = (max: number) => z.string().max(max, `must be at most ${max} characters`);
+
+const spanFields = {
+  name: z.string().min(1, 'must not be empty').max(LIMITS.nameLength, `must be at most ${LIMITS.nameLength} characters`),
+  type: z.enum(SPAN_TYPES, { message: `must be one of ${SPAN_TYPES.join(', ')}` }),
+  startTime: dateSchema,
+  endTime: dateSchema.nullable(),
+  input: jsonSchema.nullable(),
+  output: jsonSchema.nullable(),
+  error: textSchema(LIMITS.errorLength).nullable(),
+  meta: z.record(z.string(), z.unknown(), { message: 'must be a JSON object' }).superRefine(checkJsonSize).nullable(),
+  tags: z
+    .array(z.string().min(1, 'must not be empty').max(LIMITS.tagLength, `must be at most ${LIMITS.tagLength} characters`))
+    .max(LIMITS.tags, `may hold at most ${LIMITS.tags} tags`)
+    .nullable(),
+  score: z.number().finite('must be a finite number').nullable(),
+  model: textSchema(LIMITS.modelLength).nullable(),
+  inputTokens: tokensSchema.nullable(),
+  outputTokens: tokensSchema.nullable(),
+  totalTokens: tokensSchema.nullable(),
+  cost: z.number().finite('must be a finite number').min(0, 'must not be negative').nullable(),
+  instructions: textSchema(LIMITS.instructionsLength).nullable(),
+};
+
+const createSchema = z
+  .object(spanFields)
+  .partial()
+  .extend({
+    id: idSchema.nullish(),
+    traceId: idSchema.nullish(),
+    parentId: idSchema.nullish(),
+    name: spanFields.name,
+    type: spanFields.type.nullish(),
+    startTime: spanFields.startTime.nullish(),
+  })
+  .strict();
+
+const updateSchema = z.object(spanFields).partial().strict();
+
+/** What a writer sends; every field is checked here, so callers pass it on as received. */
+export type Unchecked<T> = { [K in keyof T]?: unknown };
+export type CreateSpanInput = Unchecked<z.input<typeof createSchema>>;
+export type UpdateSpanInput = Unchecked<z.input<typeof updateSchema>>;
+
+/** The stored fields of a span that a write sets; `undefined` leaves a field as it is. */
+export interface SpanFields {
+  name: string;
+  type: SpanType;
+  startTime: Date;
+  endTime: Date | null;
+  input: unknown;
+  output: unknown;
+  error: string | null;
+  meta: Record<string, unknown> | null;
+  tags: string[];
+  score: number | null;
+  model: string | null;
+  inputTokens: number | null;
+  outputTokens: number | null;
+  totalTokens: number | null;
+  cost: number | null;
+  instructions: string | null;
+}
+
+/** A validated create, with defaults applied and the hash that recognises its retries. */
+export interface PreparedSpan {
+  id: string | undefined;
+  traceId: string | undefined;
+  parentId: string | null;
+  fields: SpanFields;
+  ingestHash: string;
+}
+
+/** Validates one create; `label` names it in messages (`input`, `input[3]`). */
+export function prepareCreate(raw: CreateSpanInput, label: string, now: Date): PreparedSpan {
+  const input = parse(createSchema, raw, label);
+  const startTime = input.startTime ?? now;
+  const fields: SpanFields = {
+    name: input.name,
+    // A span that names a model is an LLM call unless the writer says otherwise.
+    type: input.type ?? (input.model ? 'GENERATION' : 'FUNCTION'),
+    startTime,
+    endTime: input.endTime ?? null,
+    input: input.input ?? null,
+    output: input.output ?? null,
+    error: input.error ?? null,
+    meta: input.meta ?? null,
+    tags: normalizeTags(input.tags),
+    score: input.score ?? null,
+    model: input.model ?? null,
+    inputTokens: input.inputTokens ?? null,
+    outputTokens: input.outputTokens ?? null,
+    totalTokens: input.totalTokens ?? sumTokens(input.inputTokens, input.outputTokens),
+    cost: input.cost ?? null,
+    instructions: input.instructions ?? null,
+  };
+  checkTimes(fields, label);
+  return {
+    id: input.id ?? undefined,
+    traceId: input.traceId ?? undefined,
+    parentId: input.parentId ?? null,
+    fields,
+    ingestHash: hashOf(input),
+  };
+}
+
+/** Validates an update against the span as stored; returns the fields to write. */
+export function prepareUpdate(raw: UpdateSpanInput, stored: SpanFields, label: string): Partial<SpanFields> {
+  const input = parse(updateSchema, raw, label);
+  const changes: Partial<SpanFields> = {};
+  for (const [key, value] of Object.entries(input) as [keyof SpanFields, unknown][]) {
+    if (value === undefined) continue;
+    if (value === null && (key === 'name' || key === 'type' || key === 'startTime')) {
+      throw new BadUserInput(`${label}.${key}: cannot be cleared`, { field: `${label}.${key}` });
+    }
+    (changes as Record<string, unknown>)[key] = key === 'tags' ? normalizeTags(value as string[] | null) : value;
+  }
+  // A total the writer never set follows the input and output counts.
+  const tokensChanged = changes.inputTokens !== undefined || changes.outputTokens !== undefined;
+  const totalWasDerived = stored.totalTokens === sumTokens(stored.inputTokens, stored.outputTokens);
+  if (changes.totalTokens === undefined && tokensChanged && totalWasDerived) {
+    changes.totalTokens = sumTokens(
+      changes.inputTokens === undefined ? stored.inputTokens : changes.inputTokens,
+      changes.outputTokens === undefined ? stored.outputTokens : changes.outputTokens,
+    );
+  }
+  checkTimes({ ...stored, ...changes }, label);
+  return changes;
+}
+
+/** Milliseconds from start to end, or null while the span is open. */
+export function durationOf(fields: Pick<SpanFields, 'startTime' | 'endTime'>): number | null {
+  return fields.endTime ? fields.endTime.getTime() - fields.startTime.getTime() : null;
+}
+
+function checkTimes(fields: Pick<SpanFields, 'startTime' | 'endTime'>, label: string) {
+  if (fields.endTime && fields.endTime < fields.startTime) {
+    throw new BadUserInput(
+      `${label}.endTime: ${fields.endTime.toISOString()} is before startTime ${fields.startTime.toISOString()}`,
+      { field: `${label}.endTime` },
+    );
+  }
+}
+
+function sumTokens(input: number | null | undefined, output: number | null | undefined): number | null {
+  return input == null && output == null ? null : (input ?? 0) + (output ?? 0);
+}
+
+function normalizeTags(tags: string[] | null | undefined): string[] {
+  return [...new Set(tags ?? [])].sort();
+}
+
+/** Parses with zod and turns its first complaint into one readable BAD_USER_INPUT error. */
+export function parse<T extends z.ZodType>(schema: T, value: unknown, label: string): z.output<T> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const field = [label, ...issue.path.map(String)].join('.');
+  const message = issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.join(', ')}` : issue.message;
+  throw new BadUserInput(`${field}: ${message}`, { field });
+}
+
+/** A stable hash of what the writer sent (keys sorted), so a retry is recognised whatever its key order. */
+function hashOf(input: unknown): string {
+  return createHash('sha256').update(canonicalJson(input)).digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined && v !== null)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}

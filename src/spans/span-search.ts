@@ -1,0 +1,47 @@
+/** The project-wide spans list and a trace's filtered spans, as pages or lists of ids. */
+import { database } from '../db/database.js';
+import { column, raw, sql, type Sql } from '../db/dialect.js';
+import { allOf, inList } from '../db/filters.js';
+import { countRows, pageOfIds, type IdPage, type SortKey } from '../db/keyset.js';
+import { spanConditions, type SpanFilter } from './span-filter.js';
+import type { Scope } from './span.service.js';
+
+const ALIAS = 'span';
+const FROM = raw(`"Span" AS "${ALIAS}"`);
+const col = (name: string) => column(ALIAS, name);
+
+function spanWhere(scope: Scope, filter: SpanFilter | null | undefined, extra: Sql[] = []): Sql {
+  const { dialect } = database();
+  return allOf([sql`${col('projectId')} = ${scope.projectId}`, ...extra, ...spanConditions(dialect, ALIAS, filter)]);
+}
+
+/** Spans across the project, newest first. */
+export async function searchSpans(
+  scope: Scope,
+  search: { first: number; after?: string | null; filter?: SpanFilter | null },
+): Promise<IdPage & { totalCount: () => Promise<number> }> {
+  const { read } = database();
+  const where = spanWhere(scope, search.filter);
+  const keys: SortKey[] = [
+    { expr: col('startTime'), direction: 'DESC', kind: 'date' },
+    { expr: col('id'), direction: 'DESC', kind: 'string' },
+  ];
+  const page = await pageOfIds(read, { from: FROM, id: col('id'), where, keys, first: search.first, after: search.after });
+  return { ...page, totalCount: () => countRows(read, FROM, where) };
+}
+
+/**
+ * Ids of the spans of several traces that match a filter, per trace, in start order: one statement
+ * for all the traces a response shows.
+ */
+export async function matchingSpanIds(scope: Scope, traceIds: readonly string[], filter: SpanFilter): Promise<Map<string, string[]>> {
+  const { read } = database();
+  const rows = await read.$queryRaw<{ id: string; traceId: string }[]>(
+    sql`SELECT ${col('id')} AS "id", ${col('traceId')} AS "traceId" FROM ${FROM}
+        WHERE ${spanWhere(scope, filter, inList(col('traceId'), traceIds))}
+        ORDER BY ${col('traceId')}, ${col('startTime')}, ${col('id')}`,
+  );
+  const byTrace = new Map<string, string[]>(traceIds.map((id) => [id, []]));
+  for (const row of rows) byTrace.get(row.traceId)?.push(row.id);
+  return byTrace;
+}

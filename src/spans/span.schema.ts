@@ -1,0 +1,217 @@
+import { queryFromInfo } from '@pothos/plugin-prisma';
+import { builder } from '../schema/builder.js';
+import { DateTimeRange, FloatRange } from '../schema/ranges.js';
+import { EventKind, eventsQuery } from '../events/event.schema.js';
+import { database } from '../db/database.js';
+import { inPageOrder, pageSize } from '../db/keyset.js';
+import { SPAN_TYPES, SPAN_TYPE_DESCRIPTIONS } from '../vocabulary.js';
+import { createSpan, createSpans, updateSpan, type SpanRow } from './span.service.js';
+import { searchSpans } from './span-search.js';
+import { connectionOf, resolveTotalCount } from '../schema/connections.js';
+import { spanJson } from './span-json.js';
+
+export const SpanType = builder.enumType('SpanType', {
+  description: 'What kind of step a span is.',
+  values: Object.fromEntries(SPAN_TYPES.map((type) => [type, { description: SPAN_TYPE_DESCRIPTIONS[type] }])),
+});
+
+/** A span's children, in the order they started. */
+const inStartOrder = { orderBy: [{ startTime: 'asc' as const }, { id: 'asc' as const }] };
+
+export const Span = builder.prismaObject('Span', {
+  description: 'One step of a trace: an LLM call, a tool call, a function or any nested unit of work.',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'The span id, as the writer chose it or as Spantree generated it.' }),
+    traceId: t.exposeID('traceId', { description: 'The trace the span belongs to.' }),
+    trace: t.relation('trace', { description: 'The trace the span belongs to.' }),
+    parentId: t.exposeID('parentId', {
+      nullable: true,
+      description: 'The parent span; null on a root span. Set even while the parent has not arrived yet.',
+    }),
+    parent: t.relation('parent', { nullable: true, description: 'The parent span, once stored.' }),
+    children: t.relation('children', { query: inStartOrder, description: 'The spans nested directly under this one, in start order.' }),
+    name: t.exposeString('name', { description: 'A human-readable label for the step.' }),
+    type: t.field({ type: SpanType, description: 'What kind of step this is.', resolve: (span) => span.type as never }),
+    startTime: t.expose('startTime', { type: 'DateTime', description: 'When the step started.' }),
+    endTime: t.expose('endTime', { type: 'DateTime', nullable: true, description: 'When the step ended; null while it runs.' }),
+    durationMs: t.exposeFloat('durationMs', { nullable: true, description: 'endTime - startTime in milliseconds; null while it runs.' }),
+    startOffsetMs: t.float({
+      description: 'Where the span starts within its trace: milliseconds after the trace started.',
+      select: { trace: { select: { startTime: true } } },
+      resolve: (span) => span.startTime.getTime() - span.trace.startTime.getTime(),
+    }),
+    input: t.expose('input', { type: 'JSON', nullable: true, description: 'What went into the step.' }),
+    output: t.expose('output', { type: 'JSON', nullable: true, description: 'What came out of the step.' }),
+    error: t.exposeString('error', { nullable: true, description: 'The error message, if the step failed.' }),
+    meta: t.expose('meta', { type: 'JSON', nullable: true, description: 'Metadata for filtering and context (user, tenant, flags).' }),
+    tags: t.stringList({ description: 'Tags, sorted.', resolve: (span) => span.tags as string[] }),
+    score: t.exposeFloat('score', { nullable: true, description: 'A numeric score on the span.' }),
+    model: t.exposeString('model', { nullable: true, description: 'The model that ran (GENERATION spans).' }),
+    inputTokens: t.exposeInt('inputTokens', { nullable: true, description: 'Prompt tokens.' }),
+    outputTokens: t.exposeInt('outputTokens', { nullable: true, description: 'Completion tokens.' }),
+    totalTokens: t.exposeInt('totalTokens', {
+      nullable: true,
+      description: 'All tokens; inputTokens + outputTokens unless the writer set it.',
+    }),
+    cost: t.exposeFloat('cost', { nullable: true, description: 'What the step cost, in your currency (usually USD).' }),
+    instructions: t.exposeString('instructions', { nullable: true, description: 'The instructions (system prompt) used.' }),
+    events: t.relation('events', {
+      description: 'Events on the span, oldest first.',
+      args: { kind: t.arg({ type: [EventKind], required: false, description: 'Only events of these kinds.' }) },
+      query: (args) => eventsQuery(args.kind),
+    }),
+    metrics: t.relation('metrics', {
+      description: 'Metrics on the span, oldest first.',
+      query: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] },
+    }),
+    json: t.field({
+      type: 'JSON',
+      description: 'The whole span as one JSON object (fields, events, metrics), for "copy span".',
+      select: { events: eventsQuery(null), metrics: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] } },
+      resolve: (span) => spanJson(span),
+    }),
+  }),
+});
+
+export const SpanFilterInput = builder.inputType('SpanFilter', {
+  description: 'Conditions on spans; all given conditions must hold.',
+  fields: (t) => ({
+    search: t.string({ required: false, description: 'Case-insensitive substring of the span name.' }),
+    name: t.string({ required: false, description: 'The exact span name.' }),
+    type: t.field({ type: [SpanType], required: false, description: 'Any of these span types.' }),
+    model: t.string({ required: false, description: 'The exact model name.' }),
+    hasError: t.boolean({ required: false, description: 'true: failed spans only; false: spans without an error.' }),
+    score: t.field({ type: FloatRange, required: false, description: 'Score within this range.' }),
+    durationMs: t.field({ type: FloatRange, required: false, description: 'Duration within this range (ended spans only).' }),
+    startTime: t.field({ type: DateTimeRange, required: false, description: 'Started within this range.' }),
+    tags: t.stringList({ required: false, description: 'Has every one of these tags.' }),
+    meta: t.field({ type: 'JSON', required: false, description: 'meta contains these key/values, e.g. {"userId": "u-123"}.' }),
+    traceId: t.id({ required: false, description: 'In this trace.' }),
+    parentId: t.id({ required: false, description: 'Directly under this span.' }),
+    isRoot: t.boolean({ required: false, description: 'true: root spans only; false: non-root spans only.' }),
+    hasEventKind: t.field({ type: [EventKind], required: false, description: 'Has at least one event of any of these kinds.' }),
+  }),
+});
+
+const spanInputFields = {
+  name: 'A human-readable label for the step.',
+  type: 'What kind of step; GENERATION when a model is given, else FUNCTION.',
+} as const;
+
+export const CreateSpanInput = builder.inputType('CreateSpanInput', {
+  description: 'A span to record. Without parentId and traceId it starts a new trace.',
+  fields: (t) => ({
+    id: t.id({ required: false, description: 'Your own id for the span (kept as given); generated when left out.' }),
+    traceId: t.id({
+      required: false,
+      description: 'The trace to join. Needed for a child sent before its parent, or to choose a new trace\'s id.',
+    }),
+    parentId: t.id({ required: false, description: 'The parent span; leave out for a root span.' }),
+    name: t.string({ required: true, description: spanInputFields.name }),
+    type: t.field({ type: SpanType, required: false, description: spanInputFields.type }),
+    startTime: t.field({ type: 'DateTime', required: false, description: 'When the step started; now when left out.' }),
+    endTime: t.field({ type: 'DateTime', required: false, description: 'When it ended; leave out while it runs.' }),
+    input: t.field({ type: 'JSON', required: false, description: 'What went in.' }),
+    output: t.field({ type: 'JSON', required: false, description: 'What came out.' }),
+    error: t.string({ required: false, description: 'The error message, if it failed.' }),
+    meta: t.field({ type: 'JSON', required: false, description: 'A JSON object of metadata.' }),
+    tags: t.stringList({ required: false, description: 'Tags.' }),
+    score: t.float({ required: false, description: 'A numeric score.' }),
+    model: t.string({ required: false, description: 'The model that ran.' }),
+    inputTokens: t.int({ required: false, description: 'Prompt tokens.' }),
+    outputTokens: t.int({ required: false, description: 'Completion tokens.' }),
+    totalTokens: t.int({ required: false, description: 'All tokens; inputTokens + outputTokens when left out.' }),
+    cost: t.float({ required: false, description: 'What it cost.' }),
+    instructions: t.string({ required: false, description: 'The instructions (system prompt) used.' }),
+  }),
+});
+
+export const UpdateSpanInput = builder.inputType('UpdateSpanInput', {
+  description: 'Changes to a span: fields left out stay as they are; null clears a field that may be empty.',
+  fields: (t) => ({
+    name: t.string({ required: false, description: spanInputFields.name }),
+    type: t.field({ type: SpanType, required: false, description: 'What kind of step.' }),
+    startTime: t.field({ type: 'DateTime', required: false, description: 'When the step started.' }),
+    endTime: t.field({ type: 'DateTime', required: false, description: 'When it ended: set it to close the span.' }),
+    input: t.field({ type: 'JSON', required: false, description: 'What went in.' }),
+    output: t.field({ type: 'JSON', required: false, description: 'What came out.' }),
+    error: t.string({ required: false, description: 'The error message, if it failed.' }),
+    meta: t.field({ type: 'JSON', required: false, description: 'A JSON object of metadata (replaces the old one).' }),
+    tags: t.stringList({ required: false, description: 'Tags (replace the old ones).' }),
+    score: t.float({ required: false, description: 'A numeric score.' }),
+    model: t.string({ required: false, description: 'The model that ran.' }),
+    inputTokens: t.int({ required: false, description: 'Prompt tokens.' }),
+    outputTokens: t.int({ required: false, description: 'Completion tokens.' }),
+    totalTokens: t.int({ required: false, description: 'All tokens.' }),
+    cost: t.float({ required: false, description: 'What it cost.' }),
+    instructions: t.string({ required: false, description: 'The instructions (system prompt) used.' }),
+  }),
+});
+
+const SpanConnection = builder.connectionObject({
+  type: Span,
+  name: 'SpanConnection',
+  description: 'A page of spans.',
+  fields: (t) => ({
+    totalCount: t.int({
+      description: 'How many spans match, over all pages.',
+      resolve: resolveTotalCount,
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  span: t.prismaField({
+    type: 'Span',
+    nullable: true,
+    description: 'One span by id, or null when it does not exist in this project.',
+    args: { id: t.arg.id({ required: true, description: 'The span id.' }) },
+    resolve: (query, _root, args, ctx) =>
+      database().read.span.findUnique({ ...query, where: { projectId_id: { projectId: ctx.scope.projectId, id: args.id } } }),
+  }),
+  spans: t.field({
+    type: SpanConnection,
+    description: 'Spans across all traces of the project, newest first.',
+    args: {
+      first: t.arg.int({ required: false, description: 'Page size: 50 when left out, at most 500.' }),
+      after: t.arg.string({ required: false, description: 'The endCursor of the previous page.' }),
+      filter: t.arg({ type: SpanFilterInput, required: false }),
+    },
+    resolve: async (_root, args, ctx, info) => {
+      const page = await searchSpans(ctx.scope, { first: pageSize(args.first, 50, 500), after: args.after, filter: args.filter });
+      const rows = await database().read.span.findMany({
+        ...queryFromInfo({ context: ctx, info, path: ['edges', 'node'] }),
+        where: { projectId: ctx.scope.projectId, id: { in: page.ids } },
+      });
+      return connectionOf(page, inPageOrder(page.ids, rows));
+    },
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  createSpan: t.prismaField({
+    type: 'Span',
+    description:
+      'Records a span. Without parentId and traceId it starts a new trace named after it. ' +
+      'Sending the same id with the same content again returns the stored span (a safe retry).',
+    args: { input: t.arg({ type: CreateSpanInput, required: true }) },
+    resolve: (_query, _root, args, ctx) => createSpan(ctx.scope, args.input),
+  }),
+  createSpans: t.prismaField({
+    type: ['Span'],
+    description: 'Records many spans at once, in any order (parents after children is fine): all of them or, on any error, none.',
+    args: { input: t.arg({ type: [CreateSpanInput], required: true }) },
+    resolve: (_query, _root, args, ctx) => createSpans(ctx.scope, args.input),
+  }),
+  updateSpan: t.prismaField({
+    type: 'Span',
+    description: 'Changes a span, e.g. closes it with its output, end time, tokens and cost.',
+    args: {
+      id: t.arg.id({ required: true, description: 'The span to change.' }),
+      input: t.arg({ type: UpdateSpanInput, required: true }),
+    },
+    resolve: (_query, _root, args, ctx) => updateSpan(ctx.scope, args.id, args.input),
+  }),
+}));
+
+export type { SpanRow };

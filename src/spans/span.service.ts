@@ -1,0 +1,270 @@
+/**
+ * Writing spans: the one path every writer takes (GraphQL mutations now, OTLP later), so validation,
+ * idempotency, out-of-order arrival, rollups and publishing happen in exactly one place.
+ */
+import { v7 as uuidv7 } from 'uuid';
+import { database, type Tx } from '../db/database.js';
+import { BadUserInput, Conflict, NotFound } from '../errors.js';
+import { Prisma, type Span } from '../generated/sqlite/client.js';
+import { lockTrace, refreshTraceRollup, type TraceRow } from '../traces/trace.service.js';
+import { publishSpanChanges, type SpanChange } from './span-changes.js';
+import {
+  durationOf,
+  prepareCreate,
+  prepareUpdate,
+  type CreateSpanInput,
+  type PreparedSpan,
+  type SpanFields,
+  type UpdateSpanInput,
+} from './span-input.js';
+
+export type SpanRow = Span;
+export type { CreateSpanInput, UpdateSpanInput };
+
+/** Who is writing: every read and write is confined to one project. */
+export interface Scope {
+  projectId: string;
+}
+
+/** The result of a write: the spans in input order, and what changed for subscribers. */
+interface WriteResult {
+  spans: SpanRow[];
+  changes: SpanChange[];
+  traces: TraceRow[];
+}
+
+/** Creates one span; see createSpans. */
+export async function createSpan(scope: Scope, input: CreateSpanInput): Promise<SpanRow> {
+  const [span] = await createSpans(scope, [input], 'input');
+  return span!;
+}
+
+/**
+ * Creates spans in one transaction: all of them or none.
+ * - A root span (no parent, no trace) starts a new trace; a child joins its parent's trace.
+ * - A child whose parent is not stored yet is accepted when it names its trace, and joins the tree
+ *   when the parent arrives.
+ * - A span whose id is already stored with the same content is a retry and is returned as stored;
+ *   with other content it is a CONFLICT.
+ */
+export async function createSpans(scope: Scope, inputs: CreateSpanInput[], label = 'input'): Promise<SpanRow[]> {
+  const now = new Date();
+  const single = inputs.length === 1 && label === 'input';
+  const prepared = inputs.map((input, index) => prepareCreate(input, single ? label : `${label}[${index}]`, now));
+  const ids = prepared.map((span) => span.id ?? uuidv7());
+  const seen = new Set<string>();
+  ids.forEach((id, index) => {
+    if (seen.has(id)) throw new BadUserInput(`${label}[${index}].id: ${id} appears more than once in this batch`);
+    seen.add(id);
+  });
+
+  const result = await database().write((tx) => insertSpans(tx, scope.projectId, prepared, ids, now));
+  publishSpanChanges(scope.projectId, result.changes, result.traces);
+  return result.spans;
+}
+
+async function insertSpans(tx: Tx, projectId: string, prepared: PreparedSpan[], ids: string[], now: Date): Promise<WriteResult> {
+  const results: (SpanRow | undefined)[] = new Array(prepared.length);
+
+  // Retries: the same id with the same content is the span already stored.
+  const stored = await tx.span.findMany({ where: { projectId, id: { in: ids } } });
+  const storedById = new Map(stored.map((span) => [span.id, span]));
+  const fresh: number[] = [];
+  prepared.forEach((span, index) => {
+    const existing = storedById.get(ids[index]!);
+    if (!existing) return fresh.push(index);
+    if (existing.ingestHash !== span.ingestHash) {
+      throw new Conflict(
+        `span ${ids[index]} already exists with different content; use updateSpan to change it`,
+        { spanId: ids[index] },
+      );
+    }
+    results[index] = existing;
+  });
+  if (fresh.length === 0) return { spans: results as SpanRow[], changes: [], traces: [] };
+
+  const traceIds = await resolveTraces(tx, projectId, prepared, ids, fresh);
+  await checkWaitingChildren(tx, projectId, fresh.map((index) => ids[index]!), fresh.map((index) => traceIds[index]!));
+
+  // Lock traces in id order so that two batches touching the same traces cannot deadlock.
+  const byTrace = new Map<string, number[]>();
+  for (const index of fresh) byTrace.set(traceIds[index]!, [...(byTrace.get(traceIds[index]!) ?? []), index]);
+  const traceOrder = [...byTrace.keys()].sort();
+  const rows: Prisma.SpanCreateManyInput[] = [];
+  const changes: SpanChange[] = [];
+  const traces: TraceRow[] = [];
+  const lastSeq = new Map<string, number>();
+  for (const traceId of traceOrder) {
+    const members = byTrace.get(traceId)!;
+    const earliest = new Date(Math.min(...members.map((index) => prepared[index]!.fields.startTime.getTime())));
+    let seq = await lockTrace(tx, projectId, traceId, earliest);
+    for (const index of members) {
+      const span = prepared[index]!;
+      seq += 1;
+      const row: SpanRow = {
+        projectId,
+        id: ids[index]!,
+        traceId,
+        parentId: span.parentId,
+        ...span.fields,
+        input: span.fields.input as SpanRow['input'],
+        output: span.fields.output as SpanRow['output'],
+        meta: span.fields.meta as SpanRow['meta'],
+        durationMs: durationOf(span.fields),
+        seq,
+        ingestHash: span.ingestHash,
+        createdAt: now,
+        updatedAt: now,
+      };
+      results[index] = row;
+      rows.push(toCreateRow(row));
+      changes.push({ op: 'CREATED', span: row });
+    }
+    lastSeq.set(traceId, seq);
+  }
+  await tx.span.createMany({ data: rows });
+  for (const traceId of traceOrder) traces.push(await refreshTraceRollup(tx, projectId, traceId, lastSeq.get(traceId)!));
+  return { spans: results as SpanRow[], changes, traces };
+}
+
+/**
+ * The trace of each new span: the one it names, else its parent's (stored, or earlier in this
+ * batch), else a new trace for a root span.
+ */
+async function resolveTraces(tx: Tx, projectId: string, prepared: PreparedSpan[], ids: string[], fresh: number[]) {
+  const inBatch = new Map(fresh.map((index) => [ids[index]!, index]));
+  const outsideParents = [...new Set(fresh.map((index) => prepared[index]!.parentId).filter((id): id is string => !!id && !inBatch.has(id)))];
+  const parents = outsideParents.length
+    ? await tx.span.findMany({ where: { projectId, id: { in: outsideParents } }, select: { id: true, traceId: true } })
+    : [];
+  const storedParentTrace = new Map(parents.map((parent) => [parent.id, parent.traceId]));
+
+  const traceIds: (string | undefined)[] = new Array(prepared.length);
+  const resolving = new Set<number>();
+  const resolve = (index: number): string => {
+    const known = traceIds[index];
+    if (known) return known;
+    const span = prepared[index]!;
+    const label = fresh.length === 1 && prepared.length === 1 ? 'input' : `input[${index}]`;
+    if (resolving.has(index)) {
+      throw new BadUserInput(`${label}.parentId: spans in this batch name each other as parents; a trace is a tree`);
+    }
+    resolving.add(index);
+    let parentTrace: string | undefined;
+    if (span.parentId) {
+      if (span.parentId === ids[index]) throw new BadUserInput(`${label}.parentId: a span cannot be its own parent`);
+      const batchParent = inBatch.get(span.parentId);
+      parentTrace = batchParent !== undefined ? resolve(batchParent) : storedParentTrace.get(span.parentId);
+    }
+    let traceId: string;
+    if (span.traceId) {
+      if (parentTrace && parentTrace !== span.traceId) {
+        throw new BadUserInput(
+          `${label}.parentId: parent span ${span.parentId} is in trace ${parentTrace}, not in trace ${span.traceId}`,
+          { field: `${label}.parentId` },
+        );
+      }
+      traceId = span.traceId;
+    } else if (span.parentId) {
+      if (!parentTrace) {
+        throw new NotFound(
+          `${label}.parentId: parent span ${span.parentId} not found; to send a child before its parent, give its traceId`,
+          { field: `${label}.parentId` },
+        );
+      }
+      traceId = parentTrace;
+    } else {
+      traceId = uuidv7();
+    }
+    traceIds[index] = traceId;
+    return traceId;
+  };
+  for (const index of fresh) resolve(index);
+  return traceIds;
+}
+
+/** Children that arrived before these spans must have named the same trace. */
+async function checkWaitingChildren(tx: Tx, projectId: string, ids: string[], traceIds: string[]) {
+  const waiting = await tx.span.groupBy({ by: ['parentId', 'traceId'], where: { projectId, parentId: { in: ids } } });
+  const traceOf = new Map(ids.map((id, index) => [id, traceIds[index]]));
+  for (const child of waiting) {
+    const expected = traceOf.get(child.parentId!);
+    if (expected !== child.traceId) {
+      throw new BadUserInput(
+        `span ${child.parentId} is the parent of spans already stored in trace ${child.traceId}; it cannot be created in trace ${expected}`,
+      );
+    }
+  }
+}
+
+/** Changes a stored span; the trace's rollups follow in the same transaction. */
+export async function updateSpan(scope: Scope, id: string, input: UpdateSpanInput): Promise<SpanRow> {
+  const { projectId } = scope;
+  const result = await database().write(async (tx): Promise<WriteResult> => {
+    const located = await spanTrace(tx, projectId, id);
+    const seq = (await lockTrace(tx, projectId, located.traceId, new Date())) + 1;
+    // Read again under the trace lock: a concurrent update of this span has committed by now.
+    const stored = await tx.span.findUniqueOrThrow({ where: { projectId_id: { projectId, id } } });
+    const changes = prepareUpdate(input, storedFields(stored), 'input');
+    const merged = { ...storedFields(stored), ...changes };
+    const span = await tx.span.update({
+      where: { projectId_id: { projectId, id } },
+      data: { ...toWriteFields(changes), durationMs: durationOf(merged), seq },
+    });
+    const trace = await refreshTraceRollup(tx, projectId, located.traceId, seq);
+    return { spans: [span], changes: [{ op: 'UPDATED', span }], traces: [trace] };
+  });
+  publishSpanChanges(projectId, result.changes, result.traces);
+  return result.spans[0]!;
+}
+
+/** The trace of a stored span in the caller's project, for what attaches to spans (events, metrics). */
+export async function spanTrace(tx: Tx, projectId: string, spanId: string): Promise<{ traceId: string }> {
+  const span = await tx.span.findUnique({ where: { projectId_id: { projectId, id: spanId } }, select: { traceId: true } });
+  if (!span) throw new NotFound(`span ${spanId} not found`, { spanId });
+  return span;
+}
+
+function storedFields(span: SpanRow): SpanFields {
+  return {
+    name: span.name,
+    type: span.type as SpanFields['type'],
+    startTime: span.startTime,
+    endTime: span.endTime,
+    input: span.input,
+    output: span.output,
+    error: span.error,
+    meta: span.meta as SpanFields['meta'],
+    tags: span.tags as string[],
+    score: span.score,
+    model: span.model,
+    inputTokens: span.inputTokens,
+    outputTokens: span.outputTokens,
+    totalTokens: span.totalTokens,
+    cost: span.cost,
+    instructions: span.instructions,
+  };
+}
+
+/** JSON columns take Prisma.DbNull for SQL NULL; a plain null would be refused. */
+function jsonValue(value: unknown) {
+  return value === null ? Prisma.DbNull : (value as Prisma.InputJsonValue);
+}
+
+function toWriteFields(fields: Partial<SpanFields>): Prisma.SpanUncheckedUpdateInput {
+  const data: Prisma.SpanUncheckedUpdateInput = { ...fields } as Prisma.SpanUncheckedUpdateInput;
+  if (fields.input !== undefined) data.input = jsonValue(fields.input);
+  if (fields.output !== undefined) data.output = jsonValue(fields.output);
+  if (fields.meta !== undefined) data.meta = jsonValue(fields.meta);
+  return data;
+}
+
+function toCreateRow(row: SpanRow): Prisma.SpanCreateManyInput {
+  return {
+    ...row,
+    input: jsonValue(row.input),
+    output: jsonValue(row.output),
+    meta: jsonValue(row.meta),
+    tags: row.tags as Prisma.InputJsonValue,
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * The trace explorer's query: filter, order and page traces with one SQL statement for the page of
+ * ids (and one for the total when asked), then the rows are loaded with the selection planned by
+ * plugin-prisma. Runs on indexes: (projectId, startTime, id) for the default order, GIN on
+ * PostgreSQL for meta, tags and name search.
+ */
+import { database } from '../db/database.js';
+import { column, raw, sql, type Sql } from '../db/dialect.js';
+import { allOf, inList, metaObject, rangeConditions, type DateTimeRange, type FloatRange } from '../db/filters.js';
+import { countRows, nullsLast, pageOfIds, type Direction, type IdPage, type SortKey } from '../db/keyset.js';
+import { spanConditions, type SpanFilter } from '../spans/span-filter.js';
+import type { Scope } from '../spans/span.service.js';
+
+export interface TraceFilter {
+  /** Case-insensitive substring of the trace name. */
+  search?: string | null;
+  status?: readonly string[] | null;
+  durationMs?: FloatRange | null;
+  cost?: FloatRange | null;
+  totalTokens?: FloatRange | null;
+  startTime?: DateTimeRange | null;
+  tags?: readonly string[] | null;
+  meta?: unknown;
+  model?: string | null;
+  hasSpan?: SpanFilter | null;
+}
+
+export const TRACE_ORDER_FIELDS = ['START_TIME', 'DURATION', 'COST', 'TOKENS', 'SPAN_COUNT'] as const;
+export type TraceOrderField = (typeof TRACE_ORDER_FIELDS)[number];
+
+export interface TraceOrder {
+  field?: TraceOrderField | null;
+  direction?: Direction | null;
+}
+
+const ALIAS = 'trace';
+const FROM = raw(`"Trace" AS "${ALIAS}"`);
+const col = (name: string) => column(ALIAS, name);
+
+/** The WHERE clause of a trace filter, scoped to the caller's project. */
+export function traceConditions(scope: Scope, filter: TraceFilter | null | undefined): Sql {
+  const { dialect } = database();
+  const conditions: Sql[] = [sql`${col('projectId')} = ${scope.projectId}`];
+  if (filter) {
+    if (filter.search) conditions.push(dialect.containsText(col('name'), filter.search));
+    conditions.push(...inList(col('status'), filter.status));
+    conditions.push(...rangeConditions(col('durationMs'), filter.durationMs, 'filter.durationMs'));
+    conditions.push(...rangeConditions(col('cost'), filter.cost, 'filter.cost'));
+    conditions.push(...rangeConditions(col('totalTokens'), filter.totalTokens, 'filter.totalTokens'));
+    conditions.push(...rangeConditions(col('startTime'), filter.startTime, 'filter.startTime'));
+    if (filter.tags?.length) conditions.push(dialect.arrayContainsAll(col('tags'), [...filter.tags]));
+    const meta = metaObject(filter.meta, 'filter.meta');
+    if (meta) conditions.push(dialect.jsonContains(col('meta'), meta));
+    const spanFilter: SpanFilter = { ...filter.hasSpan, ...(filter.model != null ? { model: filter.model } : {}) };
+    if (filter.model != null || filter.hasSpan) {
+      conditions.push(sql`EXISTS (SELECT 1 FROM "Span" AS "span"
+        WHERE "span"."projectId" = ${col('projectId')} AND "span"."traceId" = ${col('id')}
+          AND ${allOf(spanConditions(dialect, 'span', spanFilter, 'filter.hasSpan'))})`);
+    }
+  }
+  return allOf(conditions);
+}
+
+function orderKeys(order: TraceOrder | null | undefined): SortKey[] {
+  const direction = order?.direction ?? 'DESC';
+  const id: SortKey = { expr: col('id'), direction, kind: 'string' };
+  switch (order?.field ?? 'START_TIME') {
+    case 'START_TIME':
+      return [{ expr: col('startTime'), direction, kind: 'date' }, id];
+    case 'DURATION':
+      return [...nullsLast(col('durationMs'), direction), id];
+    case 'COST':
+      return [{ expr: col('cost'), direction, kind: 'number' }, id];
+    case 'TOKENS':
+      return [{ expr: col('totalTokens'), direction, kind: 'number' }, id];
+    case 'SPAN_COUNT':
+      return [{ expr: col('spanCount'), direction, kind: 'number' }, id];
+  }
+}
+
+export interface TraceSearch {
+  first: number;
+  after?: string | null;
+  filter?: TraceFilter | null;
+  orderBy?: TraceOrder | null;
+}
+
+/** A page of matching trace ids, newest first unless ordered otherwise, and a lazy total. */
+export async function searchTraces(scope: Scope, search: TraceSearch): Promise<IdPage & { totalCount: () => Promise<number> }> {
+  const { read } = database();
+  const where = traceConditions(scope, search.filter);
+  const page = await pageOfIds(read, {
+    from: FROM,
+    id: col('id'),
+    where,
+    keys: orderKeys(search.orderBy),
+    first: search.first,
+    after: search.after,
+  });
+  return { ...page, totalCount: () => countRows(read, FROM, where) };
+}

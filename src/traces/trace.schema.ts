@@ -1,0 +1,218 @@
+import DataLoader from 'dataloader';
+import { queryFromInfo } from '@pothos/plugin-prisma';
+import type { GraphQLResolveInfo } from 'graphql';
+import { builder, type Context } from '../schema/builder.js';
+import { DateTimeRange, FloatRange } from '../schema/ranges.js';
+import { connectionOf, resolveTotalCount } from '../schema/connections.js';
+import { EventKind, eventsQuery } from '../events/event.schema.js';
+import { Span, SpanFilterInput, SpanType } from '../spans/span.schema.js';
+import { matchingSpanIds } from '../spans/span-search.js';
+import type { SpanFilter } from '../spans/span-filter.js';
+import { database } from '../db/database.js';
+import { inPageOrder, pageSize } from '../db/keyset.js';
+import { TRACE_STATUSES } from '../vocabulary.js';
+import { traceSummary } from './trace-rollup.js';
+import { searchTraces, TRACE_ORDER_FIELDS } from './trace-search.js';
+import type { Span as SpanRow } from '../generated/sqlite/client.js';
+
+export const TraceStatus = builder.enumType('TraceStatus', {
+  description: 'Where a trace stands.',
+  values: {
+    RUNNING: { description: 'At least one span is still open.' },
+    OK: { description: 'Every span ended, none with an error.' },
+    ERROR: { description: 'Every span ended and at least one has an error.' },
+  } satisfies Record<(typeof TRACE_STATUSES)[number], { description: string }>,
+});
+
+const StepCount = builder.objectRef<{ type: string; count: number }>('StepCount').implement({
+  description: 'How many spans of one type a trace has.',
+  fields: (t) => ({
+    type: t.field({ type: SpanType, description: 'The span type.', resolve: (step) => step.type as never }),
+    count: t.exposeInt('count', { description: 'How many spans of that type.' }),
+  }),
+});
+
+const inStartOrder = [{ startTime: 'asc' as const }, { id: 'asc' as const }];
+
+export const Trace = builder.prismaObject('Trace', {
+  description: 'A tree of spans under one root span, with rollups over all of them.',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'The trace id.' }),
+    name: t.exposeString('name', { description: "The root span's name; empty until the root span arrives." }),
+    status: t.field({
+      type: TraceStatus,
+      description: 'RUNNING while any span is open, ERROR if any span has an error, else OK.',
+      resolve: (trace) => trace.status as never,
+    }),
+    startTime: t.expose('startTime', { type: 'DateTime', description: 'The earliest span start.' }),
+    endTime: t.expose('endTime', { type: 'DateTime', nullable: true, description: 'The latest span end; null until a span ends.' }),
+    durationMs: t.exposeFloat('durationMs', { nullable: true, description: 'endTime - startTime in milliseconds.' }),
+    spanCount: t.exposeInt('spanCount', { description: 'How many spans the trace has.' }),
+    totalTokens: t.exposeInt('totalTokens', { description: 'Tokens over all spans.' }),
+    cost: t.exposeFloat('cost', { description: 'Cost over all spans.' }),
+    composition: t.field({
+      type: [StepCount],
+      description: 'Spans per type, in a fixed type order.',
+      resolve: (trace) =>
+        Object.entries(trace.composition as Record<string, number>).map(([type, count]) => ({ type, count })),
+    }),
+    summary: t.string({
+      description: 'The step composition as a trace explorer row shows it, e.g. "28 steps · 8 llm · 11 tool".',
+      resolve: (trace) => traceSummary(trace.spanCount, trace.composition as Record<string, number>),
+    }),
+    input: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: "The root span's input.",
+      select: { rootSpan: { select: { input: true } } },
+      resolve: (trace) => trace.rootSpan?.input ?? null,
+    }),
+    output: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: "The root span's output.",
+      select: { rootSpan: { select: { output: true } } },
+      resolve: (trace) => trace.rootSpan?.output ?? null,
+    }),
+    inputPreview: t.exposeString('inputPreview', { nullable: true, description: "The root span's input as text, cut to 200 characters." }),
+    outputPreview: t.exposeString('outputPreview', { nullable: true, description: "The root span's output as text, cut to 200 characters." }),
+    tags: t.stringList({ description: 'The tags of all its spans, sorted.', resolve: (trace) => trace.tags as string[] }),
+    meta: t.expose('meta', { type: 'JSON', nullable: true, description: "The root span's meta." }),
+    rootSpan: t.relation('rootSpan', { nullable: true, description: 'The root span; walk its children for the tree.' }),
+    spans: t.field({
+      type: [Span],
+      description: 'All spans of the trace, flat, in start order; optionally only those matching a filter.',
+      args: { filter: t.arg({ type: SpanFilterInput, required: false, description: 'Only spans matching this.' }) },
+      // Without a filter, the spans load with the trace in the planned query.
+      select: (args, _ctx, nestedSelection) => (args.filter ? {} : { spans: nestedSelection({ orderBy: inStartOrder }) }),
+      resolve: (trace, args, ctx, info) =>
+        args.filter ? filteredSpans(ctx, info, args.filter).load(trace.id) : (trace as typeof trace & { spans: SpanRow[] }).spans,
+    }),
+    events: t.relation('events', {
+      description: 'Events on any span of the trace, oldest first.',
+      args: { kind: t.arg({ type: [EventKind], required: false, description: 'Only events of these kinds.' }) },
+      query: (args) => eventsQuery(args.kind),
+    }),
+  }),
+});
+
+/**
+ * Filtered spans of every trace in a response, in two statements in all (matching ids, then the rows
+ * with the planned selection), however many traces ask.
+ */
+function filteredSpans(ctx: Context, info: GraphQLResolveInfo, filter: SpanFilter) {
+  const key = `Trace.spans:${pathWithoutIndexes(info)}:${JSON.stringify(filter)}`;
+  let loader = ctx.loaders.get(key) as DataLoader<string, SpanRow[]> | undefined;
+  if (!loader) {
+    loader = new DataLoader<string, SpanRow[]>(async (traceIds) => {
+      const idsByTrace = await matchingSpanIds(ctx.scope, traceIds, filter);
+      const ids = [...idsByTrace.values()].flat();
+      const rows = ids.length
+        ? await database().read.span.findMany({
+            ...queryFromInfo({ context: ctx, info }),
+            where: { projectId: ctx.scope.projectId, id: { in: ids } },
+          })
+        : [];
+      return traceIds.map((traceId) => inPageOrder(idsByTrace.get(traceId) ?? [], rows));
+    });
+    ctx.loaders.set(key, loader);
+  }
+  return loader;
+}
+
+function pathWithoutIndexes(info: GraphQLResolveInfo): string {
+  const parts: string[] = [];
+  for (let path: GraphQLResolveInfo['path'] | undefined = info.path; path; path = path.prev) {
+    if (typeof path.key === 'string') parts.unshift(path.key);
+  }
+  return parts.join('.');
+}
+
+const TraceFilterInput = builder.inputType('TraceFilter', {
+  description: 'Conditions on traces, as the trace explorer offers them; all given conditions must hold.',
+  fields: (t) => ({
+    search: t.string({ required: false, description: 'Case-insensitive substring of the trace name.' }),
+    status: t.field({ type: [TraceStatus], required: false, description: 'Any of these statuses.' }),
+    durationMs: t.field({ type: FloatRange, required: false, description: 'Duration within this range.' }),
+    cost: t.field({ type: FloatRange, required: false, description: 'Cost within this range.' }),
+    totalTokens: t.field({ type: FloatRange, required: false, description: 'Tokens within this range.' }),
+    startTime: t.field({ type: DateTimeRange, required: false, description: 'Started within this range.' }),
+    tags: t.stringList({ required: false, description: 'Has every one of these tags (on any span).' }),
+    meta: t.field({ type: 'JSON', required: false, description: "The root span's meta contains these key/values." }),
+    model: t.string({ required: false, description: 'Has a span that ran this model.' }),
+    hasSpan: t.field({
+      type: SpanFilterInput,
+      required: false,
+      description: 'Has at least one span matching this: a failed tool, a guardrail event, a slow generation ...',
+    }),
+  }),
+});
+
+const TraceOrderField = builder.enumType('TraceOrderField', {
+  description: 'What traces can be sorted by.',
+  values: {
+    START_TIME: { description: 'When the trace started.' },
+    DURATION: { description: 'How long it took (running traces last).' },
+    COST: { description: 'What it cost.' },
+    TOKENS: { description: 'How many tokens it used.' },
+    SPAN_COUNT: { description: 'How many spans it has.' },
+  } satisfies Record<(typeof TRACE_ORDER_FIELDS)[number], { description: string }>,
+});
+
+const OrderDirection = builder.enumType('OrderDirection', {
+  description: 'Sort direction.',
+  values: { ASC: { description: 'Smallest first.' }, DESC: { description: 'Largest (newest) first.' } },
+});
+
+const TraceOrderBy = builder.inputType('TraceOrderBy', {
+  description: 'How to sort traces. Ties are broken by id, so pages never overlap.',
+  fields: (t) => ({
+    field: t.field({ type: TraceOrderField, required: false, defaultValue: 'START_TIME', description: 'Sort key.' }),
+    direction: t.field({ type: OrderDirection, required: false, defaultValue: 'DESC', description: 'Sort direction.' }),
+  }),
+});
+
+const TraceConnection = builder.connectionObject({
+  type: Trace,
+  name: 'TraceConnection',
+  description: 'A page of traces.',
+  fields: (t) => ({
+    totalCount: t.int({ description: 'How many traces match, over all pages.', resolve: resolveTotalCount }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  trace: t.prismaField({
+    type: 'Trace',
+    nullable: true,
+    description: 'One trace by id, or null when it does not exist in this project.',
+    args: { id: t.arg.id({ required: true, description: 'The trace id.' }) },
+    resolve: (query, _root, args, ctx) =>
+      database().read.trace.findUnique({ ...query, where: { projectId_id: { projectId: ctx.scope.projectId, id: args.id } } }),
+  }),
+  traces: t.field({
+    type: TraceConnection,
+    description: 'Traces of the project, newest first unless ordered otherwise; filtered as the trace explorer does.',
+    args: {
+      first: t.arg.int({ required: false, description: 'Page size: 50 when left out, at most 500.' }),
+      after: t.arg.string({ required: false, description: 'The endCursor of the previous page.' }),
+      filter: t.arg({ type: TraceFilterInput, required: false }),
+      orderBy: t.arg({ type: TraceOrderBy, required: false }),
+    },
+    resolve: async (_root, args, ctx, info) => {
+      const page = await searchTraces(ctx.scope, {
+        first: pageSize(args.first, 50, 500),
+        after: args.after,
+        filter: args.filter,
+        orderBy: args.orderBy,
+      });
+      const rows = page.ids.length
+        ? await database().read.trace.findMany({
+            ...queryFromInfo({ context: ctx, info, path: ['edges', 'node'] }),
+            where: { projectId: ctx.scope.projectId, id: { in: page.ids } },
+          })
+        : [];
+      return connectionOf(page, inPageOrder(page.ids, rows));
+    },
+  }),
+}));
