@@ -1,4 +1,7 @@
-import { builder } from '../schema/builder.js';
+import { builder, type Context } from '../schema/builder.js';
+import { withPlannedSelection } from '../schema/reload.js';
+import { database } from '../db/database.js';
+import type { EventRow } from './event.service.js';
 import { EVENT_KINDS } from '../vocabulary.js';
 import { createSpanEvent, submitFeedback } from './event.service.js';
 
@@ -69,7 +72,7 @@ builder.mutationFields((t) => ({
       spanId: t.arg.id({ required: true, description: 'The span to attach it to.' }),
       input: t.arg({ type: CreateEventInput, required: true }),
     },
-    resolve: (_query, _root, args, ctx) => createSpanEvent(ctx.scope, args.spanId, args.input),
+    resolve: async (query, _root, args, ctx) => eventAsSelected(query, ctx, await createSpanEvent(ctx.scope, args.spanId, args.input)),
   }),
   submitFeedback: t.prismaField({
     type: 'Event',
@@ -78,6 +81,13 @@ builder.mutationFields((t) => ({
       spanId: t.arg.id({ required: true, description: 'The span the feedback is about.' }),
       input: t.arg({ type: FeedbackInput, required: true }),
     },
-    resolve: (_query, _root, args, ctx) => submitFeedback(ctx.scope, args.spanId, args.input),
+    resolve: async (query, _root, args, ctx) => eventAsSelected(query, ctx, await submitFeedback(ctx.scope, args.spanId, args.input)),
   }),
 }));
+
+async function eventAsSelected(query: object, ctx: Context, event: EventRow): Promise<EventRow> {
+  const [selected] = await withPlannedSelection(query, [event], (planned, ids) =>
+    database().read.event.findMany({ ...planned, where: { projectId: ctx.scope.projectId, id: { in: ids } } }),
+  );
+  return selected!;
+}

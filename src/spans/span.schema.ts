@@ -1,5 +1,6 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
-import { builder } from '../schema/builder.js';
+import { builder, type Context } from '../schema/builder.js';
+import { withPlannedSelection } from '../schema/reload.js';
 import { DateTimeRange, FloatRange } from '../schema/ranges.js';
 import { EventKind, eventsQuery } from '../events/event.schema.js';
 import { database } from '../db/database.js';
@@ -195,13 +196,13 @@ builder.mutationFields((t) => ({
       'Records a span. Without parentId and traceId it starts a new trace named after it. ' +
       'Sending the same id with the same content again returns the stored span (a safe retry).',
     args: { input: t.arg({ type: CreateSpanInput, required: true }) },
-    resolve: (_query, _root, args, ctx) => createSpan(ctx.scope, args.input),
+    resolve: async (query, _root, args, ctx) => (await spansAsSelected(query, ctx, [await createSpan(ctx.scope, args.input)]))[0]!,
   }),
   createSpans: t.prismaField({
     type: ['Span'],
     description: 'Records many spans at once, in any order (parents after children is fine): all of them or, on any error, none.',
     args: { input: t.arg({ type: [CreateSpanInput], required: true }) },
-    resolve: (_query, _root, args, ctx) => createSpans(ctx.scope, args.input),
+    resolve: async (query, _root, args, ctx) => spansAsSelected(query, ctx, await createSpans(ctx.scope, args.input)),
   }),
   updateSpan: t.prismaField({
     type: 'Span',
@@ -210,8 +211,14 @@ builder.mutationFields((t) => ({
       id: t.arg.id({ required: true, description: 'The span to change.' }),
       input: t.arg({ type: UpdateSpanInput, required: true }),
     },
-    resolve: (_query, _root, args, ctx) => updateSpan(ctx.scope, args.id, args.input),
+    resolve: async (query, _root, args, ctx) =>
+      (await spansAsSelected(query, ctx, [await updateSpan(ctx.scope, args.id, args.input)]))[0]!,
   }),
 }));
 
-export type { SpanRow };
+/** Spans a mutation wrote, with the relations the client selected on them. */
+export function spansAsSelected(query: object, ctx: Context, spans: SpanRow[]): Promise<SpanRow[]> {
+  return withPlannedSelection(query, spans, (planned, ids) =>
+    database().read.span.findMany({ ...planned, where: { projectId: ctx.scope.projectId, id: { in: ids } } }),
+  );
+}

@@ -1,0 +1,32 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * The suite runs once per database: always on SQLite, and on PostgreSQL as well when
+ * SPANTREE_TEST_POSTGRES_URL names a server (each test file then creates and drops its own database).
+ */
+const postgresUrl = process.env.SPANTREE_TEST_POSTGRES_URL;
+const databases = ['sqlite', ...(postgresUrl ? ['postgresql'] : [])];
+
+export default defineConfig({
+  resolve: {
+    // graphql 16 ships CommonJS (main) and ESM (module) copies. Node loads the CommonJS one for the
+    // libraries; Vite would hand our sources the other, and `instanceof GraphQLError` would fail
+    // between the two. Use the one Node uses.
+    alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }],
+  },
+  test: {
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+    // Two cores: a few files at once keeps both busy without starving the servers they start.
+    maxWorkers: 3,
+    projects: databases.map((database) => ({
+      extends: true,
+      test: {
+        name: database,
+        env: { SPANTREE_TEST_DATABASE: database },
+        include: ['test/**/*.test.ts'],
+      },
+    })),
+  },
+});
