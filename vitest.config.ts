@@ -26,6 +26,8 @@ export default defineConfig({
         name: database,
         env: { SPANTREE_TEST_DATABASE: database },
         include: ['test/**/*.test.ts'],
+        // Pure-logic unit tests need no database: once is enough.
+        exclude: database === 'sqlite' ? [] : ['test/unit/**'],
       },
     })),
   },

@@ -15,6 +15,7 @@ import { ensureDefaultProject, DEFAULT_PROJECT_ID } from './projects/project.ser
 import type { Context } from './schema/builder.js';
 import { schema } from './schema/index.js';
 import { shutdownSignal } from './shutdown.js';
+import { useInputErrorCodes } from './errors.js';
 
 export interface RunningServer {
   /** http://host:port/graphql */
@@ -41,7 +42,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     // "Unexpected error." and are logged here with their stack; never turned off.
     maskedErrors: true,
     context: (): Context => ({ scope: { projectId: DEFAULT_PROJECT_ID }, loaders: new Map() }),
-    plugins: [inFlight.plugin()],
+    plugins: [inFlight.plugin(), useInputErrorCodes()],
   });
 
   const httpServer = createServer(yoga);

@@ -69,7 +69,7 @@ export async function openDatabase(url: string): Promise<Database> {
   let writer: PrismaClient;
   if (provider === 'sqlite') {
     const file = sqliteFilePath(url);
-    const connect = () => new SqliteClient({ adapter: new PrismaBetterSqlite3({ url: `file:${file}`, timeout: 10_000 }), log: [...log] });
+    const connect = () => new SqliteClient({ adapter: sqliteAdapter(file), log: [...log] });
     writer = observe(connect());
     read = observe(connect());
     // WAL lets readers and the writer work at once; FULL syncs every commit, so an acknowledged span
@@ -106,6 +106,22 @@ export async function openDatabase(url: string): Promise<Database> {
   };
   current = db;
   return db;
+}
+
+/**
+ * better-sqlite3's adapter does not say how many bind values SQLite takes, so Prisma assumes the
+ * 999 of old SQLite builds and splits (or refuses) larger IN lists. The bundled SQLite takes 32766:
+ * a span tree level of thousands of spans stays one statement.
+ */
+function sqliteAdapter(file: string) {
+  const factory = new PrismaBetterSqlite3({ url: `file:${file}`, timeout: 10_000 });
+  const connect = factory.connect.bind(factory);
+  factory.connect = async () => {
+    const adapter = await connect();
+    adapter.getConnectionInfo = () => ({ maxBindValues: 32_766, supportsRelationJoins: false });
+    return adapter;
+  };
+  return factory;
 }
 
 /**

@@ -80,7 +80,7 @@ export function traceRollup(
     spanCount,
     totalTokens,
     cost,
-    composition: sortedComposition(composition),
+    composition,
     rootSpanId: root?.id ?? null,
     inputPreview: preview(root?.input),
     outputPreview: preview(root?.output),
@@ -97,12 +97,8 @@ export function traceStatus(openSpans: number, erroredSpans: number): TraceStatu
 
 /** "28 steps · 8 llm · 11 tool": the step count, then each type present, in vocabulary order. */
 export function traceSummary(spanCount: number, composition: Record<string, number>): string {
-  const parts = [`${spanCount} ${spanCount === 1 ? 'step' : 'steps'}`];
-  for (const type of SPAN_TYPES) {
-    const count = composition[type];
-    if (count) parts.push(`${count} ${SPAN_TYPE_LABELS[type as SpanType]}`);
-  }
-  return parts.join(' · ');
+  const steps = compositionSteps(composition).map(({ type, count }) => `${count} ${SPAN_TYPE_LABELS[type as SpanType] ?? type.toLowerCase()}`);
+  return [`${spanCount} ${spanCount === 1 ? 'step' : 'steps'}`, ...steps].join(' · ');
 }
 
 /** Text of a JSON value cut to PREVIEW_LENGTH characters; strings show without quotes. */
@@ -112,10 +108,17 @@ export function preview(value: unknown): string | null {
   return text.length > PREVIEW_LENGTH ? `${text.slice(0, PREVIEW_LENGTH - 1)}…` : text;
 }
 
-function sortedComposition(composition: Record<string, number>): Record<string, number> {
+/**
+ * The composition as a list in vocabulary order (llm first), unknown types last by name. Stored
+ * JSON objects do not keep key order (PostgreSQL's jsonb sorts them), so order is decided here.
+ */
+export function compositionSteps(composition: Record<string, number>): { type: string; count: number }[] {
   const order = (type: string) => {
     const index = SPAN_TYPES.indexOf(type as SpanType);
     return index === -1 ? SPAN_TYPES.length : index;
   };
-  return Object.fromEntries(Object.entries(composition).sort(([a], [b]) => order(a) - order(b) || a.localeCompare(b)));
+  return Object.entries(composition)
+    .filter(([, count]) => count > 0)
+    .sort(([a], [b]) => order(a) - order(b) || a.localeCompare(b))
+    .map(([type, count]) => ({ type, count }));
 }

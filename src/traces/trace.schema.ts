@@ -11,7 +11,7 @@ import type { SpanFilter } from '../spans/span-filter.js';
 import { database } from '../db/database.js';
 import { inPageOrder, pageSize } from '../db/keyset.js';
 import { TRACE_STATUSES } from '../vocabulary.js';
-import { traceSummary } from './trace-rollup.js';
+import { compositionSteps, traceSummary } from './trace-rollup.js';
 import { searchTraces, TRACE_ORDER_FIELDS } from './trace-search.js';
 import type { Span as SpanRow } from '../generated/sqlite/client.js';
 
@@ -53,8 +53,7 @@ export const Trace = builder.prismaObject('Trace', {
     composition: t.field({
       type: [StepCount],
       description: 'Spans per type, in a fixed type order.',
-      resolve: (trace) =>
-        Object.entries(trace.composition as Record<string, number>).map(([type, count]) => ({ type, count })),
+      resolve: (trace) => compositionSteps(trace.composition as Record<string, number>),
     }),
     summary: t.string({
       description: 'The step composition as a trace explorer row shows it, e.g. "28 steps · 8 llm · 11 tool".',

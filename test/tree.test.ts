@@ -1,0 +1,117 @@
+/**
+ * A frontend fetches a whole span tree in one request. The number of SQL statements that costs must
+ * depend on the depth asked for, never on how many spans the trace has.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestServer } from './helpers/server.js';
+import { at, CREATE_SPANS, uid } from './helpers/operations.js';
+
+const server = useTestServer();
+const DEPTH = 10;
+
+interface Node {
+  id: string;
+  parentId: string | null;
+  depth: number;
+}
+
+/** A tree exactly DEPTH levels deep: a backbone chain, then the rest hung at random levels. */
+function buildTree(traceId: string, size: number): Node[] {
+  const nodes: Node[] = [];
+  for (let depth = 1; depth <= DEPTH; depth++) {
+    nodes.push({ id: `${traceId}-${nodes.length}`, parentId: nodes.at(-1)?.id ?? null, depth });
+  }
+  let seed = 7;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  while (nodes.length < size) {
+    const parent = nodes[Math.floor(random() * nodes.length)]!;
+    if (parent.depth >= DEPTH) continue;
+    nodes.push({ id: `${traceId}-${nodes.length}`, parentId: parent.id, depth: parent.depth + 1 });
+  }
+  return nodes;
+}
+
+async function store(traceId: string, nodes: Node[]) {
+  const input = nodes.map((node, index) => ({
+    id: node.id,
+    traceId,
+    parentId: node.parentId,
+    name: `step-${index}`,
+    type: index % 3 === 0 ? 'GENERATION' : 'TOOL',
+    startTime: at(index),
+    endTime: at(index + 1 + node.depth),
+    inputTokens: 2,
+    cost: 0.001,
+  }));
+  for (let i = 0; i < input.length; i += 1000) await server().gql(CREATE_SPANS, { input: input.slice(i, i + 1000) });
+  // Events and metrics on a few spans, so the tree query reads those tables too.
+  for (const node of nodes.slice(0, 5)) {
+    await server().gql(`mutation($id: ID!) {
+      a: createSpanEvent(spanId: $id, input: { kind: OBSERVE, source: "judge", data: { score: 0.9 } }) { id }
+      b: addSpanMetric(spanId: $id, input: { dimension: "quality", value: 1 }) { id }
+    }`, { id: node.id });
+  }
+}
+
+const SPAN = 'id name type durationMs startOffsetMs totalTokens events { kind } metrics { value }';
+const treeQuery = (depth: number): string => {
+  let selection = SPAN;
+  for (let level = 1; level < depth; level++) selection = `${SPAN} children { ${selection} }`;
+  return `query($id: ID!) { trace(id: $id) { id name spanCount totalTokens durationMs summary rootSpan { ${selection} } } }`;
+};
+
+function countNodes(span: { children?: unknown[] }): number {
+  return 1 + (span.children ?? []).reduce((sum: number, child) => sum + countNodes(child as { children?: unknown[] }), 0);
+}
+
+function shape(span: { id: string; children?: unknown[] }): Record<string, unknown> {
+  return { [span.id]: (span.children ?? []).map((child) => shape(child as { id: string; children?: unknown[] })) };
+}
+
+function expectedShape(nodes: Node[], id: string): Record<string, unknown> {
+  return { [id]: nodes.filter((node) => node.parentId === id).map((child) => expectedShape(nodes, child.id)) };
+}
+
+const small = { traceId: uid('small'), nodes: [] as Node[] };
+const large = { traceId: uid('large'), nodes: [] as Node[] };
+
+beforeAll(async () => {
+  small.nodes = buildTree(small.traceId, 40);
+  large.nodes = buildTree(large.traceId, 3000);
+  await store(small.traceId, small.nodes);
+  await store(large.traceId, large.nodes);
+});
+
+describe('reading a whole span tree', () => {
+  it('returns a trace of 3,000 spans, 10 levels deep, whole and in shape, in one request', async () => {
+    const { trace } = await server().gql(treeQuery(DEPTH), { id: large.traceId });
+    expect(trace.spanCount).toBe(3000);
+    expect(trace.totalTokens).toBe(6000);
+    expect(countNodes(trace.rootSpan)).toBe(3000);
+    expect(shape(trace.rootSpan)).toEqual(expectedShape(large.nodes, large.nodes[0]!.id));
+    // Children come in start order, and offsets are relative to the trace start.
+    const firstLevel = trace.rootSpan.children.map((child: { startOffsetMs: number }) => child.startOffsetMs);
+    expect(firstLevel).toEqual([...firstLevel].sort((a, b) => a - b));
+    expect(trace.rootSpan.startOffsetMs).toBe(0);
+  });
+
+  it('costs the same bounded number of SQL statements for 40 spans and for 3,000', async () => {
+    const { gql, countStatements } = server();
+    const forSmall = await countStatements(() => gql(treeQuery(DEPTH), { id: small.traceId }));
+    const forLarge = await countStatements(() => gql(treeQuery(DEPTH), { id: large.traceId }));
+    expect(forLarge).toBe(forSmall);
+    // Per level at most: the spans, their trace (for startOffsetMs), events and metrics.
+    expect(forLarge).toBeLessThanOrEqual(1 + 4 * DEPTH);
+  });
+
+  it('the flat list of a trace\'s spans is one more statement, in start order', async () => {
+    const { gql, countStatements } = server();
+    let data: any;
+    const statements = await countStatements(async () => {
+      data = await gql(`query($id: ID!) { trace(id: $id) { spans { id parentId } } }`, { id: large.traceId });
+    });
+    expect(data.trace.spans).toHaveLength(3000);
+    expect(data.trace.spans.map((span: { id: string }) => span.id)).toEqual(large.nodes.map((node) => node.id));
+    expect(statements).toBeLessThanOrEqual(2);
+  });
+});
