@@ -46,8 +46,15 @@ export const builder = new SchemaBuilder<{
     // Ids round-trip as the writer chose them: no global (base64 typename) ids, no node(id) field.
     nodeQueryOptions: false,
     nodesQueryOptions: false,
-    edgesFieldOptions: { nullable: false },
-    nodeFieldOptions: { nullable: false },
+    edgesFieldOptions: { nullable: false, description: 'The items of this page, each with its cursor.' },
+    nodeFieldOptions: { nullable: false, description: 'The item.' },
+    cursorFieldOptions: { description: "This item's position, for `after`." },
+    pageInfoFieldOptions: { description: 'Where this page is in the whole list.' },
+    pageInfoTypeOptions: { description: 'Where a page is in the whole list.' },
+    hasNextPageFieldOptions: { description: 'Whether more items follow this page.' },
+    hasPreviousPageFieldOptions: { description: 'Always false: lists are read forwards, from `after`.' },
+    startCursorFieldOptions: { description: 'The cursor of the first item of this page.' },
+    endCursorFieldOptions: { description: 'The cursor of the last item: pass it as `after` for the next page.' },
   },
 });
 

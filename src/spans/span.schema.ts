@@ -159,7 +159,7 @@ const SpanConnection = builder.connectionObject({
       resolve: resolveTotalCount,
     }),
   }),
-});
+}, { description: 'A span in a page, with its cursor.' });
 
 builder.queryFields((t) => ({
   span: t.prismaField({
@@ -176,7 +176,7 @@ builder.queryFields((t) => ({
     args: {
       first: t.arg.int({ required: false, description: 'Page size: 50 when left out, at most 500.' }),
       after: t.arg.string({ required: false, description: 'The endCursor of the previous page.' }),
-      filter: t.arg({ type: SpanFilterInput, required: false }),
+      filter: t.arg({ type: SpanFilterInput, required: false, description: 'Only spans matching this.' }),
     },
     resolve: async (_root, args, ctx, info) => {
       const page = await searchSpans(ctx.scope, { first: pageSize(args.first, 50, 500), after: args.after, filter: args.filter });

@@ -178,7 +178,7 @@ const TraceConnection = builder.connectionObject({
   fields: (t) => ({
     totalCount: t.int({ description: 'How many traces match, over all pages.', resolve: resolveTotalCount }),
   }),
-});
+}, { description: 'A trace in a page, with its cursor.' });
 
 builder.queryFields((t) => ({
   trace: t.prismaField({
@@ -195,8 +195,8 @@ builder.queryFields((t) => ({
     args: {
       first: t.arg.int({ required: false, description: 'Page size: 50 when left out, at most 500.' }),
       after: t.arg.string({ required: false, description: 'The endCursor of the previous page.' }),
-      filter: t.arg({ type: TraceFilterInput, required: false }),
-      orderBy: t.arg({ type: TraceOrderBy, required: false }),
+      filter: t.arg({ type: TraceFilterInput, required: false, description: 'Only traces matching this.' }),
+      orderBy: t.arg({ type: TraceOrderBy, required: false, description: 'Sort order; newest first when left out.' }),
     },
     resolve: async (_root, args, ctx, info) => {
       const page = await searchTraces(ctx.scope, {

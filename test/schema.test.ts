@@ -1,0 +1,81 @@
+/** The printed schema and the rendered Prisma schemas stay true to the code that produces them. */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { isEnumType, isInputObjectType, isObjectType, printSchema, type GraphQLNamedType } from 'graphql';
+import { schema } from '../src/schema/index.js';
+// @ts-expect-error: a plain .mjs build script without types
+import { providers, renderSchema } from '../scripts/prisma-schemas.mjs';
+
+describe('schema.graphql', () => {
+  it('is what `npm run schema:print` prints from the code (run it after changing the schema)', () => {
+    const committed = readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8');
+    expect(committed).toBe(`${printSchema(schema)}\n`);
+  });
+
+  it('describes every type, field, argument and enum value: it is the API documentation', () => {
+    const missing: string[] = [];
+    const own = (type: GraphQLNamedType) => !type.name.startsWith('__') && !['String', 'Int', 'Float', 'Boolean', 'ID'].includes(type.name);
+    for (const type of Object.values(schema.getTypeMap()).filter(own)) {
+      if (!type.description) missing.push(type.name);
+      if (isObjectType(type) || isInputObjectType(type)) {
+        for (const field of Object.values(type.getFields())) {
+          if (!field.description) missing.push(`${type.name}.${field.name}`);
+          for (const arg of 'args' in field ? field.args : []) {
+            if (!arg.description && !['first', 'after', 'input'].includes(arg.name)) missing.push(`${type.name}.${field.name}(${arg.name})`);
+          }
+        }
+      }
+      if (isEnumType(type)) for (const value of type.getValues()) if (!value.description) missing.push(`${type.name}.${value.name}`);
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it('keeps the public contract: these fields, with these arguments and types', () => {
+    const contract: [string, string, Record<string, string>, string][] = [
+      ['Query', 'traces', { first: 'Int', after: 'String', filter: 'TraceFilter', orderBy: 'TraceOrderBy' }, 'TraceConnection!'],
+      ['Query', 'trace', { id: 'ID!' }, 'Trace'],
+      ['Query', 'span', { id: 'ID!' }, 'Span'],
+      ['Query', 'spans', { first: 'Int', after: 'String', filter: 'SpanFilter' }, 'SpanConnection!'],
+      ['Mutation', 'createSpan', { input: 'CreateSpanInput!' }, 'Span!'],
+      ['Mutation', 'createSpans', { input: '[CreateSpanInput!]!' }, '[Span!]!'],
+      ['Mutation', 'updateSpan', { id: 'ID!', input: 'UpdateSpanInput!' }, 'Span!'],
+      ['Mutation', 'createSpanEvent', { spanId: 'ID!', input: 'CreateEventInput!' }, 'Event!'],
+      ['Mutation', 'submitFeedback', { spanId: 'ID!', input: 'FeedbackInput!' }, 'Event!'],
+      ['Mutation', 'addSpanMetric', { spanId: 'ID!', input: 'MetricInput!' }, 'Metric!'],
+      ['Trace', 'spans', { filter: 'SpanFilter' }, '[Span!]!'],
+      ['Trace', 'events', { kind: '[EventKind!]' }, '[Event!]!'],
+      ['Trace', 'composition', {}, '[StepCount!]!'],
+      ['Trace', 'rootSpan', {}, 'Span'],
+      ['Span', 'children', {}, '[Span!]!'],
+      ['Span', 'events', { kind: '[EventKind!]' }, '[Event!]!'],
+      ['Span', 'json', {}, 'JSON!'],
+      ['Span', 'startOffsetMs', {}, 'Float!'],
+    ];
+    for (const [typeName, fieldName, args, returns] of contract) {
+      const type = schema.getType(typeName);
+      if (!isObjectType(type)) throw new Error(`${typeName} is missing`);
+      const field = type.getFields()[fieldName];
+      expect(field, `${typeName}.${fieldName}`).toBeDefined();
+      expect(String(field!.type), `${typeName}.${fieldName}`).toBe(returns);
+      expect(Object.fromEntries(field!.args.map((arg) => [arg.name, String(arg.type)]))).toEqual(args);
+    }
+    for (const [name, values] of [
+      ['SpanType', ['GENERATION', 'FUNCTION', 'CALL', 'TOOL']],
+      ['TraceStatus', ['RUNNING', 'OK', 'ERROR']],
+      ['EventKind', ['GUARDRAIL', 'OBSERVE', 'ROUTE', 'COMPLY', 'FEEDBACK']],
+    ] as const) {
+      const type = schema.getType(name);
+      if (!isEnumType(type)) throw new Error(`${name} is missing`);
+      expect(type.getValues().map((value) => value.name)).toEqual(expect.arrayContaining([...values]));
+    }
+    expect(schema.getType('DateTime')).toBeDefined();
+    expect(schema.getType('JSON')).toBeDefined();
+  });
+});
+
+describe('Prisma schemas', () => {
+  it.each(providers as string[])('prisma/%s/schema.prisma is rendered from prisma/models.prisma', (provider) => {
+    const committed = readFileSync(new URL(`../prisma/${provider}/schema.prisma`, import.meta.url), 'utf8');
+    expect(committed).toBe(renderSchema(provider));
+  });
+});
