@@ -27,7 +27,15 @@ export interface TestServer {
 }
 
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const db: TestDatabase = await createTestDatabase();
+  return serve(await createTestDatabase(), env);
+}
+
+/** A server on an existing database, which stays when the server stops. */
+export async function startTestServerOn(databaseUrl: string, env: Record<string, string> = {}): Promise<TestServer> {
+  return serve({ url: databaseUrl, drop: async () => {} }, env);
+}
+
+async function serve(db: TestDatabase, env: Record<string, string>): Promise<TestServer> {
   resetShutdownSignal();
   let server: RunningServer;
   try {
