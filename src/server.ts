@@ -45,7 +45,17 @@ export async function startServer(config: Config): Promise<RunningServer> {
     plugins: [inFlight.plugin(), useInputErrorCodes()],
   });
 
-  const httpServer = createServer(yoga);
+  let stopping: Promise<void> | undefined;
+  const httpServer = createServer((req, res) => {
+    if (stopping) {
+      // A keep-alive client may still send on a connection it opened before: refuse plainly (the
+      // request was not acknowledged, so nothing is owed) and close the connection.
+      res.writeHead(503, { 'content-type': 'application/json', connection: 'close', 'retry-after': '1' });
+      res.end(JSON.stringify({ errors: [{ message: 'The server is shutting down; retry the request', extensions: { code: 'SHUTTING_DOWN' } }] }));
+      return;
+    }
+    void yoga(req, res);
+  });
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
   const ws = useServer<Record<string, unknown>, { request: unknown }>(
     {
@@ -81,7 +91,6 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const { port } = httpServer.address() as AddressInfo;
   const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
 
-  let stopping: Promise<void> | undefined;
   return {
     url: `http://${host}:${port}/graphql`,
     port,
@@ -91,8 +100,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
         await inFlight.drain(config.SHUTDOWN_TIMEOUT_MS);
         shutdownSignal.abort();
         await ws.dispose();
-        await Promise.race([closed, delay(config.SHUTDOWN_TIMEOUT_MS)]);
-        httpServer.closeAllConnections();
+        await drainConnections(httpServer, closed, config.SHUTDOWN_TIMEOUT_MS);
         await closePubSub();
         await db.close();
       })()),
@@ -109,6 +117,21 @@ function closeHttp(server: Server): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   return closed;
+}
+
+/**
+ * Keep-alive connections that were busy when closing began go idle once their response is out:
+ * close each as it does, and cut whatever is left when the time is up.
+ */
+async function drainConnections(server: Server, closed: Promise<void>, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  let done = false;
+  void closed.then(() => (done = true));
+  while (!done && Date.now() < deadline) {
+    server.closeIdleConnections();
+    await Promise.race([closed, delay(25)]);
+  }
+  server.closeAllConnections();
 }
 
 function delay(ms: number) {
