@@ -30,8 +30,8 @@ export interface Database {
    * conflict (deadlock, serialization failure, a concurrent insert of the same key).
    */
   write<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
-  /** Calls `listener` with each SQL statement sent; returns the unsubscribe function. */
-  onQuery(listener: (sql: string) => void): () => void;
+  /** Calls `listener` with each SQL statement sent and its parameters; returns the unsubscribe function. */
+  onQuery(listener: (sql: string, params: unknown[]) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -56,11 +56,13 @@ export async function openDatabase(url: string): Promise<Database> {
   if (current) throw new Error('A database is already open in this process');
   const provider = providerOf(url);
   await applyMigrations(provider, url);
-  const listeners = new Set<(sql: string) => void>();
+  const listeners = new Set<(sql: string, params: unknown[]) => void>();
   const log = [{ level: 'query', emit: 'event' }] as const;
   const observe = (client: PrismaClient) => {
     (client as unknown as { $on(event: 'query', cb: (e: Prisma.QueryEvent) => void): void }).$on('query', (event) => {
-      for (const listener of listeners) listener(event.query);
+      if (listeners.size === 0) return;
+      const params = parseParams(event.params);
+      for (const listener of listeners) listener(event.query, params);
     });
     return client;
   };
@@ -106,6 +108,15 @@ export async function openDatabase(url: string): Promise<Database> {
   };
   current = db;
   return db;
+}
+
+function parseParams(params: string): unknown[] {
+  try {
+    const parsed = JSON.parse(params);
+    return Array.isArray(parsed) ? parsed : [];
+  } catch {
+    return [];
+  }
 }
 
 /**
