@@ -4,6 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestServer } from './helpers/server.js';
+import { databaseKind } from './helpers/databases.js';
 import { at, CREATE_SPANS, uid } from './helpers/operations.js';
 
 const server = useTestServer();
@@ -100,8 +101,13 @@ describe('reading a whole span tree', () => {
     const forSmall = await countStatements(() => gql(treeQuery(DEPTH), { id: small.traceId }));
     const forLarge = await countStatements(() => gql(treeQuery(DEPTH), { id: large.traceId }));
     expect(forLarge).toBe(forSmall);
-    // Per level at most: the spans, their trace (for startOffsetMs), events and metrics.
-    expect(forLarge).toBeLessThanOrEqual(1 + 4 * DEPTH);
+    if (databaseKind === 'postgresql') {
+      // Prisma's relation joins load the trace and its whole tree, 10 levels, in one statement.
+      expect(forLarge).toBe(1);
+    } else {
+      // Per level at most: the spans, their trace (for startOffsetMs), events and metrics.
+      expect(forLarge).toBeLessThanOrEqual(1 + 4 * DEPTH);
+    }
   });
 
   it('the flat list of a trace\'s spans is one more statement, in start order', async () => {

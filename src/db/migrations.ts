@@ -2,7 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { openSchemaEngine, readMigrations } from './schema-engine.js';
-import type { Provider } from './database-url.js';
+import pg from 'pg';
+import { pgPoolConfig, type Provider } from './database-url.js';
 
 const prismaDir = fileURLToPath(new URL('../../prisma/', import.meta.url));
 
@@ -28,11 +29,36 @@ export const postgresExtensions = '-- Trigram indexes for the explorer\'s name s
  * `_prisma_migrations` exactly as `prisma migrate deploy` would. Idempotent; safe to run on every start.
  */
 export async function applyMigrations(provider: Provider, url: string): Promise<string[]> {
+  if (provider === 'postgresql') await ensurePostgresDatabase(url);
   const schema = await readFile(schemaPath(provider), 'utf8');
   const engine = await openSchemaEngine(provider, url, schema);
   try {
     return await engine.applyMigrations(await readMigrations(migrationsDir(provider)));
   } finally {
     await engine.close();
+  }
+}
+
+/** Creates the database a PostgreSQL URL names when it does not exist yet, as SQLite creates its file. */
+async function ensurePostgresDatabase(url: string): Promise<void> {
+  const config = pgPoolConfig(url);
+  const probe = new pg.Client(config);
+  try {
+    await probe.connect();
+    return;
+  } catch (error) {
+    if ((error as { code?: string }).code !== '3D000') throw error; // anything but "database does not exist"
+  } finally {
+    await probe.end().catch(() => {});
+  }
+  const admin = new pg.Client({ ...config, database: 'postgres' });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE "${config.database!.replaceAll('"', '""')}"`);
+  } catch (error) {
+    // Created meanwhile by another instance starting at the same moment.
+    if (!['42P04', '23505'].includes((error as { code?: string }).code ?? '')) throw error;
+  } finally {
+    await admin.end();
   }
 }
