@@ -65,3 +65,6 @@ builder.addScalarType('JSON', JSONResolver, { description: 'Any JSON value.' });
 
 builder.queryType({ description: 'Reading traces, spans and what is attached to them.' });
 builder.mutationType({ description: 'Writing spans, updates, events, feedback and metrics.' });
+
+/** The builder's type parameters, for helpers that build fields outside a `fields` callback. */
+export type SchemaTypes = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer Types> ? Types : never;

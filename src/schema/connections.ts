@@ -1,12 +1,29 @@
 /** Relay connections built from a keyset page of ids and the rows loaded for them. */
-import type { IdPage } from '../db/keyset.js';
+import { queryFromInfo } from '@pothos/plugin-prisma';
+import type { GraphQLResolveInfo } from 'graphql';
+import { inPageOrder, type IdPage } from '../db/keyset.js';
+import type { Context } from './builder.js';
 
 export interface ConnectionPage extends IdPage {
   totalCount: () => Promise<number>;
 }
 
-/** The connection shape plugin-relay's types resolve, with totalCount computed only when selected. */
-export function connectionOf<Row extends { id: string }>(page: ConnectionPage, rows: Row[]) {
+/**
+ * The connection for a page of ids: its rows are loaded with the selection plugin-prisma planned for
+ * `edges.node`, in one query, and put back in the page's order. totalCount runs only when selected.
+ */
+export async function connectionOf<Row extends { id: string }>(
+  ctx: Context,
+  info: GraphQLResolveInfo,
+  page: ConnectionPage,
+  load: (query: object, where: { projectId: string; id: { in: string[] } }) => Promise<Row[]>,
+) {
+  const rows = page.ids.length
+    ? inPageOrder(
+        page.ids,
+        await load(queryFromInfo({ context: ctx, info, path: ['edges', 'node'] }), { projectId: ctx.scope.projectId, id: { in: page.ids } }),
+      )
+    : [];
   const cursorOf = new Map(page.ids.map((id, index) => [id, page.cursors[index]!]));
   const edges = rows.map((node) => ({ cursor: cursorOf.get(node.id)!, node }));
   return {

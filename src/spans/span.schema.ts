@@ -1,10 +1,10 @@
-import { queryFromInfo } from '@pothos/plugin-prisma';
+import type { SchemaTypes } from '../schema/builder.js';
 import { builder, type Context } from '../schema/builder.js';
 import { withPlannedSelection } from '../schema/reload.js';
 import { DateTimeRange, FloatRange } from '../schema/ranges.js';
 import { EventKind, eventsQuery } from '../events/event.schema.js';
 import { database } from '../db/database.js';
-import { inPageOrder, pageSize } from '../db/keyset.js';
+import { pageSize } from '../db/keyset.js';
 import { SPAN_TYPES, SPAN_TYPE_DESCRIPTIONS } from '../vocabulary.js';
 import { createSpan, createSpans, updateSpan, type SpanRow } from './span.service.js';
 import { searchSpans } from './span-search.js';
@@ -94,10 +94,26 @@ export const SpanFilterInput = builder.inputType('SpanFilter', {
   }),
 });
 
-const spanInputFields = {
-  name: 'A human-readable label for the step.',
-  type: 'What kind of step; GENERATION when a model is given, else FUNCTION.',
-} as const;
+/** The fields a writer sets on a span, shared by CreateSpanInput and UpdateSpanInput. */
+function writableSpanFields(t: PothosSchemaTypes.InputFieldBuilder<SchemaTypes, 'InputObject'>) {
+  return {
+    type: t.field({ type: SpanType, required: false, description: 'What kind of step; GENERATION when a model is given, else FUNCTION.' }),
+    startTime: t.field({ type: 'DateTime', required: false, description: 'When the step started; now when left out on create.' }),
+    endTime: t.field({ type: 'DateTime', required: false, description: 'When it ended: leave out while it runs, set it to close the span.' }),
+    input: t.field({ type: 'JSON', required: false, description: 'What went in.' }),
+    output: t.field({ type: 'JSON', required: false, description: 'What came out.' }),
+    error: t.string({ required: false, description: 'The error message, if it failed.' }),
+    meta: t.field({ type: 'JSON', required: false, description: 'A JSON object of metadata; an update replaces it whole.' }),
+    tags: t.stringList({ required: false, description: 'Tags; an update replaces them all.' }),
+    score: t.float({ required: false, description: 'A numeric score.' }),
+    model: t.string({ required: false, description: 'The model that ran.' }),
+    inputTokens: t.int({ required: false, description: 'Prompt tokens.' }),
+    outputTokens: t.int({ required: false, description: 'Completion tokens.' }),
+    totalTokens: t.int({ required: false, description: 'All tokens; inputTokens + outputTokens unless set.' }),
+    cost: t.float({ required: false, description: 'What it cost.' }),
+    instructions: t.string({ required: false, description: 'The instructions (system prompt) used.' }),
+  };
+}
 
 export const CreateSpanInput = builder.inputType('CreateSpanInput', {
   description: 'A span to record. Without parentId and traceId it starts a new trace.',
@@ -105,47 +121,19 @@ export const CreateSpanInput = builder.inputType('CreateSpanInput', {
     id: t.id({ required: false, description: 'Your own id for the span (kept as given); generated when left out.' }),
     traceId: t.id({
       required: false,
-      description: 'The trace to join. Needed for a child sent before its parent, or to choose a new trace\'s id.',
+      description: "The trace to join. Needed for a child sent before its parent, or to choose a new trace's id.",
     }),
     parentId: t.id({ required: false, description: 'The parent span; leave out for a root span.' }),
-    name: t.string({ required: true, description: spanInputFields.name }),
-    type: t.field({ type: SpanType, required: false, description: spanInputFields.type }),
-    startTime: t.field({ type: 'DateTime', required: false, description: 'When the step started; now when left out.' }),
-    endTime: t.field({ type: 'DateTime', required: false, description: 'When it ended; leave out while it runs.' }),
-    input: t.field({ type: 'JSON', required: false, description: 'What went in.' }),
-    output: t.field({ type: 'JSON', required: false, description: 'What came out.' }),
-    error: t.string({ required: false, description: 'The error message, if it failed.' }),
-    meta: t.field({ type: 'JSON', required: false, description: 'A JSON object of metadata.' }),
-    tags: t.stringList({ required: false, description: 'Tags.' }),
-    score: t.float({ required: false, description: 'A numeric score.' }),
-    model: t.string({ required: false, description: 'The model that ran.' }),
-    inputTokens: t.int({ required: false, description: 'Prompt tokens.' }),
-    outputTokens: t.int({ required: false, description: 'Completion tokens.' }),
-    totalTokens: t.int({ required: false, description: 'All tokens; inputTokens + outputTokens when left out.' }),
-    cost: t.float({ required: false, description: 'What it cost.' }),
-    instructions: t.string({ required: false, description: 'The instructions (system prompt) used.' }),
+    name: t.string({ required: true, description: 'A human-readable label for the step.' }),
+    ...writableSpanFields(t),
   }),
 });
 
 export const UpdateSpanInput = builder.inputType('UpdateSpanInput', {
   description: 'Changes to a span: fields left out stay as they are; null clears a field that may be empty.',
   fields: (t) => ({
-    name: t.string({ required: false, description: spanInputFields.name }),
-    type: t.field({ type: SpanType, required: false, description: 'What kind of step.' }),
-    startTime: t.field({ type: 'DateTime', required: false, description: 'When the step started.' }),
-    endTime: t.field({ type: 'DateTime', required: false, description: 'When it ended: set it to close the span.' }),
-    input: t.field({ type: 'JSON', required: false, description: 'What went in.' }),
-    output: t.field({ type: 'JSON', required: false, description: 'What came out.' }),
-    error: t.string({ required: false, description: 'The error message, if it failed.' }),
-    meta: t.field({ type: 'JSON', required: false, description: 'A JSON object of metadata (replaces the old one).' }),
-    tags: t.stringList({ required: false, description: 'Tags (replace the old ones).' }),
-    score: t.float({ required: false, description: 'A numeric score.' }),
-    model: t.string({ required: false, description: 'The model that ran.' }),
-    inputTokens: t.int({ required: false, description: 'Prompt tokens.' }),
-    outputTokens: t.int({ required: false, description: 'Completion tokens.' }),
-    totalTokens: t.int({ required: false, description: 'All tokens.' }),
-    cost: t.float({ required: false, description: 'What it cost.' }),
-    instructions: t.string({ required: false, description: 'The instructions (system prompt) used.' }),
+    name: t.string({ required: false, description: 'A human-readable label for the step.' }),
+    ...writableSpanFields(t),
   }),
 });
 
@@ -178,14 +166,13 @@ builder.queryFields((t) => ({
       after: t.arg.string({ required: false, description: 'The endCursor of the previous page.' }),
       filter: t.arg({ type: SpanFilterInput, required: false, description: 'Only spans matching this.' }),
     },
-    resolve: async (_root, args, ctx, info) => {
-      const page = await searchSpans(ctx.scope, { first: pageSize(args.first, 50, 500), after: args.after, filter: args.filter });
-      const rows = await database().read.span.findMany({
-        ...queryFromInfo({ context: ctx, info, path: ['edges', 'node'] }),
-        where: { projectId: ctx.scope.projectId, id: { in: page.ids } },
-      });
-      return connectionOf(page, inPageOrder(page.ids, rows));
-    },
+    resolve: async (_root, args, ctx, info) =>
+      connectionOf(
+        ctx,
+        info,
+        await searchSpans(ctx.scope, { first: pageSize(args.first, 50, 500), after: args.after, filter: args.filter }),
+        (query, where) => database().read.span.findMany({ ...query, where }),
+      ),
   }),
 }));
 

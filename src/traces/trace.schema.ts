@@ -198,20 +198,12 @@ builder.queryFields((t) => ({
       filter: t.arg({ type: TraceFilterInput, required: false, description: 'Only traces matching this.' }),
       orderBy: t.arg({ type: TraceOrderBy, required: false, description: 'Sort order; newest first when left out.' }),
     },
-    resolve: async (_root, args, ctx, info) => {
-      const page = await searchTraces(ctx.scope, {
-        first: pageSize(args.first, 50, 500),
-        after: args.after,
-        filter: args.filter,
-        orderBy: args.orderBy,
-      });
-      const rows = page.ids.length
-        ? await database().read.trace.findMany({
-            ...queryFromInfo({ context: ctx, info, path: ['edges', 'node'] }),
-            where: { projectId: ctx.scope.projectId, id: { in: page.ids } },
-          })
-        : [];
-      return connectionOf(page, inPageOrder(page.ids, rows));
-    },
+    resolve: async (_root, args, ctx, info) =>
+      connectionOf(
+        ctx,
+        info,
+        await searchTraces(ctx.scope, { first: pageSize(args.first, 50, 500), after: args.after, filter: args.filter, orderBy: args.orderBy }),
+        (query, where) => database().read.trace.findMany({ ...query, where }),
+      ),
   }),
 }));
