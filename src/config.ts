@@ -18,6 +18,13 @@ const ConfigSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   /** The most spans one createSpans call may carry. */
   MAX_BATCH_SPANS: z.coerce.number().int().min(1).default(1000),
+  /**
+   * How many changes a subscriber may fall behind before it is closed with SUBSCRIBER_TOO_SLOW: the
+   * bound on what one slow client can make the server hold.
+   */
+  SUBSCRIPTION_BUFFER: z.coerce.number().int().min(1).default(1000),
+  /** WebSocket ping interval; a client that does not answer within it is disconnected. */
+  KEEPALIVE_MS: z.coerce.number().int().min(0).default(12_000),
   /** GraphiQL at /graphql; on by default, `false` turns it off. */
   GRAPHIQL: z
     .enum(['true', 'false'])

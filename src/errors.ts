@@ -11,7 +11,8 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
-  | 'RATE_LIMITED';
+  | 'RATE_LIMITED'
+  | 'SUBSCRIBER_TOO_SLOW';
 
 export class SpantreeError extends GraphQLError {
   constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {

@@ -41,7 +41,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
     // Errors that are not a GraphQLError (a Prisma error, a bug) reach the client as
     // "Unexpected error." and are logged here with their stack; never turned off.
     maskedErrors: true,
-    context: (): Context => ({ scope: { projectId: DEFAULT_PROJECT_ID }, loaders: new Map() }),
+    context: (): Context => ({
+      scope: { projectId: DEFAULT_PROJECT_ID },
+      loaders: new Map(),
+      subscriptionBuffer: config.SUBSCRIPTION_BUFFER,
+    }),
     plugins: [inFlight.plugin(), useInputErrorCodes()],
   });
 
@@ -79,6 +83,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       },
     },
     wsServer,
+    config.KEEPALIVE_MS,
   );
 
   await new Promise<void>((resolve, reject) => {

@@ -4,6 +4,8 @@ import { database } from '../db/database.js';
 import type { EventRow } from './event.service.js';
 import { EVENT_KINDS } from '../vocabulary.js';
 import { createSpanEvent, submitFeedback } from './event.service.js';
+import { openSpanEventFeed } from './event-feed.js';
+import { unlessFailed } from '../subscriptions/bounded-feed.js';
 
 const KIND_DESCRIPTIONS: Record<(typeof EVENT_KINDS)[number], string> = {
   GUARDRAIL: 'A guardrail checked or blocked the step.',
@@ -31,7 +33,7 @@ export function eventsQuery(kind: readonly string[] | null | undefined) {
   };
 }
 
-builder.prismaObject('Event', {
+export const Event = builder.prismaObject('Event', {
   description: 'Something that happened on a span: a guardrail, an observation, a route, a comply rule, feedback.',
   fields: (t) => ({
     id: t.exposeID('id', { description: 'The event id.' }),
@@ -91,3 +93,17 @@ async function eventAsSelected(query: object, ctx: Context, event: EventRow): Pr
   );
   return selected!;
 }
+
+builder.subscriptionFields((t) => ({
+  spanEvents: t.field({
+    type: Event,
+    description: 'Events on the spans of a trace as they are recorded, feedback included.',
+    args: {
+      traceId: t.arg.id({ required: true, description: 'The trace to watch.' }),
+      kind: t.arg({ type: [EventKind], required: false, description: 'Only events of these kinds.' }),
+    },
+    subscribe: (_root, args, ctx) =>
+      openSpanEventFeed(ctx.scope, args.traceId, { kinds: args.kind, bufferLimit: ctx.subscriptionBuffer }),
+    resolve: (event) => unlessFailed(event),
+  }),
+}));

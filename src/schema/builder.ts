@@ -16,6 +16,8 @@ export interface Context {
   scope: Scope;
   /** Batching loaders for this request, keyed by what they load. */
   loaders: Map<string, unknown>;
+  /** How many changes a subscriber may fall behind (SUBSCRIPTION_BUFFER). */
+  subscriptionBuffer: number;
 }
 
 export const builder = new SchemaBuilder<{
@@ -65,6 +67,9 @@ builder.addScalarType('JSON', JSONResolver, { description: 'Any JSON value.' });
 
 builder.queryType({ description: 'Reading traces, spans and what is attached to them.' });
 builder.mutationType({ description: 'Writing spans, updates, events, feedback and metrics.' });
+builder.subscriptionType({
+  description: 'Live views: span changes of a running trace, trace rollups, events. Over WebSocket (graphql-ws) or SSE.',
+});
 
 /** The builder's type parameters, for helpers that build fields outside a `fields` callback. */
 export type SchemaTypes = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer Types> ? Types : never;

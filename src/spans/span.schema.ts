@@ -10,6 +10,8 @@ import { createSpan, createSpans, updateSpan, type SpanRow } from './span.servic
 import { searchSpans } from './span-search.js';
 import { connectionOf, resolveTotalCount } from '../schema/connections.js';
 import { spanJson } from './span-json.js';
+import { openTraceSpanFeed, type SpanChangeEvent } from './span-feed.js';
+import { unlessFailed } from '../subscriptions/bounded-feed.js';
 
 export const SpanType = builder.enumType('SpanType', {
   description: 'What kind of step a span is.',
@@ -209,3 +211,46 @@ export function spansAsSelected(query: object, ctx: Context, spans: SpanRow[]): 
     database().read.span.findMany({ ...planned, where: { projectId: ctx.scope.projectId, id: { in: ids } } }),
   );
 }
+
+export const SpanChangeOp = builder.enumType('SpanChangeOp', {
+  description: 'What happened to a span.',
+  values: {
+    CREATED: { description: 'The span was recorded (or, on replay, was already stored).' },
+    UPDATED: { description: 'The span changed, e.g. it ended with its output.' },
+  },
+});
+
+const SpanChange = builder.objectRef<SpanChangeEvent>('SpanChange').implement({
+  description: 'A span created or updated in a trace, with the state it has after the change.',
+  fields: (t) => ({
+    op: t.field({ type: SpanChangeOp, description: 'Created or updated.', resolve: (change) => change.op }),
+    seq: t.exposeInt('seq', {
+      description: "The change's number in its trace: changes arrive in this order, which is the order they were committed.",
+    }),
+    span: t.prismaField({
+      type: 'Span',
+      description: 'The span, as this change left it; select what you need (children, events, ...).',
+      resolve: async (query, change, _args, ctx) => {
+        const [loaded] = await spansAsSelected(query, ctx, [change.span]);
+        // Relations come from the database; the span's own fields stay as this change left them.
+        return { ...loaded!, ...change.span };
+      },
+    }),
+  }),
+});
+
+builder.subscriptionFields((t) => ({
+  traceSpans: t.field({
+    type: SpanChange,
+    description:
+      'Every span created or updated in a trace, in commit order. With replay: true, the spans already ' +
+      'stored come first (as CREATED, in start order), then the live changes, with no gap and no duplicate.',
+    args: {
+      traceId: t.arg.id({ required: true, description: 'The trace to tail.' }),
+      replay: t.arg.boolean({ required: false, defaultValue: false, description: 'Send the spans already stored first.' }),
+    },
+    subscribe: (_root, args, ctx) =>
+      openTraceSpanFeed(ctx.scope, args.traceId, { replay: args.replay ?? false, bufferLimit: ctx.subscriptionBuffer }),
+    resolve: (change) => unlessFailed(change),
+  }),
+}));

@@ -13,6 +13,8 @@ import { inPageOrder, pageSize } from '../db/keyset.js';
 import { TRACE_STATUSES } from '../vocabulary.js';
 import { compositionSteps, traceSummary } from './trace-rollup.js';
 import { searchTraces, TRACE_ORDER_FIELDS } from './trace-search.js';
+import { openTraceUpdateFeed } from './trace-feed.js';
+import { unlessFailed } from '../subscriptions/bounded-feed.js';
 import type { Span as SpanRow } from '../generated/sqlite/client.js';
 
 export const TraceStatus = builder.enumType('TraceStatus', {
@@ -205,5 +207,15 @@ builder.queryFields((t) => ({
         await searchTraces(ctx.scope, { first: pageSize(args.first, 50, 500), after: args.after, filter: args.filter, orderBy: args.orderBy }),
         (query, where) => database().read.trace.findMany({ ...query, where }),
       ),
+  }),
+}));
+
+builder.subscriptionFields((t) => ({
+  traceUpdated: t.field({
+    type: Trace,
+    description: 'Traces created or whose rollups changed; only those matching `filter`, the same filter as `traces`.',
+    args: { filter: t.arg({ type: TraceFilterInput, required: false, description: 'Only traces matching this.' }) },
+    subscribe: (_root, args, ctx) => openTraceUpdateFeed(ctx.scope, args.filter, { bufferLimit: ctx.subscriptionBuffer }),
+    resolve: (trace) => unlessFailed(trace),
   }),
 }));

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "Span" ADD COLUMN     "createdSeq" INTEGER NOT NULL DEFAULT 0;

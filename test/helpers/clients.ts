@@ -1,0 +1,73 @@
+/** Subscription clients as users run them: graphql-ws over a real WebSocket, graphql-sse over HTTP. */
+import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
+import { createClient as createSseClient, type Client as SseClient } from 'graphql-sse';
+import WebSocket from 'ws';
+
+export type Transport = 'ws' | 'sse';
+
+export interface SubscriptionClient {
+  /** Starts a subscription; its results arrive in `results` until it ends. */
+  subscribe(query: string, variables?: Record<string, unknown>): Subscription;
+  dispose(): Promise<void>;
+}
+
+export interface Subscription {
+  results: any[];
+  /** Resolves once `count` results have arrived (or rejects after `timeoutMs`). */
+  waitFor(count: number, timeoutMs?: number): Promise<any[]>;
+  /** Resolves when the server ends the subscription, with the error that ended it if any. */
+  ended: Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+export function connect(transport: Transport, httpUrl: string): SubscriptionClient {
+  if (transport === 'ws') {
+    const client: WsClient = createWsClient({ url: httpUrl.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
+    return { subscribe: (query, variables) => track(client.iterate({ query, variables })), dispose: async () => client.dispose() };
+  }
+  const client: SseClient = createSseClient({ url: httpUrl, retryAttempts: 0 });
+  return { subscribe: (query, variables) => track(client.iterate({ query, variables })), dispose: async () => client.dispose() };
+}
+
+function track(iterator: AsyncIterableIterator<any>): Subscription {
+  const results: any[] = [];
+  const waiters: (() => void)[] = [];
+  const ended = (async () => {
+    try {
+      for await (const result of iterator) {
+        results.push(result);
+        for (const wake of waiters.splice(0)) wake();
+      }
+      return undefined;
+    } catch (error) {
+      return error;
+    } finally {
+      for (const wake of waiters.splice(0)) wake();
+    }
+  })();
+  let done = false;
+  void ended.then(() => (done = true));
+  return {
+    results,
+    ended,
+    async waitFor(count, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (results.length < count) {
+        if (done) throw new Error(`subscription ended after ${results.length} of ${count} results: ${JSON.stringify(results.slice(-3))}`);
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`timed out with ${results.length} of ${count} results: ${JSON.stringify(results.slice(-3))}`);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, left);
+          waiters.push(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      }
+      return results;
+    },
+    async stop() {
+      await iterator.return?.();
+    },
+  };
+}
