@@ -20,6 +20,8 @@ export interface SpanChangeEvent {
   op: 'CREATED' | 'UPDATED';
   span: SpanRow;
   seq: number;
+  /** Sent from the stored snapshot of a replay, rather than as a live change. */
+  replayed: boolean;
 }
 
 /** How long an out-of-order change waits for the ones before it before the database fills the gap. */
@@ -46,7 +48,7 @@ export async function openTraceSpanFeed(
     // A span the subscriber has not seen yet arrives as CREATED, whatever became of it since.
     const isNew = span.createdSeq > baseline && !seenSince.has(span.id);
     if (span.createdSeq > baseline) seenSince.add(span.id);
-    feed.push({ op: isNew ? 'CREATED' : 'UPDATED', span, seq: span.seq });
+    feed.push({ op: isNew ? 'CREATED' : 'UPDATED', span, seq: span.seq, replayed: false });
     delivered = Math.max(delivered ?? 0, span.seq);
   };
 
@@ -96,7 +98,7 @@ export async function openTraceSpanFeed(
       // One statement: a consistent snapshot, whose highest seq is the last change it reflects.
       const stored = await read.span.findMany({ where: { projectId, traceId }, orderBy: [{ startTime: 'asc' }, { id: 'asc' }] });
       baseline = stored.reduce((max, span) => Math.max(max, span.seq), 0);
-      feed.preload(stored.map((span) => ({ op: 'CREATED' as const, span, seq: span.seq })));
+      feed.preload(stored.map((span) => ({ op: 'CREATED' as const, span, seq: span.seq, replayed: true })));
     } else {
       baseline = trace.spanSeq;
     }

@@ -225,7 +225,11 @@ const SpanChange = builder.objectRef<SpanChangeEvent>('SpanChange').implement({
   fields: (t) => ({
     op: t.field({ type: SpanChangeOp, description: 'Created or updated.', resolve: (change) => change.op }),
     seq: t.exposeInt('seq', {
-      description: "The change's number in its trace: changes arrive in this order, which is the order they were committed.",
+      description:
+        "The number of the span's last change in its trace. Live changes arrive in increasing seq, the order they were committed.",
+    }),
+    replayed: t.exposeBoolean('replayed', {
+      description: 'true for spans sent from what was already stored (replay: true), false for live changes.',
     }),
     span: t.prismaField({
       type: 'Span',

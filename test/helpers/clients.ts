@@ -71,3 +71,20 @@ function track(iterator: AsyncIterableIterator<any>): Subscription {
     },
   };
 }
+
+/**
+ * Waits until a subscription is live on the server: repeats `probe` (a write the subscription will
+ * see) until a first result arrives. Deterministic where a fixed sleep would race a loaded machine.
+ */
+export async function untilLive(subscription: Subscription, probe: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    await probe();
+    try {
+      await subscription.waitFor(1, 100 + attempt * 20);
+      return;
+    } catch (error) {
+      if (/ended after/.test(String(error))) throw error;
+    }
+  }
+  throw new Error('the subscription never went live');
+}

@@ -1,0 +1,87 @@
+/**
+ * A page opened in the middle of a run: replay while writers keep writing. Whatever the timing, the
+ * subscriber gets each span CREATED exactly once, every change after it once and in commit order,
+ * and ends with exactly the state the database holds.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { useTestServer } from './helpers/server.js';
+import { connect, type SubscriptionClient, type Transport } from './helpers/clients.js';
+import { at, CREATE_SPAN, UPDATE_SPAN, uid } from './helpers/operations.js';
+
+const server = useTestServer();
+const clients: SubscriptionClient[] = [];
+afterAll(async () => {
+  for (const client of clients) await client.dispose();
+});
+
+const TAIL = `subscription($traceId: ID!) {
+  traceSpans(traceId: $traceId, replay: true) { op seq replayed span { id name endTime output } }
+}`;
+
+async function run(transport: Transport, round: number) {
+  const { gql } = server();
+  const root = (await gql(CREATE_SPAN, { input: { id: uid(`root-${round}`), name: 'busy', startTime: at(0) } })).createSpan;
+  let acknowledged = 0;
+  const writer = async (w: number) => {
+    for (let i = 0; i < 15; i++) {
+      const span = (await gql(CREATE_SPAN, { input: { parentId: root.id, name: `w${w}-${i}`, startTime: at(1 + w * 100 + i) } })).createSpan;
+      acknowledged++;
+      await gql(UPDATE_SPAN, { id: span.id, input: { endTime: at(500 + i), output: `done ${w}/${i}` } });
+    }
+  };
+  const writers = Promise.all([0, 1, 2].map(writer));
+  // Join at a different moment each round, while the writers are busy.
+  while (acknowledged < 3 + ((round * 7) % 25)) await new Promise((resolve) => setImmediate(resolve));
+  const client = connect(transport, server().url);
+  clients.push(client);
+  const subscription = client.subscribe(TAIL, { traceId: root.traceId });
+  await writers;
+  // The last write: when it arrives, everything before it has arrived too (commit order).
+  await gql(UPDATE_SPAN, { id: root.id, input: { endTime: at(10_000), output: 'sentinel' } });
+  const deadline = Date.now() + 15_000;
+  while (!subscription.results.some((result) => result.data?.traceSpans?.span.output === 'sentinel')) {
+    if (Date.now() > deadline) throw new Error(`no sentinel after ${subscription.results.length} results`);
+    await subscription.waitFor(subscription.results.length + 1, deadline - Date.now());
+  }
+  await subscription.stop();
+
+  const received = subscription.results.map((result) => {
+    expect(result.errors).toBeUndefined();
+    return result.data.traceSpans as { op: string; seq: number; replayed: boolean; span: { id: string; endTime: string | null; output: string | null } };
+  });
+  const created = received.filter((change) => change.op === 'CREATED').map((change) => change.span.id);
+  expect(new Set(created).size, 'each span CREATED once').toBe(created.length);
+  // The snapshot comes first, all CREATED, in start order; then live changes only.
+  const snapshot = received.filter((change) => change.replayed);
+  expect(received.slice(0, snapshot.length)).toEqual(snapshot);
+  expect(snapshot.length).toBeGreaterThan(0);
+  expect(snapshot.every((change) => change.op === 'CREATED')).toBe(true);
+  // Live change numbers only go up, past the snapshot's: no duplicate, commit order.
+  const live = received.slice(snapshot.length);
+  expect(live.length).toBeGreaterThan(0);
+  let previous = Math.max(...snapshot.map((change) => change.seq));
+  for (const change of live) {
+    expect(change.seq).toBeGreaterThan(previous);
+    previous = change.seq;
+  }
+  // Nothing updated before it was created, from the subscriber's point of view.
+  const seen = new Set<string>();
+  for (const change of received) {
+    if (change.op === 'UPDATED') expect(seen.has(change.span.id), `UPDATED before CREATED for ${change.span.id}`).toBe(true);
+    seen.add(change.span.id);
+  }
+  // No gap: the last state delivered for every span is the state stored.
+  const { trace } = await gql(`query($id: ID!) { trace(id: $id) { spans { id endTime output } } }`, { id: root.traceId });
+  const last = new Map(received.map((change) => [change.span.id, change.span]));
+  expect(last.size).toBe(trace.spans.length);
+  for (const span of trace.spans) expect(last.get(span.id), span.id).toEqual({ ...span, name: expect.any(String) });
+}
+
+describe('replay while spans are being written', () => {
+  it('over WebSocket, 10 runs joining at different moments', async () => {
+    for (let round = 0; round < 10; round++) await run('ws', round);
+  });
+  it('over SSE, 5 runs joining at different moments', async () => {
+    for (let round = 0; round < 5; round++) await run('sse', round);
+  });
+});

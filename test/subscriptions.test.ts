@@ -1,0 +1,161 @@
+/**
+ * Live views over both transports: graphql-ws's own client over a real WebSocket, and graphql-sse's
+ * client over real HTTP (GraphQL over SSE).
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { useTestServer } from './helpers/server.js';
+import { connect, untilLive, type SubscriptionClient, type Transport } from './helpers/clients.js';
+import { at, CREATE_SPAN, CREATE_SPANS, UPDATE_SPAN, uid } from './helpers/operations.js';
+
+const server = useTestServer();
+const clients: SubscriptionClient[] = [];
+afterAll(async () => {
+  for (const client of clients) await client.dispose();
+});
+
+function client(transport: Transport) {
+  const created = connect(transport, server().url);
+  clients.push(created);
+  return created;
+}
+
+const TAIL = `subscription($traceId: ID!, $replay: Boolean) {
+  traceSpans(traceId: $traceId, replay: $replay) { op seq span { id name parentId endTime output durationMs trace { id } } }
+}`;
+
+async function newTrace(name = 'live-run') {
+  const { createSpan } = await server().gql(CREATE_SPAN, { input: { id: uid('root'), name, startTime: at(0) } });
+  return createSpan as { id: string; traceId: string };
+}
+
+const changes = (results: any[]) => results.map((result) => result.data.traceSpans);
+
+describe.each(['ws', 'sse'] as Transport[])('over %s', (transport) => {
+  it('tails a running trace: each span as it starts (CREATED), then as it ends (UPDATED), in commit order', async () => {
+    const root = await newTrace();
+    const subscription = client(transport).subscribe(TAIL, { traceId: root.traceId });
+    const { gql } = server();
+    await untilLive(subscription, () => gql(CREATE_SPAN, { input: { parentId: root.id, name: 'probe', startTime: at(1) } }));
+    const probes = subscription.results.length;
+    const child = (await gql(CREATE_SPAN, { input: { parentId: root.id, name: 'plan', startTime: at(10) } })).createSpan;
+    const tool = (await gql(CREATE_SPAN, { input: { parentId: child.id, name: 'web_search', type: 'TOOL', startTime: at(20) } })).createSpan;
+    await gql(UPDATE_SPAN, { id: tool.id, input: { endTime: at(50), output: 'results' } });
+    await gql(UPDATE_SPAN, { id: child.id, input: { endTime: at(90) } });
+    await subscription.waitFor(probes + 4);
+    const all = changes(subscription.results).filter((change: any) => change.span.name !== 'probe');
+    const received = all;
+    expect(received.map((change: any) => [change.op, change.span.name])).toEqual([
+      ['CREATED', 'plan'],
+      ['CREATED', 'web_search'],
+      ['UPDATED', 'web_search'],
+      ['UPDATED', 'plan'],
+    ]);
+    // Consecutive change numbers, in commit order, right after the probes.
+    const seqs = changes(subscription.results).map((change: any) => change.seq);
+    expect(seqs).toEqual(seqs.map((_: number, index: number) => seqs[0] + index));
+    expect(received[2].span).toMatchObject({ endTime: at(50), output: 'results', durationMs: 30, parentId: child.id, trace: { id: root.traceId } });
+    expect(received[0].span.endTime).toBeNull();
+    await subscription.stop();
+  });
+
+  it('replays the stored spans first (CREATED, in start order), then the live changes', async () => {
+    const root = await newTrace();
+    const { gql } = server();
+    await gql(CREATE_SPANS, {
+      input: [
+        { traceId: root.traceId, parentId: root.id, name: 'second', startTime: at(20) },
+        { traceId: root.traceId, parentId: root.id, name: 'first', startTime: at(10) },
+      ],
+    });
+    const subscription = client(transport).subscribe(TAIL, { traceId: root.traceId, replay: true });
+    await subscription.waitFor(3);
+    await gql(CREATE_SPAN, { input: { parentId: root.id, name: 'live', startTime: at(30) } });
+    await subscription.waitFor(4);
+    expect(changes(subscription.results).map((change: any) => [change.op, change.span.name])).toEqual([
+      ['CREATED', 'live-run'],
+      ['CREATED', 'first'],
+      ['CREATED', 'second'],
+      ['CREATED', 'live'],
+    ]);
+    await subscription.stop();
+  });
+
+  it('a subscription to an unknown trace is an error with a code, not a silent stream', async () => {
+    const subscription = client(transport).subscribe(TAIL, { traceId: uid('no-such-trace') });
+    const outcome = await subscription.ended;
+    const errors = (outcome as any)?.[0] ? (outcome as any) : subscription.results[0]?.errors;
+    expect(errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    expect(errors?.[0]?.message).toMatch(/trace no-such-trace-\w+ not found/);
+  });
+
+  it('traceUpdated honours the same filter as traces', async () => {
+    const tag = uid('tag');
+    const subscription = client(transport).subscribe(
+      `subscription($filter: TraceFilter) { traceUpdated(filter: $filter) { id name status spanCount } }`,
+      { filter: { search: 'checkout', status: ['ERROR'], tags: [tag] } },
+    );
+    const { gql } = server();
+    await untilLive(subscription, () => gql(CREATE_SPAN, { input: { name: 'checkout-probe', tags: [tag], error: 'probe', startTime: at(0), endTime: at(1) } }));
+    const probes = subscription.results.length;
+    await gql(CREATE_SPAN, { input: { name: 'checkout-agent', tags: [tag], startTime: at(0), endTime: at(5) } }); // OK: no
+    await gql(CREATE_SPAN, { input: { name: 'support-bot', tags: [tag], error: 'x', startTime: at(0), endTime: at(5) } }); // wrong name
+    const hit = (await gql(CREATE_SPAN, { input: { name: 'Checkout-v2', tags: [tag], error: 'card declined', startTime: at(0), endTime: at(5) } })).createSpan;
+    await gql(CREATE_SPAN, { input: { name: 'checkout-v3', error: 'no tag', startTime: at(0), endTime: at(5) } }); // no tag
+    await subscription.waitFor(probes + 1);
+    // A trace that does not match arrives late if at all: wait past the last write's publication.
+    await gql(CREATE_SPAN, { input: { name: 'checkout-probe', tags: [tag], error: 'probe', startTime: at(0), endTime: at(1) } });
+    await subscription.waitFor(probes + 2);
+    expect(subscription.results.slice(probes, -1).map((result) => result.data.traceUpdated)).toEqual([
+      { id: hit.traceId, name: 'Checkout-v2', status: 'ERROR', spanCount: 1 },
+    ]);
+    await subscription.stop();
+  });
+
+  it('spanEvents delivers events of the asked kinds, feedback included', async () => {
+    const root = await newTrace();
+    const subscription = client(transport).subscribe(
+      `subscription($traceId: ID!) { spanEvents(traceId: $traceId, kind: [GUARDRAIL, FEEDBACK]) { kind source data spanId } }`,
+      { traceId: root.traceId },
+    );
+    const { gql } = server();
+    const probe = `mutation($id: ID!) { createSpanEvent(spanId: $id, input: { kind: GUARDRAIL, source: "probe" }) { id } }`;
+    await untilLive(subscription, () => gql(probe, { id: root.id }));
+    const probes = subscription.results.length;
+    const event = `mutation($id: ID!, $kind: EventKind!) { createSpanEvent(spanId: $id, input: { kind: $kind, source: "rule" }) { id } }`;
+    await gql(event, { id: root.id, kind: 'OBSERVE' });
+    await gql(event, { id: root.id, kind: 'GUARDRAIL' });
+    await gql(event, { id: root.id, kind: 'ROUTE' });
+    await gql(`mutation($id: ID!) { submitFeedback(spanId: $id, input: { thumbs: UP }) { id } }`, { id: root.id });
+    await gql(probe, { id: root.id });
+    await subscription.waitFor(probes + 3);
+    expect(subscription.results.slice(probes).map((result) => result.data.spanEvents)).toEqual([
+      { kind: 'GUARDRAIL', source: 'rule', data: null, spanId: root.id },
+      { kind: 'FEEDBACK', source: 'user', data: { thumbs: 'UP', score: null, comment: null }, spanId: root.id },
+      { kind: 'GUARDRAIL', source: 'probe', data: null, spanId: root.id },
+    ]);
+    await subscription.stop();
+  });
+});
+
+describe('publishing', () => {
+  it('a failed mutation publishes nothing', async () => {
+    const root = await newTrace();
+    const subscription = client('ws').subscribe(TAIL, { traceId: root.traceId });
+    const { request, gql } = server();
+    await untilLive(subscription, () => gql(CREATE_SPAN, { input: { traceId: root.traceId, name: 'probe' } }));
+    const probes = subscription.results.length;
+    const failed = await request(CREATE_SPANS, {
+      input: [
+        { traceId: root.traceId, name: 'would-be-1' },
+        { traceId: root.traceId, name: 'broken', startTime: at(10), endTime: at(5) },
+      ],
+    });
+    expect(failed.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect((await request(UPDATE_SPAN, { id: root.id, input: { endTime: at(-5) } })).errors).toBeDefined();
+    await gql(CREATE_SPAN, { input: { traceId: root.traceId, name: 'real' } });
+    await subscription.waitFor(probes + 1);
+    // Had the failed writes published anything, it would have come before 'real' (same trace, same order).
+    expect(changes(subscription.results).slice(probes).map((change: any) => change.span.name)).toEqual(['real']);
+    await subscription.stop();
+  });
+});
