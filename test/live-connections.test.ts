@@ -1,0 +1,92 @@
+/** Idle live connections are kept alive; a dead one is dropped; stopping the server ends them all cleanly. */
+import { afterAll, describe, expect, it } from 'vitest';
+import { useTestServer } from './helpers/server.js';
+import { connect } from './helpers/clients.js';
+import { rawWs, type RawWs } from './helpers/raw-ws.js';
+import { spawnServer, post } from './helpers/process.js';
+import { createTestDatabase } from './helpers/databases.js';
+import { CREATE_SPAN, uid } from './helpers/operations.js';
+import { listenerCount } from '../src/pubsub.js';
+
+const server = useTestServer({ KEEPALIVE_MS: '150' });
+const sockets: RawWs[] = [];
+afterAll(() => {
+  for (const socket of sockets) socket.socket.terminate();
+});
+
+const TAIL = `subscription($traceId: ID!, $replay: Boolean) { traceSpans(traceId: $traceId, replay: $replay) { op span { id } } }`;
+
+async function newTrace() {
+  return (await server().gql(CREATE_SPAN, { input: { id: uid('root'), name: 'idle' } })).createSpan as { traceId: string };
+}
+
+describe('keep-alive', () => {
+  it('pings WebSocket clients every KEEPALIVE_MS', async () => {
+    const socket = await rawWs(server().url);
+    sockets.push(socket);
+    socket.subscribe('k', TAIL, { traceId: (await newTrace()).traceId });
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(socket.pings).toBeGreaterThanOrEqual(3);
+  });
+
+  it('drops a client that stops answering pings, and frees its subscriptions', async () => {
+    const before = listenerCount();
+    const socket = await rawWs(server().url);
+    socket.subscribe('k', TAIL, { traceId: (await newTrace()).traceId, replay: true });
+    await socket.waitFor((messages) => messages.some((message) => message.type === 'next'));
+    expect(listenerCount()).toBe(before + 1);
+    socket.stall(); // no ping is read, no pong goes back
+    // The server gives up on it after one unanswered ping and frees what it held.
+    const deadline = Date.now() + 5000;
+    while (listenerCount() !== before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(listenerCount()).toBe(before);
+    socket.resume();
+    expect((await socket.closed).code).toBe(1006); // terminated, without a close frame
+  });
+
+  it('sends SSE comment pings while a subscription is idle', async () => {
+    const controller = new AbortController();
+    const response = await fetch(server().url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query: TAIL, variables: { traceId: (await newTrace()).traceId } }),
+      signal: controller.signal,
+    });
+    expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const reader = response.body!.getReader();
+    let text = '';
+    const deadline = Date.now() + 1000;
+    while (Date.now() < deadline) {
+      const chunk = await Promise.race([reader.read(), new Promise<null>((resolve) => setTimeout(() => resolve(null), deadline - Date.now()))]);
+      if (!chunk || chunk.done) break;
+      text += new TextDecoder().decode(chunk.value);
+    }
+    controller.abort();
+    // yoga pings every 12 s in production, every 300 ms under NODE_ENV=test.
+    expect(text.match(/^:$/gm)?.length ?? 0).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('stopping the server', () => {
+  it('closes WebSocket subscribers with 1001 Going away and completes SSE subscriptions', async () => {
+    const db = await createTestDatabase();
+    const stopping = await spawnServer({ DATABASE_URL: db.url });
+    try {
+      const created = await post(stopping.url, `mutation { createSpan(input: { name: "about-to-stop" }) { traceId } }`);
+      const traceId = created.data.createSpan.traceId;
+      const socket = await rawWs(stopping.url);
+      socket.subscribe('s', TAIL, { traceId, replay: true });
+      await socket.waitFor((messages) => messages.some((message) => message.type === 'next'));
+      const sse = connect('sse', stopping.url);
+      const tail = sse.subscribe(TAIL, { traceId, replay: true });
+      await tail.waitFor(1);
+      expect(await stopping.kill('SIGTERM')).toBe(0);
+      expect(await socket.closed).toEqual({ code: 1001, reason: 'Going away' });
+      expect(await tail.ended).toBeUndefined(); // completed, not failed
+      await sse.dispose();
+    } finally {
+      await stopping.kill('SIGTERM');
+      await db.drop();
+    }
+  });
+});

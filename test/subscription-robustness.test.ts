@@ -1,0 +1,161 @@
+/**
+ * What live views must survive: a stalled subscriber, thousands of subscribe/unsubscribe cycles,
+ * idle connections, lost or reordered messages, and the server stopping.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { listenerCount, pubsub } from '../src/pubsub.js';
+import { feedHighWater } from '../src/subscriptions/bounded-feed.js';
+import { useTestServer } from './helpers/server.js';
+import { connect, untilLive, type SubscriptionClient } from './helpers/clients.js';
+import { rawWs, type RawWs } from './helpers/raw-ws.js';
+import { at, CREATE_SPAN, UPDATE_SPAN, uid } from './helpers/operations.js';
+
+const BUFFER = 50;
+// Pings would cut the stalled client off before it falls behind (see live-connections.test.ts).
+const server = useTestServer({ SUBSCRIPTION_BUFFER: String(BUFFER), KEEPALIVE_MS: '600000' });
+const clients: SubscriptionClient[] = [];
+const sockets: RawWs[] = [];
+afterAll(async () => {
+  for (const client of clients) await client.dispose();
+  for (const socket of sockets) socket.socket.terminate();
+});
+
+const TAIL = `subscription($traceId: ID!, $replay: Boolean) { traceSpans(traceId: $traceId, replay: $replay) { op seq span { id output } } }`;
+
+async function newTrace() {
+  return (await server().gql(CREATE_SPAN, { input: { id: uid('root'), name: 'robust', startTime: at(0) } })).createSpan as { id: string; traceId: string };
+}
+
+/** Polls until `read()` returns `expected` (cleanup after a disconnect is asynchronous). */
+async function eventually<T>(read: () => T, expected: T, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (read() !== expected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  expect(read()).toBe(expected);
+}
+
+describe('a slow or stalled subscriber', () => {
+  it(`is closed with SUBSCRIBER_TOO_SLOW once ${BUFFER} changes behind; writers and other subscribers never wait`, async () => {
+    const root = await newTrace();
+    const stalled = await rawWs(server().url);
+    sockets.push(stalled);
+    stalled.subscribe('slow', TAIL, { traceId: root.traceId, replay: true });
+    await stalled.waitFor((messages) => messages.some((message) => message.id === 'slow' && message.type === 'next'));
+    stalled.stall();
+
+    const healthy = connect('ws', server().url);
+    clients.push(healthy);
+    const follower = healthy.subscribe(TAIL, { traceId: root.traceId, replay: true });
+    await follower.waitFor(1);
+
+    // Enough output to fill every socket buffer between the server and the stalled client.
+    const big = 'x'.repeat(64 * 1024);
+    const WRITES = 400;
+    const { gql } = server();
+    for (let i = 0; i < WRITES; i++) await gql(CREATE_SPAN, { input: { traceId: root.traceId, name: `flood-${i}`, output: big } });
+
+    // The healthy subscriber got every change; the server never held more than the bound for anyone.
+    await follower.waitFor(1 + WRITES, 30_000);
+    expect(follower.results.slice(1).map((result) => result.data.traceSpans.op)).toEqual(Array(WRITES).fill('CREATED'));
+    expect(feedHighWater()).toBeLessThanOrEqual(BUFFER);
+
+    // When the stalled client reads again, it finds why it was closed, and the stream's end.
+    stalled.resume();
+    await stalled.waitFor((messages) => messages.some((message) => message.id === 'slow' && message.type === 'complete'), 30_000);
+    const last = stalled.messages.filter((message) => message.id === 'slow').slice(-2);
+    expect(last[0].type).toBe('next');
+    expect(last[0].payload.errors[0].extensions.code).toBe('SUBSCRIBER_TOO_SLOW');
+    expect(last[0].payload.errors[0].message).toMatch(/replay: true/);
+    expect(last[1].type).toBe('complete');
+  });
+});
+
+describe('disconnects free everything', () => {
+  it('after 2,000 subscribe/unsubscribe cycles over WebSocket and 200 over SSE, listener counts are back where they started', async () => {
+    const root = await newTrace();
+    const before = listenerCount();
+    const ws = connect('ws', server().url);
+    clients.push(ws);
+    for (let i = 0; i < 2000; i++) {
+      const subscription = ws.subscribe(TAIL, { traceId: root.traceId, replay: true });
+      await subscription.waitFor(1); // the replay arrived: the listener was registered
+      await subscription.stop();
+    }
+    const sse = connect('sse', server().url);
+    clients.push(sse);
+    for (let i = 0; i < 200; i++) {
+      const subscription = sse.subscribe(TAIL, { traceId: root.traceId, replay: true });
+      await subscription.waitFor(1);
+      await subscription.stop();
+    }
+    await eventually(listenerCount, before);
+  });
+
+  it('the same for traceUpdated and spanEvents, and for clients that just drop the connection', async () => {
+    const root = await newTrace();
+    const before = listenerCount();
+    const ws = connect('ws', server().url);
+    clients.push(ws);
+    for (let i = 0; i < 100; i++) {
+      const query = i % 2
+        ? `subscription { traceUpdated(filter: { status: [ERROR] }) { id } }`
+        : `subscription($t: ID!) { spanEvents(traceId: $t) { id } }`;
+      const subscription = ws.subscribe(query, { t: root.traceId });
+      await eventually(listenerCount, before + 1);
+      await subscription.stop();
+      await eventually(listenerCount, before);
+    }
+    for (let i = 0; i < 50; i++) {
+      const socket = await rawWs(server().url);
+      socket.subscribe('x', TAIL, { traceId: root.traceId, replay: true });
+      await socket.waitFor((messages) => messages.some((message) => message.type === 'next'));
+      socket.socket.terminate(); // no complete, no close frame: the connection is just gone
+      await socket.closed;
+    }
+    await eventually(listenerCount, before);
+  });
+});
+
+describe('lost and reordered messages', () => {
+  it('a change lost between instances is filled in from the database, in order', async () => {
+    const root = await newTrace();
+    const subscription = connect('ws', server().url);
+    clients.push(subscription);
+    const tail = subscription.subscribe(TAIL, { traceId: root.traceId, replay: true });
+    await tail.waitFor(1);
+    // Drop every other change of this trace on its way to subscribers, as a Redis blip would.
+    const channel = pubsub();
+    const publish = channel.publish.bind(channel);
+    let dropped = 0;
+    (channel as { publish: typeof publish }).publish = ((topic: string, ...args: [string, any]) => {
+      if (topic === 'trace:spans' && args[1]?.span?.traceId === root.traceId && args[1].span.seq % 2 === 0) {
+        dropped++;
+        return;
+      }
+      return (publish as (...all: unknown[]) => void)(topic, ...args);
+    }) as typeof publish;
+    try {
+      const { gql } = server();
+      for (let i = 0; i < 10; i++) {
+        const span = (await gql(CREATE_SPAN, { input: { parentId: root.id, name: `step-${i}` } })).createSpan;
+        await gql(UPDATE_SPAN, { id: span.id, input: { output: `done-${i}` } });
+      }
+    } finally {
+      (channel as { publish: typeof publish }).publish = publish;
+    }
+    expect(dropped).toBe(10);
+    // Every span ends up delivered in its final state (a change superseded while it was missing is
+    // not sent again: its span's later state is), in increasing change numbers, none twice.
+    const outputs = () => new Map(tail.results.slice(1).map((result) => [result.data.traceSpans.span.id, result.data.traceSpans.span.output]));
+    const deadline = Date.now() + 10_000;
+    while ([...outputs().values()].filter(Boolean).length < 10 && Date.now() < deadline) {
+      await tail.waitFor(tail.results.length + 1, Math.max(1, deadline - Date.now())).catch(() => {});
+    }
+    expect([...outputs().values()].sort()).toEqual(Array.from({ length: 10 }, (_, i) => `done-${i}`).sort());
+    const live = tail.results.slice(1).map((result) => result.data.traceSpans);
+    const seqs = live.map((change: { seq: number }) => change.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(new Set(seqs).size).toBe(seqs.length);
+    for (const change of live) expect(change.op).toBe('CREATED'); // each new span's first delivery
+    await tail.stop();
+  });
+});
