@@ -6,6 +6,8 @@ import { defineConfig } from 'vitest/config';
  */
 const postgresUrl = process.env.SPANTREE_TEST_POSTGRES_URL;
 const databases = ['sqlite', ...(postgresUrl ? ['postgresql'] : [])];
+/** With SPANTREE_TEST_REDIS_URL set, the tests of subscriptions carried through Redis run too. */
+const withRedis = Boolean(process.env.SPANTREE_TEST_REDIS_URL);
 
 export default defineConfig({
   resolve: {
@@ -28,7 +30,10 @@ export default defineConfig({
         include: ['test/**/*.test.ts'],
         // Pure-logic unit tests need no database: once is enough. test/postgresql/ compares the two
         // databases, so it runs where PostgreSQL is available.
-        exclude: database === 'sqlite' ? ['test/postgresql/**'] : ['test/unit/**'],
+        exclude: [
+          ...(database === 'sqlite' ? ['test/postgresql/**'] : ['test/unit/**']),
+          ...(withRedis ? [] : ['test/**/*redis*.test.ts']),
+        ],
       },
     })),
   },
