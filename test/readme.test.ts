@@ -39,3 +39,52 @@ describe('README examples', () => {
     expect(results.SpanDetail.span.json.id).toBe('span-llm-1');
   });
 });
+
+describe('README live examples', () => {
+  it('the GraphiQL subscription is valid and streams the demo trace', async () => {
+    const subscription = examples.find((example) => /^subscription TailTrace/m.test(example));
+    expect(subscription).toBeDefined();
+    const { connect } = await import('./helpers/clients.js');
+    const client = connect('ws', server().url);
+    try {
+      const tail = client.subscribe(subscription!);
+      await tail.waitFor(1);
+      expect(tail.results[0].errors).toBeUndefined();
+      expect(tail.results[0].data.traceSpans).toMatchObject({ op: 'CREATED', replayed: true });
+      await tail.stop();
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('tail.mjs runs as written and prints the changes of a trace as they happen', async () => {
+    const code = /```js\n(\/\/ tail\.mjs[\s\S]*?)```/.exec(readme)?.[1];
+    expect(code).toBeDefined();
+    const { writeFileSync, rmSync } = await import('node:fs');
+    const { spawn } = await import('node:child_process');
+    const file = new URL(`../tail-${process.pid}.mjs`, import.meta.url);
+    writeFileSync(file, code!);
+    const child = spawn(process.execPath, [file.pathname, 'trace-demo-1'], {
+      env: { ...process.env, SPANTREE_WS_URL: server().url.replace(/^http/, 'ws') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    try {
+      const waitFor = async (pattern: RegExp) => {
+        const deadline = Date.now() + 15_000;
+        while (!pattern.test(output)) {
+          if (Date.now() > deadline || child.exitCode !== null) throw new Error(`tail.mjs printed:\n${output}`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      };
+      await waitFor(/CREATED my-pipeline 1500/);
+      await server().gql(`mutation { createSpan(input: { parentId: "span-root-1", name: "late-step", type: TOOL }) { id } }`);
+      await waitFor(/#\d+ CREATED late-step running/);
+    } finally {
+      child.kill();
+      rmSync(file, { force: true });
+    }
+  });
+});
