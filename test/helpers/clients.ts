@@ -50,7 +50,7 @@ function track(iterator: AsyncIterableIterator<any>): Subscription {
   return {
     results,
     ended,
-    async waitFor(count, timeoutMs = 10_000) {
+    async waitFor(count, timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
       while (results.length < count) {
         if (done) throw new Error(`subscription ended after ${results.length} of ${count} results: ${JSON.stringify(results.slice(-3))}`);
