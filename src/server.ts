@@ -44,7 +44,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     context: (): Context => ({
       scope: { projectId: DEFAULT_PROJECT_ID },
       loaders: new Map(),
-      subscriptionBuffer: config.SUBSCRIPTION_BUFFER,
+      limits: { subscriptionBuffer: config.SUBSCRIPTION_BUFFER, batchSpans: config.MAX_BATCH_SPANS },
     }),
     plugins: [inFlight.plugin(), useInputErrorCodes()],
   });

@@ -139,6 +139,14 @@ describe('bad input gets a clear error with a code, and writes nothing', () => {
     expect((await gql(GET_TRACE, { id: traceId })).trace).toBeNull();
   });
 
+  it('a batch over MAX_BATCH_SPANS', async () => {
+    const { request } = server();
+    const before = await countAll();
+    const input = Array.from({ length: 1001 }, (_, i) => ({ name: `s${i}` }));
+    expectError(await request(CREATE_SPANS, { input }), 'BAD_USER_INPUT', /at most 1000 spans; this one has 1001/);
+    expect(await countAll()).toEqual(before);
+  });
+
   it('bad filters, cursors and page sizes', async () => {
     const { request } = server();
     expectError(await request(`{ traces(first: 1000) { totalCount } }`), 'BAD_USER_INPUT', /first: must be a whole number from 0 to 500/);

@@ -90,3 +90,13 @@ describe('stopping the server', () => {
     }
   });
 });
+
+describe('GraphiQL', () => {
+  it('is served at /graphql for browsers, set to run subscriptions over WebSocket on the same URL', async () => {
+    const response = await fetch(server().url, { headers: { accept: 'text/html' } });
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    expect(html).toMatch(/<title>Spantree<\/title>|"title":"Spantree"/);
+    expect(html).toContain('"subscriptionsProtocol":"WS"');
+  });
+});

@@ -103,7 +103,7 @@ builder.subscriptionFields((t) => ({
       kind: t.arg({ type: [EventKind], required: false, description: 'Only events of these kinds.' }),
     },
     subscribe: (_root, args, ctx) =>
-      openSpanEventFeed(ctx.scope, args.traceId, { kinds: args.kind, bufferLimit: ctx.subscriptionBuffer }),
+      openSpanEventFeed(ctx.scope, args.traceId, { kinds: args.kind, bufferLimit: ctx.limits.subscriptionBuffer }),
     resolve: (event) => unlessFailed(event),
   }),
 }));

@@ -16,8 +16,15 @@ export interface Context {
   scope: Scope;
   /** Batching loaders for this request, keyed by what they load. */
   loaders: Map<string, unknown>;
+  /** Limits from the server's settings. */
+  limits: Limits;
+}
+
+export interface Limits {
   /** How many changes a subscriber may fall behind (SUBSCRIPTION_BUFFER). */
   subscriptionBuffer: number;
+  /** The most spans one createSpans call may carry (MAX_BATCH_SPANS). */
+  batchSpans: number;
 }
 
 export const builder = new SchemaBuilder<{

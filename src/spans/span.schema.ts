@@ -191,7 +191,8 @@ builder.mutationFields((t) => ({
     type: ['Span'],
     description: 'Records many spans at once, in any order (parents after children is fine): all of them or, on any error, none.',
     args: { input: t.arg({ type: [CreateSpanInput], required: true }) },
-    resolve: async (query, _root, args, ctx) => spansAsSelected(query, ctx, await createSpans(ctx.scope, args.input)),
+    resolve: async (query, _root, args, ctx) =>
+      spansAsSelected(query, ctx, await createSpans(ctx.scope, args.input, { maxSpans: ctx.limits.batchSpans })),
   }),
   updateSpan: t.prismaField({
     type: 'Span',
@@ -254,7 +255,7 @@ builder.subscriptionFields((t) => ({
       replay: t.arg.boolean({ required: false, defaultValue: false, description: 'Send the spans already stored first.' }),
     },
     subscribe: (_root, args, ctx) =>
-      openTraceSpanFeed(ctx.scope, args.traceId, { replay: args.replay ?? false, bufferLimit: ctx.subscriptionBuffer }),
+      openTraceSpanFeed(ctx.scope, args.traceId, { replay: args.replay ?? false, bufferLimit: ctx.limits.subscriptionBuffer }),
     resolve: (change) => unlessFailed(change),
   }),
 }));

@@ -35,7 +35,7 @@ interface WriteResult {
 
 /** Creates one span; see createSpans. */
 export async function createSpan(scope: Scope, input: CreateSpanInput): Promise<SpanRow> {
-  const [span] = await createSpans(scope, [input], 'input');
+  const [span] = await createSpans(scope, [input], { label: 'input' });
   return span!;
 }
 
@@ -47,7 +47,14 @@ export async function createSpan(scope: Scope, input: CreateSpanInput): Promise<
  * - A span whose id is already stored with the same content is a retry and is returned as stored;
  *   with other content it is a CONFLICT.
  */
-export async function createSpans(scope: Scope, inputs: CreateSpanInput[], label = 'input'): Promise<SpanRow[]> {
+export async function createSpans(
+  scope: Scope,
+  inputs: CreateSpanInput[],
+  { label = 'input', maxSpans = Infinity }: { label?: string; maxSpans?: number } = {},
+): Promise<SpanRow[]> {
+  if (inputs.length > maxSpans) {
+    throw new BadUserInput(`${label}: a batch may hold at most ${maxSpans} spans; this one has ${inputs.length}. Split it.`);
+  }
   const now = new Date();
   const single = inputs.length === 1 && label === 'input';
   const prepared = inputs.map((input, index) => prepareCreate(input, single ? label : `${label}[${index}]`, now));

@@ -215,7 +215,7 @@ builder.subscriptionFields((t) => ({
     type: Trace,
     description: 'Traces created or whose rollups changed; only those matching `filter`, the same filter as `traces`.',
     args: { filter: t.arg({ type: TraceFilterInput, required: false, description: 'Only traces matching this.' }) },
-    subscribe: (_root, args, ctx) => openTraceUpdateFeed(ctx.scope, args.filter, { bufferLimit: ctx.subscriptionBuffer }),
+    subscribe: (_root, args, ctx) => openTraceUpdateFeed(ctx.scope, args.filter, { bufferLimit: ctx.limits.subscriptionBuffer }),
     resolve: (trace) => unlessFailed(trace),
   }),
 }));
