@@ -3,6 +3,7 @@
  * (@graphql-yoga/redis-event-target on ioredis) when REDIS_URL is set, so a subscriber on one server
  * instance sees writes made through another. Nothing else in Spantree knows which one is in use.
  */
+import { setMaxListeners } from 'node:events';
 import { createPubSub, type PubSub } from 'graphql-yoga';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { Redis } from 'ioredis';
@@ -61,6 +62,8 @@ export async function openPubSub(redisUrl?: string): Promise<SpantreePubSub> {
     };
   } else {
     target = new EventTarget();
+    // One listener per subscriber on a topic: many subscribers to one trace is normal, not a leak.
+    setMaxListeners(0, target);
   }
   const pubsub = createPubSub<Channels>({ eventTarget: counting(target) as never });
   current = { pubsub, close };
