@@ -104,6 +104,30 @@ export interface SpanFields {
   instructions: string | null;
 }
 
+/** The writable fields of a stored span. */
+export function spanFieldsOf(span: {
+  [K in keyof SpanFields]: unknown;
+}): SpanFields {
+  return {
+    name: span.name as string,
+    type: span.type as SpanType,
+    startTime: span.startTime as Date,
+    endTime: span.endTime as Date | null,
+    input: span.input,
+    output: span.output,
+    error: span.error as string | null,
+    meta: span.meta as SpanFields['meta'],
+    tags: span.tags as string[],
+    score: span.score as number | null,
+    model: span.model as string | null,
+    inputTokens: span.inputTokens as number | null,
+    outputTokens: span.outputTokens as number | null,
+    totalTokens: span.totalTokens as number | null,
+    cost: span.cost as number | null,
+    instructions: span.instructions as string | null,
+  };
+}
+
 /** A validated create, with defaults applied and the hash that recognises its retries. */
 export interface PreparedSpan {
   id: string | undefined;

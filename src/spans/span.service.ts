@@ -10,6 +10,7 @@ import { lockTrace, refreshTraceRollup, type TraceRow } from '../traces/trace.se
 import { publishSpanChanges, type SpanChange } from './span-changes.js';
 import {
   durationOf,
+  spanFieldsOf,
   prepareCreate,
   prepareUpdate,
   type CreateSpanInput,
@@ -213,8 +214,8 @@ export async function updateSpan(scope: Scope, id: string, input: UpdateSpanInpu
     const seq = (await lockTrace(tx, projectId, located.traceId, new Date())) + 1;
     // Read again under the trace lock: a concurrent update of this span has committed by now.
     const stored = await tx.span.findUniqueOrThrow({ where: { projectId_id: { projectId, id } } });
-    const changes = prepareUpdate(input, storedFields(stored), 'input');
-    const merged = { ...storedFields(stored), ...changes };
+    const changes = prepareUpdate(input, spanFieldsOf(stored), 'input');
+    const merged = { ...spanFieldsOf(stored), ...changes };
     const span = await tx.span.update({
       where: { projectId_id: { projectId, id } },
       data: { ...toWriteFields(changes), durationMs: durationOf(merged), seq },
@@ -231,27 +232,6 @@ export async function spanTrace(tx: Tx, projectId: string, spanId: string): Prom
   const span = await tx.span.findUnique({ where: { projectId_id: { projectId, id: spanId } }, select: { traceId: true } });
   if (!span) throw new NotFound(`span ${spanId} not found`, { spanId });
   return span;
-}
-
-function storedFields(span: SpanRow): SpanFields {
-  return {
-    name: span.name,
-    type: span.type as SpanFields['type'],
-    startTime: span.startTime,
-    endTime: span.endTime,
-    input: span.input,
-    output: span.output,
-    error: span.error,
-    meta: span.meta as SpanFields['meta'],
-    tags: span.tags as string[],
-    score: span.score,
-    model: span.model,
-    inputTokens: span.inputTokens,
-    outputTokens: span.outputTokens,
-    totalTokens: span.totalTokens,
-    cost: span.cost,
-    instructions: span.instructions,
-  };
 }
 
 /** JSON columns take Prisma.DbNull for SQL NULL; a plain null would be refused. */
