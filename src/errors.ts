@@ -39,12 +39,13 @@ export class Conflict extends SpantreeError {
 }
 
 /**
- * graphql-js reports variables that do not match their declared types (a string for an Int, a bad
- * date, an unknown enum value) without an error code; they are the client's input errors, so give
- * them BAD_USER_INPUT like every other one. Parse and validation errors already carry yoga's codes.
+ * Every error a client causes carries a code, on every transport. graphql-js reports variables that
+ * do not match their declared types (a string for an Int, a bad date, an unknown enum value) without
+ * one: BAD_USER_INPUT, like every other input error. Parse and validation errors get the codes yoga
+ * gives them over HTTP, also where yoga does not add them itself (WebSocket, SSE).
  */
-export function useInputErrorCodes(): Plugin {
-  const withCode = (error: GraphQLError) =>
+export function useErrorCodes(): Plugin {
+  const withCode = (code: string) => (error: GraphQLError) =>
     error.extensions?.code || error.path
       ? error
       : new GraphQLError(error.message, {
@@ -52,19 +53,29 @@ export function useInputErrorCodes(): Plugin {
           source: error.source,
           positions: error.positions,
           originalError: error.originalError,
-          extensions: { ...error.extensions, code: 'BAD_USER_INPUT' },
+          extensions: { ...error.extensions, code },
         });
+  const inputError = withCode('BAD_USER_INPUT');
   return {
+    onParse: () => ({ result, replaceParseResult }) => {
+      if (result instanceof GraphQLError) replaceParseResult(withCode('GRAPHQL_PARSE_FAILED')(result));
+    },
+    onValidate: () => ({ result, setResult }) => {
+      if (result.length) {
+        const validation = withCode('GRAPHQL_VALIDATION_FAILED');
+        setResult(result.map((error) => (error instanceof GraphQLError ? validation(error) : error)));
+      }
+    },
     onExecute: () => ({
       onExecuteDone: ({ result, setResult }) => {
         if ('errors' in result && result.errors?.length && result.data == null) {
-          setResult({ ...result, errors: result.errors.map(withCode) });
+          setResult({ ...result, errors: result.errors.map(inputError) });
         }
       },
     }),
     onSubscribe: () => ({
       onSubscribeResult: ({ result, setResult }) => {
-        if ('errors' in result && result.errors?.length) setResult({ ...result, errors: result.errors.map(withCode) });
+        if ('errors' in result && result.errors?.length) setResult({ ...result, errors: result.errors.map(inputError) });
       },
     }),
   };

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
-import type { ExecutionArgs, execute, subscribe } from 'graphql';
+import { GraphQLError, type DocumentNode, type ExecutionArgs, type execute, type subscribe } from 'graphql';
 import type { Config } from './config.js';
 import { openDatabase } from './db/database.js';
 import { closePubSub, openPubSub } from './pubsub.js';
@@ -15,7 +15,7 @@ import { ensureDefaultProject, DEFAULT_PROJECT_ID } from './projects/project.ser
 import type { Context } from './schema/builder.js';
 import { schema } from './schema/index.js';
 import { shutdownSignal } from './shutdown.js';
-import { useInputErrorCodes } from './errors.js';
+import { useErrorCodes } from './errors.js';
 
 export interface RunningServer {
   /** http://host:port/graphql */
@@ -29,9 +29,22 @@ type ServerContext = { req?: unknown };
 
 export async function startServer(config: Config): Promise<RunningServer> {
   const db = await openDatabase(config.DATABASE_URL);
-  await openPubSub(config.REDIS_URL);
-  await ensureDefaultProject();
+  try {
+    await openPubSub(config.REDIS_URL);
+    await ensureDefaultProject();
+    return await serve(config, async () => {
+      await closePubSub();
+      await db.close();
+    });
+  } catch (error) {
+    // Whatever was opened is closed again: a failed start leaves nothing running or locked.
+    await closePubSub();
+    await db.close();
+    throw error;
+  }
+}
 
+async function serve(config: Config, closeResources: () => Promise<void>): Promise<RunningServer> {
   const inFlight = new InFlight();
   const yoga: YogaServerInstance<ServerContext, Context> = createYoga<ServerContext, Context>({
     schema,
@@ -46,7 +59,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       loaders: new Map(),
       limits: { subscriptionBuffer: config.SUBSCRIPTION_BUFFER, batchSpans: config.MAX_BATCH_SPANS },
     }),
-    plugins: [inFlight.plugin(), useInputErrorCodes()],
+    plugins: [inFlight.plugin(), useErrorCodes()],
   });
 
   let stopping: Promise<void> | undefined;
@@ -60,6 +73,14 @@ export async function startServer(config: Config): Promise<RunningServer> {
     }
     void yoga(req, res);
   });
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.PORT, config.HOST, () => {
+      httpServer.off('error', reject);
+      resolve();
+    });
+  });
+  // Attached once listening: a failed listen is then only the HTTP server's error.
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
   const ws = useServer<Record<string, unknown>, { request: unknown }>(
     {
@@ -69,7 +90,13 @@ export async function startServer(config: Config): Promise<RunningServer> {
       subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
       onSubscribe: async (ctx, _id, params) => {
         const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params });
-        const document = enveloped.parse(params.query);
+        let document: DocumentNode;
+        try {
+          document = enveloped.parse(params.query);
+        } catch (error) {
+          if (error instanceof GraphQLError) return [error]; // a syntax error: the client's, with its message
+          throw error;
+        }
         const errors = enveloped.validate(enveloped.schema, document);
         if (errors.length) return errors;
         return {
@@ -86,13 +113,6 @@ export async function startServer(config: Config): Promise<RunningServer> {
     config.KEEPALIVE_MS,
   );
 
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', reject);
-    httpServer.listen(config.PORT, config.HOST, () => {
-      httpServer.off('error', reject);
-      resolve();
-    });
-  });
   const { port } = httpServer.address() as AddressInfo;
   const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
 
@@ -106,8 +126,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
         shutdownSignal.abort();
         await ws.dispose();
         await drainConnections(httpServer, closed, config.SHUTDOWN_TIMEOUT_MS);
-        await closePubSub();
-        await db.close();
+        await closeResources();
       })()),
   };
 }

@@ -5,7 +5,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './helpers/databases.js';
 import { post, spawnServer } from './helpers/process.js';
-import { startTestServerOn } from './helpers/server.js';
+import { createServer } from 'node:http';
+import { startTestServer, startTestServerOn } from './helpers/server.js';
 
 let db: TestDatabase | undefined;
 afterAll(async () => db?.drop());
@@ -49,6 +50,29 @@ describe('stopping the server', () => {
       expect(trace.spanCount).toBe(stored.size);
     } finally {
       await reopened.stop();
+    }
+  });
+});
+
+describe('starting the server', () => {
+  it('a failed start (the port is taken) leaves nothing open behind it: the next start works', async () => {
+    const first = await startTestServer();
+    try {
+      const port = new URL(first.url).port;
+      await first.stop(); // frees the database slot of this process, keeps nothing
+      const blocker = createServer();
+      await new Promise<void>((resolve) => blocker.listen(Number(port), '127.0.0.1', resolve));
+      try {
+        await expect(startTestServer({ PORT: port })).rejects.toThrow(/EADDRINUSE/);
+      } finally {
+        blocker.close();
+      }
+      const again = await startTestServer();
+      expect((await again.gql(`{ traces { totalCount } }`)).traces.totalCount).toBe(0);
+      await again.stop();
+    } catch (error) {
+      await first.stop().catch(() => {});
+      throw error;
     }
   });
 });

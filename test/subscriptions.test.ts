@@ -88,6 +88,18 @@ describe.each(['ws', 'sse'] as Transport[])('over %s', (transport) => {
     expect(errors?.[0]?.message).toMatch(/trace no-such-trace-\w+ not found/);
   });
 
+  it('a malformed or invalid subscription is refused with the code HTTP would give', async () => {
+    for (const [query, code] of [
+      ['subscription { traceSpans(', 'GRAPHQL_PARSE_FAILED'],
+      ['subscription { traceSpans(traceId: "x") { nope } }', 'GRAPHQL_VALIDATION_FAILED'],
+    ]) {
+      const subscription = client(transport).subscribe(query!);
+      const outcome = (await subscription.ended) as any;
+      const errors = Array.isArray(outcome) ? outcome : (outcome?.errors ?? subscription.results[0]?.errors);
+      expect(errors?.[0]?.extensions?.code, `${transport}: ${JSON.stringify(outcome ?? subscription.results)}`).toBe(code);
+    }
+  });
+
   it('traceUpdated honours the same filter as traces', async () => {
     const tag = uid('tag');
     const subscription = client(transport).subscribe(
