@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { listenerCount, pubsub } from '../src/pubsub.js';
 import { feedHighWater } from '../src/subscriptions/bounded-feed.js';
 import { useTestServer } from './helpers/server.js';
-import { connect, untilLive, type SubscriptionClient } from './helpers/clients.js';
+import { connect, type SubscriptionClient } from './helpers/clients.js';
 import { rawWs, type RawWs } from './helpers/raw-ws.js';
 import { at, CREATE_SPAN, UPDATE_SPAN, uid } from './helpers/operations.js';
 
