@@ -27,6 +27,25 @@ export interface RunningServer {
 
 type ServerContext = { req?: unknown };
 
+/** What GraphiQL opens with: the trace explorer's first screen, and how to go on from there. */
+const GRAPHIQL_QUERY = `# Welcome to Spantree. The Docs pane (top left) documents every type and field.
+#
+# Recent traces, as the trace explorer lists them. Filter with
+#   traces(filter: { status: [ERROR], hasSpan: { type: [TOOL], hasError: true } })
+# open one with trace(id: "...") { rootSpan { name children { name durationMs } } },
+# and tail a running one with
+#   subscription { traceSpans(traceId: "...", replay: true) { op span { name durationMs } } }
+
+query RecentTraces {
+  traces(first: 20) {
+    totalCount
+    edges {
+      node { id name status startTime durationMs summary cost totalTokens inputPreview outputPreview }
+    }
+  }
+}
+`;
+
 export async function startServer(config: Config): Promise<RunningServer> {
   const db = await openDatabase(config.DATABASE_URL);
   try {
@@ -49,7 +68,7 @@ async function serve(config: Config, closeResources: () => Promise<void>): Promi
   const yoga: YogaServerInstance<ServerContext, Context> = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
-    graphiql: config.GRAPHIQL ? { title: 'Spantree', subscriptionsProtocol: 'WS' } : false,
+    graphiql: config.GRAPHIQL ? { title: 'Spantree', subscriptionsProtocol: 'WS', defaultQuery: GRAPHIQL_QUERY } : false,
     landingPage: false,
     // Errors that are not a GraphQLError (a Prisma error, a bug) reach the client as
     // "Unexpected error." and are logged here with their stack; never turned off.

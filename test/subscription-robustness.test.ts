@@ -164,3 +164,37 @@ describe('lost and reordered messages', () => {
     await tail.stop();
   });
 });
+
+describe('a stalled SSE reader', () => {
+  it(`is closed the same way over SSE: the server holds at most ${BUFFER} changes for it`, async () => {
+    const root = await newTrace();
+    const controller = new AbortController();
+    const response = await fetch(server().url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query: TAIL, variables: { traceId: root.traceId, replay: true } }),
+      signal: controller.signal,
+    });
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while (!text.includes('event: next')) text += decoder.decode((await reader.read()).value);
+    // Now it reads nothing while the trace gets busy.
+    const big = 'y'.repeat(64 * 1024);
+    const { gql } = server();
+    for (let i = 0; i < 400; i++) await gql(CREATE_SPAN, { input: { traceId: root.traceId, name: `sse-flood-${i}`, output: big } });
+    expect(feedHighWater()).toBeLessThanOrEqual(BUFFER);
+    // Reading again, it finds the reason it was closed, then the end of the stream.
+    for (;;) {
+      const chunk = await reader.read();
+      if (chunk.done) break;
+      text += decoder.decode(chunk.value);
+    }
+    controller.abort();
+    const events = text.split('\n\n').filter((block) => block.startsWith('event: next'));
+    const last = JSON.parse(events.at(-1)!.split('\ndata: ')[1]!);
+    expect(last.errors[0].extensions.code).toBe('SUBSCRIBER_TOO_SLOW');
+    expect(events.length).toBeLessThan(400);
+    expect(text.trimEnd().endsWith('event: complete\ndata:')).toBe(true);
+  });
+});
