@@ -113,6 +113,20 @@ describe(`concurrent writers on ${databaseKind}`, () => {
     expect(trace.spanCount).toBe(1);
   });
 
+  it('a parent and its early child written at the same moment never end up in different traces', async () => {
+    for (let round = 0; round < 25; round++) {
+      const [parentId, childId, traceId] = [`p-${round}-${Date.now()}`, `c-${round}-${Date.now()}`, `t-${round}-${Date.now()}`];
+      const [child, parent] = await Promise.all([
+        post(servers[0]!.url, `mutation { createSpan(input: { id: "${childId}", parentId: "${parentId}", traceId: "${traceId}", name: "child" }) { traceId } }`),
+        post(servers.at(-1)!.url, `mutation { createSpan(input: { id: "${parentId}", name: "parent" }) { traceId } }`),
+      ]);
+      // Whichever lands first, the other either joins its trace or is refused: never a split tree.
+      expect(parent.errors).toBeUndefined();
+      if (child.errors) expect(child.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+      else expect(parent.data.createSpan.traceId).toBe(child.data.createSpan.traceId);
+    }
+  });
+
   if (databaseKind === 'postgresql') {
     it('a write through one instance is read through the other at once', async () => {
       const [a, b] = servers as [ServerProcess, ServerProcess];

@@ -167,3 +167,60 @@ describe('bad input gets a clear error with a code, and writes nothing', () => {
     expect(response.errors?.[0]?.message).toMatch(/Syntax Error/);
   });
 });
+
+describe('edges of the value ranges', () => {
+  it('token totals beyond a 32-bit count are refused as input, per span and per trace', async () => {
+    const { request, gql } = server();
+    expectError(
+      await request(CREATE_SPAN, { input: { name: 'huge', inputTokens: 2_000_000_000, outputTokens: 2_000_000_000 } }),
+      'BAD_USER_INPUT',
+      /input\.totalTokens: inputTokens \+ outputTokens is 4000000000/,
+    );
+    const traceId = uid('tokens');
+    await gql(CREATE_SPAN, { input: { traceId, name: 'big', inputTokens: 2_000_000_000 } });
+    expectError(
+      await request(CREATE_SPAN, { input: { traceId, name: 'bigger', inputTokens: 2_000_000_000 } }),
+      'BAD_USER_INPUT',
+      /would count 4000000000 tokens/,
+    );
+    expect((await gql(GET_TRACE, { id: traceId })).trace).toMatchObject({ spanCount: 1, totalTokens: 2_000_000_000 });
+  });
+
+  it('fractional and very large bounds on integer columns filter and page normally', async () => {
+    const { gql } = server();
+    const traceId = uid('bounds');
+    await gql(CREATE_SPAN, { input: { traceId, name: 'two tokens', inputTokens: 2 } });
+    for (const totalTokens of [{ gte: 1.5, lte: 2.5 }, { gte: 2, lte: 3_000_000_000 }]) {
+      const { traces } = await gql(`query($f: TraceFilter) { traces(filter: $f) { edges { node { id } } } }`, {
+        f: { totalTokens, hasSpan: { traceId } },
+      });
+      expect(traces.edges).toEqual([{ node: { id: traceId } }]);
+    }
+    const { traces } = await gql(`{ traces(first: 1, orderBy: { field: TOKENS, direction: DESC }) { pageInfo { endCursor } } }`);
+    const next = await gql(`query($after: String) { traces(first: 1, after: $after, orderBy: { field: TOKENS, direction: DESC }) { totalCount } }`, {
+      after: traces.pageInfo.endCursor,
+    });
+    expect(next.traces.totalCount).toBeGreaterThan(0);
+  });
+
+  it('NUL characters, which PostgreSQL cannot store, arrive as U+FFFD instead of failing the write', async () => {
+    const { gql } = server();
+    const { createSpan } = await gql(CREATE_SPAN, { input: { name: 'nul\u0000name', output: { text: 'a\u0000b', ['k\u0000']: 1 }, tags: ['t\u0000'] } });
+    expect(createSpan).toMatchObject({ name: 'nul\uFFFDname', output: { text: 'a\uFFFDb', 'k\uFFFD': 1 }, tags: ['t\uFFFD'] });
+    const { span } = await gql(`query($id: ID!) { span(id: $id) { name output tags } }`, { id: createSpan.id });
+    expect(span).toEqual({ name: 'nul\uFFFDname', output: { text: 'a\uFFFDb', 'k\uFFFD': 1 }, tags: ['t\uFFFD'] });
+  });
+
+  it('a span cannot become its own ancestor across two writes', async () => {
+    const { gql, request } = server();
+    const [a, b] = [uid('a'), uid('b')];
+    const traceId = uid('cycle');
+    await gql(CREATE_SPAN, { input: { id: a, parentId: b, traceId, name: 'a' } });
+    expectError(await request(CREATE_SPAN, { input: { id: b, parentId: a, traceId, name: 'b' } }), 'BAD_USER_INPUT', /would be its own ancestor/);
+    // Longer loops, through stored spans and the batch, too.
+    const [c, d, e] = [uid('c'), uid('d'), uid('e')];
+    await gql(CREATE_SPANS, { input: [{ id: d, parentId: c, traceId, name: 'd' }, { id: e, parentId: d, traceId, name: 'e' }] });
+    expectError(await request(CREATE_SPAN, { input: { id: c, parentId: e, traceId, name: 'c' } }), 'BAD_USER_INPUT', /would be its own ancestor/);
+    await gql(CREATE_SPAN, { input: { id: c, traceId, name: 'c' } });
+  });
+});

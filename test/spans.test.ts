@@ -153,6 +153,25 @@ describe('spans arriving out of order', () => {
     });
   });
 
+  it('a root arriving after its children, without naming the trace, joins their trace', async () => {
+    const { gql } = server();
+    const [traceId, rootId] = [uid('trace'), uid('root')];
+    await gql(CREATE_SPAN, { input: { id: uid('early'), traceId, parentId: rootId, name: 'early-child' } });
+    const { createSpan } = await gql(CREATE_SPAN, { input: { id: rootId, name: 'late-root' } });
+    expect(createSpan.traceId).toBe(traceId);
+    const { trace } = await gql(`query($id: ID!) { trace(id: $id) { name spanCount rootSpan { id children { name } } } }`, { id: traceId });
+    expect(trace).toEqual({ name: 'late-root', spanCount: 2, rootSpan: { id: rootId, children: [{ name: 'early-child' }] } });
+  });
+
+  it('a retry must match inside JSON values too: a null in meta is content', async () => {
+    const { gql, request } = server();
+    const id = uid('nulls');
+    await gql(CREATE_SPAN, { input: { id, name: 'x', meta: { a: null } } });
+    expect((await request(CREATE_SPAN, { input: { id, name: 'x', meta: {} } })).errors?.[0]?.extensions?.code).toBe('CONFLICT');
+    // Top-level nulls are the same as leaving the field out.
+    expect((await request(CREATE_SPAN, { input: { id, name: 'x', meta: { a: null }, output: null } })).errors).toBeUndefined();
+  });
+
   it('a batch may list children before their parents', async () => {
     const { gql } = server();
     const [a, b, c] = [uid('a'), uid('b'), uid('c')];

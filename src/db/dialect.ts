@@ -29,6 +29,11 @@ export interface Dialect {
   distinctArrayElements(target: Sql, from: Sql, where: Sql): Sql;
   /** Appended to a SELECT that must lock its rows until the transaction ends. */
   forUpdate: Sql;
+  /**
+   * A statement that takes a lock on each key until the transaction ends, or null where writers are
+   * serialised anyway. Keys are locked in sorted order, so two writers cannot deadlock on them.
+   */
+  lockKeys(keys: string[]): Sql | null;
 }
 
 /** `%term%` for LIKE, with LIKE's own wildcards in the term taken literally. */
@@ -47,6 +52,7 @@ const sqlite: Dialect = {
   distinctArrayElements: (target, from, where) =>
     sql`SELECT DISTINCT element.value AS tag FROM ${from}, json_each(${target}) AS element WHERE ${where}`,
   forUpdate: empty, // SQLite writers are serialised: a write transaction holds the database's only write lock.
+  lockKeys: () => null,
 };
 
 const postgresql: Dialect = {
@@ -57,6 +63,12 @@ const postgresql: Dialect = {
   distinctArrayElements: (target, from, where) =>
     sql`SELECT DISTINCT element.tag FROM ${from}, jsonb_array_elements_text(${target}) AS element(tag) WHERE ${where}`,
   forUpdate: raw(' FOR UPDATE'),
+  lockKeys: (keys) =>
+    keys.length
+      ? sql`SELECT COUNT(*) AS "locked" FROM (
+          SELECT pg_advisory_xact_lock(hashtextextended("key", 0)) FROM unnest(${[...keys].sort()}::text[]) AS "key"
+        ) AS "locks"`
+      : null,
 };
 
 export function dialectFor(provider: Provider): Dialect {

@@ -20,9 +20,19 @@ export function rangeConditions(expr: Sql, range: FloatRange | DateTimeRange | n
     throw new BadUserInput(`${field}: gte is greater than lte, so nothing can match`, { field });
   }
   const conditions: Sql[] = [];
-  if (gte != null) conditions.push(sql`${expr} >= ${gte}`);
-  if (lte != null) conditions.push(sql`${expr} <= ${lte}`);
+  if (gte != null) conditions.push(sql`${expr} >= ${bound(gte)}`);
+  if (lte != null) conditions.push(sql`${expr} <= ${bound(lte)}`);
   return conditions;
+}
+
+/**
+ * A bound as a typed parameter. PostgreSQL would otherwise take it as the column's type and refuse
+ * 1.5 or 3e9 against an integer column. Whole numbers go as BIGINT, others as DOUBLE PRECISION: both
+ * compare with integer and floating-point columns without casting the column, so indexes still serve.
+ */
+export function bound(value: number | Date): Sql {
+  if (typeof value !== 'number') return sql`${value}`;
+  return Number.isSafeInteger(value) ? sql`CAST(${value} AS BIGINT)` : sql`CAST(${value} AS DOUBLE PRECISION)`;
 }
 
 /** `expr IN (...)`, or no condition for an absent or empty list. */

@@ -4,6 +4,7 @@
  */
 import { BadUserInput } from '../errors.js';
 import { join, raw, sql, type Sql } from './dialect.js';
+import { bound } from './filters.js';
 
 export type Direction = 'ASC' | 'DESC';
 
@@ -40,11 +41,15 @@ export function keyColumns(keys: SortKey[]): Sql {
 /** Rows strictly after the row whose key values are `values`, in the keys' order. */
 export function afterPredicate(keys: SortKey[], values: unknown[]): Sql {
   const alternatives = keys.map((key, index) => {
-    const equalities = keys.slice(0, index).map((previous, j) => sql`${previous.expr} = ${values[j]}`);
-    const beyond = sql`${key.expr} ${raw(key.direction === 'ASC' ? '>' : '<')} ${values[index]}`;
+    const equalities = keys.slice(0, index).map((previous, j) => sql`${previous.expr} = ${parameter(previous, values[j])}`);
+    const beyond = sql`${key.expr} ${raw(key.direction === 'ASC' ? '>' : '<')} ${parameter(key, values[index])}`;
     return sql`(${join([...equalities, beyond], ' AND ')})`;
   });
   return sql`(${join(alternatives, ' OR ')})`;
+}
+
+function parameter(key: SortKey, value: unknown): Sql {
+  return key.kind === 'number' ? bound(value as number) : sql`${value}`;
 }
 
 /** Reads a row's key values (k0, k1, ...) in the types the keys compare as. */

@@ -161,6 +161,7 @@ export function prepareCreate(raw: CreateSpanInput, label: string, now: Date): P
     instructions: input.instructions ?? null,
   };
   checkTimes(fields, label);
+  checkTokens(fields, label);
   return {
     id: input.id ?? undefined,
     traceId: input.traceId ?? undefined,
@@ -191,6 +192,7 @@ export function prepareUpdate(raw: UpdateSpanInput, stored: SpanFields, label: s
     );
   }
   checkTimes({ ...stored, ...changes }, label);
+  checkTokens({ ...stored, ...changes }, label);
   return changes;
 }
 
@@ -212,18 +214,40 @@ function sumTokens(input: number | null | undefined, output: number | null | und
   return input == null && output == null ? null : (input ?? 0) + (output ?? 0);
 }
 
+function checkTokens(fields: Pick<SpanFields, 'totalTokens'>, label: string) {
+  if (fields.totalTokens !== null && fields.totalTokens > LIMITS.int32) {
+    throw new BadUserInput(`${label}.totalTokens: inputTokens + outputTokens is ${fields.totalTokens}; the most a span can count is ${LIMITS.int32}`, {
+      field: `${label}.totalTokens`,
+    });
+  }
+}
+
 function normalizeTags(tags: string[] | null | undefined): string[] {
   return [...new Set(tags ?? [])].sort();
 }
 
-/** Parses with zod and turns its first complaint into one readable BAD_USER_INPUT error. */
+/**
+ * Parses with zod and turns its first complaint into one readable BAD_USER_INPUT error. Text comes
+ * back with NUL characters replaced by U+FFFD: PostgreSQL cannot store them in text or JSON, model
+ * output sometimes has them, and a span is not dropped for it.
+ */
 export function parse<T extends z.ZodType>(schema: T, value: unknown, label: string): z.output<T> {
   const result = schema.safeParse(value);
-  if (result.success) return result.data;
+  if (result.success) return withoutNul(result.data) as z.output<T>;
   const issue = result.error.issues[0]!;
   const field = [label, ...issue.path.map(String)].join('.');
   const message = issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.join(', ')}` : issue.message;
   throw new BadUserInput(`${field}: ${message}`, { field });
+}
+
+/** `value` with every NUL character in its strings (and object keys) replaced by U+FFFD. */
+export function withoutNul(value: unknown): unknown {
+  if (typeof value === 'string') return value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value;
+  if (Array.isArray(value)) return value.map(withoutNul);
+  if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [withoutNul(key) as string, withoutNul(item)]));
+  }
+  return value;
 }
 
 /** A stable hash of what the writer sent (keys sorted), so a retry is recognised whatever its key order. */
@@ -231,14 +255,15 @@ function hashOf(input: unknown): string {
   return createHash('sha256').update(canonicalJson(input)).digest('hex');
 }
 
-function canonicalJson(value: unknown): string {
+function canonicalJson(value: unknown, topLevel = true): string {
   if (value instanceof Date) return JSON.stringify(value.toISOString());
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item, false)).join(',')}]`;
   if (value !== null && typeof value === 'object') {
+    // A field left out and a field sent as null mean the same to a create; inside JSON values they differ.
     const entries = Object.entries(value)
-      .filter(([, v]) => v !== undefined && v !== null)
+      .filter(([, v]) => v !== undefined && !(topLevel && v === null))
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v, false)}`).join(',')}}`;
   }
   return JSON.stringify(value ?? null);
 }

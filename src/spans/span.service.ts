@@ -4,6 +4,7 @@
  */
 import { v7 as uuidv7 } from 'uuid';
 import { database, type Tx } from '../db/database.js';
+import { sql } from '../db/dialect.js';
 import { BadUserInput, Conflict, NotFound } from '../errors.js';
 import { Prisma, type Span } from '../generated/sqlite/client.js';
 import { lockTrace, refreshTraceRollup, type TraceRow } from '../traces/trace.service.js';
@@ -73,6 +74,11 @@ export async function createSpans(
 
 async function insertSpans(tx: Tx, projectId: string, prepared: PreparedSpan[], ids: string[], now: Date): Promise<WriteResult> {
   const results: (SpanRow | undefined)[] = new Array(prepared.length);
+  // Writers that create a span and writers that name it as a parent take turns (PostgreSQL; SQLite
+  // writers always do): otherwise a parent and its early child, written at once, could each miss the
+  // other and land in different traces.
+  const parentIds = prepared.map((span) => span.parentId).filter((id): id is string => id !== null);
+  await lockSpanIds(tx, projectId, [...ids, ...parentIds]);
 
   // Retries: the same id with the same content is the span already stored.
   const stored = await tx.span.findMany({ where: { projectId, id: { in: ids } } });
@@ -92,7 +98,6 @@ async function insertSpans(tx: Tx, projectId: string, prepared: PreparedSpan[], 
   if (fresh.length === 0) return { spans: results as SpanRow[], changes: [], traces: [] };
 
   const traceIds = await resolveTraces(tx, projectId, prepared, ids, fresh);
-  await checkWaitingChildren(tx, projectId, fresh.map((index) => ids[index]!), fresh.map((index) => traceIds[index]!));
 
   // Lock traces in id order so that two batches touching the same traces cannot deadlock.
   const byTrace = new Map<string, number[]>();
@@ -136,72 +141,112 @@ async function insertSpans(tx: Tx, projectId: string, prepared: PreparedSpan[], 
   return { spans: results as SpanRow[], changes, traces };
 }
 
+/** See insertSpans: on PostgreSQL, transaction-scoped advisory locks on the span ids involved. */
+async function lockSpanIds(tx: Tx, projectId: string, spanIds: string[]) {
+  const lock = database().dialect.lockKeys([...new Set(spanIds)].map((id) => `span:${projectId}/${id}`));
+  if (lock) await tx.$queryRaw(lock);
+}
+
 /**
- * The trace of each new span: the one it names, else its parent's (stored, or earlier in this
- * batch), else a new trace for a root span.
+ * The trace of each new span: the one it names; else its parent's (stored, or in this batch); else,
+ * for a span whose children arrived first, theirs; else a new trace for a root span. Every way a
+ * span is tied to a trace must agree, and no span may become its own ancestor.
  */
 async function resolveTraces(tx: Tx, projectId: string, prepared: PreparedSpan[], ids: string[], fresh: number[]) {
   const inBatch = new Map(fresh.map((index) => [ids[index]!, index]));
+  const freshIds = fresh.map((index) => ids[index]!);
   const outsideParents = [...new Set(fresh.map((index) => prepared[index]!.parentId).filter((id): id is string => !!id && !inBatch.has(id)))];
-  const parents = outsideParents.length
-    ? await tx.span.findMany({ where: { projectId, id: { in: outsideParents } }, select: { id: true, traceId: true } })
-    : [];
+  const [parents, waiting] = await Promise.all([
+    outsideParents.length
+      ? tx.span.findMany({ where: { projectId, id: { in: outsideParents } }, select: { id: true, traceId: true } })
+      : [],
+    // Children stored before their parent, which is among these new spans.
+    tx.span.groupBy({ by: ['parentId', 'traceId'], where: { projectId, parentId: { in: freshIds } } }),
+  ]);
   const storedParentTrace = new Map(parents.map((parent) => [parent.id, parent.traceId]));
+  const childTraces = new Map<string, Set<string>>();
+  for (const child of waiting) childTraces.set(child.parentId!, (childTraces.get(child.parentId!) ?? new Set()).add(child.traceId));
 
+  const label = (index: number) => (prepared.length === 1 ? 'input' : `input[${index}]`);
   const traceIds: (string | undefined)[] = new Array(prepared.length);
   const resolving = new Set<number>();
   const resolve = (index: number): string => {
     const known = traceIds[index];
     if (known) return known;
     const span = prepared[index]!;
-    const label = fresh.length === 1 && prepared.length === 1 ? 'input' : `input[${index}]`;
+    const id = ids[index]!;
     if (resolving.has(index)) {
-      throw new BadUserInput(`${label}.parentId: spans in this batch name each other as parents; a trace is a tree`);
+      throw new BadUserInput(`${label(index)}.parentId: spans in this batch name each other as parents; a trace is a tree`);
     }
     resolving.add(index);
     let parentTrace: string | undefined;
     if (span.parentId) {
-      if (span.parentId === ids[index]) throw new BadUserInput(`${label}.parentId: a span cannot be its own parent`);
+      if (span.parentId === id) throw new BadUserInput(`${label(index)}.parentId: a span cannot be its own parent`);
       const batchParent = inBatch.get(span.parentId);
       parentTrace = batchParent !== undefined ? resolve(batchParent) : storedParentTrace.get(span.parentId);
     }
-    let traceId: string;
-    if (span.traceId) {
-      if (parentTrace && parentTrace !== span.traceId) {
-        throw new BadUserInput(
-          `${label}.parentId: parent span ${span.parentId} is in trace ${parentTrace}, not in trace ${span.traceId}`,
-          { field: `${label}.parentId` },
-        );
-      }
-      traceId = span.traceId;
-    } else if (span.parentId) {
-      if (!parentTrace) {
-        throw new NotFound(
-          `${label}.parentId: parent span ${span.parentId} not found; to send a child before its parent, give its traceId`,
-          { field: `${label}.parentId` },
-        );
-      }
-      traceId = parentTrace;
-    } else {
-      traceId = uuidv7();
+    const children = [...(childTraces.get(id) ?? [])];
+    if (children.length > 1) {
+      throw new BadUserInput(`span ${id} is the parent of spans already stored in several traces (${children.join(', ')})`);
     }
-    traceIds[index] = traceId;
-    return traceId;
+    const traceId = span.traceId ?? parentTrace ?? children[0];
+    if (!traceId && span.parentId) {
+      throw new NotFound(
+        `${label(index)}.parentId: parent span ${span.parentId} not found; to send a child before its parent, give its traceId`,
+        { field: `${label(index)}.parentId` },
+      );
+    }
+    if (parentTrace && traceId !== parentTrace) {
+      throw new BadUserInput(`${label(index)}.parentId: parent span ${span.parentId} is in trace ${parentTrace}, not in trace ${traceId}`, {
+        field: `${label(index)}.parentId`,
+      });
+    }
+    if (children[0] && traceId !== children[0]) {
+      throw new BadUserInput(
+        `span ${id} is the parent of spans already stored in trace ${children[0]}; it cannot be created in trace ${traceId}`,
+      );
+    }
+    traceIds[index] = traceId ?? uuidv7();
+    return traceIds[index]!;
   };
   for (const index of fresh) resolve(index);
+  await checkNoCycle(tx, projectId, prepared, ids, fresh.filter((index) => childTraces.has(ids[index]!)));
   return traceIds;
 }
 
-/** Children that arrived before these spans must have named the same trace. */
-async function checkWaitingChildren(tx: Tx, projectId: string, ids: string[], traceIds: string[]) {
-  const waiting = await tx.span.groupBy({ by: ['parentId', 'traceId'], where: { projectId, parentId: { in: ids } } });
-  const traceOf = new Map(ids.map((id, index) => [id, traceIds[index]]));
-  for (const child of waiting) {
-    const expected = traceOf.get(child.parentId!);
-    if (expected !== child.traceId) {
-      throw new BadUserInput(
-        `span ${child.parentId} is the parent of spans already stored in trace ${child.traceId}; it cannot be created in trace ${expected}`,
-      );
+/** Deeper than any real trace; bounds the walk up a chain of parents. */
+const MAX_DEPTH = 10_000;
+
+/**
+ * A new span whose children were stored before it closes a cycle if its own chain of parents leads
+ * back to it (child `a` under `b` stored first, then `b` under `a`). Walks that chain: through this
+ * batch, and through stored spans with one recursive query per stretch of them.
+ */
+async function checkNoCycle(tx: Tx, projectId: string, prepared: PreparedSpan[], ids: string[], candidates: number[]) {
+  const batchParent = new Map(prepared.map((span, index) => [ids[index]!, span.parentId]));
+  for (const index of candidates) {
+    const start = ids[index]!;
+    const visited = new Set<string>();
+    let current = prepared[index]!.parentId;
+    while (current && !visited.has(current)) {
+      if (current === start) throw new BadUserInput(`span ${start} would be its own ancestor; a trace is a tree`);
+      visited.add(current);
+      if (batchParent.has(current)) {
+        current = batchParent.get(current) ?? null;
+        continue;
+      }
+      const chain = await tx.$queryRaw<{ id: string; parentId: string | null }[]>(sql`
+        WITH RECURSIVE "chain"("id", "parentId", "depth") AS (
+          SELECT "id", "parentId", 0 FROM "Span" WHERE "projectId" = ${projectId} AND "id" = ${current}
+          UNION ALL
+          SELECT "span"."id", "span"."parentId", "chain"."depth" + 1
+          FROM "Span" AS "span" JOIN "chain" ON "span"."projectId" = ${projectId} AND "span"."id" = "chain"."parentId"
+          WHERE "chain"."depth" < ${MAX_DEPTH}
+        )
+        SELECT "id", "parentId" FROM "chain" ORDER BY "depth"`);
+      if (chain.some((span) => span.parentId === start)) throw new BadUserInput(`span ${start} would be its own ancestor; a trace is a tree`);
+      for (const span of chain) visited.add(span.id);
+      current = chain.at(-1)?.parentId ?? null;
     }
   }
 }

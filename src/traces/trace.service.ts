@@ -1,6 +1,8 @@
 import { database, type Tx } from '../db/database.js';
 import { sql, raw } from '../db/dialect.js';
 import { traceRollup, type SpanTypeAggregate } from './trace-rollup.js';
+import { BadUserInput } from '../errors.js';
+import { LIMITS } from '../spans/span-input.js';
 import { Prisma, type Trace } from '../generated/sqlite/client.js';
 
 export type TraceRow = Trace;
@@ -65,6 +67,9 @@ export async function refreshTraceRollup(tx: Tx, projectId: string, traceId: str
     maxEndTime: group._max.endTime,
   }));
   const rollup = traceRollup(aggregates, root, new Date());
+  if (rollup.totalTokens > LIMITS.int32) {
+    throw new BadUserInput(`trace ${traceId} would count ${rollup.totalTokens} tokens; the most a trace can count is ${LIMITS.int32}`);
+  }
   return tx.trace.update({
     where: { projectId_id: { projectId, id: traceId } },
     data: {
