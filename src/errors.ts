@@ -12,7 +12,8 @@ export type ErrorCode =
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
   | 'RATE_LIMITED'
-  | 'SUBSCRIBER_TOO_SLOW';
+  | 'SUBSCRIBER_TOO_SLOW'
+  | 'SUBSCRIPTION_INTERRUPTED';
 
 export class SpantreeError extends GraphQLError {
   constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {

@@ -41,6 +41,53 @@ export function pubsub(): SpantreePubSub {
   return current.pubsub;
 }
 
+/**
+ * Publishes a committed change. After shutdown has closed the pub/sub there is no subscriber left
+ * to tell, and the write it follows has committed: nothing to do, and no error for the writer.
+ */
+export function publish<Channel extends keyof Channels>(channel: Channel, ...args: Channels[Channel]): void {
+  current?.pubsub.publish(channel, ...args);
+}
+
+/**
+ * The messages of one topic, from now on (the listener is registered on the first `next()`). Over
+ * Redis, messages arrive as JSON: the rows' dates are turned back into Dates here, by name, so JSON
+ * the writers sent (input, output, meta, event data) is never touched.
+ */
+export function subscribe<Channel extends keyof Channels>(channel: Channel, key: Channels[Channel][0]): AsyncIterable<Channels[Channel][1]> {
+  const source = (pubsub().subscribe as (channel: string, key: string) => AsyncIterable<Channels[Channel][1]>)(channel, key);
+  const revive = REVIVERS[channel] as (message: Channels[Channel][1]) => Channels[Channel][1];
+  return {
+    [Symbol.asyncIterator]() {
+      const iterator = source[Symbol.asyncIterator]();
+      return {
+        next: async () => {
+          const next = await iterator.next();
+          return next.done ? next : { done: false, value: revive(next.value) };
+        },
+        return: async () => (await iterator.return?.()) ?? { done: true, value: undefined },
+      };
+    },
+  };
+}
+
+const ROW_DATES = ['startTime', 'endTime', 'createdAt', 'updatedAt'] as const;
+
+function withDates<Row extends object>(row: Row): Row {
+  const revived = { ...row } as Record<string, unknown>;
+  for (const field of ROW_DATES) {
+    const value = revived[field];
+    if (typeof value === 'string') revived[field] = new Date(value);
+  }
+  return revived as Row;
+}
+
+const REVIVERS: { [Channel in keyof Channels]: (message: Channels[Channel][1]) => Channels[Channel][1] } = {
+  'trace:spans': (change) => ({ ...change, span: withDates(change.span) }),
+  'trace:updated': (trace) => withDates(trace),
+  'trace:events': (event) => withDates(event),
+};
+
 /** How many listeners are registered now (all topics), for the leak checks. */
 export function listenerCount(): number {
   let total = 0;
@@ -55,8 +102,18 @@ export async function openPubSub(redisUrl?: string): Promise<SpantreePubSub> {
   if (redisUrl) {
     const publishClient = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
     const subscribeClient = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
-    await Promise.all([publishClient.connect(), subscribeClient.connect()]);
-    target = createRedisEventTarget({ publishClient, subscribeClient, serializer: datePreservingJson }) as unknown as EventTarget;
+    for (const client of [publishClient, subscribeClient]) client.on('error', reportRedisError);
+    try {
+      await Promise.all([publishClient.connect(), subscribeClient.connect()]);
+    } catch (error) {
+      publishClient.disconnect();
+      subscribeClient.disconnect();
+      throw error;
+    }
+    target = createRedisEventTarget({
+      publishClient: failSoft(publishClient),
+      subscribeClient: failSoft(subscribeClient),
+    }) as unknown as EventTarget;
     close = async () => {
       await Promise.allSettled([publishClient.quit(), subscribeClient.quit()]);
     };
@@ -93,19 +150,26 @@ function counting(target: EventTarget): EventTarget {
   } as EventTarget;
 }
 
-/** Rows carry Dates; plain JSON would turn them into strings on the far side of Redis. */
-const datePreservingJson = {
-  stringify(message: unknown): string {
-    return JSON.stringify(message, function (this: Record<string, unknown>, key, value) {
-      const original = this[key];
-      return original instanceof Date ? { $date: original.toISOString() } : value;
-    });
-  },
-  parse(message: string): unknown {
-    return JSON.parse(message, (_key, value) =>
-      value !== null && typeof value === 'object' && typeof value.$date === 'string' && Object.keys(value).length === 1
-        ? new Date(value.$date)
-        : value,
-    );
-  },
-};
+/**
+ * redis-event-target fires PUBLISH, SUBSCRIBE and UNSUBSCRIBE without handling their failure; with
+ * Redis down, that would be an unhandled rejection, and the process would exit after a write had
+ * committed. The write stands; the change is logged as not delivered, and live subscribers fill the
+ * gap from the database on the next change they receive.
+ */
+function failSoft(client: Redis): Redis {
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (property !== 'publish' && property !== 'subscribe' && property !== 'unsubscribe') return value;
+      return (...args: unknown[]) => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args).catch(reportRedisError);
+    },
+  });
+}
+
+let lastReport = 0;
+function reportRedisError(error: unknown) {
+  // Once a second at most: an outage fails every publish.
+  if (Date.now() - lastReport < 1000) return;
+  lastReport = Date.now();
+  console.error(`Redis: ${(error as Error)?.message ?? error} (live updates between instances are delayed until it is back)`);
+}

@@ -99,6 +99,17 @@ async function serve(config: Config, closeResources: () => Promise<void>): Promi
       resolve();
     });
   });
+  // WebSocket operations in flight, per socket, each with the release of its in-flight count.
+  const operations = new WeakMap<object, Map<string, () => void>>();
+  const operationsOf = (ctx: { extra: { socket: object } }) => {
+    let ofSocket = operations.get(ctx.extra.socket);
+    if (!ofSocket) operations.set(ctx.extra.socket, (ofSocket = new Map()));
+    return ofSocket;
+  };
+  const settle = (ctx: { extra: { socket: object } }, id: string) => {
+    operationsOf(ctx).get(id)?.();
+    operationsOf(ctx).delete(id);
+  };
   // Attached once listening: a failed listen is then only the HTTP server's error.
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
   const ws = useServer<Record<string, unknown>, { request: unknown }>(
@@ -107,25 +118,51 @@ async function serve(config: Config, closeResources: () => Promise<void>): Promi
       // same as over HTTP.
       execute: (args) => (args.rootValue as Enveloped).execute(args),
       subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
-      onSubscribe: async (ctx, _id, params) => {
-        const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params });
-        let document: DocumentNode;
+      onSubscribe: async (ctx, id, params) => {
+        // Refused once stopping; otherwise counted as in flight from here, not only once it executes,
+        // so shutdown waits for an operation that is still being set up.
+        if (stopping) return [new GraphQLError('The server is shutting down; retry the operation', { extensions: { code: 'SHUTTING_DOWN' } })];
+        const release = inFlight.hold();
         try {
-          document = enveloped.parse(params.query);
+          const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params });
+          let document: DocumentNode;
+          try {
+            document = enveloped.parse(params.query);
+          } catch (error) {
+            if (error instanceof GraphQLError) {
+              release();
+              return [error]; // a syntax error: the client's, with its message
+            }
+            throw error;
+          }
+          const errors = enveloped.validate(enveloped.schema, document);
+          if (errors.length) {
+            release();
+            return errors;
+          }
+          const args = {
+            schema: enveloped.schema,
+            operationName: params.operationName,
+            document,
+            variableValues: params.variables,
+            contextValue: await enveloped.contextFactory(),
+            rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+          };
+          operationsOf(ctx).set(id, release);
+          return args;
         } catch (error) {
-          if (error instanceof GraphQLError) return [error]; // a syntax error: the client's, with its message
+          release();
           throw error;
         }
-        const errors = enveloped.validate(enveloped.schema, document);
-        if (errors.length) return errors;
-        return {
-          schema: enveloped.schema,
-          operationName: params.operationName,
-          document,
-          variableValues: params.variables,
-          contextValue: await enveloped.contextFactory(),
-          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
-        };
+      },
+      // Queries and mutations have executed (subscriptions have started): no longer in flight.
+      onOperation: (ctx, id) => settle(ctx, id),
+      onError: (ctx, id) => settle(ctx, id),
+      onComplete: (ctx, id) => settle(ctx, id),
+      // A socket that goes away (even mid-operation) leaves nothing counted.
+      onClose: (ctx) => {
+        for (const release of operationsOf(ctx).values()) release();
+        operations.delete(ctx.extra.socket);
       },
     },
     wsServer,
@@ -189,9 +226,20 @@ class InFlight {
   plugin(): Plugin {
     return {
       onExecute: () => {
-        this.count++;
-        return { onExecuteDone: () => this.done() };
+        const release = this.hold();
+        return { onExecuteDone: release };
       },
+    };
+  }
+
+  /** Counts one more operation in flight; call the returned function (once) when it is done. */
+  hold(): () => void {
+    this.count++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.done();
     };
   }
 

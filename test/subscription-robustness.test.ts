@@ -198,3 +198,43 @@ describe('a stalled SSE reader', () => {
     expect(text.trimEnd().endsWith('event: complete\ndata:')).toBe(true);
   });
 });
+
+describe('a lost change on a busy trace', () => {
+  it('is filled in while changes keep coming, not only once the trace goes quiet', async () => {
+    const root = await newTrace();
+    const client = connect('ws', server().url);
+    clients.push(client);
+    const tail = client.subscribe(TAIL, { traceId: root.traceId, replay: true });
+    await tail.waitFor(1);
+    // Past the one catch-up read a new subscription makes: from here on only gap detection helps.
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    const channel = pubsub();
+    const publish = channel.publish.bind(channel);
+    let lostSeq = -1;
+    (channel as { publish: typeof publish }).publish = ((topic: string, ...args: [string, any]) => {
+      if (topic === 'trace:spans' && args[1]?.span?.traceId === root.traceId && lostSeq === -1) {
+        lostSeq = args[1].span.seq; // the first change of this trace never reaches a subscriber
+        return;
+      }
+      return (publish as (...all: unknown[]) => void)(topic, ...args);
+    }) as typeof publish;
+    let writing = true;
+    let deliveredWhileWriting = false;
+    try {
+      const { gql } = server();
+      const deadline = Date.now() + 1500;
+      while (Date.now() < deadline) {
+        await gql(UPDATE_SPAN, { id: root.id, input: { output: `tick ${Date.now()}` } });
+        if (tail.results.length > 1) deliveredWhileWriting = true;
+        await new Promise((resolve) => setTimeout(resolve, 30));
+      }
+      writing = false;
+    } finally {
+      (channel as { publish: typeof publish }).publish = publish;
+    }
+    expect(lostSeq).toBeGreaterThan(0);
+    expect(writing).toBe(false);
+    expect(deliveredWhileWriting).toBe(true);
+    await tail.stop();
+  });
+});

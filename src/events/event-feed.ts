@@ -1,7 +1,7 @@
 /** Events (feedback included) on the spans of one trace, as they are recorded. */
 import { database } from '../db/database.js';
 import { NotFound } from '../errors.js';
-import { pubsub, traceKey } from '../pubsub.js';
+import { subscribe, traceKey } from '../pubsub.js';
 import { BoundedFeed, listen, type FeedFailure } from '../subscriptions/bounded-feed.js';
 import type { Scope } from '../spans/span.service.js';
 import type { EventRow } from './event.service.js';
@@ -18,7 +18,7 @@ export async function openSpanEventFeed(
   if (!trace) throw new NotFound(`trace ${traceId} not found`, { traceId });
   const feed = new BoundedFeed<EventRow>(options.bufferLimit);
   const kinds = options.kinds?.length ? new Set(options.kinds) : undefined;
-  listen(pubsub().subscribe('trace:events', traceKey(scope.projectId, traceId)), feed, (event: EventRow) => {
+  listen(subscribe('trace:events', traceKey(scope.projectId, traceId)), feed, (event: EventRow) => {
     if (!kinds || kinds.has(event.kind)) feed.push(event);
   });
   return feed;

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { database } from '../db/database.js';
 import { BadUserInput } from '../errors.js';
 import { Prisma, type Event } from '../generated/sqlite/client.js';
-import { pubsub, traceKey } from '../pubsub.js';
+import { publish, traceKey } from '../pubsub.js';
 import { jsonSchema, parse } from '../spans/span-input.js';
 import type { Unchecked } from '../spans/span-input.js';
 import { spanTrace, type Scope } from '../spans/span.service.js';
@@ -72,6 +72,6 @@ async function recordEvent(scope: Scope, spanId: string, kind: string, source: s
       },
     });
   });
-  pubsub().publish('trace:events', traceKey(projectId, event.traceId), event);
+  publish('trace:events', traceKey(projectId, event.traceId), event);
   return event;
 }

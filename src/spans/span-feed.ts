@@ -12,7 +12,7 @@
  */
 import { database } from '../db/database.js';
 import { NotFound } from '../errors.js';
-import { pubsub, traceKey, type SpanChangeMessage } from '../pubsub.js';
+import { subscribe, traceKey, type SpanChangeMessage } from '../pubsub.js';
 import { BoundedFeed, listen, type FeedFailure } from '../subscriptions/bounded-feed.js';
 import type { Scope, SpanRow } from './span.service.js';
 
@@ -60,8 +60,18 @@ export async function openTraceSpanFeed(
       pending.delete(delivered + 1);
       deliver(message.span);
     }
-    clearTimeout(gapTimer);
-    gapTimer = pending.size ? setTimeout(() => void fill(), GAP_WAIT_MS) : undefined;
+    if (pending.size === 0) {
+      clearTimeout(gapTimer);
+      gapTimer = undefined;
+    } else if (pending.size > options.bufferLimit) {
+      void fill(); // a long gap: no need to wait, and no need to hold more
+    } else {
+      // Timed from when the gap opened, not from the latest arrival: busy traces must not postpone it.
+      gapTimer ??= setTimeout(() => {
+        gapTimer = undefined;
+        void fill();
+      }, GAP_WAIT_MS);
+    }
   };
 
   const fill = async () => {
@@ -74,14 +84,14 @@ export async function openTraceSpanFeed(
       });
       for (const row of rows) deliver(row);
     } catch {
-      feed.end();
+      feed.interrupt();
     } finally {
       filling = false;
     }
     drain();
   };
 
-  listen(pubsub().subscribe('trace:spans', traceKey(projectId, traceId)), feed, (message: SpanChangeMessage) => {
+  listen(subscribe('trace:spans', traceKey(projectId, traceId)), feed, (message: SpanChangeMessage) => {
     if (delivered !== undefined && message.span.seq <= delivered) return;
     pending.set(message.span.seq, message);
     drain();

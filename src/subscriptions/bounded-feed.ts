@@ -75,6 +75,13 @@ export class BoundedFeed<T> implements AsyncIterableIterator<T | FeedFailure> {
     );
   }
 
+  /** Ends the feed because the server could not keep it complete (a database or Redis failure). */
+  interrupt(): void {
+    this.fail(
+      new SpantreeError('SUBSCRIPTION_INTERRUPTED', 'Live updates were interrupted; subscribe again (with replay: true to catch up)'),
+    );
+  }
+
   /** Ends the feed with an error for the subscriber, dropping what it had not read yet. */
   fail(error: SpantreeError): void {
     if (this.ended) return;
@@ -139,5 +146,5 @@ export function listen<T>(source: AsyncIterable<T>, feed: BoundedFeed<unknown>, 
       onMessage(next.value);
     }
   };
-  pump().catch(() => feed.end());
+  pump().catch(() => feed.interrupt());
 }

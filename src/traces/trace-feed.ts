@@ -4,7 +4,7 @@
  */
 import { database } from '../db/database.js';
 import { sql } from '../db/dialect.js';
-import { pubsub } from '../pubsub.js';
+import { subscribe } from '../pubsub.js';
 import { BoundedFeed, listen, type FeedFailure } from '../subscriptions/bounded-feed.js';
 import type { Scope } from '../spans/span.service.js';
 import { traceConditions, type TraceFilter } from './trace-search.js';
@@ -25,27 +25,33 @@ export function openTraceUpdateFeed(
   let checking = 0;
   let queue = Promise.resolve();
 
+  /**
+   * Whether the trace, as this message has it, matches. The row must still be at the message's
+   * change number: if it moved on, the newer message is checked in its turn, and an older state is
+   * never sent under a filter only the newer one matches.
+   */
   const matches = async (trace: TraceRow) => {
     if (!conditions) return true;
     const rows = await database().read.$queryRaw<unknown[]>(
-      sql`SELECT 1 AS "hit" FROM "Trace" AS "trace" WHERE ${conditions} AND "trace"."id" = ${trace.id}`,
+      sql`SELECT 1 AS "hit" FROM "Trace" AS "trace"
+          WHERE ${conditions} AND "trace"."id" = ${trace.id} AND "trace"."spanSeq" = ${trace.spanSeq}`,
     );
     return rows.length > 0;
   };
 
-  listen(pubsub().subscribe('trace:updated', scope.projectId), feed, (trace: TraceRow) => {
+  listen(subscribe('trace:updated', scope.projectId), feed, (trace: TraceRow) => {
     // Checks run one at a time, in arrival order; too many waiting is falling behind too.
     if (++checking > options.bufferLimit) return feed.failTooSlow();
     queue = queue
       .then(async () => {
-        if ((lastSeq.get(trace.id) ?? -1) >= trace.spanSeq) return;
+        if (feed.closed || (lastSeq.get(trace.id) ?? -1) >= trace.spanSeq) return;
         if (!(await matches(trace))) return;
         lastSeq.delete(trace.id);
         lastSeq.set(trace.id, trace.spanSeq);
         if (lastSeq.size > REMEMBERED_TRACES) lastSeq.delete(lastSeq.keys().next().value!);
         feed.push(trace);
       })
-      .catch(() => feed.end())
+      .catch(() => feed.interrupt())
       .finally(() => checking--);
   });
   return feed;
