@@ -26,6 +26,20 @@ async function newTrace() {
   return (await server().gql(CREATE_SPAN, { input: { id: uid('root'), name: 'robust', startTime: at(0) } })).createSpan as { id: string; traceId: string };
 }
 
+/**
+ * Drops the span changes of one trace that `lose` picks on their way to subscribers, as a Redis blip
+ * or a crashed instance would; returns the function that restores publishing.
+ */
+function losing(traceId: string, lose: (seq: number) => boolean): () => void {
+  const channel = pubsub();
+  const publish = channel.publish.bind(channel);
+  (channel as { publish: typeof publish }).publish = ((topic: string, ...args: [string, any]) => {
+    if (topic === 'trace:spans' && args[1]?.span?.traceId === traceId && lose(args[1].span.seq)) return;
+    return (publish as (...all: unknown[]) => void)(topic, ...args);
+  }) as typeof publish;
+  return () => ((channel as { publish: typeof publish }).publish = publish);
+}
+
 /** Polls until `read()` returns `expected` (cleanup after a disconnect is asynchronous). */
 async function eventually<T>(read: () => T, expected: T, timeoutMs = 10_000) {
   const deadline = Date.now() + timeoutMs;
@@ -122,17 +136,9 @@ describe('lost and reordered messages', () => {
     clients.push(subscription);
     const tail = subscription.subscribe(TAIL, { traceId: root.traceId, replay: true });
     await tail.waitFor(1);
-    // Drop every other change of this trace on its way to subscribers, as a Redis blip would.
-    const channel = pubsub();
-    const publish = channel.publish.bind(channel);
+    // Every other change of this trace is lost.
     let dropped = 0;
-    (channel as { publish: typeof publish }).publish = ((topic: string, ...args: [string, any]) => {
-      if (topic === 'trace:spans' && args[1]?.span?.traceId === root.traceId && args[1].span.seq % 2 === 0) {
-        dropped++;
-        return;
-      }
-      return (publish as (...all: unknown[]) => void)(topic, ...args);
-    }) as typeof publish;
+    const restore = losing(root.traceId, (seq) => seq % 2 === 0 && ++dropped > 0);
     try {
       const { gql } = server();
       for (let i = 0; i < 10; i++) {
@@ -140,7 +146,7 @@ describe('lost and reordered messages', () => {
         await gql(UPDATE_SPAN, { id: span.id, input: { output: `done-${i}` } });
       }
     } finally {
-      (channel as { publish: typeof publish }).publish = publish;
+      restore();
     }
     expect(dropped).toBe(10);
     // Every span ends up delivered in its final state (a change superseded while it was missing is
@@ -208,16 +214,9 @@ describe('a lost change on a busy trace', () => {
     await tail.waitFor(1);
     // Past the one catch-up read a new subscription makes: from here on only gap detection helps.
     await new Promise((resolve) => setTimeout(resolve, 800));
-    const channel = pubsub();
-    const publish = channel.publish.bind(channel);
+    // The next change of this trace never reaches a subscriber.
     let lostSeq = -1;
-    (channel as { publish: typeof publish }).publish = ((topic: string, ...args: [string, any]) => {
-      if (topic === 'trace:spans' && args[1]?.span?.traceId === root.traceId && lostSeq === -1) {
-        lostSeq = args[1].span.seq; // the first change of this trace never reaches a subscriber
-        return;
-      }
-      return (publish as (...all: unknown[]) => void)(topic, ...args);
-    }) as typeof publish;
+    const restore = losing(root.traceId, (seq) => lostSeq === -1 && (lostSeq = seq) > 0);
     let writing = true;
     let deliveredWhileWriting = false;
     try {
@@ -230,7 +229,7 @@ describe('a lost change on a busy trace', () => {
       }
       writing = false;
     } finally {
-      (channel as { publish: typeof publish }).publish = publish;
+      restore();
     }
     expect(lostSeq).toBeGreaterThan(0);
     expect(writing).toBe(false);
