@@ -15,6 +15,8 @@ export interface Subscription {
   results: any[];
   /** Resolves once `count` results have arrived (or rejects after `timeoutMs`). */
   waitFor(count: number, timeoutMs?: number): Promise<any[]>;
+  /** Resolves once the results satisfy `done` (or rejects after `timeoutMs`). */
+  until(done: (results: any[]) => boolean, timeoutMs?: number): Promise<any[]>;
   /** Resolves when the server ends the subscription, with the error that ended it if any. */
   ended: Promise<unknown>;
   stop(): Promise<void>;
@@ -32,6 +34,7 @@ export function connect(transport: Transport, httpUrl: string): SubscriptionClie
 function track(iterator: AsyncIterableIterator<any>): Subscription {
   const results: any[] = [];
   const waiters: (() => void)[] = [];
+  let finished = false;
   const ended = (async () => {
     try {
       for await (const result of iterator) {
@@ -42,30 +45,32 @@ function track(iterator: AsyncIterableIterator<any>): Subscription {
     } catch (error) {
       return error;
     } finally {
+      finished = true;
       for (const wake of waiters.splice(0)) wake();
     }
   })();
-  let done = false;
-  void ended.then(() => (done = true));
+  const until = async (satisfied: (all: any[]) => boolean, timeoutMs = 20_000, expected = 'the awaited') => {
+    const deadline = Date.now() + timeoutMs;
+    while (!satisfied(results)) {
+      const seen = `${results.length} results (waiting for ${expected}): ${JSON.stringify(results.slice(-3))}`;
+      if (finished) throw new Error(`subscription ended after ${seen}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out with ${seen}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return results;
+  };
   return {
     results,
     ended,
-    async waitFor(count, timeoutMs = 20_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (results.length < count) {
-        if (done) throw new Error(`subscription ended after ${results.length} of ${count} results: ${JSON.stringify(results.slice(-3))}`);
-        const left = deadline - Date.now();
-        if (left <= 0) throw new Error(`timed out with ${results.length} of ${count} results: ${JSON.stringify(results.slice(-3))}`);
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, left);
-          waiters.push(() => {
-            clearTimeout(timer);
-            resolve();
-          });
-        });
-      }
-      return results;
-    },
+    waitFor: (count, timeoutMs) => until(() => results.length >= count, timeoutMs, `${count}`),
+    until: (satisfied, timeoutMs) => until(satisfied, timeoutMs),
     async stop() {
       await iterator.return?.();
     },
@@ -83,7 +88,7 @@ export async function untilLive(subscription: Subscription, probe: () => Promise
       await subscription.waitFor(1, 100 + attempt * 20);
       return;
     } catch (error) {
-      if (/ended after/.test(String(error))) throw error;
+      if (/subscription ended/.test(String(error))) throw error;
     }
   }
   throw new Error('the subscription never went live');
