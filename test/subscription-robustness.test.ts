@@ -40,6 +40,16 @@ function losing(traceId: string, lose: (seq: number) => boolean): () => void {
   return () => ((channel as { publish: typeof publish }).publish = publish);
 }
 
+/** A new trace, tailed over WebSocket with replay, once its stored root span has arrived. */
+async function tailNewTrace() {
+  const root = await newTrace();
+  const client = connect('ws', server().url);
+  clients.push(client);
+  const tail = client.subscribe(TAIL, { traceId: root.traceId, replay: true });
+  await tail.waitFor(1);
+  return { root, tail };
+}
+
 /** Polls until `read()` returns `expected` (cleanup after a disconnect is asynchronous). */
 async function eventually<T>(read: () => T, expected: T, timeoutMs = 10_000) {
   const deadline = Date.now() + timeoutMs;
@@ -131,11 +141,7 @@ describe('disconnects free everything', () => {
 
 describe('lost and reordered messages', () => {
   it('a change lost between instances is filled in from the database, in order', async () => {
-    const root = await newTrace();
-    const subscription = connect('ws', server().url);
-    clients.push(subscription);
-    const tail = subscription.subscribe(TAIL, { traceId: root.traceId, replay: true });
-    await tail.waitFor(1);
+    const { root, tail } = await tailNewTrace();
     // Every other change of this trace is lost.
     let dropped = 0;
     const restore = losing(root.traceId, (seq) => seq % 2 === 0 && ++dropped > 0);
@@ -207,11 +213,7 @@ describe('a stalled SSE reader', () => {
 
 describe('a lost change on a busy trace', () => {
   it('is filled in while changes keep coming, not only once the trace goes quiet', async () => {
-    const root = await newTrace();
-    const client = connect('ws', server().url);
-    clients.push(client);
-    const tail = client.subscribe(TAIL, { traceId: root.traceId, replay: true });
-    await tail.waitFor(1);
+    const { root, tail } = await tailNewTrace();
     // Past the one catch-up read a new subscription makes: from here on only gap detection helps.
     await new Promise((resolve) => setTimeout(resolve, 800));
     // The next change of this trace never reaches a subscriber.
