@@ -26,11 +26,68 @@ const ConfigSchema = z.object({
   /** WebSocket ping interval; a client that does not answer within it is disconnected. */
   KEEPALIVE_MS: z.coerce.number().int().min(0).default(12_000),
   /** GraphiQL at /graphql; on by default, `false` turns it off. */
-  GRAPHIQL: z
-    .enum(['true', 'false'])
-    .default('true')
-    .transform((value) => value === 'true'),
+  GRAPHIQL: flag(true),
+  /** Schema introspection; `false` in production also stops field suggestions ("Did you mean ..."). */
+  INTROSPECTION: flag(true),
+
+  /**
+   * An API key created at start-up, with every scope, if no key with this value exists (scripted
+   * set-ups and CI). Without it, a first start with no key in the database creates one and prints it.
+   */
+  SPANTREE_INIT_API_KEY: z
+    .string()
+    .regex(/^[\x21-\x7e]{16,256}$/, 'must be 16 to 256 printable ASCII characters without spaces')
+    .optional(),
+  /** The project the start-up key is for (created if missing). */
+  SPANTREE_INIT_PROJECT: z.string().regex(/^[\x21-\x7e]{1,128}$/, 'must be 1 to 128 printable ASCII characters').default('default'),
+  /** Where a first start writes the key it created (mode 0600). */
+  SPANTREE_ADMIN_KEY_FILE: z.string().min(1).default('./data/admin-key'),
+
+  /** Browser origins allowed to call the API cross-origin (comma-separated); none by default. */
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((value) => value.split(',').map((origin) => origin.trim()).filter(Boolean)),
+  /**
+   * Host names accepted in the Host header when listening on loopback, besides localhost and the
+   * loopback addresses (comma-separated): a DNS-rebinding page reaches the server under its own name.
+   */
+  ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform((value) => value.split(',').map((host) => host.trim().toLowerCase()).filter(Boolean)),
+
+  /** The largest request body (HTTP) or message (WebSocket) accepted, in bytes. */
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(8 * 1024 * 1024),
+  /** Operations each API key may start per second (HTTP requests, WebSocket operations); 0 turns it off. */
+  RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(0).default(100),
+  /** How deep a selection may nest: room for a 25-level span tree in one request. */
+  MAX_QUERY_DEPTH: z.coerce.number().int().min(1).default(40),
+  /** How many aliases one operation may use. */
+  MAX_ALIASES: z.coerce.number().int().min(0).default(50),
+  /** How many tokens one GraphQL document may have. */
+  MAX_TOKENS: z.coerce.number().int().min(100).default(20_000),
+  /** How many directives one operation may use. */
+  MAX_DIRECTIVES: z.coerce.number().int().min(0).default(50),
+  /** The estimated cost an operation may have: fields, times the page sizes of the lists they are in. */
+  MAX_COMPLEXITY: z.coerce.number().int().min(1).default(20_000),
+
+  /** How often the retention sweep erases expired content and deletes expired traces. */
+  RETENTION_SWEEP_MS: z.coerce.number().int().min(10).default(10 * 60 * 1000),
+  /**
+   * How often cached API keys are checked against the database, so a revocation whose message
+   * between instances was lost still takes effect. Revocations normally apply at once.
+   */
+  API_KEY_RECHECK_MS: z.coerce.number().int().min(10).default(30_000),
 });
+
+/** A `true`/`false` setting. */
+function flag(defaultValue: boolean) {
+  return z
+    .enum(['true', 'false'])
+    .default(defaultValue ? 'true' : 'false')
+    .transform((value) => value === 'true');
+}
 
 export type Config = z.infer<typeof ConfigSchema>;
 

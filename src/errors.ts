@@ -7,6 +7,8 @@ import type { Plugin } from 'graphql-yoga';
  */
 export type ErrorCode =
   | 'BAD_USER_INPUT'
+  | 'BAD_REQUEST'
+  | 'QUERY_LIMIT_EXCEEDED'
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'UNAUTHENTICATED'
@@ -30,6 +32,12 @@ export class BadUserInput extends SpantreeError {
 export class NotFound extends SpantreeError {
   constructor(message: string, details?: Record<string, unknown>) {
     super('NOT_FOUND', message, details);
+  }
+}
+
+export class Forbidden extends SpantreeError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('FORBIDDEN', message, details);
   }
 }
 

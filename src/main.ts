@@ -1,9 +1,23 @@
 /** Entry point: read the settings, serve, and stop cleanly on SIGTERM or SIGINT. */
 import { loadConfig } from './config.js';
 import { startServer } from './server.js';
+import { startFailure } from './start-failure.js';
 
-const config = loadConfig();
-const server = await startServer(config);
+let server: Awaited<ReturnType<typeof startServer>>;
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig();
+  server = await startServer(config);
+} catch (error) {
+  // One readable line, not a stack trace: what failed and what to check.
+  console.error(`Spantree could not start: ${startFailure(error)}`);
+  process.exit(1);
+}
+if (server.createdAccess) {
+  console.log(
+    `First start: created an API key with every scope for project "default" (shown only this once; also written to ${server.createdAccess.file}):\n\n    ${server.createdAccess.key}\n\nSend it as "Authorization: Bearer <key>".`,
+  );
+}
 console.log(`Spantree is serving GraphQL at ${server.url} (database: ${redact(config.DATABASE_URL)})`);
 
 let signals = 0;

@@ -15,13 +15,29 @@ export interface SpanChangeMessage {
   span: Span;
 }
 
+/**
+ * The last message of a trace's channels: the trace was deleted (deleteTrace or its trace TTL).
+ * Sent on the channels its subscribers already listen to, after everything else about the trace.
+ */
+export interface TraceDeletion {
+  deletedTraceId: string;
+}
+
+export function isTraceDeletion(message: object): message is TraceDeletion {
+  return 'deletedTraceId' in message;
+}
+
 export type Channels = {
   /** Span changes of one trace; key `${projectId}/${traceId}`. */
-  'trace:spans': [traceKey: string, change: SpanChangeMessage];
+  'trace:spans': [traceKey: string, change: SpanChangeMessage | TraceDeletion];
   /** Traces created or whose rollups changed, per project. */
   'trace:updated': [projectId: string, trace: Trace];
   /** Events (feedback included) of one trace; key `${projectId}/${traceId}`. */
-  'trace:events': [traceKey: string, event: EventRow];
+  'trace:events': [traceKey: string, event: EventRow | TraceDeletion];
+  /** API keys revoked, on every instance: their cached entries and open subscriptions end. Key `all`. */
+  'apiKey:revoked': [all: 'all', keyId: string];
+  /** A retention rule changed in this organization: instances drop the rules they cached. Key `all`. */
+  'retention:changed': [all: 'all', organizationId: string];
 };
 
 export type SpantreePubSub = PubSub<Channels>;
@@ -83,9 +99,11 @@ function withDates<Row extends object>(row: Row): Row {
 }
 
 const REVIVERS: { [Channel in keyof Channels]: (message: Channels[Channel][1]) => Channels[Channel][1] } = {
-  'trace:spans': (change) => ({ ...change, span: withDates(change.span) }),
+  'trace:spans': (change) => (isTraceDeletion(change) ? change : { ...change, span: withDates(change.span) }),
   'trace:updated': (trace) => withDates(trace),
-  'trace:events': (event) => withDates(event),
+  'trace:events': (event) => (isTraceDeletion(event) ? event : withDates(event)),
+  'apiKey:revoked': (keyId) => keyId,
+  'retention:changed': (organizationId) => organizationId,
 };
 
 /** How many listeners are registered now (all topics), for the leak checks. */

@@ -1,31 +1,44 @@
 /**
  * One HTTP server on one port: GraphQL over HTTP and SSE (graphql-yoga), GraphQL over WebSocket
- * (graphql-ws) on the same path, GraphiQL for people. start() and stop() are all main.ts needs.
+ * (graphql-ws) on the same path, GraphiQL for people, health checks. start() and stop() are all
+ * main.ts needs.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { readFile } from 'node:fs/promises';
+import { createYoga, useReadinessCheck, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { WebSocketServer } from 'ws';
+import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { GraphQLError, type DocumentNode, type ExecutionArgs, type execute, type subscribe } from 'graphql';
 import type { Config } from './config.js';
-import { openDatabase } from './db/database.js';
+import { database, openDatabase } from './db/database.js';
 import { closePubSub, openPubSub } from './pubsub.js';
-import { ensureDefaultProject, DEFAULT_PROJECT_ID } from './projects/project.service.js';
+import { authenticate, startKeyWatch, stopKeyWatch, type Principal } from './auth/api-key.service.js';
+import { ensureAccess, type CreatedAccess } from './auth/first-start.js';
+import { openRateLimiter, type RateLimiter } from './auth/rate-limit.js';
+import { authenticateConnection, useApiKeyAuth, type ServerContext } from './auth/request-auth.js';
+import { isLoopback, NetworkGuards, useNoFormBodies } from './http/network-guards.js';
+import { startRetentionWatch, stopRetentionWatch } from './retention/retention.service.js';
+import { startRetentionSweep } from './retention/retention-sweep.js';
 import type { Context } from './schema/builder.js';
 import { schema } from './schema/index.js';
+import { useQueryLimits } from './schema/limits.js';
 import { shutdownSignal } from './shutdown.js';
-import { useErrorCodes } from './errors.js';
+import { SpantreeError, useErrorCodes } from './errors.js';
 
 export interface RunningServer {
   /** http://host:port/graphql */
   url: string;
   port: number;
+  /** The key a first start created (to be shown once), if it created one. */
+  createdAccess?: CreatedAccess;
   /** Stops accepting, lets in-flight operations finish, closes subscribers with 1001, closes the database. */
   stop(): Promise<void>;
 }
 
-type ServerContext = { req?: unknown };
+const ENDPOINT = '/graphql';
 
 /** What GraphiQL opens with: the trace explorer's first screen, and how to go on from there. */
 const GRAPHIQL_QUERY = `# Welcome to Spantree. The Docs pane (top left) documents every type and field.
@@ -48,37 +61,92 @@ query RecentTraces {
 
 export async function startServer(config: Config): Promise<RunningServer> {
   const db = await openDatabase(config.DATABASE_URL);
-  try {
-    await openPubSub(config.REDIS_URL);
-    await ensureDefaultProject();
-    return await serve(config, async () => {
-      await closePubSub();
-      await db.close();
-    });
-  } catch (error) {
-    // Whatever was opened is closed again: a failed start leaves nothing running or locked.
+  let rateLimiter: RateLimiter | undefined;
+  let sweep: { stop(): Promise<void> } | undefined;
+  const close = async () => {
+    await sweep?.stop();
+    await stopKeyWatch();
+    stopRetentionWatch();
+    await rateLimiter?.close();
     await closePubSub();
     await db.close();
+  };
+  try {
+    await openPubSub(config.REDIS_URL);
+    rateLimiter = await openRateLimiter(config.RATE_LIMIT_PER_SECOND, config.REDIS_URL);
+    const createdAccess = await ensureAccess(config);
+    startKeyWatch(config.API_KEY_RECHECK_MS);
+    startRetentionWatch();
+    sweep = startRetentionSweep(config.RETENTION_SWEEP_MS);
+    return { ...(await serve(config, rateLimiter, close)), createdAccess };
+  } catch (error) {
+    // Whatever was opened is closed again: a failed start leaves nothing running or locked.
+    await close();
     throw error;
   }
 }
 
-async function serve(config: Config, closeResources: () => Promise<void>): Promise<RunningServer> {
+/**
+ * The key GraphiQL is pre-filled with when the server listens on loopback: the start-up key, or the
+ * one a first start wrote to SPANTREE_ADMIN_KEY_FILE, as long as it still works.
+ */
+async function consoleKey(config: Config): Promise<string | undefined> {
+  if (!isLoopback(config.HOST)) return undefined;
+  const key = config.SPANTREE_INIT_API_KEY ?? (await readFile(config.SPANTREE_ADMIN_KEY_FILE, 'utf8').catch(() => '')).trim();
+  return key && (await authenticate(key)) ? key : undefined;
+}
+
+async function serve(config: Config, rateLimiter: RateLimiter, closeResources: () => Promise<void>): Promise<Omit<RunningServer, 'createdAccess'>> {
   const inFlight = new InFlight();
+  const guards = new NetworkGuards(config);
+  const limits = { subscriptionBuffer: config.SUBSCRIPTION_BUFFER, batchSpans: config.MAX_BATCH_SPANS };
+  const contextOf = (principal: Principal | undefined, signal: AbortSignal | undefined): Context => {
+    // Every entry point authenticates first; reaching here without a principal is a bug, not a client error.
+    if (!principal) throw new Error('An operation reached execution without an authenticated principal');
+    return { principal, scope: { projectId: principal.projectId }, loaders: new Map(), limits, signal };
+  };
   const yoga: YogaServerInstance<ServerContext, Context> = createYoga<ServerContext, Context>({
     schema,
-    graphqlEndpoint: '/graphql',
-    graphiql: config.GRAPHIQL ? { title: 'Spantree', subscriptionsProtocol: 'WS', defaultQuery: GRAPHIQL_QUERY } : false,
+    graphqlEndpoint: ENDPOINT,
+    // GraphiQL subscribes over SSE, which sends the headers pane (the API key) like any request.
+    graphiql: config.GRAPHIQL
+      ? async () => {
+          const key = await consoleKey(config);
+          return {
+            title: 'Spantree',
+            subscriptionsProtocol: 'SSE',
+            defaultQuery: GRAPHIQL_QUERY,
+            headers: JSON.stringify({ Authorization: `Bearer ${key ?? '<your API key>'}` }, null, 2),
+          };
+        }
+      : false,
     landingPage: false,
+    cors: guards.cors(),
+    maxRequestBodySize: config.MAX_BODY_BYTES,
+    multipart: false,
+    // Liveness at /health/live; /health is readiness (database reachable, migrations applied).
+    healthCheckEndpoint: '/health/live',
     // Errors that are not a GraphQLError (a Prisma error, a bug) reach the client as
     // "Unexpected error." and are logged here with their stack; never turned off.
     maskedErrors: true,
-    context: (): Context => ({
-      scope: { projectId: DEFAULT_PROJECT_ID },
-      loaders: new Map(),
-      limits: { subscriptionBuffer: config.SUBSCRIPTION_BUFFER, batchSpans: config.MAX_BATCH_SPANS },
-    }),
-    plugins: [inFlight.plugin(), useErrorCodes()],
+    // HTTP and SSE: the principal the auth plugin found, cancelled with the request. WebSocket: the
+    // connection's principal, cancelled with the socket (see onSubscribe below).
+    context: (initial) => {
+      const { principal, request, signal } = initial as typeof initial & { signal?: AbortSignal };
+      return contextOf(principal, signal ?? request?.signal);
+    },
+    plugins: [
+      useNoFormBodies(ENDPOINT),
+      useReadinessCheck({ endpoint: '/health', check: () => database().checkReady().then(() => true) }),
+      useApiKeyAuth({ endpoint: ENDPOINT, rateLimiter }),
+      // Every request carries Authorization, which browsers never send cross-site without a CORS
+      // preflight; a request with neither it nor yoga's header is refused as a forgery.
+      useCSRFPrevention({ requestHeaders: ['authorization', 'x-graphql-yoga-csrf'] }) as Plugin,
+      ...useQueryLimits(config),
+      useCancelWhenClientLeaves(),
+      inFlight.plugin(),
+      useErrorCodes(),
+    ],
   });
 
   let stopping: Promise<void> | undefined;
@@ -88,6 +156,12 @@ async function serve(config: Config, closeResources: () => Promise<void>): Promi
       // request was not acknowledged, so nothing is owed) and close the connection.
       res.writeHead(503, { 'content-type': 'application/json', connection: 'close', 'retry-after': '1' });
       res.end(JSON.stringify({ errors: [{ message: 'The server is shutting down; retry the request', extensions: { code: 'SHUTTING_DOWN' } }] }));
+      return;
+    }
+    const hostProblem = guards.hostProblem(req);
+    if (hostProblem) {
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ errors: [{ message: hostProblem, extensions: { code: 'FORBIDDEN' } }] }));
       return;
     }
     void yoga(req, res);
@@ -110,10 +184,38 @@ async function serve(config: Config, closeResources: () => Promise<void>): Promi
     operationsOf(ctx).get(id)?.();
     operationsOf(ctx).delete(id);
   };
+  // WebSocket operations are cancelled when their socket closes.
+  const socketSignals = new WeakMap<object, AbortController>();
   // Attached once listening: a failed listen is then only the HTTP server's error.
-  const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
-  const ws = useServer<Record<string, unknown>, { request: unknown }>(
+  const wsServer = new WebSocketServer({
+    server: httpServer,
+    path: ENDPOINT,
+    maxPayload: config.MAX_BODY_BYTES,
+    verifyClient: ({ req }: { req: IncomingMessage }, done: (ok: boolean, status?: number, message?: string) => void) => {
+      const problem = guards.hostProblem(req) ?? guards.originProblem(req);
+      if (problem) done(false, 403, problem);
+      else done(true);
+    },
+  });
+  wsServer.on('connection', (socket) => {
+    const controller = new AbortController();
+    socketSignals.set(socket, controller);
+    socket.once('close', () => controller.abort());
+  });
+  const ws = useServer<Record<string, unknown>, { request: unknown; principal?: Principal }>(
     {
+      // The key is checked once, at connection_init: a missing or bad one closes the socket with
+      // 4403 Forbidden. A revocation later closes it the same way, ending its subscriptions.
+      onConnect: async (ctx) => {
+        const principal = await authenticateConnection(ctx.connectionParams);
+        if (!principal) return false;
+        ctx.extra.principal = principal;
+        const socket = ctx.extra.socket as unknown as { close(code: number, reason: string): void };
+        const onRevoked = () => socket.close(CloseCode.Forbidden, 'Forbidden: the API key was revoked');
+        principal.revoked.addEventListener('abort', onRevoked, { once: true });
+        socketSignals.get(ctx.extra.socket)?.signal.addEventListener('abort', () => principal.revoked.removeEventListener('abort', onRevoked), { once: true });
+        return true;
+      },
       // Every WebSocket operation runs through yoga's envelop, so plugins, context and limits are the
       // same as over HTTP.
       execute: (args) => (args.rootValue as Enveloped).execute(args),
@@ -122,9 +224,25 @@ async function serve(config: Config, closeResources: () => Promise<void>): Promi
         // Refused once stopping; otherwise counted as in flight from here, not only once it executes,
         // so shutdown waits for an operation that is still being set up.
         if (stopping) return [new GraphQLError('The server is shutting down; retry the operation', { extensions: { code: 'SHUTTING_DOWN' } })];
+        const principal = ctx.extra.principal!;
+        const verdict = await rateLimiter.take(principal.keyId);
+        if (!verdict.allowed) {
+          return [
+            new SpantreeError('RATE_LIMITED', `This API key is over its rate limit; retry in ${verdict.retryAfterSeconds} s`, {
+              retryAfterSeconds: verdict.retryAfterSeconds,
+            }),
+          ];
+        }
         const release = inFlight.hold();
         try {
-          const enveloped = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params });
+          const enveloped = yoga.getEnveloped({
+            ...ctx,
+            req: ctx.extra.request,
+            socket: ctx.extra.socket,
+            params,
+            principal,
+            signal: socketSignals.get(ctx.extra.socket)?.signal,
+          });
           let document: DocumentNode;
           try {
             document = enveloped.parse(params.query);
@@ -216,6 +334,17 @@ async function drainConnections(server: Server, closed: Promise<void>, timeoutMs
 
 function delay(ms: number) {
   return new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/**
+ * Execution stops resolving further fields once its client has gone away (HTTP request aborted,
+ * WebSocket closed): no query runs on for nobody.
+ */
+function useCancelWhenClientLeaves(): Plugin {
+  const withSignal = ({ args }: { args: ExecutionArgs }) => {
+    (args as ExecutionArgs & { signal?: AbortSignal }).signal = (args.contextValue as Context).signal;
+  };
+  return { onExecute: withSignal, onSubscribe: withSignal };
 }
 
 /** Counts queries and mutations being executed, on any transport, so shutdown can wait for them. */

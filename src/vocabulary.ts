@@ -34,3 +34,11 @@ export type TraceStatus = (typeof TRACE_STATUSES)[number];
 
 export const EVENT_KINDS = ['GUARDRAIL', 'OBSERVE', 'ROUTE', 'COMPLY', 'FEEDBACK'] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
+
+/** What an API key may do: write spans and what attaches to them, read, administer its organization. */
+export const API_KEY_SCOPES = ['INGEST', 'READ', 'ADMIN'] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
+/** What a retention rule keeps: metadata only (the default), or content (input, output, instructions) too. */
+export const RETENTION_MODES = ['METADATA_ONLY', 'FULL'] as const;
+export type RetentionMode = (typeof RETENTION_MODES)[number];

@@ -1,6 +1,6 @@
 /** Idle live connections are kept alive; a dead one is dropped; stopping the server ends them all cleanly. */
 import { afterAll, describe, expect, it } from 'vitest';
-import { useTestServer } from './helpers/server.js';
+import { useTestServer, bearer, TEST_API_KEY } from './helpers/server.js';
 import { connect } from './helpers/clients.js';
 import { rawWs, type RawWs } from './helpers/raw-ws.js';
 import { spawnServer, post } from './helpers/process.js';
@@ -48,7 +48,7 @@ describe('keep-alive', () => {
     const controller = new AbortController();
     const response = await fetch(server().url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...bearer() },
       body: JSON.stringify({ query: TAIL, variables: { traceId: (await newTrace()).traceId } }),
       signal: controller.signal,
     });
@@ -92,11 +92,16 @@ describe('stopping the server', () => {
 });
 
 describe('GraphiQL', () => {
-  it('is served at /graphql for browsers, set to run subscriptions over WebSocket on the same URL', async () => {
+  it('is served at /graphql for browsers, on loopback pre-filled with the start-up key, subscribing over SSE (which sends that header)', async () => {
     const response = await fetch(server().url, { headers: { accept: 'text/html' } });
     expect(response.status).toBe(200);
     const html = await response.text();
     expect(html).toMatch(/<title>Spantree<\/title>|"title":"Spantree"/);
-    expect(html).toContain('"subscriptionsProtocol":"WS"');
+    expect(html).toContain('"subscriptionsProtocol":"SSE"');
+    const options = JSON.parse(/renderYogaGraphiQL\(root,(\{.*?\})\)\}\)<\/script>/.exec(html)![1]!);
+    expect(JSON.parse(options.headers)).toEqual({ Authorization: `Bearer ${TEST_API_KEY}` });
+    // The pre-filled header works as it stands.
+    const viewer = await server().request(`{ viewer { project { id } scopes } }`, undefined, JSON.parse(options.headers));
+    expect(viewer.data.viewer).toEqual({ project: { id: 'default' }, scopes: ['INGEST', 'READ', 'ADMIN'] });
   });
 });

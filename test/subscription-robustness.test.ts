@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { listenerCount, pubsub } from '../src/pubsub.js';
 import { feedHighWater } from '../src/subscriptions/bounded-feed.js';
-import { useTestServer } from './helpers/server.js';
+import { useTestServer, bearer } from './helpers/server.js';
 import { connect, type SubscriptionClient } from './helpers/clients.js';
 import { rawWs, type RawWs } from './helpers/raw-ws.js';
 import { at, CREATE_SPAN, UPDATE_SPAN, uid } from './helpers/operations.js';
@@ -183,7 +183,7 @@ describe('a stalled SSE reader', () => {
     const controller = new AbortController();
     const response = await fetch(server().url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...bearer() },
       body: JSON.stringify({ query: TAIL, variables: { traceId: root.traceId, replay: true } }),
       signal: controller.signal,
     });

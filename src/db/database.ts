@@ -12,7 +12,8 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient as SqliteClient, Prisma } from '../generated/sqlite/client.js';
 import { PrismaClient as PostgresClient } from '../generated/postgresql/client.js';
 import { providerOf, pgPoolConfig, sqliteFilePath, type Provider } from './database-url.js';
-import { applyMigrations } from './migrations.js';
+import { applyMigrations, migrationsDir } from './migrations.js';
+import { readMigrations } from './schema-engine.js';
 import { dialectFor, type Dialect } from './dialect.js';
 
 /** The model API is identical for both providers (same models); this is its type. */
@@ -37,6 +38,11 @@ export interface Database {
    * statement per level is as fast at 3 levels and 3.7x faster at 10. SQLite has one strategy.
    */
   planned<Query extends object>(query: Query): Query;
+  /**
+   * Readiness: resolves when the database answers and holds every migration this version applies;
+   * rejects with a reason a person can read otherwise.
+   */
+  checkReady(): Promise<void>;
   /** Calls `listener` with each SQL statement sent and its parameters; returns the unsubscribe function. */
   onQuery(listener: (sql: string, params: unknown[]) => void): () => void;
   close(): Promise<void>;
@@ -62,6 +68,7 @@ export function database(): Database {
 export async function openDatabase(url: string): Promise<Database> {
   if (current) throw new Error('A database is already open in this process');
   const provider = providerOf(url);
+  const expectedMigrations = (await readMigrations(migrationsDir(provider))).migrationDirectories.length;
   await applyMigrations(provider, url);
   const listeners = new Set<(sql: string, params: unknown[]) => void>();
   const log = [{ level: 'query', emit: 'event' }] as const;
@@ -107,6 +114,18 @@ export async function openDatabase(url: string): Promise<Database> {
     planned(query) {
       if (provider !== 'postgresql') return query;
       return { ...query, relationLoadStrategy: relationDepth(query) <= JOIN_DEPTH ? 'join' : 'query' };
+    },
+    async checkReady() {
+      let applied: number;
+      try {
+        const rows = await read.$queryRawUnsafe<{ applied: number | bigint }[]>(
+          'SELECT COUNT(*) AS "applied" FROM "_prisma_migrations" WHERE "finished_at" IS NOT NULL AND "rolled_back_at" IS NULL',
+        );
+        applied = Number(rows[0]?.applied ?? 0);
+      } catch {
+        throw new Error('the database is not reachable');
+      }
+      if (applied < expectedMigrations) throw new Error(`the database holds ${applied} of ${expectedMigrations} migrations`);
     },
     onQuery(listener) {
       listeners.add(listener);

@@ -29,6 +29,8 @@ export interface Dialect {
   distinctArrayElements(target: Sql, from: Sql, where: Sql): Sql;
   /** Appended to a SELECT that must lock its rows until the transaction ends. */
   forUpdate: Sql;
+  /** Like forUpdate, but rows another transaction holds are passed over (background sweeps). */
+  forUpdateSkipLocked: Sql;
   /**
    * A statement that takes a lock on each key until the transaction ends, or null where writers are
    * serialised anyway. Keys are locked in sorted order, so two writers cannot deadlock on them.
@@ -52,6 +54,7 @@ const sqlite: Dialect = {
   distinctArrayElements: (target, from, where) =>
     sql`SELECT DISTINCT element.value AS tag FROM ${from}, json_each(${target}) AS element WHERE ${where}`,
   forUpdate: empty, // SQLite writers are serialised: a write transaction holds the database's only write lock.
+  forUpdateSkipLocked: empty,
   lockKeys: () => null,
 };
 
@@ -63,6 +66,7 @@ const postgresql: Dialect = {
   distinctArrayElements: (target, from, where) =>
     sql`SELECT DISTINCT element.tag FROM ${from}, jsonb_array_elements_text(${target}) AS element(tag) WHERE ${where}`,
   forUpdate: raw(' FOR UPDATE'),
+  forUpdateSkipLocked: raw(' FOR UPDATE SKIP LOCKED'),
   lockKeys: (keys) =>
     keys.length
       ? sql`SELECT COUNT(*) AS "locked" FROM (

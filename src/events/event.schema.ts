@@ -1,4 +1,4 @@
-import { builder, type Context } from '../schema/builder.js';
+import { builder, feedOptions, readScope, type Context } from '../schema/builder.js';
 import { withPlannedSelection } from '../schema/reload.js';
 import { database } from '../db/database.js';
 import type { EventRow } from './event.service.js';
@@ -43,7 +43,7 @@ export const Event = builder.prismaObject('Event', {
     source: t.exposeString('source', { description: 'Who or what emitted the event (a rule name, "user", "api", ...).' }),
     data: t.expose('data', { type: 'JSON', nullable: true, description: 'The event payload. For FEEDBACK: { thumbs, score, comment }.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the event was recorded.' }),
-    span: t.relation('span', { description: 'The span the event is on.' }),
+    span: t.relation('span', { ...readScope, description: 'The span the event is on.' }),
   }),
 });
 
@@ -103,7 +103,7 @@ builder.subscriptionFields((t) => ({
       kind: t.arg({ type: [EventKind], required: false, description: 'Only events of these kinds.' }),
     },
     subscribe: (_root, args, ctx) =>
-      openSpanEventFeed(ctx.scope, args.traceId, { kinds: args.kind, bufferLimit: ctx.limits.subscriptionBuffer }),
+      openSpanEventFeed(ctx.scope, args.traceId, { ...feedOptions(ctx), kinds: args.kind }),
     resolve: (event) => unlessFailed(event),
   }),
 }));

@@ -3,21 +3,32 @@
  * folder defines its own types and the root fields that return them.
  */
 import SchemaBuilder from '@pothos/core';
+import ComplexityPlugin from '@pothos/plugin-complexity';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { database } from '../db/database.js';
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
 import type { Scope } from '../spans/span.service.js';
+import type { Principal } from '../auth/api-key.service.js';
+import { SpantreeError } from '../errors.js';
+import type { ApiKeyScope } from '../vocabulary.js';
+import type { FeedOptions } from '../subscriptions/bounded-feed.js';
 
 /** What every resolver gets: who is asking, and per-request caches. */
 export interface Context {
+  /** The API key the request was made with. */
+  principal: Principal;
+  /** The project every read and write of this request is confined to: the key's. */
   scope: Scope;
   /** Batching loaders for this request, keyed by what they load. */
   loaders: Map<string, unknown>;
   /** Limits from the server's settings. */
   limits: Limits;
+  /** Aborted when the client goes away: execution stops resolving fields for nobody. */
+  signal?: AbortSignal;
 }
 
 export interface Limits {
@@ -29,6 +40,8 @@ export interface Limits {
 
 export const builder = new SchemaBuilder<{
   Context: Context;
+  /** Each field says which key scope it needs (`authScopes: { READ: true }`); any one listed suffices. */
+  AuthScopes: Record<ApiKeyScope, boolean>;
   PrismaTypes: PrismaTypes;
   DefaultFieldNullability: false;
   DefaultEdgesNullability: false;
@@ -39,8 +52,34 @@ export const builder = new SchemaBuilder<{
     ID: { Input: string; Output: string };
   };
 }>({
-  plugins: [PrismaPlugin, RelayPlugin],
+  // Relay before scope-auth, as Pothos advises; scope-auth before the plugins whose resolvers it guards.
+  plugins: [RelayPlugin, ScopeAuthPlugin, PrismaPlugin, ComplexityPlugin],
   defaultFieldNullability: false,
+  scopeAuth: {
+    // Subscriptions are checked once, when they start, not on every event.
+    authorizeOnSubscribe: true,
+    authScopes: (ctx) => ({
+      INGEST: ctx.principal.scopes.has('INGEST'),
+      READ: ctx.principal.scopes.has('READ'),
+      ADMIN: ctx.principal.scopes.has('ADMIN'),
+    }),
+    unauthorizedError: (_parent, ctx, info, result) => {
+      const needed = neededScopes(result.failure);
+      return new SpantreeError(
+        'FORBIDDEN',
+        `${info.parentType.name}.${info.fieldName} needs an API key with the ${needed.join(' or ')} scope; this key has ${
+          [...ctx.principal.scopes].join(', ') || 'no scope'
+        }`,
+        { neededScopes: needed },
+      );
+    },
+  },
+  complexity: {
+    // Costs are declared where lists are defined (page sizes, trees); the limit is enforced as a
+    // validation rule with the request's variables (see src/schema/limits.ts), before anything runs.
+    defaultComplexity: 1,
+    defaultListMultiplier: 10,
+  },
   prisma: {
     // A function, so the client stays out of the context (Pothos' advice, for type-check speed) and
     // is the one this process opened.
@@ -55,7 +94,8 @@ export const builder = new SchemaBuilder<{
     // Ids round-trip as the writer chose them: no global (base64 typename) ids, no node(id) field.
     nodeQueryOptions: false,
     nodesQueryOptions: false,
-    edgesFieldOptions: { nullable: false, description: 'The items of this page, each with its cursor.' },
+    // The connection field's page size already multiplies what its edges select (see pageCost).
+    edgesFieldOptions: { nullable: false, complexity: { field: 1, multiplier: 1 }, description: 'The items of this page, each with its cursor.' },
     nodeFieldOptions: { nullable: false, description: 'The item.' },
     cursorFieldOptions: { description: "This item's position, for `after`." },
     pageInfoFieldOptions: { description: 'Where this page is in the whole list.' },
@@ -72,11 +112,30 @@ builder.addScalarType('DateTime', DateTimeResolver, {
 });
 builder.addScalarType('JSON', JSONResolver, { description: 'Any JSON value.' });
 
-builder.queryType({ description: 'Reading traces, spans and what is attached to them.' });
-builder.mutationType({ description: 'Writing spans, updates, events, feedback and metrics.' });
+// Secure by default: every root field needs a scope unless it says otherwise (skipTypeScopes).
+builder.queryType({ description: 'Reading traces, spans and what is attached to them.', authScopes: { READ: true } });
+builder.mutationType({ description: 'Writing spans, updates, events, feedback and metrics.', authScopes: { INGEST: true } });
 builder.subscriptionType({
   description: 'Live views: span changes of a running trace, trace rollups, events. Over WebSocket (graphql-ws) or SSE.',
+  authScopes: { READ: true },
 });
+
+/**
+ * What a mutation returns is what its writer sent; anything beyond that (related rows, stored content)
+ * is reading, and needs READ. An INGEST-only key (an SDK's, a feedback widget's) reads nothing back.
+ */
+export const readScope = { authScopes: { READ: true } } as const;
+
+/** How a subscription's feed is bounded and when it must end, for this request. */
+export function feedOptions(ctx: Context): FeedOptions {
+  return { bufferLimit: ctx.limits.subscriptionBuffer, revoked: ctx.principal.revoked };
+}
+
+/** The scope names an authorization failure was missing. */
+function neededScopes(failure: { kind: string; scope?: string; failures?: unknown[] }): string[] {
+  if (failure.scope) return [failure.scope];
+  return [...new Set((failure.failures ?? []).flatMap((inner) => neededScopes(inner as typeof failure)))];
+}
 
 /** The builder's type parameters, for helpers that build fields outside a `fields` callback. */
 export type SchemaTypes = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer Types> ? Types : never;

@@ -46,3 +46,14 @@ export async function connectionOf<Row extends { id: string }>(
 export function resolveTotalCount(connection: unknown): Promise<number> {
   return (connection as { totalCount: () => Promise<number> }).totalCount();
 }
+
+/** Default and largest page of `traces` and `spans`. */
+export const PAGE = { default: 50, max: 500 };
+
+/**
+ * A connection's weight in an operation's cost: its page size, for which everything selected under
+ * `edges.node` is paid. Out-of-range sizes are refused by the field itself, with their own message.
+ */
+export function pageCost(first: number | null | undefined): number {
+  return Math.min(Math.max(first ?? PAGE.default, 0), PAGE.max);
+}

@@ -1,7 +1,10 @@
 /** The GraphQL schema: each domain's types and root fields, registered on the shared builder. */
 import { builder } from './builder.js';
+import '../auth/api-key.schema.js';
 import '../events/event.schema.js';
 import '../metrics/metric.schema.js';
+import '../projects/project.schema.js';
+import '../retention/retention.schema.js';
 import '../spans/span.schema.js';
 import '../traces/trace.schema.js';
 

@@ -12,8 +12,8 @@
  */
 import { database } from '../db/database.js';
 import { NotFound } from '../errors.js';
-import { subscribe, traceKey, type SpanChangeMessage } from '../pubsub.js';
-import { BoundedFeed, listen, type FeedFailure } from '../subscriptions/bounded-feed.js';
+import { isTraceDeletion, subscribe, traceKey, type SpanChangeMessage } from '../pubsub.js';
+import { BoundedFeed, listen, type FeedFailure, type FeedOptions } from '../subscriptions/bounded-feed.js';
 import type { Scope, SpanRow } from './span.service.js';
 
 export interface SpanChangeEvent {
@@ -32,11 +32,11 @@ const CATCH_UP_AFTER_MS = 500;
 export async function openTraceSpanFeed(
   scope: Scope,
   traceId: string,
-  options: { replay: boolean; bufferLimit: number },
+  options: FeedOptions & { replay: boolean },
 ): Promise<AsyncIterable<SpanChangeEvent | FeedFailure>> {
   const { projectId } = scope;
   const { read } = database();
-  const feed = new BoundedFeed<SpanChangeEvent>(options.bufferLimit);
+  const feed = new BoundedFeed<SpanChangeEvent>(options);
   const pending = new Map<number, SpanChangeMessage>();
   let delivered: number | undefined; // highest seq delivered; undefined until the baseline is read
   let baseline = 0;
@@ -91,7 +91,8 @@ export async function openTraceSpanFeed(
     drain();
   };
 
-  listen(subscribe('trace:spans', traceKey(projectId, traceId)), feed, (message: SpanChangeMessage) => {
+  listen(subscribe('trace:spans', traceKey(projectId, traceId)), feed, (message) => {
+    if (isTraceDeletion(message)) return feed.deleted(`trace ${traceId}`);
     if (delivered !== undefined && message.span.seq <= delivered) return;
     pending.set(message.span.seq, message);
     drain();

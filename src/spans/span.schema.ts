@@ -1,5 +1,5 @@
 import type { SchemaTypes } from '../schema/builder.js';
-import { builder, type Context } from '../schema/builder.js';
+import { builder, feedOptions, readScope, type Context } from '../schema/builder.js';
 import { withPlannedSelection } from '../schema/reload.js';
 import { DateTimeRange, FloatRange } from '../schema/ranges.js';
 import { EventKind, eventsQuery } from '../events/event.schema.js';
@@ -8,7 +8,7 @@ import { pageSize } from '../db/keyset.js';
 import { SPAN_TYPES, SPAN_TYPE_DESCRIPTIONS } from '../vocabulary.js';
 import { createSpan, createSpans, updateSpan, type SpanRow } from './span.service.js';
 import { searchSpans } from './span-search.js';
-import { connectionOf, resolveTotalCount } from '../schema/connections.js';
+import { connectionOf, PAGE, pageCost, resolveTotalCount } from '../schema/connections.js';
 import { spanJson } from './span-json.js';
 import { openTraceSpanFeed, type SpanChangeEvent } from './span-feed.js';
 import { unlessFailed } from '../subscriptions/bounded-feed.js';
@@ -26,13 +26,19 @@ export const Span = builder.prismaObject('Span', {
   fields: (t) => ({
     id: t.exposeID('id', { description: 'The span id, as the writer chose it or as Spantree generated it.' }),
     traceId: t.exposeID('traceId', { description: 'The trace the span belongs to.' }),
-    trace: t.relation('trace', { description: 'The trace the span belongs to.' }),
+    trace: t.relation('trace', { ...readScope, description: 'The trace the span belongs to.' }),
     parentId: t.exposeID('parentId', {
       nullable: true,
       description: 'The parent span; null on a root span. Set even while the parent has not arrived yet.',
     }),
-    parent: t.relation('parent', { nullable: true, description: 'The parent span, once stored.' }),
-    children: t.relation('children', { query: inStartOrder, description: 'The spans nested directly under this one, in start order.' }),
+    parent: t.relation('parent', { ...readScope, nullable: true, description: 'The parent span, once stored.' }),
+    children: t.relation('children', {
+      ...readScope,
+      query: inStartOrder,
+      // A tree's levels together hold at most the trace's spans: nesting adds a level, it does not multiply.
+      complexity: { field: 1, multiplier: 1 },
+      description: 'The spans nested directly under this one, in start order.',
+    }),
     name: t.exposeString('name', { description: 'A human-readable label for the step.' }),
     type: t.field({ type: SpanType, description: 'What kind of step this is.', resolve: (span) => span.type as never }),
     startTime: t.expose('startTime', { type: 'DateTime', description: 'When the step started.' }),
@@ -43,8 +49,8 @@ export const Span = builder.prismaObject('Span', {
       select: { trace: { select: { startTime: true } } },
       resolve: (span) => span.startTime.getTime() - span.trace.startTime.getTime(),
     }),
-    input: t.expose('input', { type: 'JSON', nullable: true, description: 'What went into the step.' }),
-    output: t.expose('output', { type: 'JSON', nullable: true, description: 'What came out of the step.' }),
+    input: t.expose('input', { ...readScope, type: 'JSON', nullable: true, description: 'What went into the step; null when not retained.' }),
+    output: t.expose('output', { ...readScope, type: 'JSON', nullable: true, description: 'What came out of the step; null when not retained.' }),
     error: t.exposeString('error', { nullable: true, description: 'The error message, if the step failed.' }),
     meta: t.expose('meta', { type: 'JSON', nullable: true, description: 'Metadata for filtering and context (user, tenant, flags).' }),
     tags: t.stringList({ description: 'Tags, sorted.', resolve: (span) => span.tags as string[] }),
@@ -57,17 +63,29 @@ export const Span = builder.prismaObject('Span', {
       description: 'All tokens; inputTokens + outputTokens unless the writer set it.',
     }),
     cost: t.exposeFloat('cost', { nullable: true, description: 'What the step cost, in your currency (usually USD).' }),
-    instructions: t.exposeString('instructions', { nullable: true, description: 'The instructions (system prompt) used.' }),
+    instructions: t.exposeString('instructions', {
+      ...readScope,
+      nullable: true,
+      description: 'The instructions (system prompt) used; null when not retained.',
+    }),
+    retained: t.exposeBoolean('retained', {
+      description:
+        "Whether this span's input, output and instructions were kept: true when its latest write was under a FULL " +
+        'retention rule, false under METADATA_ONLY (the default) and once contentTtlDays has erased them.',
+    }),
     events: t.relation('events', {
+      ...readScope,
       description: 'Events on the span, oldest first.',
       args: { kind: t.arg({ type: [EventKind], required: false, description: 'Only events of these kinds.' }) },
       query: (args) => eventsQuery(args.kind),
     }),
     metrics: t.relation('metrics', {
+      ...readScope,
       description: 'Metrics on the span, oldest first.',
       query: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] },
     }),
     json: t.field({
+      ...readScope,
       type: 'JSON',
       description: 'The whole span as one JSON object (fields, events, metrics), for "copy span".',
       select: { events: eventsQuery(null), metrics: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] } },
@@ -165,6 +183,7 @@ builder.queryFields((t) => ({
   }),
   spans: t.field({
     type: SpanConnection,
+    complexity: (args) => ({ field: 1, multiplier: pageCost(args.first) }),
     description: 'Spans across all traces of the project, newest first.',
     args: {
       first: t.arg.int({ required: false, description: 'Page size: 50 when left out, at most 500.' }),
@@ -175,7 +194,7 @@ builder.queryFields((t) => ({
       connectionOf(
         ctx,
         info,
-        await searchSpans(ctx.scope, { first: pageSize(args.first, 50, 500), after: args.after, filter: args.filter }),
+        await searchSpans(ctx.scope, { first: pageSize(args.first, PAGE.default, PAGE.max), after: args.after, filter: args.filter }),
         (query, where) => database().read.span.findMany({ ...query, where }),
       ),
   }),
@@ -258,7 +277,7 @@ builder.subscriptionFields((t) => ({
       replay: t.arg.boolean({ required: false, defaultValue: false, description: 'Send the spans already stored first.' }),
     },
     subscribe: (_root, args, ctx) =>
-      openTraceSpanFeed(ctx.scope, args.traceId, { replay: args.replay ?? false, bufferLimit: ctx.limits.subscriptionBuffer }),
+      openTraceSpanFeed(ctx.scope, args.traceId, { ...feedOptions(ctx), replay: args.replay ?? false }),
     resolve: (change) => unlessFailed(change),
   }),
 }));

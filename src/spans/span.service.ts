@@ -9,6 +9,7 @@ import { BadUserInput, Conflict, NotFound } from '../errors.js';
 import { Prisma, type Span } from '../generated/sqlite/client.js';
 import { lockTrace, refreshTraceRollup, type TraceRow } from '../traces/trace.service.js';
 import { publishSpanChanges, type SpanChange } from './span-changes.js';
+import { retentionFor, withRetention } from '../retention/retention.service.js';
 import {
   durationOf,
   spanFieldsOf,
@@ -59,7 +60,12 @@ export async function createSpans(
   }
   const now = new Date();
   const single = inputs.length === 1 && label === 'input';
-  const prepared = inputs.map((input, index) => prepareCreate(input, single ? label : `${label}[${index}]`, now));
+  const retention = await retentionFor(scope.projectId);
+  const prepared = inputs.map((input, index) => {
+    const span = prepareCreate(input, single ? label : `${label}[${index}]`, now);
+    const { retained, ...fields } = withRetention(span.fields, retention);
+    return { ...span, fields, retained };
+  });
   const ids = prepared.map((span) => span.id ?? uuidv7());
   const seen = new Set<string>();
   ids.forEach((id, index) => {
@@ -72,7 +78,10 @@ export async function createSpans(
   return result.spans;
 }
 
-async function insertSpans(tx: Tx, projectId: string, prepared: PreparedSpan[], ids: string[], now: Date): Promise<WriteResult> {
+/** A validated create as the retention rule lets it be stored. */
+type RetainedSpan = PreparedSpan & { retained: boolean };
+
+async function insertSpans(tx: Tx, projectId: string, prepared: RetainedSpan[], ids: string[], now: Date): Promise<WriteResult> {
   const results: (SpanRow | undefined)[] = new Array(prepared.length);
   // Writers that create a span and writers that name it as a parent take turns (PostgreSQL; SQLite
   // writers always do): otherwise a parent and its early child, written at once, could each miss the
@@ -124,6 +133,7 @@ async function insertSpans(tx: Tx, projectId: string, prepared: PreparedSpan[], 
         output: span.fields.output as SpanRow['output'],
         meta: span.fields.meta as SpanRow['meta'],
         durationMs: durationOf(span.fields),
+        retained: span.retained,
         seq,
         createdSeq: seq,
         ingestHash: span.ingestHash,
@@ -254,16 +264,17 @@ async function checkNoCycle(tx: Tx, projectId: string, prepared: PreparedSpan[],
 /** Changes a stored span; the trace's rollups follow in the same transaction. */
 export async function updateSpan(scope: Scope, id: string, input: UpdateSpanInput): Promise<SpanRow> {
   const { projectId } = scope;
+  const retention = await retentionFor(projectId);
   const result = await database().write(async (tx): Promise<WriteResult> => {
     const located = await spanTrace(tx, projectId, id);
     const seq = (await lockTrace(tx, projectId, located.traceId, new Date())) + 1;
     // Read again under the trace lock: a concurrent update of this span has committed by now.
     const stored = await tx.span.findUniqueOrThrow({ where: { projectId_id: { projectId, id } } });
-    const changes = prepareUpdate(input, spanFieldsOf(stored), 'input');
+    const { retained, ...changes } = withRetention(prepareUpdate(input, spanFieldsOf(stored), 'input'), retention);
     const merged = { ...spanFieldsOf(stored), ...changes };
     const span = await tx.span.update({
       where: { projectId_id: { projectId, id } },
-      data: { ...toWriteFields(changes), durationMs: durationOf(merged), seq },
+      data: { ...toWriteFields(changes), durationMs: durationOf(merged), retained, seq },
     });
     const trace = await refreshTraceRollup(tx, projectId, located.traceId, seq);
     return { spans: [span], changes: [{ op: 'UPDATED', span }], traces: [trace] };

@@ -18,6 +18,14 @@ export function unlessFailed<T>(item: T | FeedFailure): T {
   return item;
 }
 
+/** What every feed is opened with: its bound, and the signal of its key's revocation. */
+export interface FeedOptions {
+  /** How many items the subscriber may fall behind (SUBSCRIPTION_BUFFER). */
+  bufferLimit: number;
+  /** Aborted when the API key the subscription was opened with is revoked: the feed ends at once. */
+  revoked?: AbortSignal;
+}
+
 let highWater = 0;
 /** The most items any feed in this process has held at once (for the memory-bound tests). */
 export function feedHighWater(): number {
@@ -33,10 +41,20 @@ export class BoundedFeed<T> implements AsyncIterableIterator<T | FeedFailure> {
   private readonly cleanups: (() => void)[] = [];
   private readonly onShutdown = () => this.end();
 
-  constructor(private readonly limit: number) {
+  private readonly limit: number;
+
+  constructor(options: FeedOptions) {
+    this.limit = options.bufferLimit;
     // The server is stopping: end the stream, so SSE responses complete and sockets can close.
     shutdownSignal.signal.addEventListener('abort', this.onShutdown, { once: true });
     this.cleanups.push(() => shutdownSignal.signal.removeEventListener('abort', this.onShutdown));
+    const { revoked } = options;
+    if (revoked) {
+      const onRevoked = () => this.fail(new SpantreeError('UNAUTHENTICATED', 'The API key of this subscription was revoked'));
+      if (revoked.aborted) onRevoked();
+      revoked.addEventListener('abort', onRevoked, { once: true });
+      this.cleanups.push(() => revoked.removeEventListener('abort', onRevoked));
+    }
   }
 
   /** Runs `cleanup` once, when the feed ends for any reason (client gone, overflow, shutdown). */
@@ -73,6 +91,11 @@ export class BoundedFeed<T> implements AsyncIterableIterator<T | FeedFailure> {
         `This subscriber fell more than ${this.limit} changes behind and was closed; subscribe again (with replay: true to catch up)`,
       ),
     );
+  }
+
+  /** Ends the feed because what it follows was deleted (deleteTrace, or the trace's retention clock). */
+  deleted(what: string): void {
+    this.fail(new SpantreeError('NOT_FOUND', `${what} was deleted`));
   }
 
   /** Ends the feed because the server could not keep it complete (a database or Redis failure). */

@@ -5,7 +5,7 @@
 import { database } from '../db/database.js';
 import { sql } from '../db/dialect.js';
 import { subscribe } from '../pubsub.js';
-import { BoundedFeed, listen, type FeedFailure } from '../subscriptions/bounded-feed.js';
+import { BoundedFeed, listen, type FeedFailure, type FeedOptions } from '../subscriptions/bounded-feed.js';
 import type { Scope } from '../spans/span.service.js';
 import { traceConditions, type TraceFilter } from './trace-search.js';
 import type { TraceRow } from './trace.service.js';
@@ -16,11 +16,11 @@ const REMEMBERED_TRACES = 10_000;
 export function openTraceUpdateFeed(
   scope: Scope,
   filter: TraceFilter | null | undefined,
-  options: { bufferLimit: number },
+  options: FeedOptions,
 ): AsyncIterable<TraceRow | FeedFailure> {
   // Compiling the filter first turns a bad filter into an error now, not on the first update.
   const conditions = filter ? traceConditions(scope, filter) : undefined;
-  const feed = new BoundedFeed<TraceRow>(options.bufferLimit);
+  const feed = new BoundedFeed<TraceRow>(options);
   const lastSeq = new Map<string, number>();
   let checking = 0;
   let queue = Promise.resolve();

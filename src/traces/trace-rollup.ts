@@ -21,6 +21,8 @@ export interface RootSpanFields {
   input: unknown;
   output: unknown;
   meta: unknown;
+  /** Whether the root span's content was kept (its retention rule). */
+  retained: boolean;
 }
 
 /** The trace columns derived from its spans; recomputed in the same transaction as every span write. */
@@ -38,6 +40,7 @@ export interface TraceRollup {
   inputPreview: string | null;
   outputPreview: string | null;
   meta: unknown;
+  retained: boolean;
 }
 
 /** How many characters of the root's input and output a trace explorer row previews. */
@@ -85,6 +88,7 @@ export function traceRollup(
     inputPreview: preview(root?.input),
     outputPreview: preview(root?.output),
     meta: root?.meta ?? null,
+    retained: root?.retained ?? false,
   };
 }
 

@@ -1,9 +1,9 @@
 import DataLoader from 'dataloader';
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import type { GraphQLResolveInfo } from 'graphql';
-import { builder, type Context } from '../schema/builder.js';
+import { builder, feedOptions, type Context } from '../schema/builder.js';
 import { DateTimeRange, FloatRange } from '../schema/ranges.js';
-import { connectionOf, resolveTotalCount } from '../schema/connections.js';
+import { connectionOf, PAGE, pageCost, resolveTotalCount } from '../schema/connections.js';
 import { EventKind, eventsQuery } from '../events/event.schema.js';
 import { Span, SpanFilterInput, SpanType } from '../spans/span.schema.js';
 import { matchingSpanIds } from '../spans/span-search.js';
@@ -14,6 +14,7 @@ import { TRACE_STATUSES } from '../vocabulary.js';
 import { compositionSteps, traceSummary } from './trace-rollup.js';
 import { searchTraces, TRACE_ORDER_FIELDS } from './trace-search.js';
 import { openTraceUpdateFeed } from './trace-feed.js';
+import { deleteTrace } from './trace.service.js';
 import { unlessFailed } from '../subscriptions/bounded-feed.js';
 import type { Span as SpanRow } from '../generated/sqlite/client.js';
 
@@ -79,6 +80,9 @@ export const Trace = builder.prismaObject('Trace', {
     outputPreview: t.exposeString('outputPreview', { nullable: true, description: "The root span's output as text, cut to 200 characters." }),
     tags: t.stringList({ description: 'The tags of all its spans, sorted.', resolve: (trace) => trace.tags as string[] }),
     meta: t.expose('meta', { type: 'JSON', nullable: true, description: "The root span's meta." }),
+    retained: t.exposeBoolean('retained', {
+      description: "Whether its root span's content (input, output, instructions) was kept; previews are null when not.",
+    }),
     rootSpan: t.relation('rootSpan', { nullable: true, description: 'The root span; walk its children for the tree.' }),
     spans: t.field({
       type: [Span],
@@ -196,6 +200,7 @@ builder.queryFields((t) => ({
   }),
   traces: t.field({
     type: TraceConnection,
+    complexity: (args) => ({ field: 1, multiplier: pageCost(args.first) }),
     description: 'Traces of the project, newest first unless ordered otherwise; filtered as the trace explorer does.',
     args: {
       first: t.arg.int({ required: false, description: 'Page size: 50 when left out, at most 500.' }),
@@ -207,9 +212,21 @@ builder.queryFields((t) => ({
       connectionOf(
         ctx,
         info,
-        await searchTraces(ctx.scope, { first: pageSize(args.first, 50, 500), after: args.after, filter: args.filter, orderBy: args.orderBy }),
+        await searchTraces(ctx.scope, { first: pageSize(args.first, PAGE.default, PAGE.max), after: args.after, filter: args.filter, orderBy: args.orderBy }),
         (query, where) => database().read.trace.findMany({ ...query, where }),
       ),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  deleteTrace: t.boolean({
+    skipTypeScopes: true,
+    authScopes: { ADMIN: true },
+    description:
+      'Deletes a trace with all its spans, events and metrics at once (ADMIN), for erasure requests; its live subscribers ' +
+      'end with NOT_FOUND. true when it was deleted, false when the project has no such trace.',
+    args: { id: t.arg.id({ required: true, description: 'The trace id.' }) },
+    resolve: (_root, args, ctx) => deleteTrace(ctx.scope.projectId, args.id),
   }),
 }));
 
@@ -218,7 +235,7 @@ builder.subscriptionFields((t) => ({
     type: Trace,
     description: 'Traces created or whose rollups changed; only those matching `filter`, the same filter as `traces`.',
     args: { filter: t.arg({ type: TraceFilterInput, required: false, description: 'Only traces matching this.' }) },
-    subscribe: (_root, args, ctx) => openTraceUpdateFeed(ctx.scope, args.filter, { bufferLimit: ctx.limits.subscriptionBuffer }),
+    subscribe: (_root, args, ctx) => openTraceUpdateFeed(ctx.scope, args.filter, feedOptions(ctx)),
     resolve: (trace) => unlessFailed(trace),
   }),
 }));

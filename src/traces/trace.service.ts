@@ -4,6 +4,7 @@ import { traceRollup, type SpanTypeAggregate } from './trace-rollup.js';
 import { BadUserInput } from '../errors.js';
 import { LIMITS } from '../spans/span-input.js';
 import { Prisma, type Trace } from '../generated/sqlite/client.js';
+import { publish, traceKey } from '../pubsub.js';
 
 export type TraceRow = Trace;
 
@@ -46,7 +47,7 @@ export async function refreshTraceRollup(tx: Tx, projectId: string, traceId: str
     tx.span.findFirst({
       where: { ...where, parentId: null },
       orderBy: [{ startTime: 'asc' }, { id: 'asc' }],
-      select: { id: true, name: true, input: true, output: true, meta: true },
+      select: { id: true, name: true, input: true, output: true, meta: true, retained: true },
     }),
     tx.$queryRaw<{ tag: string }[]>(
       dialect.distinctArrayElements(
@@ -82,3 +83,56 @@ export async function refreshTraceRollup(tx: Tx, projectId: string, traceId: str
   });
 }
 
+
+/** Tables whose rows belong to a trace (by "traceId"), deleted before the trace itself. */
+const TRACE_MEMBERS = ['Event', 'Metric', 'Span'] as const;
+
+/**
+ * Deletes a trace with its spans, events and metrics in one transaction, for erasure requests; its
+ * live subscribers are told it is gone. Returns false when there is no such trace in the project.
+ * Plain SQL: Prisma's emulated Restrict relations would refuse to delete a span that has children.
+ */
+export async function deleteTrace(projectId: string, traceId: string): Promise<boolean> {
+  const deleted = await database().write((tx) => removeTrace(tx, projectId, traceId));
+  if (deleted) announceDeletion(projectId, traceId);
+  return deleted;
+}
+
+/** Locks the trace (writers to it wait), then deletes it and everything in it; false if absent. */
+async function removeTrace(tx: Tx, projectId: string, traceId: string): Promise<boolean> {
+  const found = await tx.$queryRaw<unknown[]>(
+    sql`SELECT 1 AS "found" FROM "Trace" WHERE "projectId" = ${projectId} AND "id" = ${traceId}${database().dialect.forUpdate}`,
+  );
+  if (found.length === 0) return false;
+  for (const table of TRACE_MEMBERS) {
+    await tx.$executeRaw(sql`DELETE FROM ${raw(`"${table}"`)} WHERE "projectId" = ${projectId} AND "traceId" = ${traceId}`);
+  }
+  await tx.$executeRaw(sql`DELETE FROM "Trace" WHERE "projectId" = ${projectId} AND "id" = ${traceId}`);
+  return true;
+}
+
+/**
+ * Deletes traces in steps of at most `batchRows` rows a statement, each step its own short
+ * transaction, so a sweep through large traces never holds writers up for long. The trace row goes
+ * last, under its lock, with anything written into it meanwhile.
+ */
+export async function deleteTraceInSteps(projectId: string, traceId: string, batchRows: number): Promise<void> {
+  for (const table of TRACE_MEMBERS) {
+    const name = raw(`"${table}"`);
+    for (;;) {
+      const removed = await database().write((tx) =>
+        tx.$executeRaw(sql`DELETE FROM ${name} WHERE "projectId" = ${projectId} AND "id" IN (
+          SELECT "id" FROM ${name} WHERE "projectId" = ${projectId} AND "traceId" = ${traceId} LIMIT ${batchRows})`),
+      );
+      if (removed < batchRows) break;
+    }
+  }
+  if (await database().write((tx) => removeTrace(tx, projectId, traceId))) announceDeletion(projectId, traceId);
+}
+
+/** The last message on a deleted trace's channels: its subscribers end with NOT_FOUND. */
+function announceDeletion(projectId: string, traceId: string) {
+  const key = traceKey(projectId, traceId);
+  publish('trace:spans', key, { deletedTraceId: traceId });
+  publish('trace:events', key, { deletedTraceId: traceId });
+}

@@ -2,6 +2,7 @@
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 import { createClient as createSseClient, type Client as SseClient } from 'graphql-sse';
 import WebSocket from 'ws';
+import { TEST_API_KEY } from './server.js';
 
 export type Transport = 'ws' | 'sse';
 
@@ -22,12 +23,20 @@ export interface Subscription {
   stop(): Promise<void>;
 }
 
-export function connect(transport: Transport, httpUrl: string): SubscriptionClient {
+/** A client of `transport`, authenticated with `key` (the suite's key unless given). */
+export function connect(transport: Transport, httpUrl: string, key: string = TEST_API_KEY): SubscriptionClient {
+  const authorization = `Bearer ${key}`;
   if (transport === 'ws') {
-    const client: WsClient = createWsClient({ url: httpUrl.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
+    const client: WsClient = createWsClient({
+      url: httpUrl.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      lazy: true,
+      connectionParams: { authorization },
+    });
     return { subscribe: (query, variables) => track(client.iterate({ query, variables })), dispose: async () => client.dispose() };
   }
-  const client: SseClient = createSseClient({ url: httpUrl, retryAttempts: 0 });
+  const client: SseClient = createSseClient({ url: httpUrl, retryAttempts: 0, headers: { authorization } });
   return { subscribe: (query, variables) => track(client.iterate({ query, variables })), dispose: async () => client.dispose() };
 }
 

@@ -21,6 +21,7 @@ const KINDS: Record<string, string> = {
   datetime: 'datetime',
   'timestamp without time zone': 'datetime',
   jsonb: 'json',
+  boolean: 'boolean',
 };
 
 function kindOf(type: string): string {

@@ -1,6 +1,7 @@
 /** A Spantree server in a child process, started the way users start it (`src/main.ts`). */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { bearer, testServerEnv } from './server.js';
 
 export interface ServerProcess {
   url: string;
@@ -15,7 +16,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 export async function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: root,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', NODE_ENV: 'test', ...env },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', NODE_ENV: 'test', ...testServerEnv(env) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -46,11 +47,11 @@ export async function spawnServer(env: Record<string, string>): Promise<ServerPr
   };
 }
 
-/** One GraphQL request over HTTP. */
+/** One GraphQL request over HTTP, with the suite's key. */
 export async function post(url: string, query: string, variables?: Record<string, unknown>): Promise<any> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...bearer() },
     body: JSON.stringify({ query, variables }),
   });
   return response.json();

@@ -3,6 +3,7 @@
  * close codes, and a client that stops reading.
  */
 import WebSocket from 'ws';
+import { TEST_API_KEY } from './server.js';
 
 export interface RawWs {
   socket: WebSocket;
@@ -16,7 +17,7 @@ export interface RawWs {
   waitFor(predicate: (messages: any[]) => boolean, timeoutMs?: number): Promise<void>;
 }
 
-export async function rawWs(httpUrl: string): Promise<RawWs> {
+export async function rawWs(httpUrl: string, key: string = TEST_API_KEY): Promise<RawWs> {
   const socket = new WebSocket(httpUrl.replace(/^http/, 'ws'), 'graphql-transport-ws');
   const messages: any[] = [];
   const listeners: (() => void)[] = [];
@@ -57,7 +58,7 @@ export async function rawWs(httpUrl: string): Promise<RawWs> {
     socket.once('open', () => resolve());
     socket.once('error', reject);
   });
-  socket.send(JSON.stringify({ type: 'connection_init' }));
+  socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${key}` } }));
   await client.waitFor((all) => all.some((message) => message.type === 'connection_ack'));
   return client;
 }

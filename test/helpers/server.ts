@@ -2,12 +2,43 @@
  * A real Spantree server for a test file: fresh database, random port, spoken to over HTTP.
  * In-process, so a test can also count the SQL statements a request sends.
  */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { database } from '../../src/db/database.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { resetShutdownSignal } from '../../src/shutdown.js';
 import { createTestDatabase, type TestDatabase } from './databases.js';
+
+/** The all-scope key every test server starts with (SPANTREE_INIT_API_KEY), for project `default`. */
+export const TEST_API_KEY = 'st_test_suite_key_0123456789abcdef';
+
+/** The header a client sends with `key`. */
+export function bearer(key: string = TEST_API_KEY): Record<string, string> {
+  return { authorization: `Bearer ${key}` };
+}
+
+/**
+ * Settings every test server starts with: the suite's key, no rate limit (tests send bursts; the
+ * rate-limit tests set their own), and a key file of its own.
+ */
+export function testServerEnv(env: Record<string, string> = {}): Record<string, string> {
+  return {
+    SPANTREE_INIT_API_KEY: TEST_API_KEY,
+    RATE_LIMIT_PER_SECOND: '0',
+    SPANTREE_ADMIN_KEY_FILE: join(tmpdir(), `spantree-admin-key-${process.pid}-${Math.random().toString(36).slice(2)}`),
+    ...env,
+  };
+}
+
+export interface TestServerOptions {
+  /**
+   * The retention mode of project `default`. Most tests read back what they wrote, so FULL; the
+   * retention tests start with the product's default, METADATA_ONLY.
+   */
+  retention?: 'FULL' | 'METADATA_ONLY';
+}
 
 export interface GraphQLResponse<T = any> {
   data?: T;
@@ -17,7 +48,7 @@ export interface GraphQLResponse<T = any> {
 export interface TestServer {
   url: string;
   databaseUrl: string;
-  /** Sends one GraphQL operation over HTTP and returns the whole response. */
+  /** Sends one GraphQL operation over HTTP (with the suite's key unless `headers` say otherwise) and returns the whole response. */
   request<T = any>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
   /** Like request, but fails the test on any error and returns data. */
   gql<T = any>(query: string, variables?: Record<string, unknown>): Promise<T>;
@@ -26,20 +57,20 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  return serve(await createTestDatabase(), env);
+export async function startTestServer(env: Record<string, string> = {}, options: TestServerOptions = {}): Promise<TestServer> {
+  return serve(await createTestDatabase(), env, options);
 }
 
 /** A server on an existing database, which stays when the server stops. */
-export async function startTestServerOn(databaseUrl: string, env: Record<string, string> = {}): Promise<TestServer> {
-  return serve({ url: databaseUrl, drop: async () => {} }, env);
+export async function startTestServerOn(databaseUrl: string, env: Record<string, string> = {}, options: TestServerOptions = {}): Promise<TestServer> {
+  return serve({ url: databaseUrl, drop: async () => {} }, env, options);
 }
 
-async function serve(db: TestDatabase, env: Record<string, string>): Promise<TestServer> {
+async function serve(db: TestDatabase, env: Record<string, string>, { retention = 'FULL' }: TestServerOptions): Promise<TestServer> {
   resetShutdownSignal();
   let server: RunningServer;
   try {
-    server = await startServer(loadConfig({ DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1', ...env }));
+    server = await startServer(loadConfig({ DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1', ...testServerEnv(env) }));
   } catch (error) {
     await db.drop();
     throw error;
@@ -47,11 +78,21 @@ async function serve(db: TestDatabase, env: Record<string, string>): Promise<Tes
   const request: TestServer['request'] = async (query, variables, headers) => {
     const response = await fetch(server.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/graphql-response+json',
+        ...bearer(),
+        // Header names are case-insensitive: the given ones replace the defaults whatever their case.
+        ...Object.fromEntries(Object.entries(headers ?? {}).map(([name, value]) => [name.toLowerCase(), value])),
+      },
       body: JSON.stringify({ query, variables }),
     });
     return (await response.json()) as GraphQLResponse;
   };
+  if (retention === 'FULL') {
+    const set = await request(`mutation { setRetentionRule(input: { mode: FULL }) { mode } }`);
+    if (set.errors) throw new Error(`could not keep content in the test project: ${JSON.stringify(set.errors)}`);
+  }
   return {
     url: server.url,
     databaseUrl: db.url,
@@ -82,10 +123,10 @@ async function serve(db: TestDatabase, env: Record<string, string>): Promise<Tes
 }
 
 /** Starts one server for the whole file and stops it afterwards. */
-export function useTestServer(env?: Record<string, string>): () => TestServer {
+export function useTestServer(env?: Record<string, string>, options?: TestServerOptions): () => TestServer {
   let server: TestServer | undefined;
   beforeAll(async () => {
-    server = await startTestServer(env);
+    server = await startTestServer(env, options);
   });
   afterAll(async () => {
     await server?.stop();

@@ -34,7 +34,7 @@ describe('traceRollup', () => {
         group({ type: 'TOOL', count: 3, endedCount: 3, totalTokens: 0, cost: 0.5, minStartTime: t(50), maxEndTime: t(900) }),
         group({ type: 'GENERATION', count: 2, endedCount: 1, totalTokens: 700, cost: 1.25, minStartTime: t(10), maxEndTime: t(400) }),
       ],
-      { id: 'root', name: 'agent', input: { q: 1 }, output: null, meta: { a: 1 } },
+      { id: 'root', name: 'agent', input: { q: 1 }, output: null, meta: { a: 1 }, retained: true },
       t(0),
     );
     expect(rollup).toEqual({
@@ -51,12 +51,13 @@ describe('traceRollup', () => {
       inputPreview: '{"q":1}',
       outputPreview: null,
       meta: { a: 1 },
+      retained: true,
     });
   });
 
   it('has no end and no duration until a span ends, and no name until the root arrives', () => {
     const rollup = traceRollup([group({ type: 'TOOL', endedCount: 0, maxEndTime: null })], null, t(0));
-    expect(rollup).toMatchObject({ name: '', endTime: null, durationMs: null, status: 'RUNNING', rootSpanId: null, meta: null });
+    expect(rollup).toMatchObject({ name: '', endTime: null, durationMs: null, status: 'RUNNING', rootSpanId: null, meta: null, retained: false });
   });
 });
 

@@ -1,0 +1,240 @@
+/**
+ * API keys: the one place a request becomes a principal (a project and its scopes).
+ *
+ * Keys are 192 random bits, shown once, stored only as a SHA-256 hash (a fast hash is enough for a
+ * secret that long: there is nothing to guess). Authenticated keys are cached in memory, so a request
+ * costs no database read; a revocation ends the cached entry and the key's open subscriptions at once
+ * on every instance (published through the pub/sub), and a periodic re-check of the cached keys is
+ * the safety net for a revocation message that was lost between instances.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
+import { z } from 'zod';
+import { database, type Tx } from '../db/database.js';
+import { NotFound } from '../errors.js';
+import { projectInOrganization } from '../projects/project.service.js';
+import { parse, type Unchecked } from '../spans/span-input.js';
+import { publish, subscribe } from '../pubsub.js';
+import { API_KEY_SCOPES, type ApiKeyScope } from '../vocabulary.js';
+import type { ApiKey } from '../generated/sqlite/client.js';
+
+export type ApiKeyRow = ApiKey;
+
+/** Who is calling: the key's project, its organization and what the key may do. */
+export interface Principal {
+  keyId: string;
+  projectId: string;
+  organizationId: string;
+  scopes: ReadonlySet<ApiKeyScope>;
+  /** Aborted when the key is revoked: live subscriptions opened with it end. */
+  revoked: AbortSignal;
+}
+
+/** What a new key looks like: `st_` and 32 base64url characters (192 bits). */
+const KEY_PREFIX = 'st_';
+/** Characters of a key shown in listings: enough to tell keys apart, far too few to matter. */
+const SHOWN_CHARACTERS = 11;
+/** lastUsedAt is written at most this often per key: "last used" to the minute, not a write per request. */
+const TOUCH_EVERY_MS = 60_000;
+/** Cached keys; more than this and the least recently used are dropped (and read again when used). */
+const CACHED_KEYS = 10_000;
+
+interface CachedKey {
+  principal: Principal;
+  controller: AbortController;
+  lastUsedAt: number;
+}
+
+const cache = new Map<string, CachedKey>();
+const pendingTouches = new Set<Promise<unknown>>();
+let recheckTimer: NodeJS.Timeout | undefined;
+let stopListening: (() => void) | undefined;
+
+/** A new random key, as shown to its owner once. */
+export function generateKey(): string {
+  return KEY_PREFIX + randomBytes(24).toString('base64url');
+}
+
+export function hashKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/** The non-secret start of a key, shown in listings. */
+export function keyPrefix(key: string): string {
+  return key.slice(0, Math.min(SHOWN_CHARACTERS, Math.floor(key.length / 3)));
+}
+
+/** The key in an `Authorization: Bearer <key>` value, or undefined. */
+export function bearerKey(header: unknown): string | undefined {
+  if (typeof header !== 'string') return undefined;
+  const match = /^\s*Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}
+
+/**
+ * The principal of a key, or null for a missing, unknown or revoked key. Served from memory once a
+ * key has been seen; the first use of a key on this instance reads it from the database.
+ */
+export async function authenticate(key: string | undefined): Promise<Principal | null> {
+  if (!key) return null;
+  const hash = hashKey(key);
+  let entry = cache.get(hash);
+  if (entry) {
+    // Most recently used last, so the oldest are dropped first.
+    cache.delete(hash);
+    cache.set(hash, entry);
+  } else {
+    const row = await database().read.apiKey.findUnique({
+      where: { keyHash: hash },
+      include: { project: { select: { organizationId: true } } },
+    });
+    if (!row || row.revokedAt) return null;
+    entry = cache.get(hash) ?? remember(hash, row, row.project.organizationId);
+  }
+  touch(entry);
+  return entry.principal;
+}
+
+function remember(hash: string, row: ApiKeyRow, organizationId: string): CachedKey {
+  const controller = new AbortController();
+  const entry: CachedKey = {
+    controller,
+    lastUsedAt: row.lastUsedAt?.getTime() ?? 0,
+    principal: {
+      keyId: row.id,
+      projectId: row.projectId,
+      organizationId,
+      scopes: new Set(row.scopes as ApiKeyScope[]),
+      revoked: controller.signal,
+    },
+  };
+  cache.set(hash, entry);
+  if (cache.size > CACHED_KEYS) cache.delete(cache.keys().next().value!);
+  return entry;
+}
+
+/** Records the use of a key, at most once a minute; never delays the request. */
+function touch(entry: CachedKey) {
+  const now = Date.now();
+  if (now - entry.lastUsedAt < TOUCH_EVERY_MS) return;
+  entry.lastUsedAt = now;
+  const write = database()
+    .write((tx) => tx.apiKey.updateMany({ where: { id: entry.principal.keyId }, data: { lastUsedAt: new Date(now) } }))
+    .catch((error) => console.error(`Could not record the use of an API key: ${(error as Error).message}`))
+    .finally(() => pendingTouches.delete(write));
+  pendingTouches.add(write);
+}
+
+/** Ends every cached entry of `keyId` on this instance: requests with it fail, its subscriptions end. */
+function forget(keyId: string) {
+  for (const [hash, entry] of cache) {
+    if (entry.principal.keyId !== keyId) continue;
+    cache.delete(hash);
+    entry.controller.abort();
+  }
+}
+
+/** Starts listening for revocations from other instances and re-checking cached keys. */
+export function startKeyWatch(recheckMs: number): void {
+  const revocations = subscribe('apiKey:revoked', 'all')[Symbol.asyncIterator]();
+  let listening = true;
+  void (async () => {
+    while (listening) {
+      const next = await revocations.next().catch(() => ({ done: true as const, value: undefined }));
+      if (next.done) return;
+      forget(next.value);
+    }
+  })();
+  stopListening = () => {
+    listening = false;
+    void revocations.return?.();
+  };
+  recheckTimer = setInterval(() => void recheckCachedKeys().catch(() => {}), recheckMs);
+  recheckTimer.unref();
+}
+
+/** Stops the watch and waits for lastUsedAt writes in flight (before the database closes). */
+export async function stopKeyWatch(): Promise<void> {
+  stopListening?.();
+  stopListening = undefined;
+  clearInterval(recheckTimer);
+  await Promise.allSettled([...pendingTouches]);
+  for (const entry of cache.values()) entry.controller.abort();
+  cache.clear();
+}
+
+/** Drops cached keys that were revoked or deleted meanwhile, in one statement for all of them. */
+async function recheckCachedKeys() {
+  const ids = [...new Set([...cache.values()].map((entry) => entry.principal.keyId))];
+  if (ids.length === 0) return;
+  const live = await database().read.apiKey.findMany({ where: { id: { in: ids }, revokedAt: null }, select: { id: true } });
+  const liveIds = new Set(live.map((key) => key.id));
+  for (const id of ids) if (!liveIds.has(id)) forget(id);
+}
+
+/** Stores a new key for `projectId`; the caller shows `key` once. */
+export async function insertApiKey(
+  tx: Tx,
+  input: { projectId: string; name: string; scopes: readonly ApiKeyScope[]; key?: string },
+): Promise<{ key: string; apiKey: ApiKeyRow }> {
+  const key = input.key ?? generateKey();
+  const apiKey = await tx.apiKey.create({
+    data: {
+      id: uuidv7(),
+      projectId: input.projectId,
+      name: input.name,
+      prefix: keyPrefix(key),
+      keyHash: hashKey(key),
+      scopes: API_KEY_SCOPES.filter((scope) => input.scopes.includes(scope)),
+      createdAt: new Date(),
+    },
+  });
+  return { key, apiKey };
+}
+
+/** After a revocation commits: every instance forgets the key and ends what it holds open. */
+export function announceRevocation(keyId: string): void {
+  forget(keyId);
+  publish('apiKey:revoked', 'all', keyId);
+}
+
+const createKeySchema = z
+  .object({
+    projectId: z.string().nullish(),
+    name: z.string().trim().min(1, 'must not be empty').max(128, 'must be at most 128 characters'),
+    scopes: z
+      .array(z.enum(API_KEY_SCOPES, { message: `must each be one of ${API_KEY_SCOPES.join(', ')}` }))
+      .min(1, 'must name at least one scope')
+      .max(API_KEY_SCOPES.length * 2, `may list each of ${API_KEY_SCOPES.join(', ')} once`),
+  })
+  .strict();
+
+export type CreateApiKeyInput = Unchecked<z.input<typeof createKeySchema>>;
+
+/** A new key for a project of the caller's organization (the caller's own by default), shown once. */
+export async function createApiKey(principal: Principal, raw: CreateApiKeyInput): Promise<{ key: string; apiKey: ApiKeyRow }> {
+  const input = parse(createKeySchema, raw, 'input');
+  const project = await projectInOrganization(principal, input.projectId ?? principal.projectId, 'input.projectId');
+  return database().write((tx) => insertApiKey(tx, { projectId: project.id, name: input.name, scopes: input.scopes }));
+}
+
+/**
+ * Revokes a key of the caller's organization: from now on it is refused everywhere, and its open
+ * subscriptions end. Revoking a revoked key changes nothing.
+ */
+export async function revokeApiKey(principal: Principal, keyId: string): Promise<ApiKeyRow> {
+  const key = await database().write(async (tx) => {
+    const found = await tx.apiKey.findFirst({ where: { id: keyId, project: { organizationId: principal.organizationId } } });
+    if (!found) throw new NotFound(`API key ${keyId} not found`, { field: 'id' });
+    if (found.revokedAt) return found;
+    return tx.apiKey.update({ where: { id: keyId }, data: { revokedAt: new Date() } });
+  });
+  announceRevocation(key.id);
+  return key;
+}
+
+/** Where-clause of the keys of one project of the caller's organization (its own by default). */
+export async function apiKeysWhere(principal: Principal, projectId: string | null | undefined) {
+  const project = await projectInOrganization(principal, projectId ?? principal.projectId);
+  return { projectId: project.id };
+}

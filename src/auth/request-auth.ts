@@ -1,0 +1,63 @@
+/**
+ * Every GraphQL request is authenticated before its body is read: `Authorization: Bearer <key>` on
+ * HTTP and SSE (this yoga plugin), `connectionParams.authorization` on graphql-ws (checked at
+ * connection_init, see src/server.ts). Rate limits are counted here too, per key, so a refused
+ * request costs neither parsing nor the database.
+ */
+import type { Plugin } from 'graphql-yoga';
+import type { ErrorCode } from '../errors.js';
+import { authenticate, bearerKey, type Principal } from './api-key.service.js';
+import type { RateLimiter } from './rate-limit.js';
+
+/** What the HTTP handler hands yoga per request; the plugin adds the principal. */
+export interface ServerContext {
+  req?: unknown;
+  principal?: Principal;
+}
+
+export const UNAUTHENTICATED_MESSAGE =
+  'An API key is required: send it as "Authorization: Bearer <key>" (over graphql-ws: connectionParams { authorization: "Bearer <key>" })';
+export const UNKNOWN_KEY_MESSAGE = 'This API key is unknown or has been revoked';
+
+/** A GraphQL-shaped error response for refusals made before GraphQL runs. */
+export function errorResponse(
+  fetchAPI: { Response: typeof Response },
+  status: number,
+  code: ErrorCode,
+  message: string,
+  headers: Record<string, string> = {},
+): Response {
+  return new fetchAPI.Response(JSON.stringify({ errors: [{ message, extensions: { code } }] }), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+  });
+}
+
+export function useApiKeyAuth(options: { endpoint: string; rateLimiter: RateLimiter }): Plugin<object, ServerContext> {
+  return {
+    async onRequest({ request, url, serverContext, endResponse, fetchAPI }) {
+      if (url.pathname !== options.endpoint) return;
+      const key = bearerKey(request.headers.get('authorization'));
+      const principal = await authenticate(key);
+      if (!principal) {
+        endResponse(errorResponse(fetchAPI, 401, 'UNAUTHENTICATED', key ? UNKNOWN_KEY_MESSAGE : UNAUTHENTICATED_MESSAGE, { 'www-authenticate': 'Bearer' }));
+        return;
+      }
+      const verdict = await options.rateLimiter.take(principal.keyId);
+      if (!verdict.allowed) {
+        endResponse(
+          errorResponse(fetchAPI, 429, 'RATE_LIMITED', `This API key is over its rate limit; retry in ${verdict.retryAfterSeconds} s`, {
+            'retry-after': String(verdict.retryAfterSeconds),
+          }),
+        );
+        return;
+      }
+      serverContext.principal = principal;
+    },
+  };
+}
+
+/** The principal of a graphql-ws connection, from its connection_init payload; null refuses it. */
+export function authenticateConnection(connectionParams: Record<string, unknown> | undefined): Promise<Principal | null> {
+  return authenticate(bearerKey(connectionParams?.authorization ?? connectionParams?.Authorization));
+}

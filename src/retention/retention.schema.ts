@@ -1,0 +1,62 @@
+import { builder } from '../schema/builder.js';
+import { RETENTION_MODES } from '../vocabulary.js';
+import { setRetentionRule, type EffectiveRetention as EffectiveRetentionShape, type RetentionRule as RetentionRuleShape } from './retention.service.js';
+
+export const RetentionMode = builder.enumType('RetentionMode', {
+  description: 'What Spantree keeps of the spans it is sent.',
+  values: {
+    METADATA_ONLY: {
+      description:
+        'Names, types, times, status, model, tokens, cost, errors, meta, tags, scores, events and metrics; never input, output or instructions. The default.',
+    },
+    FULL: { description: 'Everything, input, output and instructions included.' },
+  } satisfies Record<(typeof RETENTION_MODES)[number], { description: string }>,
+});
+
+const ruleFields = {
+  contentTtlDays: 'Days after a span starts when its input, output and instructions are erased (its metadata stays); null keeps them.',
+  traceTtlDays: 'Days after a trace starts when it is deleted with everything in it; null keeps it.',
+};
+
+export const RetentionRule = builder.objectRef<RetentionRuleShape>('RetentionRule').implement({
+  description: 'A retention rule of a project or an organization.',
+  fields: (t) => ({
+    mode: t.field({ type: RetentionMode, description: 'What is kept when spans are written.', resolve: (rule) => rule.mode }),
+    contentTtlDays: t.exposeInt('contentTtlDays', { nullable: true, description: ruleFields.contentTtlDays }),
+    traceTtlDays: t.exposeInt('traceTtlDays', { nullable: true, description: ruleFields.traceTtlDays }),
+  }),
+});
+
+export const EffectiveRetention = builder.objectRef<EffectiveRetentionShape>('EffectiveRetention').implement({
+  description: "The rule in force: the project's own, else its organization's, else the default (METADATA_ONLY, no clocks).",
+  fields: (t) => ({
+    mode: t.field({ type: RetentionMode, description: 'What is kept when spans are written.', resolve: (rule) => rule.mode }),
+    contentTtlDays: t.exposeInt('contentTtlDays', { nullable: true, description: ruleFields.contentTtlDays }),
+    traceTtlDays: t.exposeInt('traceTtlDays', { nullable: true, description: ruleFields.traceTtlDays }),
+    source: t.exposeString('source', { description: 'Where the rule comes from: "project", "organization" or "default".' }),
+  }),
+});
+
+const SetRetentionRuleInput = builder.inputType('SetRetentionRuleInput', {
+  description: "A rule for a project, or for the caller's organization; with neither, the caller's project.",
+  fields: (t) => ({
+    projectId: t.id({ required: false, description: "The project (of the caller's organization) the rule is for." }),
+    organizationId: t.id({ required: false, description: "The caller's organization: the rule of every project without its own." }),
+    mode: t.field({ type: RetentionMode, required: false, description: 'What to keep; null clears the rule, so the next one up applies.' }),
+    contentTtlDays: t.int({ required: false, description: `${ruleFields.contentTtlDays} 1 to 36500.` }),
+    traceTtlDays: t.int({ required: false, description: `${ruleFields.traceTtlDays} 1 to 36500.` }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  setRetentionRule: t.field({
+    type: EffectiveRetention,
+    skipTypeScopes: true,
+    authScopes: { ADMIN: true },
+    description:
+      'Sets or clears a retention rule (ADMIN). It applies to writes from now on and never rewrites stored spans; ' +
+      'the clocks are enforced by a background sweep. Returns the rule now in force for what it was set on.',
+    args: { input: t.arg({ type: SetRetentionRuleInput, required: true }) },
+    resolve: (_root, args, ctx) => setRetentionRule(ctx.principal, args.input),
+  }),
+}));
