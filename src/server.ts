@@ -25,6 +25,7 @@ import { startRetentionSweep } from './retention/retention-sweep.js';
 import type { Context } from './schema/builder.js';
 import { schema } from './schema/index.js';
 import { useQueryLimits } from './schema/limits.js';
+import { useStorableInput } from './schema/storable-input.js';
 import { shutdownSignal } from './shutdown.js';
 import { SpantreeError, useErrorCodes } from './errors.js';
 
@@ -143,6 +144,7 @@ async function serve(config: Config, rateLimiter: RateLimiter, closeResources: (
       // preflight; a request with neither it nor yoga's header is refused as a forgery.
       useCSRFPrevention({ requestHeaders: ['authorization', 'x-graphql-yoga-csrf'] }) as Plugin,
       ...useQueryLimits(config),
+      useStorableInput(),
       useCancelWhenClientLeaves(),
       inFlight.plugin(),
       useErrorCodes(),

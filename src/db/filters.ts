@@ -1,6 +1,13 @@
 /** SQL conditions shared by the trace and span filters. */
 import { BadUserInput } from '../errors.js';
+import { nestedDeeperThan } from '../spans/span-input.js';
 import { join, sql, type Sql } from './dialect.js';
+
+/**
+ * How much one filter may ask. Each condition becomes a branch of one SQL expression, and SQLite
+ * refuses expressions deeper than 1000; no real filter comes near these.
+ */
+export const FILTER_LIMITS = { tags: 100, metaLeaves: 100, metaDepth: 8, textLength: 1024 };
 
 export interface FloatRange {
   gte?: number | null;
@@ -35,9 +42,26 @@ export function bound(value: number | Date): Sql {
   return Number.isSafeInteger(value) ? sql`CAST(${value} AS BIGINT)` : sql`CAST(${value} AS DOUBLE PRECISION)`;
 }
 
-/** `expr IN (...)`, or no condition for an absent or empty list. */
+/** `expr IN (...)`, or no condition for an absent or empty list. Repeated values count once. */
 export function inList(expr: Sql, values: readonly string[] | null | undefined): Sql[] {
-  return values?.length ? [sql`${expr} IN (${join(values)})`] : [];
+  return values?.length ? [sql`${expr} IN (${join([...new Set(values)])})`] : [];
+}
+
+/** The distinct tags a filter requires, at most FILTER_LIMITS.tags of them. */
+export function tagList(tags: readonly string[] | null | undefined, field: string): string[] {
+  const distinct = [...new Set(tags ?? [])];
+  if (distinct.length > FILTER_LIMITS.tags) {
+    throw new BadUserInput(`${field}: a filter may require at most ${FILTER_LIMITS.tags} tags; this one has ${distinct.length}`, { field });
+  }
+  return distinct;
+}
+
+/** A text condition (search, name, model) within FILTER_LIMITS.textLength characters. */
+export function filterText(text: string | null | undefined, field: string): string | null | undefined {
+  if (text != null && text.length > FILTER_LIMITS.textLength) {
+    throw new BadUserInput(`${field}: must be at most ${FILTER_LIMITS.textLength} characters`, { field });
+  }
+  return text;
 }
 
 /** A meta filter must be a JSON object of the key/values to match. */
@@ -46,10 +70,23 @@ export function metaObject(meta: unknown, field: string): Record<string, unknown
   if (typeof meta !== 'object' || Array.isArray(meta)) {
     throw new BadUserInput(`${field}: must be a JSON object of the key/values to match, e.g. {"userId": "u-123"}`, { field });
   }
+  if (nestedDeeperThan(meta, FILTER_LIMITS.metaDepth) || leafCount(meta) > FILTER_LIMITS.metaLeaves) {
+    throw new BadUserInput(
+      `${field}: may match at most ${FILTER_LIMITS.metaLeaves} values, nested at most ${FILTER_LIMITS.metaDepth} levels deep`,
+      { field },
+    );
+  }
   return meta as Record<string, unknown>;
 }
 
 /** Conditions joined with AND; TRUE when there are none. */
 export function allOf(conditions: Sql[]): Sql {
   return conditions.length ? join(conditions, ' AND ') : sql`1 = 1`;
+}
+
+/** How many values (non-container leaves, empty containers included) a JSON value holds. */
+function leafCount(value: unknown): number {
+  if (value === null || typeof value !== 'object') return 1;
+  const children = Object.values(value);
+  return children.length === 0 ? 1 : children.reduce((sum: number, child) => sum + leafCount(child), 0);
 }

@@ -5,6 +5,7 @@
 import { BadUserInput } from '../errors.js';
 import { join, raw, sql, type Sql } from './dialect.js';
 import { bound } from './filters.js';
+import { storableString } from '../spans/span-input.js';
 
 export type Direction = 'ASC' | 'DESC';
 
@@ -86,12 +87,14 @@ function normalize(key: SortKey, value: unknown): unknown {
   switch (key.kind) {
     case 'date': {
       const date = value instanceof Date ? value : typeof value === 'string' ? new Date(value) : undefined;
-      return date && !Number.isNaN(date.getTime()) ? date : undefined;
+      // Within the years both databases store (a forged cursor can name any JavaScript date).
+      const year = date?.getUTCFullYear() ?? Number.NaN;
+      return date && year >= 1 && year <= 9999 ? date : undefined;
     }
     case 'number':
       return typeof value === 'bigint' ? Number(value) : typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : undefined;
     case 'string':
-      return typeof value === 'string' ? value : undefined;
+      return typeof value === 'string' ? storableString(value) : undefined;
   }
 }
 

@@ -5,7 +5,7 @@ import { database } from '../db/database.js';
 import { BadUserInput } from '../errors.js';
 import { Prisma, type Event } from '../generated/sqlite/client.js';
 import { publish, traceKey } from '../pubsub.js';
-import { jsonSchema, parse } from '../spans/span-input.js';
+import { boundedNumber, jsonSchema, parse } from '../spans/span-input.js';
 import type { Unchecked } from '../spans/span-input.js';
 import { spanTrace, type Scope } from '../spans/span.service.js';
 import { EVENT_KINDS } from '../vocabulary.js';
@@ -26,7 +26,7 @@ const eventSchema = z
 
 const feedbackSchema = z
   .object({
-    score: z.number().finite('must be a finite number').nullish(),
+    score: boundedNumber().nullish(),
     thumbs: z.enum(['UP', 'DOWN'], { message: 'must be UP or DOWN' }).nullish(),
     comment: z.string().max(COMMENT_LENGTH, `must be at most ${COMMENT_LENGTH} characters`).nullish(),
     source: sourceSchema.nullish(),

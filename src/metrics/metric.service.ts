@@ -3,7 +3,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import { database } from '../db/database.js';
 import type { Metric } from '../generated/sqlite/client.js';
-import { parse } from '../spans/span-input.js';
+import { boundedNumber, parse } from '../spans/span-input.js';
 import type { Unchecked } from '../spans/span-input.js';
 import { spanTrace, type Scope } from '../spans/span.service.js';
 
@@ -12,7 +12,7 @@ export type MetricRow = Metric;
 const metricSchema = z
   .object({
     dimension: z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters'),
-    value: z.number().finite('must be a finite number'),
+    value: boundedNumber(),
     comment: z.string().max(16_384, 'must be at most 16384 characters').nullish(),
   })
   .strict();

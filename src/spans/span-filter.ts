@@ -3,7 +3,7 @@
  * spans and the trace explorer's "contains a span that matches".
  */
 import { column, sql, type Dialect, type Sql } from '../db/dialect.js';
-import { inList, metaObject, rangeConditions, type DateTimeRange, type FloatRange } from '../db/filters.js';
+import { filterText, inList, metaObject, rangeConditions, tagList, type DateTimeRange, type FloatRange } from '../db/filters.js';
 
 export interface SpanFilter {
   /** Case-insensitive substring of the name. */
@@ -27,15 +27,17 @@ export function spanConditions(dialect: Dialect, alias: string, filter: SpanFilt
   if (!filter) return [];
   const col = (name: string) => column(alias, name);
   const conditions: Sql[] = [];
-  if (filter.search) conditions.push(dialect.containsText(col('name'), filter.search));
-  if (filter.name != null) conditions.push(sql`${col('name')} = ${filter.name}`);
+  const search = filterText(filter.search, `${field}.search`);
+  if (search) conditions.push(dialect.containsText(col('name'), search));
+  if (filter.name != null) conditions.push(sql`${col('name')} = ${filterText(filter.name, `${field}.name`)}`);
   conditions.push(...inList(col('type'), filter.type));
-  if (filter.model != null) conditions.push(sql`${col('model')} = ${filter.model}`);
+  if (filter.model != null) conditions.push(sql`${col('model')} = ${filterText(filter.model, `${field}.model`)}`);
   if (filter.hasError != null) conditions.push(filter.hasError ? sql`${col('error')} IS NOT NULL` : sql`${col('error')} IS NULL`);
   conditions.push(...rangeConditions(col('score'), filter.score, `${field}.score`));
   conditions.push(...rangeConditions(col('durationMs'), filter.durationMs, `${field}.durationMs`));
   conditions.push(...rangeConditions(col('startTime'), filter.startTime, `${field}.startTime`));
-  if (filter.tags?.length) conditions.push(dialect.arrayContainsAll(col('tags'), [...filter.tags]));
+  const tags = tagList(filter.tags, `${field}.tags`);
+  if (tags.length) conditions.push(dialect.arrayContainsAll(col('tags'), tags));
   const meta = metaObject(filter.meta, `${field}.meta`);
   if (meta) conditions.push(dialect.jsonContains(col('meta'), meta));
   if (filter.traceId != null) conditions.push(sql`${col('traceId')} = ${filter.traceId}`);

@@ -17,6 +17,13 @@ export const LIMITS = {
   tags: 64,
   /** Serialised size of one JSON field (input, output, meta, event data). */
   jsonBytes: 4 * 1024 * 1024,
+  /** How deep arrays and objects may nest in one JSON field: far beyond any real message list. */
+  jsonDepth: 64,
+  /**
+   * The largest magnitude of a number a writer sets (cost, score, metric and feedback values). Far
+   * beyond any real value, and small enough that sums over a trace stay exact enough and finite.
+   */
+  number: 1e15,
   int32: 2_147_483_647,
 };
 
@@ -27,12 +34,50 @@ export const idSchema = z
   .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
 
 function checkJsonSize(value: unknown, ctx: z.RefinementCtx) {
+  // Depth first, without recursion: measuring the size of a value nested 100,000 deep would overflow the stack.
+  if (nestedDeeperThan(value, LIMITS.jsonDepth)) {
+    ctx.addIssue({ code: 'custom', message: `nests deeper than ${LIMITS.jsonDepth} levels` });
+    return;
+  }
+  // Prisma's JSON serialisation drops this key; refusing beats acknowledging what is not stored.
+  if (hasKey(value, '__proto__')) {
+    ctx.addIssue({ code: 'custom', message: 'holds the object key "__proto__", which cannot be stored; rename it' });
+    return;
+  }
   const size = Buffer.byteLength(JSON.stringify(value) ?? '');
   if (size > LIMITS.jsonBytes) ctx.addIssue({ code: 'custom', message: `is ${size} bytes; the limit is ${LIMITS.jsonBytes}` });
 }
 
+/** Whether an object anywhere in `value` (already known to be shallow) has its own property `key`. */
+function hasKey(value: unknown, key: string): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (!Array.isArray(value) && Object.hasOwn(value, key)) return true;
+  return Object.values(value).some((child) => hasKey(child, key));
+}
+
+/** Whether arrays and objects in `value` nest more than `max` levels deep. */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [item, depth] = stack.pop()!;
+    if (item === null || typeof item !== 'object') continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(item)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 /** Any JSON value within the size limit. */
 export const jsonSchema = z.unknown().superRefine(checkJsonSize);
+
+/** A finite number within ±LIMITS.number. */
+export function boundedNumber() {
+  return z
+    .number()
+    .finite('must be a finite number')
+    .min(-LIMITS.number, `must be at least -${LIMITS.number}`)
+    .max(LIMITS.number, `must be at most ${LIMITS.number}`);
+}
 
 const dateSchema = z.date().refine((date) => !Number.isNaN(date.getTime()), 'must be a valid date-time');
 const tokensSchema = z
@@ -50,17 +95,21 @@ const spanFields = {
   input: jsonSchema.nullable(),
   output: jsonSchema.nullable(),
   error: textSchema(LIMITS.errorLength).nullable(),
-  meta: z.record(z.string(), z.unknown(), { message: 'must be a JSON object' }).superRefine(checkJsonSize).nullable(),
+  // Not z.record: it rebuilds the object by assignment, which drops a "__proto__" key.
+  meta: z
+    .custom<Record<string, unknown>>((value) => value !== null && typeof value === 'object' && !Array.isArray(value), 'must be a JSON object')
+    .superRefine(checkJsonSize)
+    .nullable(),
   tags: z
     .array(z.string().min(1, 'must not be empty').max(LIMITS.tagLength, `must be at most ${LIMITS.tagLength} characters`))
     .max(LIMITS.tags, `may hold at most ${LIMITS.tags} tags`)
     .nullable(),
-  score: z.number().finite('must be a finite number').nullable(),
+  score: boundedNumber().nullable(),
   model: textSchema(LIMITS.modelLength).nullable(),
   inputTokens: tokensSchema.nullable(),
   outputTokens: tokensSchema.nullable(),
   totalTokens: tokensSchema.nullable(),
-  cost: z.number().finite('must be a finite number').min(0, 'must not be negative').nullable(),
+  cost: boundedNumber().min(0, 'must not be negative').nullable(),
   instructions: textSchema(LIMITS.instructionsLength).nullable(),
 };
 
@@ -228,26 +277,42 @@ function normalizeTags(tags: string[] | null | undefined): string[] {
 
 /**
  * Parses with zod and turns its first complaint into one readable BAD_USER_INPUT error. Text comes
- * back with NUL characters replaced by U+FFFD: PostgreSQL cannot store them in text or JSON, model
- * output sometimes has them, and a span is not dropped for it.
+ * back as it will be stored (see `storableText`), so what a write acknowledges is what is read back.
  */
 export function parse<T extends z.ZodType>(schema: T, value: unknown, label: string): z.output<T> {
   const result = schema.safeParse(value);
-  if (result.success) return withoutNul(result.data) as z.output<T>;
+  if (result.success) return storableText(result.data) as z.output<T>;
   const issue = result.error.issues[0]!;
   const field = [label, ...issue.path.map(String)].join('.');
   const message = issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.join(', ')}` : issue.message;
   throw new BadUserInput(`${field}: ${message}`, { field });
 }
 
-/** `value` with every NUL character in its strings (and object keys) replaced by U+FFFD. */
-export function withoutNul(value: unknown): unknown {
-  if (typeof value === 'string') return value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value;
-  if (Array.isArray(value)) return value.map(withoutNul);
+/**
+ * `value` with every NUL character and every lone UTF-16 surrogate in its strings (and object keys)
+ * replaced by U+FFFD. PostgreSQL cannot store NUL in text or JSON, and neither database can store half
+ * a surrogate pair (UTF-8 has no encoding for it); model output sometimes has both, and a span is not
+ * dropped for it. Replacing them before the write is what makes the reply and every later read agree.
+ */
+export function storableText(value: unknown): unknown {
+  if (typeof value === 'string') return storableString(value);
+  if (Array.isArray(value)) {
+    const items = value.map(storableText);
+    return items.some((item, index) => item !== value[index]) ? items : value;
+  }
   if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [withoutNul(key) as string, withoutNul(item)]));
+    const entries = Object.entries(value);
+    const storable = entries.map(([key, item]): [string, unknown] => [storableString(key), storableText(item)]);
+    const changed = storable.some(([key, item], index) => key !== entries[index]![0] || item !== entries[index]![1]);
+    // fromEntries defines own properties: a "__proto__" key stays a key, as JSON means it.
+    return changed ? Object.fromEntries(storable) : value;
   }
   return value;
+}
+
+export function storableString(text: string): string {
+  const wellFormed = text.isWellFormed() ? text : text.toWellFormed();
+  return wellFormed.includes('\u0000') ? wellFormed.replaceAll('\u0000', '\uFFFD') : wellFormed;
 }
 
 /** A stable hash of what the writer sent (keys sorted), so a retry is recognised whatever its key order. */

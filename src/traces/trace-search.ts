@@ -6,7 +6,7 @@
  */
 import { database } from '../db/database.js';
 import { column, raw, sql, type Sql } from '../db/dialect.js';
-import { allOf, inList, metaObject, rangeConditions, type DateTimeRange, type FloatRange } from '../db/filters.js';
+import { allOf, filterText, inList, metaObject, rangeConditions, tagList, type DateTimeRange, type FloatRange } from '../db/filters.js';
 import { countRows, nullsLast, pageOfIds, type Direction, type IdPage, type SortKey } from '../db/keyset.js';
 import { spanConditions, type SpanFilter } from '../spans/span-filter.js';
 import type { Scope } from '../spans/span.service.js';
@@ -42,13 +42,15 @@ export function traceConditions(scope: Scope, filter: TraceFilter | null | undef
   const { dialect } = database();
   const conditions: Sql[] = [sql`${col('projectId')} = ${scope.projectId}`];
   if (filter) {
-    if (filter.search) conditions.push(dialect.containsText(col('name'), filter.search));
+    const search = filterText(filter.search, 'filter.search');
+    if (search) conditions.push(dialect.containsText(col('name'), search));
     conditions.push(...inList(col('status'), filter.status));
     conditions.push(...rangeConditions(col('durationMs'), filter.durationMs, 'filter.durationMs'));
     conditions.push(...rangeConditions(col('cost'), filter.cost, 'filter.cost'));
     conditions.push(...rangeConditions(col('totalTokens'), filter.totalTokens, 'filter.totalTokens'));
     conditions.push(...rangeConditions(col('startTime'), filter.startTime, 'filter.startTime'));
-    if (filter.tags?.length) conditions.push(dialect.arrayContainsAll(col('tags'), [...filter.tags]));
+    const tags = tagList(filter.tags, 'filter.tags');
+    if (tags.length) conditions.push(dialect.arrayContainsAll(col('tags'), tags));
     const meta = metaObject(filter.meta, 'filter.meta');
     if (meta) conditions.push(dialect.jsonContains(col('meta'), meta));
     const spanFilter: SpanFilter = { ...filter.hasSpan, ...(filter.model != null ? { model: filter.model } : {}) };
