@@ -1,9 +1,10 @@
 /** The README's GraphQL examples run as written, in order, against a freshly started server. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { useTestServer } from './helpers/server.js';
+import { TEST_API_KEY, useTestServer } from './helpers/server.js';
 
-const server = useTestServer();
+// As a new user finds it: metadata only until the README's own KeepContent example.
+const server = useTestServer({}, { retention: 'METADATA_ONLY' });
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 const examples = [...readme.matchAll(/```graphql\n([\s\S]*?)```/g)].map((match) => match[1]!);
 const named = (name: string) => {
@@ -14,7 +15,7 @@ const named = (name: string) => {
 
 describe('README examples', () => {
   it('has the main flows', () => {
-    for (const name of ['CreateRoot', 'CreateChild', 'CloseChild', 'Batch', 'CloseRoot', 'ReadTree', 'FindFailedTools', 'Judge', 'SpanDetail']) {
+    for (const name of ['KeepContent', 'CreateRoot', 'CreateChild', 'CloseChild', 'Batch', 'CloseRoot', 'ReadTree', 'FindFailedTools', 'Judge', 'SpanDetail', 'CreateIngestKey', 'Keys', 'NewProject', 'Retention']) {
       expect(named(name)).toBeTruthy();
     }
   });
@@ -25,6 +26,7 @@ describe('README examples', () => {
       const name = /^(?:query|mutation) (\w+)/m.exec(example)![1]!;
       results[name] = await server().gql(example);
     }
+    expect(results.KeepContent.setRetentionRule).toEqual({ mode: 'FULL', source: 'project' });
     expect(results.CreateRoot.createSpan).toEqual({ id: 'span-root-1', traceId: 'trace-demo-1' });
     expect(results.CreateChild.createSpan).toEqual({ id: 'span-llm-1', traceId: 'trace-demo-1', startOffsetMs: 120 });
     expect(results.CloseChild.updateSpan).toEqual({ durationMs: 1250, totalTokens: 876 });
@@ -37,6 +39,46 @@ describe('README examples', () => {
     expect(results.SpanDetail.span.events).toHaveLength(1);
     expect(results.SpanDetail.span.metrics).toEqual([{ dimension: 'relevance', value: 0.92, comment: 'judge v2' }]);
     expect(results.SpanDetail.span.json.id).toBe('span-llm-1');
+    expect(results.SpanDetail.span.input).toEqual([{ role: 'user', content: 'Why is the sky blue?' }]);
+    const created = results.CreateIngestKey.createApiKey;
+    expect(created.key).toMatch(/^st_[A-Za-z0-9_-]{32}$/);
+    expect(created.apiKey).toMatchObject({ scopes: ['INGEST'], project: { name: 'default' } });
+    expect(created.key.startsWith(created.apiKey.prefix)).toBe(true);
+    expect(results.Keys.viewer).toEqual({ project: { name: 'default' }, scopes: ['INGEST', 'READ', 'ADMIN'] });
+    expect(results.Keys.apiKeys.map((key: { name: string }) => key.name)).toEqual(['checkout-service', 'SPANTREE_INIT_API_KEY']);
+    expect(results.NewProject.createProject).toMatchObject({ name: 'staging', effectiveRetention: { mode: 'METADATA_ONLY', source: 'default' } });
+    expect(results.Retention.viewer.project).toEqual({
+      retention: { mode: 'FULL', contentTtlDays: null, traceTtlDays: null },
+      effectiveRetention: { mode: 'FULL', source: 'project' },
+      organization: { retention: null },
+    });
+    expect(results.Retention.span).toEqual({ retained: true, input: [{ role: 'user', content: 'Why is the sky blue?' }] });
+  });
+
+  it('the curl example answers with the key, and without it is refused', async () => {
+    const command = /```sh\n(export SPANTREE_API_KEY[\s\S]*?)```/.exec(readme)?.[1];
+    expect(command).toBeDefined();
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'spantree-readme-'));
+    try {
+      mkdirSync(join(dir, 'data'));
+      writeFileSync(join(dir, 'data', 'admin-key'), `${TEST_API_KEY}\n`);
+      // Asynchronously: the server answering curl runs in this process.
+      const run = async (script: string) =>
+        (await promisify(execFile)('bash', ['-c', script.replaceAll('http://localhost:4000/graphql', server().url)], { cwd: dir })).stdout;
+      // FULL: the examples above have run KeepContent.
+      expect(JSON.parse(await run(command!))).toEqual({
+        data: { viewer: { project: { name: 'default', effectiveRetention: { mode: 'FULL' } }, scopes: ['INGEST', 'READ', 'ADMIN'] } },
+      });
+      const anonymous = JSON.parse(await run(command!.replace(/ *-H "Authorization: Bearer \$SPANTREE_API_KEY" \\\n/, '')));
+      expect(anonymous.errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -65,7 +107,7 @@ describe('README live examples', () => {
     const file = new URL(`../tail-${process.pid}.mjs`, import.meta.url);
     writeFileSync(file, code!);
     const child = spawn(process.execPath, [file.pathname, 'trace-demo-1'], {
-      env: { ...process.env, SPANTREE_WS_URL: server().url.replace(/^http/, 'ws') },
+      env: { ...process.env, SPANTREE_WS_URL: server().url.replace(/^http/, 'ws'), SPANTREE_API_KEY: TEST_API_KEY },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
