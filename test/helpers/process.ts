@@ -1,7 +1,7 @@
 /** A Spantree server in a child process, started the way users start it (`src/main.ts`). */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { bearer, testServerEnv } from './server.js';
+import { bearer, testServerEnv, type TestServerOptions } from './server.js';
 
 export interface ServerProcess {
   url: string;
@@ -13,7 +13,8 @@ export interface ServerProcess {
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-export async function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
+/** Starts a server process; like the in-process test servers, its project keeps content unless told otherwise. */
+export async function spawnServer(env: Record<string, string>, { retention = 'FULL' }: TestServerOptions = {}): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: root,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', NODE_ENV: 'test', ...testServerEnv(env) },
@@ -36,6 +37,10 @@ export async function spawnServer(env: Record<string, string>): Promise<ServerPr
     child.stdout!.on('data', onData);
     exited.then((code) => reject(new Error(`server exited with ${code} before it started:\n${output}`)));
   });
+  if (retention === 'FULL') {
+    const set = await post(url, `mutation { setRetentionRule(input: { mode: FULL }) { mode } }`);
+    if (set.errors) throw new Error(`could not keep content in the test project: ${JSON.stringify(set.errors)}`);
+  }
   return {
     url,
     child,
