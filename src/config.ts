@@ -34,10 +34,13 @@ const ConfigSchema = z.object({
    * An API key created at start-up, with every scope, if no key with this value exists (scripted
    * set-ups and CI). Without it, a first start with no key in the database creates one and prints it.
    */
-  SPANTREE_INIT_API_KEY: z
-    .string()
-    .regex(/^[\x21-\x7e]{16,256}$/, 'must be 16 to 256 printable ASCII characters without spaces')
-    .optional(),
+  SPANTREE_INIT_API_KEY: z.preprocess(
+    (value) => (value === '' ? undefined : value), // set but empty means unset, as shells write it
+    z
+      .string()
+      .regex(/^[\x21-\x7e]{16,256}$/, 'must be 16 to 256 printable ASCII characters without spaces')
+      .optional(),
+  ),
   /** The project the start-up key is for (created if missing). */
   SPANTREE_INIT_PROJECT: z.string().regex(/^[\x21-\x7e]{1,128}$/, 'must be 1 to 128 printable ASCII characters').default('default'),
   /** Where a first start writes the key it created (mode 0600). */
