@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { database } from '../src/db/database.js';
 import { bearer, TEST_API_KEY, useTestServer } from './helpers/server.js';
-import { connect, untilLive, type Subscription } from './helpers/clients.js';
+import { connect, endedWithError, untilLive } from './helpers/clients.js';
 import { rawWs } from './helpers/raw-ws.js';
 import { CREATE_SPAN, uid } from './helpers/operations.js';
 
@@ -48,15 +48,6 @@ async function wsCloseCode(payload: Record<string, unknown> | undefined): Promis
   return closed;
 }
 
-/** The first error a subscription ends with: sent as a result, or thrown by the client. */
-async function subscriptionError(subscription: Subscription): Promise<{ message: string; extensions?: Record<string, unknown> }> {
-  const thrown = await subscription.ended;
-  const sent = subscription.results.find((result) => result.errors?.length)?.errors[0];
-  if (sent) return sent;
-  const errors = (thrown as { errors?: unknown[] } | undefined)?.errors ?? (Array.isArray(thrown) ? thrown : undefined);
-  if (errors?.[0]) return errors[0] as { message: string };
-  throw new Error(`the subscription ended without an error: ${JSON.stringify(subscription.results)} ${String(thrown)}`);
-}
 
 describe('no key, an unknown key, a revoked key', () => {
   it('HTTP: 401 UNAUTHENTICATED, saying how to send a key, before anything runs', async () => {
@@ -139,7 +130,7 @@ describe('scopes', () => {
     for (const transport of ['ws', 'sse'] as const) {
       const client = connect(transport, server().url, key);
       try {
-        const error = await subscriptionError(client.subscribe(TAIL, { traceId: trace.traceId }));
+        const error = await endedWithError(client.subscribe(TAIL, { traceId: trace.traceId }));
         expect(error.extensions?.code, transport).toBe('FORBIDDEN');
       } finally {
         await client.dispose();
@@ -284,7 +275,7 @@ describe('revoking a key', () => {
       expect(sawNext(socket.messages)).toBe(true);
       await server().gql(REVOKE_KEY, { id });
       expect((await socket.closed).code).toBe(4403);
-      const error = await subscriptionError(sseTail);
+      const error = await endedWithError(sseTail);
       expect(error.extensions?.code).toBe('UNAUTHENTICATED');
       expect(error.message).toMatch(/revoked/);
       await server().gql(CREATE_SPAN, { input: { parentId: trace.id, name: 'after-revoke' } });

@@ -4,7 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bearer, useTestServer } from './helpers/server.js';
-import { connect, untilLive, type Subscription } from './helpers/clients.js';
+import { connect, endedWithError, untilLive } from './helpers/clients.js';
 import { CREATE_SPAN, uid } from './helpers/operations.js';
 
 const server = useTestServer();
@@ -92,8 +92,8 @@ describe("another project's data, with project B's key", () => {
           `subscription($id: ID!) { traceSpans(traceId: $id) { op } }`,
           `subscription($id: ID!) { spanEvents(traceId: $id) { kind } }`,
         ]) {
-          const onA = await endedWith(client.subscribe(query, { id: traceOfA }));
-          const onMissing = await endedWith(client.subscribe(query, { id: 'missing-trace' }));
+          const onA = await endedWithError(client.subscribe(query, { id: traceOfA }));
+          const onMissing = await endedWithError(client.subscribe(query, { id: 'missing-trace' }));
           expect(onA.extensions?.code).toBe('NOT_FOUND');
           expect(onA.message.replace(traceOfA, '<id>')).toBe(onMissing.message.replace('missing-trace', '<id>'));
         }
@@ -113,10 +113,3 @@ describe("another project's data, with project B's key", () => {
   }
 });
 
-async function endedWith(subscription: Subscription): Promise<{ message: string; extensions?: Record<string, unknown> }> {
-  const thrown = await subscription.ended;
-  const sent = subscription.results.find((result) => result.errors?.length)?.errors[0];
-  const error = sent ?? (thrown as { errors?: any[] })?.errors?.[0] ?? (Array.isArray(thrown) ? thrown[0] : undefined);
-  if (!error) throw new Error(`ended without an error: ${JSON.stringify(subscription.results)}`);
-  return error;
-}

@@ -102,3 +102,12 @@ export async function untilLive(subscription: Subscription, probe: () => Promise
   }
   throw new Error('the subscription never went live');
 }
+
+/** The error a subscription ended with: sent as a result, or thrown by the client. Fails if it ended without one. */
+export async function endedWithError(subscription: Subscription): Promise<{ message: string; extensions?: Record<string, any> }> {
+  const thrown = await subscription.ended;
+  const sent = subscription.results.find((result) => result.errors?.length)?.errors[0];
+  const error = sent ?? (thrown as { errors?: any[] } | undefined)?.errors?.[0] ?? (Array.isArray(thrown) ? thrown[0] : undefined);
+  if (!error) throw new Error(`the subscription ended without an error: ${JSON.stringify(subscription.results)} ${String(thrown)}`);
+  return error;
+}
