@@ -120,13 +120,23 @@ export async function openPubSub(redisUrl?: string): Promise<SpantreePubSub> {
   if (redisUrl) {
     const publishClient = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
     const subscribeClient = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
-    for (const client of [publishClient, subscribeClient]) client.on('error', reportRedisError);
+    // Until connected, an error means Redis cannot be reached: the start fails with that reason.
+    let startError: (Error & { code?: string }) | undefined;
+    const onStartError = (error: Error) => (startError ??= error);
+    for (const client of [publishClient, subscribeClient]) client.on('error', onStartError);
     try {
       await Promise.all([publishClient.connect(), subscribeClient.connect()]);
     } catch (error) {
       publishClient.disconnect();
       subscribeClient.disconnect();
-      throw error;
+      const reason = startError ?? (error as Error);
+      throw new Error(
+        `Redis (REDIS_URL) is unreachable: ${reason.message}; check that it is running and that the URL is right`,
+      );
+    }
+    for (const client of [publishClient, subscribeClient]) {
+      client.off('error', onStartError);
+      client.on('error', reportRedisError);
     }
     target = createRedisEventTarget({
       publishClient: failSoft(publishClient),

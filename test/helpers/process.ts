@@ -1,6 +1,7 @@
 /** A Spantree server in a child process, started the way users start it (`src/main.ts`). */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { bearer, testServerEnv, type TestServerOptions } from './server.js';
 
 export interface ServerProcess {
@@ -14,12 +15,11 @@ export interface ServerProcess {
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Starts a server process; like the in-process test servers, its project keeps content unless told otherwise. */
-export async function spawnServer(env: Record<string, string>, { retention = 'FULL' }: TestServerOptions = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: root,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', NODE_ENV: 'test', ...testServerEnv(env) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export async function spawnServer(
+  env: Record<string, string>,
+  { retention = 'FULL', cwd = root }: TestServerOptions & { cwd?: string } = {},
+): Promise<ServerProcess> {
+  const child = startProcess(env, cwd);
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
@@ -50,6 +50,25 @@ export async function spawnServer(env: Record<string, string>, { retention = 'FU
       return exited;
     },
   };
+}
+
+/** `npm start` as it runs it (tsx on src/main.ts), from any folder: relative paths resolve against `cwd`. */
+function startProcess(env: Record<string, string>, cwd: string): ChildProcess {
+  return spawn(process.execPath, ['--import', import.meta.resolve('tsx'), join(root, 'src/main.ts')], {
+    cwd,
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', NODE_ENV: 'test', ...testServerEnv(env) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** A start that is expected to fail: its exit code and everything it printed. */
+export async function failedStart(env: Record<string, string>, cwd = root): Promise<{ code: number | null; output: string }> {
+  const child = startProcess(env, cwd);
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode)));
+  return { code, output };
 }
 
 /** One GraphQL request over HTTP, with the suite's key. */
