@@ -28,9 +28,15 @@ interface Row {
 
 const rows: Row[] = [];
 let url = '';
+/** The benchmark's own all-scope key (SPANTREE_INIT_API_KEY), sent as every client sends one. */
+const KEY = 'st_benchmark_key_0123456789abcdef';
 
 async function gql(query: string, variables?: Record<string, unknown>) {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+    body: JSON.stringify({ query, variables }),
+  });
   const body = (await response.json()) as { data?: any; errors?: unknown };
   if (body.errors) throw new Error(JSON.stringify(body.errors));
   return body.data;
@@ -159,7 +165,12 @@ async function live(database: string) {
   for (let i = 0; i < writes; i++) quiet.push(await timed(() => gql(CREATE, { input: { parentId: root.id, name: `q${i}` } })));
 
   const subscribers = 50;
-  const client = createClient({ url: url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, lazy: false });
+  const client = createClient({
+    url: url.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    lazy: false,
+    connectionParams: { authorization: `Bearer ${KEY}` },
+  });
   const received = new Map<string, number[]>();
   const disposers: (() => void)[] = [];
   let ready = 0;
@@ -202,8 +213,12 @@ async function live(database: string) {
 
 async function onDatabase(database: string, databaseUrl: string, cleanup: () => Promise<void>) {
   resetShutdownSignal();
-  const server: RunningServer = await startServer(loadConfig({ DATABASE_URL: databaseUrl, PORT: '0', GRAPHIQL: 'false' }));
+  const server: RunningServer = await startServer(
+    loadConfig({ DATABASE_URL: databaseUrl, PORT: '0', GRAPHIQL: 'false', SPANTREE_INIT_API_KEY: KEY }),
+  );
   url = server.url;
+  // The workloads write and read content (inputs, outputs), as a project with a FULL rule does.
+  await gql(`mutation { setRetentionRule(input: { mode: FULL }) { mode } }`);
   try {
     for (const [name, workload] of [['ingest', ingest], ['tree', treeRead], ['explorer', explorer], ['live', live]] as const) {
       process.stdout.write(`${database}: ${name}...\n`);

@@ -63,7 +63,7 @@ const ConfigSchema = z.object({
   /** The largest request body (HTTP) or message (WebSocket) accepted, in bytes. */
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(8 * 1024 * 1024),
   /** Operations each API key may start per second (HTTP requests, WebSocket operations); 0 turns it off. */
-  RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(0).default(100),
+  RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(0).default(1000),
   /** How deep a selection may nest: room for a 25-level span tree in one request. */
   MAX_QUERY_DEPTH: z.coerce.number().int().min(1).default(40),
   /** How many aliases one operation may use. */
