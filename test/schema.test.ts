@@ -50,6 +50,45 @@ describe('schema.graphql', () => {
       ['Span', 'events', { kind: '[EventKind!]' }, '[Event!]!'],
       ['Span', 'json', {}, 'JSON!'],
       ['Span', 'startOffsetMs', {}, 'Float!'],
+      // Tenancy, keys and retention.
+      ['Query', 'viewer', {}, 'Viewer!'],
+      ['Query', 'projects', {}, '[Project!]!'],
+      ['Query', 'apiKeys', { projectId: 'ID' }, '[ApiKey!]!'],
+      ['Mutation', 'createProject', { input: 'CreateProjectInput!' }, 'Project!'],
+      ['Mutation', 'createApiKey', { input: 'CreateApiKeyInput!' }, 'CreatedApiKey!'],
+      ['Mutation', 'revokeApiKey', { id: 'ID!' }, 'ApiKey!'],
+      ['Mutation', 'setRetentionRule', { input: 'SetRetentionRuleInput!' }, 'EffectiveRetention!'],
+      ['Mutation', 'deleteTrace', { id: 'ID!' }, 'Boolean!'],
+      ['Organization', 'id', {}, 'ID!'],
+      ['Organization', 'name', {}, 'String!'],
+      ['Organization', 'retention', {}, 'RetentionRule'],
+      ['Organization', 'projects', {}, '[Project!]!'],
+      ['Project', 'id', {}, 'ID!'],
+      ['Project', 'name', {}, 'String!'],
+      ['Project', 'organization', {}, 'Organization!'],
+      ['Project', 'retention', {}, 'RetentionRule'],
+      ['Project', 'effectiveRetention', {}, 'EffectiveRetention!'],
+      ['RetentionRule', 'mode', {}, 'RetentionMode!'],
+      ['RetentionRule', 'contentTtlDays', {}, 'Int'],
+      ['RetentionRule', 'traceTtlDays', {}, 'Int'],
+      ['EffectiveRetention', 'mode', {}, 'RetentionMode!'],
+      ['EffectiveRetention', 'contentTtlDays', {}, 'Int'],
+      ['EffectiveRetention', 'traceTtlDays', {}, 'Int'],
+      ['EffectiveRetention', 'source', {}, 'String!'],
+      ['ApiKey', 'id', {}, 'ID!'],
+      ['ApiKey', 'name', {}, 'String!'],
+      ['ApiKey', 'prefix', {}, 'String!'],
+      ['ApiKey', 'scopes', {}, '[ApiKeyScope!]!'],
+      ['ApiKey', 'project', {}, 'Project!'],
+      ['ApiKey', 'createdAt', {}, 'DateTime!'],
+      ['ApiKey', 'lastUsedAt', {}, 'DateTime'],
+      ['ApiKey', 'revokedAt', {}, 'DateTime'],
+      ['CreatedApiKey', 'key', {}, 'String!'],
+      ['CreatedApiKey', 'apiKey', {}, 'ApiKey!'],
+      ['Viewer', 'project', {}, 'Project!'],
+      ['Viewer', 'scopes', {}, '[ApiKeyScope!]!'],
+      ['Trace', 'retained', {}, 'Boolean!'],
+      ['Span', 'retained', {}, 'Boolean!'],
     ];
     for (const [typeName, fieldName, args, returns] of contract) {
       const type = schema.getType(typeName);
@@ -63,6 +102,8 @@ describe('schema.graphql', () => {
       ['SpanType', ['GENERATION', 'FUNCTION', 'CALL', 'TOOL']],
       ['TraceStatus', ['RUNNING', 'OK', 'ERROR']],
       ['EventKind', ['GUARDRAIL', 'OBSERVE', 'ROUTE', 'COMPLY', 'FEEDBACK']],
+      ['ApiKeyScope', ['INGEST', 'READ', 'ADMIN']],
+      ['RetentionMode', ['METADATA_ONLY', 'FULL']],
     ] as const) {
       const type = schema.getType(name);
       if (!isEnumType(type)) throw new Error(`${name} is missing`);
@@ -70,6 +111,21 @@ describe('schema.graphql', () => {
     }
     expect(schema.getType('DateTime')).toBeDefined();
     expect(schema.getType('JSON')).toBeDefined();
+  });
+});
+
+describe('authorization', () => {
+  it('every root field needs a scope, from its root type or its own, except viewer', () => {
+    const open: string[] = [];
+    for (const root of [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]) {
+      const typeScopes = (root!.extensions as { pothosOptions?: { authScopes?: object } }).pothosOptions?.authScopes;
+      for (const field of Object.values(root!.getFields())) {
+        const options = (field.extensions as { pothosOptions?: { authScopes?: object; skipTypeScopes?: boolean } }).pothosOptions ?? {};
+        const scopes = options.authScopes ?? (options.skipTypeScopes ? undefined : typeScopes);
+        if (!scopes || Object.keys(scopes).length === 0) open.push(`${root!.name}.${field.name}`);
+      }
+    }
+    expect(open).toEqual(['Query.viewer']);
   });
 });
 
