@@ -21,8 +21,11 @@ export function column(alias: string, name: string): Sql {
 export interface Dialect {
   /** Case-insensitive substring match (PostgreSQL: ILIKE, served by the trigram index). */
   containsText(target: Sql, term: string): Sql;
-  /** The JSON object in `target` holds every key/value of `expected`, nested objects included. */
-  jsonContains(target: Sql, expected: Record<string, unknown>): Sql;
+  /**
+   * The JSON object in `target` holds every key/value of `expected`, nested objects included;
+   * `field` names the filter in messages about what a database cannot match.
+   */
+  jsonContains(target: Sql, expected: Record<string, unknown>, field: string): Sql;
   /** The JSON array of strings in `target` holds every one of `values`. */
   arrayContainsAll(target: Sql, values: string[]): Sql;
   /** One row per distinct element (column `tag`) of the string arrays in `target` over `from`. */
@@ -45,7 +48,7 @@ function likePattern(term: string): string {
 
 const sqlite: Dialect = {
   containsText: (target, term) => sql`${target} LIKE ${likePattern(term)} ESCAPE '\\'`,
-  jsonContains: (target, expected) => join(sqliteJsonConditions(target, expected, '$'), ' AND '),
+  jsonContains: (target, expected, field) => join(sqliteJsonConditions(target, expected, '$', field), ' AND '),
   arrayContainsAll: (target, values) =>
     join(
       values.map((value) => sql`EXISTS (SELECT 1 FROM json_each(${target}) WHERE json_each.value = ${value})`),
@@ -84,11 +87,11 @@ export function dialectFor(provider: Provider): Dialect {
  * json_extract/json_type at its path, with the same meaning as PostgreSQL's @> (an expected array
  * matches when the stored array holds each of its elements).
  */
-function sqliteJsonConditions(target: Sql, expected: unknown, path: string): Sql[] {
+function sqliteJsonConditions(target: Sql, expected: unknown, path: string, field: string): Sql[] {
   if (Array.isArray(expected)) {
     return expected.map((element) => {
       if (element !== null && typeof element === 'object') {
-        throw new BadUserInput('An array in a meta filter may hold only strings, numbers, booleans and null');
+        throw new BadUserInput(`${field}: an array in a meta filter may hold only strings, numbers, booleans and null`, { field });
       }
       return sql`EXISTS (SELECT 1 FROM json_each(${target}, ${path}) AS element WHERE ${sqliteJsonLeaf(
         raw('element.value'),
@@ -100,9 +103,9 @@ function sqliteJsonConditions(target: Sql, expected: unknown, path: string): Sql
   if (expected !== null && typeof expected === 'object') {
     const conditions = Object.entries(expected).flatMap(([key, value]) => {
       if (/["\\\u0000-\u001f]/.test(key)) {
-        throw new BadUserInput(`A meta filter key may not contain quotes, backslashes or control characters: ${JSON.stringify(key)}`);
+        throw new BadUserInput(`${field}: a meta filter key may not contain quotes, backslashes or control characters: ${JSON.stringify(key)}`, { field });
       }
-      return sqliteJsonConditions(target, value, `${path}."${key}"`);
+      return sqliteJsonConditions(target, value, `${path}."${key}"`, field);
     });
     return conditions.length ? conditions : [sql`json_type(${target}, ${path}) = 'object'`];
   }

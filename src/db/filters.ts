@@ -1,6 +1,6 @@
 /** SQL conditions shared by the trace and span filters. */
 import { BadUserInput } from '../errors.js';
-import { nestedDeeperThan } from '../spans/span-input.js';
+import { anyWithin, isNonFiniteNumber, isStorableDate, nestedDeeperThan, STORABLE_DATES } from '../spans/span-input.js';
 import { join, sql, type Sql } from './dialect.js';
 
 /**
@@ -23,6 +23,12 @@ export interface DateTimeRange {
 export function rangeConditions(expr: Sql, range: FloatRange | DateTimeRange | null | undefined, field: string): Sql[] {
   if (!range) return [];
   const { gte, lte } = range;
+  // A bound PostgreSQL cannot take as a timestamp (year 0 and before) would fail inside the query.
+  for (const [name, value] of [['gte', gte], ['lte', lte]] as const) {
+    if (value instanceof Date && !isStorableDate(value)) {
+      throw new BadUserInput(`${field}.${name}: ${STORABLE_DATES}`, { field: `${field}.${name}` });
+    }
+  }
   if (gte != null && lte != null && gte > lte) {
     throw new BadUserInput(`${field}: gte is greater than lte, so nothing can match`, { field });
   }
@@ -75,6 +81,10 @@ export function metaObject(meta: unknown, field: string): Record<string, unknown
       `${field}: may match at most ${FILTER_LIMITS.metaLeaves} values, nested at most ${FILTER_LIMITS.metaDepth} levels deep`,
       { field },
     );
+  }
+  // 1e400 parses as Infinity: PostgreSQL would match it as null, SQLite as nothing.
+  if (anyWithin(meta, isNonFiniteNumber)) {
+    throw new BadUserInput(`${field}: holds a number too large to match (beyond ±1.7976931348623157e308)`, { field });
   }
   return meta as Record<string, unknown>;
 }

@@ -5,7 +5,7 @@
 import { BadUserInput } from '../errors.js';
 import { join, raw, sql, type Sql } from './dialect.js';
 import { bound } from './filters.js';
-import { storableString } from '../spans/span-input.js';
+import { isStorableDate, storableString } from '../spans/span-input.js';
 
 export type Direction = 'ASC' | 'DESC';
 
@@ -88,8 +88,7 @@ function normalize(key: SortKey, value: unknown): unknown {
     case 'date': {
       const date = value instanceof Date ? value : typeof value === 'string' ? new Date(value) : undefined;
       // Within the years both databases store (a forged cursor can name any JavaScript date).
-      const year = date?.getUTCFullYear() ?? Number.NaN;
-      return date && year >= 1 && year <= 9999 ? date : undefined;
+      return date && isStorableDate(date) ? date : undefined;
     }
     case 'number':
       return typeof value === 'bigint' ? Number(value) : typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : undefined;

@@ -125,7 +125,7 @@ export type SetRetentionRuleInput = Unchecked<z.input<typeof setRuleSchema>>;
  */
 export async function setRetentionRule(principal: Principal, raw: SetRetentionRuleInput): Promise<EffectiveRetention> {
   const input = parse(setRuleSchema, raw, 'input');
-  if (input.projectId && input.organizationId) {
+  if (input.projectId != null && input.organizationId != null) {
     throw new BadUserInput('input: give projectId or organizationId, not both', { field: 'input.organizationId' });
   }
   if (!input.mode && (input.contentTtlDays != null || input.traceTtlDays != null)) {
@@ -138,7 +138,7 @@ export async function setRetentionRule(principal: Principal, raw: SetRetentionRu
   };
   const { read } = database();
   let result: EffectiveRetention;
-  if (input.organizationId) {
+  if (input.organizationId != null) {
     if (input.organizationId !== principal.organizationId) {
       throw new NotFound(`input.organizationId: organization ${input.organizationId} not found`, { field: 'input.organizationId' });
     }

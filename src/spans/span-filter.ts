@@ -39,7 +39,7 @@ export function spanConditions(dialect: Dialect, alias: string, filter: SpanFilt
   const tags = tagList(filter.tags, `${field}.tags`);
   if (tags.length) conditions.push(dialect.arrayContainsAll(col('tags'), tags));
   const meta = metaObject(filter.meta, `${field}.meta`);
-  if (meta) conditions.push(dialect.jsonContains(col('meta'), meta));
+  if (meta) conditions.push(dialect.jsonContains(col('meta'), meta, `${field}.meta`));
   if (filter.traceId != null) conditions.push(sql`${col('traceId')} = ${filter.traceId}`);
   if (filter.parentId != null) conditions.push(sql`${col('parentId')} = ${filter.parentId}`);
   if (filter.isRoot != null) conditions.push(filter.isRoot ? sql`${col('parentId')} IS NULL` : sql`${col('parentId')} IS NOT NULL`);

@@ -40,19 +40,33 @@ function checkJsonSize(value: unknown, ctx: z.RefinementCtx) {
     return;
   }
   // Prisma's JSON serialisation drops this key; refusing beats acknowledging what is not stored.
-  if (hasKey(value, '__proto__')) {
+  if (anyWithin(value, hasProtoKey)) {
     ctx.addIssue({ code: 'custom', message: 'holds the object key "__proto__", which cannot be stored; rename it' });
+    return;
+  }
+  // JSON text may hold 1e400, which parses as Infinity and would be stored as null while the reply
+  // showed it: refused like any other number that cannot be kept.
+  if (anyWithin(value, isNonFiniteNumber)) {
+    ctx.addIssue({ code: 'custom', message: 'holds a number too large to store (beyond ±1.7976931348623157e308)' });
     return;
   }
   const size = Buffer.byteLength(JSON.stringify(value) ?? '');
   if (size > LIMITS.jsonBytes) ctx.addIssue({ code: 'custom', message: `is ${size} bytes; the limit is ${LIMITS.jsonBytes}` });
 }
 
-/** Whether an object anywhere in `value` (already known to be shallow) has its own property `key`. */
-function hasKey(value: unknown, key: string): boolean {
-  if (value === null || typeof value !== 'object') return false;
-  if (!Array.isArray(value) && Object.hasOwn(value, key)) return true;
-  return Object.values(value).some((child) => hasKey(child, key));
+/** Whether `test` holds for `value` or for anything within it (`value` already known to be shallow). */
+export function anyWithin(value: unknown, test: (item: unknown) => boolean): boolean {
+  if (test(value)) return true;
+  return value !== null && typeof value === 'object' && Object.values(value).some((child) => anyWithin(child, test));
+}
+
+function hasProtoKey(item: unknown): boolean {
+  return item !== null && typeof item === 'object' && !Array.isArray(item) && Object.hasOwn(item, '__proto__');
+}
+
+/** Infinity or NaN: what a JSON number beyond the double range (1e400) becomes once parsed. */
+export function isNonFiniteNumber(item: unknown): boolean {
+  return typeof item === 'number' && !Number.isFinite(item);
 }
 
 /** Whether arrays and objects in `value` nest more than `max` levels deep. */
@@ -79,7 +93,22 @@ export function boundedNumber() {
     .max(LIMITS.number, `must be at most ${LIMITS.number}`);
 }
 
-const dateSchema = z.date().refine((date) => !Number.isNaN(date.getTime()), 'must be a valid date-time');
+/**
+ * Whether a date lies in the years 1 to 9999: what ISO-8601 writes with four digits and both databases
+ * store. PostgreSQL refuses year 0 and earlier outright, and SQLite would store a date whose cursor
+ * could not be written, which broke paging through traces for everyone.
+ */
+export function isStorableDate(date: Date): boolean {
+  const year = date.getUTCFullYear();
+  return year >= 1 && year <= 9999;
+}
+
+export const STORABLE_DATES = 'must be between the years 1 and 9999 (UTC)';
+
+const dateSchema = z
+  .date()
+  .refine((date) => !Number.isNaN(date.getTime()), 'must be a valid date-time')
+  .refine(isStorableDate, STORABLE_DATES);
 const tokensSchema = z
   .number()
   .int('must be a whole number')
@@ -293,21 +322,67 @@ export function parse<T extends z.ZodType>(schema: T, value: unknown, label: str
  * replaced by U+FFFD. PostgreSQL cannot store NUL in text or JSON, and neither database can store half
  * a surrogate pair (UTF-8 has no encoding for it); model output sometimes has both, and a span is not
  * dropped for it. Replacing them before the write is what makes the reply and every later read agree.
+ *
+ * Runs on a request's variables before anything has checked their shape (undeclared ones included),
+ * so it walks with a stack of its own rather than recursing: a value nested 10,000 levels deep would
+ * otherwise overflow the call stack and reach the client as "Unexpected error.". Unchanged values come
+ * back as the same objects.
  */
 export function storableText(value: unknown): unknown {
   if (typeof value === 'string') return storableString(value);
-  if (Array.isArray(value)) {
-    const items = value.map(storableText);
-    return items.some((item, index) => item !== value[index]) ? items : value;
+  if (!isContainer(value)) return value;
+  const stack: StorableFrame[] = [storableFrame(value)];
+  for (;;) {
+    const frame = stack.at(-1)!;
+    if (frame.next < frame.values.length) {
+      const child = frame.values[frame.next];
+      if (isContainer(child)) {
+        stack.push(storableFrame(child));
+        continue;
+      }
+      settle(frame, typeof child === 'string' ? storableString(child) : child);
+      continue;
+    }
+    stack.pop();
+    const built = !frame.changed
+      ? frame.source
+      : Array.isArray(frame.source)
+        ? frame.values
+        : // fromEntries defines own properties: a "__proto__" key stays a key, as JSON means it.
+          Object.fromEntries(frame.keys.map((key, index) => [key, frame.values[index]]));
+    const parent = stack.at(-1);
+    if (!parent) return built;
+    settle(parent, built);
   }
-  if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
-    const entries = Object.entries(value);
-    const storable = entries.map(([key, item]): [string, unknown] => [storableString(key), storableText(item)]);
-    const changed = storable.some(([key, item], index) => key !== entries[index]![0] || item !== entries[index]![1]);
-    // fromEntries defines own properties: a "__proto__" key stays a key, as JSON means it.
-    return changed ? Object.fromEntries(storable) : value;
+}
+
+/** An array or object being made storable: its (storable) keys, its values so far, the next to visit. */
+interface StorableFrame {
+  source: object;
+  keys: string[];
+  values: unknown[];
+  next: number;
+  changed: boolean;
+}
+
+function isContainer(value: unknown): value is object {
+  return value !== null && typeof value === 'object' && !(value instanceof Date);
+}
+
+function storableFrame(source: object): StorableFrame {
+  if (Array.isArray(source)) return { source, keys: [], values: [...source], next: 0, changed: false };
+  const entries = Object.entries(source);
+  const keys = entries.map(([key]) => storableString(key));
+  return { source, keys, values: entries.map(([, item]) => item), next: 0, changed: keys.some((key, index) => key !== entries[index]![0]) };
+}
+
+/** Records the storable form of the frame's current value and moves on. */
+function settle(frame: StorableFrame, storable: unknown) {
+  if (storable !== frame.values[frame.next]) {
+    frame.values[frame.next] = storable;
+    frame.changed = true;
   }
-  return value;
+  frame.next += 1;
 }
 
 export function storableString(text: string): string {

@@ -109,7 +109,10 @@ export function traceSummary(spanCount: number, composition: Record<string, numb
 export function preview(value: unknown): string | null {
   if (value === null || value === undefined) return null;
   const text = typeof value === 'string' ? value : JSON.stringify(value);
-  return text.length > PREVIEW_LENGTH ? `${text.slice(0, PREVIEW_LENGTH - 1)}…` : text;
+  if (text.length <= PREVIEW_LENGTH) return text;
+  // Never cut between the two halves of a surrogate pair (an emoji): half a character cannot be stored.
+  const cut = /[\uD800-\uDBFF]/.test(text[PREVIEW_LENGTH - 2]!) ? PREVIEW_LENGTH - 2 : PREVIEW_LENGTH - 1;
+  return `${text.slice(0, cut)}…`;
 }
 
 /**

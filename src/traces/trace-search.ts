@@ -52,7 +52,7 @@ export function traceConditions(scope: Scope, filter: TraceFilter | null | undef
     const tags = tagList(filter.tags, 'filter.tags');
     if (tags.length) conditions.push(dialect.arrayContainsAll(col('tags'), tags));
     const meta = metaObject(filter.meta, 'filter.meta');
-    if (meta) conditions.push(dialect.jsonContains(col('meta'), meta));
+    if (meta) conditions.push(dialect.jsonContains(col('meta'), meta, 'filter.meta'));
     const spanFilter: SpanFilter = { ...filter.hasSpan, ...(filter.model != null ? { model: filter.model } : {}) };
     if (filter.model != null || filter.hasSpan) {
       conditions.push(sql`EXISTS (SELECT 1 FROM "Span" AS "span"

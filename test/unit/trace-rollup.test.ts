@@ -62,6 +62,17 @@ describe('traceRollup', () => {
 });
 
 describe('preview', () => {
+  it('never cuts an emoji in half, which could not be stored', () => {
+    for (const lead of [197, 198, 199]) {
+      const text = `${'x'.repeat(lead)}${'😀'.repeat(100)}`;
+      const cut = preview(text)!;
+      expect(cut.isWellFormed(), `lead ${lead}`).toBe(true);
+      expect(cut.endsWith('…')).toBe(true);
+      expect(cut.length).toBeLessThanOrEqual(200);
+      expect(text.startsWith(cut.slice(0, -1))).toBe(true);
+    }
+  });
+
   it('shows strings as they are and other JSON as text, cut to 200 characters', () => {
     expect(preview('hello')).toBe('hello');
     expect(preview({ a: [1, 2] })).toBe('{"a":[1,2]}');
