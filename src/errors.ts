@@ -8,6 +8,7 @@ import type { Plugin } from 'graphql-yoga';
 export type ErrorCode =
   | 'BAD_USER_INPUT'
   | 'BAD_REQUEST'
+  | 'REQUEST_ENTITY_TOO_LARGE'
   | 'QUERY_LIMIT_EXCEEDED'
   | 'NOT_FOUND'
   | 'CONFLICT'

@@ -19,13 +19,14 @@ import { authenticate, startKeyWatch, stopKeyWatch, type Principal } from './aut
 import { ensureAccess, type CreatedAccess } from './auth/first-start.js';
 import { openRateLimiter, type RateLimiter } from './auth/rate-limit.js';
 import { authenticateConnection, useApiKeyAuth, type ServerContext } from './auth/request-auth.js';
-import { isLoopback, NetworkGuards, useNoFormBodies } from './http/network-guards.js';
+import { isLoopback, NetworkGuards, useRequestBodyGuards } from './http/network-guards.js';
 import { startRetentionWatch, stopRetentionWatch } from './retention/retention.service.js';
 import { startRetentionSweep } from './retention/retention-sweep.js';
 import type { Context } from './schema/builder.js';
 import { schema } from './schema/index.js';
 import { useQueryLimits } from './schema/limits.js';
 import { useStorableInput } from './schema/storable-input.js';
+import { cancellableSchema, useCancelWhenClientLeaves } from './http/cancellation.js';
 import { shutdownSignal } from './shutdown.js';
 import { SpantreeError, useErrorCodes } from './errors.js';
 
@@ -107,7 +108,7 @@ async function serve(config: Config, rateLimiter: RateLimiter, closeResources: (
     return { principal, scope: { projectId: principal.projectId }, loaders: new Map(), limits, signal };
   };
   const yoga: YogaServerInstance<ServerContext, Context> = createYoga<ServerContext, Context>({
-    schema,
+    schema: cancellableSchema(schema),
     graphqlEndpoint: ENDPOINT,
     // GraphiQL subscribes over SSE, which sends the headers pane (the API key) like any request.
     graphiql: config.GRAPHIQL
@@ -137,9 +138,9 @@ async function serve(config: Config, rateLimiter: RateLimiter, closeResources: (
       return contextOf(principal, signal ?? request?.signal);
     },
     plugins: [
-      useNoFormBodies(ENDPOINT),
+      useRequestBodyGuards(config.MAX_BODY_BYTES),
       useReadinessCheck({ endpoint: '/health', check: () => database().checkReady().then(() => true) }),
-      useApiKeyAuth({ endpoint: ENDPOINT, rateLimiter }),
+      useApiKeyAuth({ rateLimiter }),
       // Every request carries Authorization, which browsers never send cross-site without a CORS
       // preflight; a request with neither it nor yoga's header is refused as a forgery.
       useCSRFPrevention({ requestHeaders: ['authorization', 'x-graphql-yoga-csrf'] }) as Plugin,
@@ -188,6 +189,20 @@ async function serve(config: Config, rateLimiter: RateLimiter, closeResources: (
   };
   // WebSocket operations are cancelled when their socket closes.
   const socketSignals = new WeakMap<object, AbortController>();
+  // Each operation gets a signal of its own, aborted when its socket closes, and forgotten when the
+  // operation ends: the executor removes the listener it adds to a signal only when that signal
+  // aborts, so handing it the socket's signal would keep every finished operation (context, loaders
+  // and all) alive for as long as the socket stays open.
+  const operationControllers = new WeakMap<object, Map<string, AbortController>>();
+  const operationSignal = (ctx: { extra: { socket: object } }, id: string): AbortSignal => {
+    let ofSocket = operationControllers.get(ctx.extra.socket);
+    if (!ofSocket) operationControllers.set(ctx.extra.socket, (ofSocket = new Map()));
+    const controller = new AbortController();
+    if (socketSignals.get(ctx.extra.socket)?.signal.aborted) controller.abort();
+    ofSocket.set(id, controller);
+    return controller.signal;
+  };
+  const forgetSignal = (ctx: { extra: { socket: object } }, id: string) => operationControllers.get(ctx.extra.socket)?.delete(id);
   // Attached once listening: a failed listen is then only the HTTP server's error.
   const wsServer = new WebSocketServer({
     server: httpServer,
@@ -202,7 +217,10 @@ async function serve(config: Config, rateLimiter: RateLimiter, closeResources: (
   wsServer.on('connection', (socket) => {
     const controller = new AbortController();
     socketSignals.set(socket, controller);
-    socket.once('close', () => controller.abort());
+    socket.once('close', () => {
+      controller.abort();
+      for (const operation of operationControllers.get(socket)?.values() ?? []) operation.abort();
+    });
   });
   const ws = useServer<Record<string, unknown>, { request: unknown; principal?: Principal }>(
     {
@@ -220,7 +238,15 @@ async function serve(config: Config, rateLimiter: RateLimiter, closeResources: (
       },
       // Every WebSocket operation runs through yoga's envelop, so plugins, context and limits are the
       // same as over HTTP.
-      execute: (args) => (args.rootValue as Enveloped).execute(args),
+      execute: async (args) => {
+        try {
+          return await (args.rootValue as Enveloped).execute(args);
+        } catch (error) {
+          // Cancelled because its socket closed: nobody to answer, and no server fault to log.
+          if ((args.contextValue as Context).signal?.aborted) return { data: null };
+          throw error;
+        }
+      },
       subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
       onSubscribe: async (ctx, id, params) => {
         // Refused once stopping; otherwise counted as in flight from here, not only once it executes,
@@ -243,7 +269,7 @@ async function serve(config: Config, rateLimiter: RateLimiter, closeResources: (
             socket: ctx.extra.socket,
             params,
             principal,
-            signal: socketSignals.get(ctx.extra.socket)?.signal,
+            signal: operationSignal(ctx, id),
           });
           let document: DocumentNode;
           try {
@@ -277,8 +303,14 @@ async function serve(config: Config, rateLimiter: RateLimiter, closeResources: (
       },
       // Queries and mutations have executed (subscriptions have started): no longer in flight.
       onOperation: (ctx, id) => settle(ctx, id),
-      onError: (ctx, id) => settle(ctx, id),
-      onComplete: (ctx, id) => settle(ctx, id),
+      onError: (ctx, id) => {
+        settle(ctx, id);
+        forgetSignal(ctx, id);
+      },
+      onComplete: (ctx, id) => {
+        settle(ctx, id);
+        forgetSignal(ctx, id);
+      },
       // A socket that goes away (even mid-operation) leaves nothing counted.
       onClose: (ctx) => {
         for (const release of operationsOf(ctx).values()) release();
@@ -338,17 +370,6 @@ function delay(ms: number) {
   return new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 }
 
-/**
- * Execution stops resolving further fields once its client has gone away (HTTP request aborted,
- * WebSocket closed): no query runs on for nobody.
- */
-function useCancelWhenClientLeaves(): Plugin {
-  const withSignal = ({ args }: { args: ExecutionArgs }) => {
-    (args as ExecutionArgs & { signal?: AbortSignal }).signal = (args.contextValue as Context).signal;
-  };
-  return { onExecute: withSignal, onSubscribe: withSignal };
-}
-
 /** Counts queries and mutations being executed, on any transport, so shutdown can wait for them. */
 class InFlight {
   private count = 0;
@@ -356,8 +377,19 @@ class InFlight {
 
   plugin(): Plugin {
     return {
-      onExecute: () => {
+      onExecute: ({ executeFn, setExecuteFn }) => {
         const release = this.hold();
+        // An execution cancelled because its client left rejects and never reaches onExecuteDone:
+        // without this it would stay counted for good, and every later shutdown would wait out its
+        // whole timeout.
+        setExecuteFn(async (args) => {
+          try {
+            return await executeFn(args);
+          } catch (error) {
+            release();
+            throw error;
+          }
+        });
         return { onExecuteDone: release };
       },
     };

@@ -33,10 +33,13 @@ export function errorResponse(
   });
 }
 
-export function useApiKeyAuth(options: { endpoint: string; rateLimiter: RateLimiter }): Plugin<object, ServerContext> {
+export function useApiKeyAuth(options: { rateLimiter: RateLimiter }): Plugin<object, ServerContext> {
   return {
-    async onRequest({ request, url, serverContext, endResponse, fetchAPI }) {
-      if (url.pathname !== options.endpoint) return;
+    async onRequest({ request, serverContext, endResponse, fetchAPI }) {
+      // Every request that gets this far needs a key, whatever its path: yoga serves GraphQL on more
+      // than the endpoint itself (a trailing slash, any URL that ends in it), so checking the path here
+      // let those through unauthenticated and unlimited. Health checks, GraphiQL's page and CORS
+      // preflights are answered before this plugin runs.
       const key = bearerKey(request.headers.get('authorization'));
       const principal = await authenticate(key);
       if (!principal) {

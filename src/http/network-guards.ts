@@ -14,6 +14,7 @@ import type { Config } from '../config.js';
 import { errorResponse } from '../auth/request-auth.js';
 
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
+const LOOPBACK_IPV4 = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 
 export function isLoopback(host: string): boolean {
   return LOOPBACK_NAMES.has(host.toLowerCase()) || /^127\./.test(host);
@@ -25,6 +26,8 @@ function hostName(hostAndPort: string): string {
   if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1);
   return host.replace(/:\d+$/, '');
 }
+
+type CorsOptions = { origin: string[]; credentials: false; allowedHeaders: string[]; methods: string[]; maxAge: number };
 
 export class NetworkGuards {
   private readonly corsOrigins: Set<string>;
@@ -41,7 +44,9 @@ export class NetworkGuards {
   hostProblem(req: IncomingMessage): string | undefined {
     if (!this.checkHost) return undefined;
     const host = req.headers.host;
-    if (host && this.allowedHosts.has(hostName(host))) return undefined;
+    // Any loopback address, not only the listed names: a server bound to 127.0.0.2 is reached as
+    // 127.0.0.2. Strictly four numbers, so that a name like 127.evil.example stays refused.
+    if (host && (this.allowedHosts.has(hostName(host)) || LOOPBACK_IPV4.test(hostName(host)))) return undefined;
     return `Host ${JSON.stringify(host ?? '')} is not this server's name; a server on loopback answers only to localhost and ALLOWED_HOSTS`;
   }
 
@@ -59,31 +64,61 @@ export class NetworkGuards {
     return `WebSocket connections from origin ${origin} are not allowed; add it to CORS_ORIGINS`;
   }
 
-  /** yoga's CORS setting: none unless origins are listed. */
-  cors(): false | { origin: string[]; credentials: false; allowedHeaders: string[]; methods: string[]; maxAge: number } {
+  /** yoga's CORS setting: none unless origins are listed, and none for an origin that is not listed. */
+  cors(): false | ((request: Request) => CorsOptions | false) {
     if (this.corsOrigins.size === 0) return false;
-    return {
+    const options: CorsOptions = {
       origin: [...this.corsOrigins],
       credentials: false,
       allowedHeaders: ['authorization', 'content-type', 'accept'],
       methods: ['GET', 'POST', 'OPTIONS'],
       maxAge: 600,
     };
+    // Decided per request: given the list itself, yoga answers an unlisted origin with
+    // `Access-Control-Allow-Origin: null` (with two or more listed), which every page whose origin is
+    // "null" (a sandboxed iframe, a file) matches, or with the one listed origin.
+    return (request) => {
+      const origin = request.headers.get('origin');
+      return origin && this.corsOrigins.has(origin.replace(/\/$/, '').toLowerCase()) ? options : false;
+    };
   }
 }
 
-/** Content types a browser sends cross-site without asking first; GraphQL over HTTP needs none of them. */
-const SIMPLE_BODY_TYPES = ['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain'];
+/**
+ * The bodies GraphQL over HTTP is sent in. Everything else is refused, above all what a browser sends
+ * cross-site without asking first (form-encoded, multipart, text/plain) and, with its own message and
+ * code, what yoga would answer with a bare 415 (no Content-Type, an unknown one).
+ */
+const GRAPHQL_BODY_TYPES = ['application/json', 'application/graphql+json', 'application/graphql'];
 
-/** Refuses form-encoded, multipart and text/plain bodies (cross-site request forgery) with 415. */
-export function useNoFormBodies(endpoint: string): Plugin {
+/**
+ * Refuses, on every path (yoga serves GraphQL on more than its endpoint: a trailing slash, any URL
+ * ending in it), before the body is read:
+ * - form-encoded, multipart, text/plain and any other non-GraphQL body, with 415;
+ * - a body whose declared length is over MAX_BODY_BYTES, with 413 naming the limit. Bodies without a
+ *   declared length are cut off by yoga's own limit (maxRequestBodySize) while they stream in.
+ */
+export function useRequestBodyGuards(maxBytes: number): Plugin {
   return {
-    onRequest({ request, url, endResponse, fetchAPI }) {
-      if (url.pathname !== endpoint || request.method !== 'POST') return;
+    onRequest({ request, endResponse, fetchAPI }) {
+      if (request.method !== 'POST') return;
       const type = (request.headers.get('content-type') ?? '').toLowerCase();
-      if (SIMPLE_BODY_TYPES.some((simple) => type.startsWith(simple))) {
+      const essence = type.split(/[;,]/)[0]!.trim();
+      if (!GRAPHQL_BODY_TYPES.includes(essence)) {
         endResponse(
-          errorResponse(fetchAPI, 415, 'BAD_REQUEST', `Content-Type ${type.split(';')[0]} is not accepted; send application/json`),
+          errorResponse(fetchAPI, 415, 'BAD_REQUEST', `Content-Type ${essence || '(none)'} is not accepted; send application/json`),
+        );
+        return;
+      }
+      const length = Number(request.headers.get('content-length') ?? 0);
+      if (length > maxBytes) {
+        endResponse(
+          errorResponse(
+            fetchAPI,
+            413,
+            'REQUEST_ENTITY_TOO_LARGE',
+            `The request body is ${length} bytes; the limit is ${maxBytes} (setting MAX_BODY_BYTES)`,
+          ),
         );
       }
     },
