@@ -87,6 +87,30 @@ export function subscribe<Channel extends keyof Channels>(channel: Channel, key:
   };
 }
 
+/**
+ * Calls `handle` with every message of a topic from now on, in the background, until the returned
+ * function is called: for process-wide listeners (revoked keys, changed rules), not per subscriber.
+ */
+export function onEveryMessage<Channel extends keyof Channels>(
+  channel: Channel,
+  key: Channels[Channel][0],
+  handle: (message: Channels[Channel][1]) => void,
+): () => void {
+  const messages = subscribe(channel, key)[Symbol.asyncIterator]();
+  let listening = true;
+  void (async () => {
+    while (listening) {
+      const next = await messages.next().catch(() => ({ done: true as const, value: undefined }));
+      if (next.done) return;
+      handle(next.value);
+    }
+  })();
+  return () => {
+    listening = false;
+    void messages.return?.();
+  };
+}
+
 const ROW_DATES = ['startTime', 'endTime', 'createdAt', 'updatedAt'] as const;
 
 function withDates<Row extends object>(row: Row): Row {

@@ -4,31 +4,25 @@
  */
 import { describe, expect, it } from 'vitest';
 import { database } from '../src/db/database.js';
-import { startTestServer } from './helpers/server.js';
+import { getText, originOf, startTestServer } from './helpers/server.js';
 import { createTestDatabase } from './helpers/databases.js';
 import { failedStart } from './helpers/process.js';
 
-const origin = (url: string) => url.replace(/\/graphql$/, '');
-
-async function status(url: string) {
-  const response = await fetch(url);
-  return { status: response.status, body: await response.text() };
-}
 
 describe('health checks', () => {
   it('are ready when the database answers with every migration, and say why not when it does not', async () => {
     const server = await startTestServer();
     try {
-      expect((await status(`${origin(server.url)}/health`)).status).toBe(200);
-      expect((await status(`${origin(server.url)}/health/live`)).status).toBe(200);
+      expect((await getText(`${originOf(server.url)}/health`)).status).toBe(200);
+      expect((await getText(`${originOf(server.url)}/health/live`)).status).toBe(200);
       // Take the newest migration's record away: this database is no longer what this version needs.
       await database().write((tx) =>
         tx.$executeRawUnsafe(`DELETE FROM "_prisma_migrations" WHERE "migration_name" = (SELECT MAX("migration_name") FROM "_prisma_migrations")`),
       );
-      const notReady = await status(`${origin(server.url)}/health`);
+      const notReady = await getText(`${originOf(server.url)}/health`);
       expect(notReady.status).toBe(503);
       expect(notReady.body).toMatch(/the database holds \d+ of \d+ migrations/);
-      expect((await status(`${origin(server.url)}/health/live`)).status).toBe(200);
+      expect((await getText(`${originOf(server.url)}/health/live`)).status).toBe(200);
     } finally {
       await server.stop();
     }

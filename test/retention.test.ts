@@ -8,6 +8,7 @@ import { database } from '../src/db/database.js';
 import { bearer, useTestServer } from './helpers/server.js';
 import { connect, endedWithError, untilLive } from './helpers/clients.js';
 import { CREATE_SPAN, CREATE_SPANS, uid, UPDATE_SPAN } from './helpers/operations.js';
+import { eventually } from './helpers/wait.js';
 
 // The product's default, and a sweep that runs often enough to watch.
 const server = useTestServer({ RETENTION_SWEEP_MS: '100' }, { retention: 'METADATA_ONLY' });
@@ -34,15 +35,6 @@ async function newProject() {
 /** The span's row as the database holds it: what "stored" means. */
 const storedSpan = (projectId: string, id: string) => database().read.span.findUnique({ where: { projectId_id: { projectId, id } } });
 const storedTrace = (projectId: string, id: string) => database().read.trace.findUnique({ where: { projectId_id: { projectId, id } } });
-
-/** Polls `check` until it holds (the sweep runs in the background), for at most 20 s. */
-async function eventually(check: () => Promise<boolean>, what: string) {
-  const deadline = Date.now() + 20_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 describe('METADATA_ONLY, the default', () => {
   it('never stores input, output or instructions; keeps every piece of metadata', async () => {

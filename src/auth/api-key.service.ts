@@ -14,7 +14,7 @@ import { database, type Tx } from '../db/database.js';
 import { NotFound } from '../errors.js';
 import { projectInOrganization } from '../projects/project.service.js';
 import { parse, type Unchecked } from '../spans/span-input.js';
-import { publish, subscribe } from '../pubsub.js';
+import { onEveryMessage, publish } from '../pubsub.js';
 import { API_KEY_SCOPES, type ApiKeyScope } from '../vocabulary.js';
 import type { ApiKey } from '../generated/sqlite/client.js';
 
@@ -136,19 +136,7 @@ function forget(keyId: string) {
 
 /** Starts listening for revocations from other instances and re-checking cached keys. */
 export function startKeyWatch(recheckMs: number): void {
-  const revocations = subscribe('apiKey:revoked', 'all')[Symbol.asyncIterator]();
-  let listening = true;
-  void (async () => {
-    while (listening) {
-      const next = await revocations.next().catch(() => ({ done: true as const, value: undefined }));
-      if (next.done) return;
-      forget(next.value);
-    }
-  })();
-  stopListening = () => {
-    listening = false;
-    void revocations.return?.();
-  };
+  stopListening = onEveryMessage('apiKey:revoked', 'all', forget);
   recheckTimer = setInterval(() => void recheckCachedKeys().catch(() => {}), recheckMs);
   recheckTimer.unref();
 }

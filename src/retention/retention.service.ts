@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import { database } from '../db/database.js';
 import { BadUserInput, NotFound } from '../errors.js';
-import { publish, subscribe } from '../pubsub.js';
+import { onEveryMessage, publish } from '../pubsub.js';
 import { parse, type Unchecked } from '../spans/span-input.js';
 import { projectInOrganization } from '../projects/project.service.js';
 import type { Principal } from '../auth/api-key.service.js';
@@ -77,19 +77,7 @@ function forgetOrganization(organizationId: string) {
 
 /** Listens for rule changes made through other instances. */
 export function startRetentionWatch(): void {
-  const changes = subscribe('retention:changed', 'all')[Symbol.asyncIterator]();
-  let listening = true;
-  void (async () => {
-    while (listening) {
-      const next = await changes.next().catch(() => ({ done: true as const, value: undefined }));
-      if (next.done) return;
-      forgetOrganization(next.value);
-    }
-  })();
-  stopListening = () => {
-    listening = false;
-    void changes.return?.();
-  };
+  stopListening = onEveryMessage('retention:changed', 'all', forgetOrganization);
 }
 
 export function stopRetentionWatch(): void {

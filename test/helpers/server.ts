@@ -136,3 +136,14 @@ export function useTestServer(env?: Record<string, string>, options?: TestServer
     return server;
   };
 }
+
+/** The server's base URL (without /graphql), for its other routes. */
+export function originOf(url: string): string {
+  return url.replace(/\/graphql$/, '');
+}
+
+/** A plain GET: status and body text (health checks). */
+export async function getText(url: string): Promise<{ status: number; body: string }> {
+  const response = await fetch(url);
+  return { status: response.status, body: await response.text() };
+}

@@ -1,22 +1,16 @@
 /** Readiness on PostgreSQL: not ready while the database is gone, alive all the same. */
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { startTestServerOn } from '../helpers/server.js';
+import { getText, originOf, startTestServerOn } from '../helpers/server.js';
 import { createTestDatabase, postgresServerUrl } from '../helpers/databases.js';
 
-const origin = (url: string) => url.replace(/\/graphql$/, '');
-
-async function status(url: string) {
-  const response = await fetch(url);
-  return { status: response.status, body: await response.text() };
-}
 
 describe('health checks on PostgreSQL', () => {
   it('are not ready while the database is gone', async () => {
     const db = await createTestDatabase();
     const server = await startTestServerOn(db.url);
     try {
-      expect((await status(`${origin(server.url)}/health`)).status).toBe(200);
+      expect((await getText(`${originOf(server.url)}/health`)).status).toBe(200);
       const admin = new pg.Client({ connectionString: postgresServerUrl });
       await admin.connect();
       try {
@@ -24,10 +18,10 @@ describe('health checks on PostgreSQL', () => {
       } finally {
         await admin.end();
       }
-      const gone = await status(`${origin(server.url)}/health`);
+      const gone = await getText(`${originOf(server.url)}/health`);
       expect(gone.status).toBe(503);
       expect(gone.body).toBe('the database is not reachable');
-      expect((await status(`${origin(server.url)}/health/live`)).status).toBe(200);
+      expect((await getText(`${originOf(server.url)}/health/live`)).status).toBe(200);
     } finally {
       await server.stop().catch(() => {});
       await db.drop();

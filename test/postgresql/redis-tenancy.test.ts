@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
 import { post, spawnServer, type ServerProcess } from '../helpers/process.js';
 import { uid } from '../helpers/operations.js';
+import { eventually } from '../helpers/wait.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
@@ -35,14 +36,6 @@ async function as(url: string, key: string, query: string, variables?: Record<st
   return { status: response.status, body: await response.json() };
 }
 
-async function until(check: () => Promise<boolean>, what: string) {
-  const deadline = Date.now() + 20_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe('across instances', () => {
   it('a key revoked through one instance is refused by the other, and its subscriptions there end', async () => {
     const [a, b] = await twoInstances();
@@ -55,16 +48,16 @@ describe('across instances', () => {
     socket.on('message', (data) => messages.push(JSON.parse(String(data))));
     await new Promise((resolve) => socket.once('open', resolve));
     socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${created.key}` } }));
-    await until(async () => messages.some((message) => message.type === 'connection_ack'), 'connection_ack');
+    await eventually(async () => messages.some((message) => message.type === 'connection_ack'), 'connection_ack');
     socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: `subscription { traceSpans(traceId: "${root.traceId}") { op } }` } }));
-    await until(async () => {
+    await eventually(async () => {
       await as(a.url, created.key, `mutation { createSpan(input: { parentId: "${root.id}", name: "${uid('probe')}" }) { id } }`);
       return messages.some((message) => message.type === 'next');
     }, 'the subscription on B to go live');
 
     await post(a.url, `mutation($id: ID!) { revokeApiKey(id: $id) { id } }`, { id: created.apiKey.id });
     expect(await closed).toBe(4403);
-    await until(async () => (await as(b.url, created.key, '{ viewer { scopes } }')).status === 401, 'B to refuse the key');
+    await eventually(async () => (await as(b.url, created.key, '{ viewer { scopes } }')).status === 401, 'B to refuse the key');
     expect((await as(a.url, created.key, '{ viewer { scopes } }')).status).toBe(401);
   });
 
@@ -74,7 +67,7 @@ describe('across instances', () => {
     const kept = (await post(b.url, `mutation { createSpan(input: { name: "before", output: "visible" }) { output } }`)).data.createSpan;
     expect(kept.output).toBe('visible');
     await post(a.url, `mutation { setRetentionRule(input: { mode: METADATA_ONLY }) { mode } }`);
-    await until(async () => (await post(b.url, `mutation { createSpan(input: { name: "after", output: "secret" }) { output } }`)).data.createSpan.output === null, 'B to apply the new rule');
+    await eventually(async () => (await post(b.url, `mutation { createSpan(input: { name: "after", output: "secret" }) { output } }`)).data.createSpan.output === null, 'B to apply the new rule');
     const stored = await post(a.url, `{ spans(filter: { name: "after" }) { edges { node { output retained } } } }`);
     expect(stored.data.spans.edges.map((edge: any) => edge.node).at(-1)).toEqual({ output: null, retained: false });
   });
@@ -101,7 +94,7 @@ describe('across instances', () => {
     }
     const fresh = (await post(b.url, `mutation { createSpan(input: { name: "fresh", output: "x" }) { traceId } }`)).data.createSpan;
     await post(a.url, `mutation { setRetentionRule(input: { mode: FULL, traceTtlDays: 30 }) { mode } }`);
-    await until(async () => (await post(b.url, `{ traces(first: 0) { totalCount } }`)).data.traces.totalCount === 1, 'every old trace to be deleted');
+    await eventually(async () => (await post(b.url, `{ traces(first: 0) { totalCount } }`)).data.traces.totalCount === 1, 'every old trace to be deleted');
     expect((await post(a.url, `{ traces { edges { node { id } } } spans(first: 0) { totalCount } }`)).data).toEqual({
       traces: { edges: [{ node: { id: fresh.traceId } }] },
       spans: { totalCount: 1 },
