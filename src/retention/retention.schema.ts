@@ -1,4 +1,4 @@
-import { builder } from '../schema/builder.js';
+import { builder, type SchemaTypes } from '../schema/builder.js';
 import { RETENTION_MODES } from '../vocabulary.js';
 import { setRetentionRule, type EffectiveRetention as EffectiveRetentionShape, type RetentionRule as RetentionRuleShape } from './retention.service.js';
 
@@ -13,26 +13,29 @@ export const RetentionMode = builder.enumType('RetentionMode', {
   } satisfies Record<(typeof RETENTION_MODES)[number], { description: string }>,
 });
 
-const ruleFields = {
+const ttlDescriptions = {
   contentTtlDays: 'Days after a span starts when its input, output and instructions are erased (its metadata stays); null keeps them.',
   traceTtlDays: 'Days after a trace starts when it is deleted with everything in it; null keeps it.',
 };
 
+/** The fields of a rule, shared by a stored rule and the rule in force. */
+function ruleFields<Shape extends RetentionRuleShape>(t: PothosSchemaTypes.ObjectFieldBuilder<SchemaTypes, Shape>) {
+  return {
+    mode: t.field({ type: RetentionMode, description: 'What is kept when spans are written.', resolve: (rule) => rule.mode }),
+    contentTtlDays: t.int({ nullable: true, description: ttlDescriptions.contentTtlDays, resolve: (rule) => rule.contentTtlDays }),
+    traceTtlDays: t.int({ nullable: true, description: ttlDescriptions.traceTtlDays, resolve: (rule) => rule.traceTtlDays }),
+  };
+}
+
 export const RetentionRule = builder.objectRef<RetentionRuleShape>('RetentionRule').implement({
   description: 'A retention rule of a project or an organization.',
-  fields: (t) => ({
-    mode: t.field({ type: RetentionMode, description: 'What is kept when spans are written.', resolve: (rule) => rule.mode }),
-    contentTtlDays: t.exposeInt('contentTtlDays', { nullable: true, description: ruleFields.contentTtlDays }),
-    traceTtlDays: t.exposeInt('traceTtlDays', { nullable: true, description: ruleFields.traceTtlDays }),
-  }),
+  fields: (t) => ruleFields(t),
 });
 
 export const EffectiveRetention = builder.objectRef<EffectiveRetentionShape>('EffectiveRetention').implement({
   description: "The rule in force: the project's own, else its organization's, else the default (METADATA_ONLY, no clocks).",
   fields: (t) => ({
-    mode: t.field({ type: RetentionMode, description: 'What is kept when spans are written.', resolve: (rule) => rule.mode }),
-    contentTtlDays: t.exposeInt('contentTtlDays', { nullable: true, description: ruleFields.contentTtlDays }),
-    traceTtlDays: t.exposeInt('traceTtlDays', { nullable: true, description: ruleFields.traceTtlDays }),
+    ...ruleFields(t),
     source: t.exposeString('source', { description: 'Where the rule comes from: "project", "organization" or "default".' }),
   }),
 });
@@ -43,8 +46,8 @@ const SetRetentionRuleInput = builder.inputType('SetRetentionRuleInput', {
     projectId: t.id({ required: false, description: "The project (of the caller's organization) the rule is for." }),
     organizationId: t.id({ required: false, description: "The caller's organization: the rule of every project without its own." }),
     mode: t.field({ type: RetentionMode, required: false, description: 'What to keep; null clears the rule, so the next one up applies.' }),
-    contentTtlDays: t.int({ required: false, description: `${ruleFields.contentTtlDays} 1 to 36500.` }),
-    traceTtlDays: t.int({ required: false, description: `${ruleFields.traceTtlDays} 1 to 36500.` }),
+    contentTtlDays: t.int({ required: false, description: `${ttlDescriptions.contentTtlDays} 1 to 36500.` }),
+    traceTtlDays: t.int({ required: false, description: `${ttlDescriptions.traceTtlDays} 1 to 36500.` }),
   }),
 });
 
