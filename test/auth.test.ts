@@ -286,3 +286,24 @@ describe('revoking a key', () => {
     }
   });
 });
+
+describe('many subscriptions with one key', () => {
+  it('all end when it is revoked, and holding them is not mistaken for a leak', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    const { key, id } = await newKey(['READ']);
+    const trace = await newTrace();
+    const client = connect('sse', server().url, key);
+    try {
+      const tails = Array.from({ length: 30 }, () => client.subscribe(TAIL, { traceId: trace.traceId }));
+      for (const tail of tails) await untilLive(tail, () => server().gql(CREATE_SPAN, { input: { parentId: trace.id, name: uid('probe') } }));
+      await server().gql(REVOKE_KEY, { id });
+      for (const tail of tails) expect((await endedWithError(tail)).extensions?.code).toBe('UNAUTHENTICATED');
+    } finally {
+      await client.dispose();
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((warning) => warning.name === 'MaxListenersExceededWarning').map(String)).toEqual([]);
+  });
+});

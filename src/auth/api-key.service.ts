@@ -8,6 +8,7 @@
  * the safety net for a revocation message that was lost between instances.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import { database, type Tx } from '../db/database.js';
@@ -97,6 +98,8 @@ export async function authenticate(key: string | undefined): Promise<Principal |
 
 function remember(hash: string, row: ApiKeyRow, organizationId: string): CachedKey {
   const controller = new AbortController();
+  // Every live subscription made with the key listens: thousands are expected, not a leak.
+  setMaxListeners(0, controller.signal);
   const entry: CachedKey = {
     controller,
     lastUsedAt: row.lastUsedAt?.getTime() ?? 0,
