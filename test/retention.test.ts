@@ -44,10 +44,11 @@ describe('METADATA_ONLY, the default', () => {
       effectiveRetention: { mode: 'METADATA_ONLY', source: 'default' },
     });
     const id = uid('span');
+    const ended = Date.now();
     const { createSpan } = await project.as(CREATE_SPAN, {
       input: {
         id, name: 'llm', type: 'GENERATION', model: 'gpt-x', ...CONTENT, meta: { user: 'u1' }, tags: ['t'], score: 0.5,
-        inputTokens: 10, outputTokens: 5, cost: 0.01, error: 'rate limited', startTime: daysAgo(0, -1000), endTime: daysAgo(0),
+        inputTokens: 10, outputTokens: 5, cost: 0.01, error: 'rate limited', startTime: new Date(ended - 1000).toISOString(), endTime: new Date(ended).toISOString(),
       },
     });
     expect(createSpan).toMatchObject({ input: null, output: null, instructions: null, model: 'gpt-x', meta: { user: 'u1' }, tags: ['t'], score: 0.5, totalTokens: 15, cost: 0.01, error: 'rate limited', durationMs: 1000 });

@@ -15,6 +15,7 @@ import { providerOf, pgPoolConfig, sqliteFilePath, type Provider } from './datab
 import { applyMigrations, migrationsDir } from './migrations.js';
 import { readMigrations } from './schema-engine.js';
 import { dialectFor, type Dialect } from './dialect.js';
+import { claimSqliteFile } from './sqlite-lock.js';
 
 /** The model API is identical for both providers (same models); this is its type. */
 export type PrismaClient = SqliteClient;
@@ -67,6 +68,8 @@ export function database(): Database {
 /** Opens (creating and migrating it if needed) the database at `url` and makes it this process's. */
 export async function openDatabase(url: string): Promise<Database> {
   if (current) throw new Error('A database is already open in this process');
+  // One server per SQLite file: refuse at once, before migrations, when another server holds it.
+  const sqliteClaim = claimSqliteFile(url);
   const provider = providerOf(url);
   const expectedMigrations = (await readMigrations(migrationsDir(provider))).migrationDirectories.length;
   await applyMigrations(provider, url);
@@ -134,6 +137,7 @@ export async function openDatabase(url: string): Promise<Database> {
     async close() {
       if (current === db) current = undefined;
       await Promise.all([...new Set([read, writer])].map((client) => client.$disconnect()));
+      sqliteClaim?.release();
     },
   };
   current = db;

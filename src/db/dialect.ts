@@ -34,6 +34,12 @@ export interface Dialect {
   forUpdate: Sql;
   /** Like forUpdate, but rows another transaction holds are passed over (background sweeps). */
   forUpdateSkipLocked: Sql;
+  /** Like forUpdate, locking only the rows of the table with this alias (a join reads others). */
+  forUpdateOf(alias: string): Sql;
+  /** The most values one statement may bind: multi-row statements are cut to fit. */
+  maxBindValues: number;
+  /** Whether write transactions run one at a time anyway (SQLite's single writer): no row locks needed. */
+  serializedWriters: boolean;
   /**
    * A statement that takes a lock on each key until the transaction ends, or null where writers are
    * serialised anyway. Keys are locked in sorted order, so two writers cannot deadlock on them.
@@ -58,6 +64,9 @@ const sqlite: Dialect = {
     sql`SELECT DISTINCT element.value AS tag FROM ${from}, json_each(${target}) AS element WHERE ${where}`,
   forUpdate: empty, // SQLite writers are serialised: a write transaction holds the database's only write lock.
   forUpdateSkipLocked: empty,
+  forUpdateOf: () => empty,
+  maxBindValues: 32_766,
+  serializedWriters: true,
   lockKeys: () => null,
 };
 
@@ -70,6 +79,9 @@ const postgresql: Dialect = {
     sql`SELECT DISTINCT element.tag FROM ${from}, jsonb_array_elements_text(${target}) AS element(tag) WHERE ${where}`,
   forUpdate: raw(' FOR UPDATE'),
   forUpdateSkipLocked: raw(' FOR UPDATE SKIP LOCKED'),
+  forUpdateOf: (alias) => raw(` FOR UPDATE OF "${alias}"`),
+  maxBindValues: 65_535,
+  serializedWriters: false,
   lockKeys: (keys) =>
     keys.length
       ? sql`SELECT COUNT(*) AS "locked" FROM (

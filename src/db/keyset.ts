@@ -39,14 +39,38 @@ export function keyColumns(keys: SortKey[]): Sql {
   );
 }
 
-/** Rows strictly after the row whose key values are `values`, in the keys' order. */
+/**
+ * Rows strictly after the row whose key values are `values`, in the keys' order. Consecutive keys
+ * sorted the same way compare as one row value, `("startTime", "id") < ($1, $2)`, which an index on
+ * those columns seeks to directly; an OR of each key's alternatives would be read as a filter on
+ * every row before the cursor. Orders that change direction (nulls last) chain their runs.
+ */
 export function afterPredicate(keys: SortKey[], values: unknown[]): Sql {
-  const alternatives = keys.map((key, index) => {
-    const equalities = keys.slice(0, index).map((previous, j) => sql`${previous.expr} = ${parameter(previous, values[j])}`);
-    const beyond = sql`${key.expr} ${raw(key.direction === 'ASC' ? '>' : '<')} ${parameter(key, values[index])}`;
-    return sql`(${join([...equalities, beyond], ' AND ')})`;
+  const runs: { keys: SortKey[]; values: unknown[] }[] = [];
+  keys.forEach((key, index) => {
+    const last = runs.at(-1);
+    if (last && last.keys[0]!.direction === key.direction) {
+      last.keys.push(key);
+      last.values.push(values[index]);
+    } else {
+      runs.push({ keys: [key], values: [values[index]] });
+    }
   });
-  return sql`(${join(alternatives, ' OR ')})`;
+  const alternatives = runs.map((run, index) => {
+    const equalities = runs.slice(0, index).map((previous) => sql`${rowOf(previous.keys.map((key) => key.expr))} = ${parameters(previous)}`);
+    const beyond = sql`${rowOf(run.keys.map((key) => key.expr))} ${raw(run.keys[0]!.direction === 'ASC' ? '>' : '<')} ${parameters(run)}`;
+    return equalities.length ? sql`(${join([...equalities, beyond], ' AND ')})` : beyond;
+  });
+  return alternatives.length === 1 ? alternatives[0]! : sql`(${join(alternatives, ' OR ')})`;
+}
+
+/** One expression as itself, several as a row value `(a, b)`. */
+function rowOf(parts: Sql[]): Sql {
+  return parts.length === 1 ? parts[0]! : sql`(${join(parts, ', ')})`;
+}
+
+function parameters(run: { keys: SortKey[]; values: unknown[] }): Sql {
+  return rowOf(run.keys.map((key, index) => parameter(key, run.values[index])));
 }
 
 function parameter(key: SortKey, value: unknown): Sql {
@@ -97,9 +121,9 @@ function normalize(key: SortKey, value: unknown): unknown {
   }
 }
 
-/** One page of a keyset-paginated list: ids in order, each with its cursor. */
-export interface IdPage {
-  ids: string[];
+/** One page of a keyset-paginated list: rows in order, each with its cursor. */
+export interface RowPage<Row = Record<string, unknown>> {
+  rows: Row[];
   cursors: string[];
   hasNextPage: boolean;
 }
@@ -107,28 +131,34 @@ export interface IdPage {
 export interface PageQuery {
   /** `"Table" AS "alias"`. */
   from: Sql;
-  /** The id column, `"alias"."id"`. */
-  id: Sql;
+  /** What each row holds: the select list, e.g. `"alias"."id", "alias"."name"`. */
+  columns: Sql;
   where: Sql;
   keys: SortKey[];
   first: number;
   after?: string | null;
 }
 
-/** Reads one page of ids (one statement: LIMIT first + 1 tells whether there is a next page). */
-export async function pageOfIds(
+/**
+ * Reads one page of rows in one statement: the cursor's condition seeks on the ordering's index,
+ * and LIMIT first + 1 tells whether there is a next page.
+ */
+export async function pageOfRows(
   client: { $queryRaw<T>(query: Sql): Promise<T> },
-  { from, id, where, keys, first, after }: PageQuery,
-): Promise<IdPage> {
+  { from, columns, where, keys, first, after }: PageQuery,
+): Promise<RowPage> {
   const conditions = after ? sql`${where} AND ${afterPredicate(keys, decodeCursor(keys, after))}` : where;
   const rows = await client.$queryRaw<Record<string, unknown>[]>(
-    sql`SELECT ${id} AS "id", ${keyColumns(keys)} FROM ${from} WHERE ${conditions}
+    sql`SELECT ${columns}, ${keyColumns(keys)} FROM ${from} WHERE ${conditions}
         ORDER BY ${orderByClause(keys)} LIMIT ${first + 1}`,
   );
   const page = rows.slice(0, first);
   return {
-    ids: page.map((row) => String(row.id)),
     cursors: page.map((row) => encodeCursor(keys, rowKeyValues(keys, row))),
+    rows: page.map((row) => {
+      for (let index = 0; index < keys.length; index++) delete row[`k${index}`];
+      return row;
+    }),
     hasNextPage: rows.length > first,
   };
 }

@@ -1,8 +1,8 @@
 /** The project-wide spans list and a trace's filtered spans, as pages or lists of ids. */
 import { database } from '../db/database.js';
-import { column, raw, sql, type Sql } from '../db/dialect.js';
+import { column, join, raw, sql, type Sql } from '../db/dialect.js';
 import { allOf, inList } from '../db/filters.js';
-import { countRows, pageOfIds, type IdPage, type SortKey } from '../db/keyset.js';
+import { countRows, pageOfRows, type RowPage, type SortKey } from '../db/keyset.js';
 import { spanConditions, type SpanFilter } from './span-filter.js';
 import type { Scope } from './span.service.js';
 
@@ -15,18 +15,29 @@ function spanWhere(scope: Scope, filter: SpanFilter | null | undefined, extra: S
   return allOf([sql`${col('projectId')} = ${scope.projectId}`, ...extra, ...spanConditions(dialect, ALIAS, filter)]);
 }
 
-/** Spans across the project, newest first. */
+/**
+ * Spans across the project, newest first: one statement for the page, reading only `columns` (names
+ * of Span's columns from the data model, never from input), sought to from a cursor on the
+ * (projectId, startTime, id) index.
+ */
 export async function searchSpans(
   scope: Scope,
-  search: { first: number; after?: string | null; filter?: SpanFilter | null },
-): Promise<IdPage & { totalCount: () => Promise<number> }> {
+  search: { first: number; after?: string | null; filter?: SpanFilter | null; columns: readonly string[] },
+): Promise<RowPage & { totalCount: () => Promise<number> }> {
   const { read } = database();
   const where = spanWhere(scope, search.filter);
   const keys: SortKey[] = [
     { expr: col('startTime'), direction: 'DESC', kind: 'date' },
     { expr: col('id'), direction: 'DESC', kind: 'string' },
   ];
-  const page = await pageOfIds(read, { from: FROM, id: col('id'), where, keys, first: search.first, after: search.after });
+  const page = await pageOfRows(read, {
+    from: FROM,
+    columns: join(search.columns.map((name) => col(name)), ', '),
+    where,
+    keys,
+    first: search.first,
+    after: search.after,
+  });
   return { ...page, totalCount: () => countRows(read, FROM, where) };
 }
 

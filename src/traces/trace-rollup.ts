@@ -1,41 +1,199 @@
+/**
+ * A trace's rollups, kept by deltas: each span write adds what the span contributes now and takes
+ * away what it contributed before, so the cost of a write does not depend on the size of its trace.
+ * Pure: the rules (status precedence, what the root contributes, when a delta is not enough) are
+ * tested without a database, and against a full recomputation in test/rollup-deltas.test.ts.
+ */
 import { SPAN_TYPES, SPAN_TYPE_LABELS, type SpanType, type TraceStatus } from '../vocabulary.js';
 
-/** Aggregates of a trace's spans of one type, as one GROUP BY row gives them. */
-export interface SpanTypeAggregate {
+/** What one span adds to its trace's rollups. */
+export interface SpanContribution {
   type: string;
-  count: number;
-  /** Spans of this type with an end time. */
-  endedCount: number;
-  /** Spans of this type with an error. */
-  errorCount: number;
+  open: boolean;
+  errored: boolean;
   totalTokens: number;
   cost: number;
-  minStartTime: Date | null;
-  maxEndTime: Date | null;
+  tags: readonly string[];
+  startTime: Date;
+  endTime: Date | null;
 }
 
-/** The root span's fields that a trace shows as its own. */
+/**
+ * The root span as its trace shows it (name, meta, previews), and what decides which span is the
+ * root. Previews are taken when the root is written, so its content is never read again.
+ */
 export interface RootSpanFields {
+  id: string;
+  name: string;
+  meta: unknown;
+  /** Whether the root span's content was kept (its retention rule). */
+  retained: boolean;
+  inputPreview: string | null;
+  outputPreview: string | null;
+  startTime: Date;
+}
+
+/** The root fields of a span as it is written now. */
+export function rootFieldsOf(span: {
   id: string;
   name: string;
   input: unknown;
   output: unknown;
   meta: unknown;
-  /** Whether the root span's content was kept (its retention rule). */
   retained: boolean;
+  startTime: Date;
+}): RootSpanFields {
+  return {
+    id: span.id,
+    name: span.name,
+    meta: span.meta ?? null,
+    retained: span.retained,
+    inputPreview: preview(span.input),
+    outputPreview: preview(span.output),
+    startTime: span.startTime,
+  };
 }
 
-/** The trace columns derived from its spans; recomputed in the same transaction as every span write. */
-export interface TraceRollup {
+/** The stored state a trace's rollups are kept in. */
+export interface RollupState {
+  startTime: Date;
+  endTime: Date | null;
+  spanCount: number;
+  openCount: number;
+  errorCount: number;
+  totalTokens: number;
+  cost: number;
+  composition: Record<string, number>;
+  tagCounts: Record<string, number>;
+  root: RootSpanFields | null;
+}
+
+/** What a delta cannot know and the database must be asked: a bound that the changed span held. */
+export interface Recompute {
+  /** The earliest start moved later: the next earliest is unknown. */
+  startTime: boolean;
+  /** The latest end moved earlier (or the span reopened): the next latest is unknown. */
+  endTime: boolean;
+  /** The root span moved later: another root candidate may now come first. */
+  root: boolean;
+}
+
+export function contributionOf(span: {
+  type: string;
+  endTime: Date | null;
+  error: string | null;
+  totalTokens: number | null;
+  cost: number | null;
+  /** A stored span's JSON array of tags. */
+  tags: unknown;
+  startTime: Date;
+}): SpanContribution {
+  return {
+    type: span.type,
+    open: span.endTime === null,
+    errored: span.error !== null,
+    totalTokens: span.totalTokens ?? 0,
+    cost: span.cost ?? 0,
+    tags: (span.tags ?? []) as readonly string[],
+    startTime: span.startTime,
+    endTime: span.endTime,
+  };
+}
+
+export function emptyRollup(startTime: Date): RollupState {
+  return {
+    startTime,
+    endTime: null,
+    spanCount: 0,
+    openCount: 0,
+    errorCount: 0,
+    totalTokens: 0,
+    cost: 0,
+    composition: {},
+    tagCounts: {},
+    root: null,
+  };
+}
+
+function adjust(counts: Record<string, number>, key: string, by: number): Record<string, number> {
+  const next = { ...counts, [key]: (counts[key] ?? 0) + by };
+  if (next[key]! <= 0) delete next[key];
+  return next;
+}
+
+/**
+ * The state after a span is created (`before` null) or changed from `before` to `after`. Bounds the
+ * delta cannot settle are flagged in `recompute`; the caller asks the database for them.
+ */
+export function applySpan(state: RollupState, before: SpanContribution | null, after: SpanContribution): { state: RollupState; recompute: Recompute } {
+  let { composition, tagCounts } = state;
+  if (before) {
+    composition = adjust(composition, before.type, -1);
+    for (const tag of before.tags) tagCounts = adjust(tagCounts, tag, -1);
+  }
+  composition = adjust(composition, after.type, 1);
+  for (const tag of after.tags) tagCounts = adjust(tagCounts, tag, 1);
+  const first = state.spanCount === 0 && !before;
+  const startTime = first || after.startTime < state.startTime ? after.startTime : state.startTime;
+  let endTime = state.endTime;
+  if (after.endTime && (!endTime || after.endTime > endTime)) endTime = after.endTime;
+  const recompute: Recompute = {
+    startTime: !!before && before.startTime.getTime() === state.startTime.getTime() && after.startTime > before.startTime,
+    endTime:
+      !!before &&
+      before.endTime !== null &&
+      state.endTime !== null &&
+      before.endTime.getTime() === state.endTime.getTime() &&
+      (after.endTime === null || after.endTime < before.endTime),
+    root: false,
+  };
+  return {
+    state: {
+      ...state,
+      startTime,
+      endTime,
+      spanCount: state.spanCount + (before ? 0 : 1),
+      openCount: state.openCount + Number(after.open) - Number(before?.open ?? false),
+      errorCount: state.errorCount + Number(after.errored) - Number(before?.errored ?? false),
+      totalTokens: state.totalTokens + after.totalTokens - (before?.totalTokens ?? 0),
+      cost: state.cost + after.cost - (before?.cost ?? 0),
+      composition,
+      tagCounts,
+    },
+    recompute,
+  };
+}
+
+/** Root candidates (spans without a parent) in the order that picks the root: earliest start, then id. */
+function comesFirst(a: { startTime: Date; id: string }, b: { startTime: Date; id: string }): boolean {
+  return a.startTime < b.startTime || (a.startTime.getTime() === b.startTime.getTime() && a.id < b.id);
+}
+
+/**
+ * The root after a root candidate (a span without a parent) is written. When the current root itself
+ * moved later, another candidate may come first: `recompute` says the database must be asked.
+ */
+export function applyRootCandidate(root: RootSpanFields | null, candidate: RootSpanFields): { root: RootSpanFields; recompute: boolean } {
+  if (root && root.id === candidate.id) return { root: candidate, recompute: candidate.startTime > root.startTime };
+  if (!root || comesFirst(candidate, root)) return { root: candidate, recompute: false };
+  return { root, recompute: false };
+}
+
+/** The trace columns that follow from a rollup state. */
+export interface TraceColumns {
   name: string;
   status: TraceStatus;
   startTime: Date;
   endTime: Date | null;
   durationMs: number | null;
   spanCount: number;
+  openCount: number;
+  errorCount: number;
   totalTokens: number;
   cost: number;
   composition: Record<string, number>;
+  tags: string[];
+  tagCounts: Record<string, number>;
   rootSpanId: string | null;
   inputPreview: string | null;
   outputPreview: string | null;
@@ -43,54 +201,32 @@ export interface TraceRollup {
   retained: boolean;
 }
 
-/** How many characters of the root's input and output a trace explorer row previews. */
-export const PREVIEW_LENGTH = 200;
-
-/**
- * Folds per-type aggregates into a trace's rollup. Pure, so the rules (status precedence, what the
- * root contributes) are tested without a database.
- */
-export function traceRollup(
-  groups: SpanTypeAggregate[],
-  root: RootSpanFields | null,
-  fallbackStart: Date,
-): TraceRollup {
-  let spanCount = 0;
-  let ended = 0;
-  let errors = 0;
-  let totalTokens = 0;
-  let cost = 0;
-  let startTime: Date | null = null;
-  let endTime: Date | null = null;
-  const composition: Record<string, number> = {};
-  for (const group of groups) {
-    spanCount += group.count;
-    ended += group.endedCount;
-    errors += group.errorCount;
-    totalTokens += group.totalTokens;
-    cost += group.cost;
-    if (group.minStartTime && (!startTime || group.minStartTime < startTime)) startTime = group.minStartTime;
-    if (group.maxEndTime && (!endTime || group.maxEndTime > endTime)) endTime = group.maxEndTime;
-    if (group.count > 0) composition[group.type] = group.count;
-  }
-  const start = startTime ?? fallbackStart;
+export function traceColumns(state: RollupState): TraceColumns {
+  const { root } = state;
   return {
     name: root?.name ?? '',
-    status: traceStatus(spanCount - ended, errors),
-    startTime: start,
-    endTime,
-    durationMs: endTime ? endTime.getTime() - start.getTime() : null,
-    spanCount,
-    totalTokens,
-    cost,
-    composition,
+    status: traceStatus(state.openCount, state.errorCount),
+    startTime: state.startTime,
+    endTime: state.endTime,
+    durationMs: state.endTime ? state.endTime.getTime() - state.startTime.getTime() : null,
+    spanCount: state.spanCount,
+    openCount: state.openCount,
+    errorCount: state.errorCount,
+    totalTokens: state.totalTokens,
+    cost: state.cost,
+    composition: state.composition,
+    tags: Object.keys(state.tagCounts).sort(),
+    tagCounts: state.tagCounts,
     rootSpanId: root?.id ?? null,
-    inputPreview: preview(root?.input),
-    outputPreview: preview(root?.output),
+    inputPreview: root?.inputPreview ?? null,
+    outputPreview: root?.outputPreview ?? null,
     meta: root?.meta ?? null,
     retained: root?.retained ?? false,
   };
 }
+
+/** How many characters of the root's input and output a trace explorer row previews. */
+export const PREVIEW_LENGTH = 200;
 
 /** RUNNING wins over ERROR: a trace with an open span is still running, failed steps or not. */
 export function traceStatus(openSpans: number, erroredSpans: number): TraceStatus {

@@ -1,13 +1,13 @@
 /**
- * The trace explorer's query: filter, order and page traces with one SQL statement for the page of
- * ids (and one for the total when asked), then the rows are loaded with the selection planned by
- * plugin-prisma. Runs on indexes: (projectId, startTime, id) for the default order, GIN on
- * PostgreSQL for meta, tags and name search.
+ * The trace explorer's query: filter, order and page traces with one SQL statement for the page,
+ * reading only the columns asked for (and one for the total when asked). Runs on indexes:
+ * (projectId, startTime, id) for the default order, sought to from a cursor, GIN on PostgreSQL for
+ * meta, tags and name search.
  */
 import { database } from '../db/database.js';
-import { column, raw, sql, type Sql } from '../db/dialect.js';
+import { column, join, raw, sql, type Sql } from '../db/dialect.js';
 import { allOf, filterText, inList, metaObject, rangeConditions, tagList, type DateTimeRange, type FloatRange } from '../db/filters.js';
-import { countRows, nullsLast, pageOfIds, type Direction, type IdPage, type SortKey } from '../db/keyset.js';
+import { countRows, nullsLast, pageOfRows, type Direction, type RowPage, type SortKey } from '../db/keyset.js';
 import { spanConditions, type SpanFilter } from '../spans/span-filter.js';
 import type { Scope } from '../spans/span.service.js';
 
@@ -85,15 +85,17 @@ export interface TraceSearch {
   after?: string | null;
   filter?: TraceFilter | null;
   orderBy?: TraceOrder | null;
+  /** The columns of Trace each row holds (column names from the data model, never from input). */
+  columns: readonly string[];
 }
 
-/** A page of matching trace ids, newest first unless ordered otherwise, and a lazy total. */
-export async function searchTraces(scope: Scope, search: TraceSearch): Promise<IdPage & { totalCount: () => Promise<number> }> {
+/** A page of matching traces, newest first unless ordered otherwise, and a lazy total. */
+export async function searchTraces(scope: Scope, search: TraceSearch): Promise<RowPage & { totalCount: () => Promise<number> }> {
   const { read } = database();
   const where = traceConditions(scope, search.filter);
-  const page = await pageOfIds(read, {
+  const page = await pageOfRows(read, {
     from: FROM,
-    id: col('id'),
+    columns: join(search.columns.map((name) => col(name)), ', '),
     where,
     keys: orderKeys(search.orderBy),
     first: search.first,

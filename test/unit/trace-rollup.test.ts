@@ -1,11 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { compositionSteps, preview, traceRollup, traceStatus, traceSummary, type SpanTypeAggregate } from '../../src/traces/trace-rollup.js';
+import {
+  applyRootCandidate,
+  applySpan,
+  compositionSteps,
+  emptyRollup,
+  preview,
+  rootFieldsOf,
+  traceColumns,
+  traceStatus,
+  traceSummary,
+  type SpanContribution,
+} from '../../src/traces/trace-rollup.js';
 
 const t = (ms: number) => new Date(Date.UTC(2026, 10, 24, 9) + ms);
 
-function group(partial: Partial<SpanTypeAggregate> & { type: string }): SpanTypeAggregate {
-  return { count: 1, endedCount: 1, errorCount: 0, totalTokens: 0, cost: 0, minStartTime: t(0), maxEndTime: t(10), ...partial };
-}
 
 describe('traceStatus', () => {
   it('is RUNNING while any span is open, even when one failed', () => {
@@ -27,26 +35,44 @@ describe('traceSummary', () => {
   });
 });
 
-describe('traceRollup', () => {
-  it('sums counts, tokens and cost, and takes the earliest start and latest end', () => {
-    const rollup = traceRollup(
-      [
-        group({ type: 'TOOL', count: 3, endedCount: 3, totalTokens: 0, cost: 0.5, minStartTime: t(50), maxEndTime: t(900) }),
-        group({ type: 'GENERATION', count: 2, endedCount: 1, totalTokens: 700, cost: 1.25, minStartTime: t(10), maxEndTime: t(400) }),
-      ],
-      { id: 'root', name: 'agent', input: { q: 1 }, output: null, meta: { a: 1 }, retained: true },
-      t(0),
-    );
-    expect(rollup).toEqual({
+const span = (partial: Partial<SpanContribution> = {}): SpanContribution => ({
+  type: 'TOOL',
+  open: false,
+  errored: false,
+  totalTokens: 0,
+  cost: 0,
+  tags: [],
+  startTime: t(0),
+  endTime: t(10),
+  ...partial,
+});
+
+describe('applySpan and traceColumns', () => {
+  it('add counts, tokens, cost and tags, and take the earliest start and latest end', () => {
+    let state = emptyRollup(t(0));
+    for (const contribution of [
+      span({ type: 'TOOL', cost: 0.5, startTime: t(50), endTime: t(900), tags: ['a'] }),
+      span({ type: 'GENERATION', totalTokens: 700, cost: 1.25, startTime: t(10), endTime: t(400), tags: ['a', 'b'] }),
+      span({ type: 'GENERATION', open: true, errored: true, startTime: t(20), endTime: null }),
+    ]) {
+      state = applySpan(state, null, contribution).state;
+    }
+    const root = rootFieldsOf({ id: 'root', name: 'agent', input: { q: 1 }, output: null, meta: { a: 1 }, retained: true, startTime: t(10) });
+    state = { ...state, root: applyRootCandidate(state.root, root).root };
+    expect(traceColumns(state)).toEqual({
       name: 'agent',
       status: 'RUNNING',
       startTime: t(10),
       endTime: t(900),
       durationMs: 890,
-      spanCount: 5,
+      spanCount: 3,
+      openCount: 1,
+      errorCount: 1,
       totalTokens: 700,
       cost: 1.75,
-      composition: { GENERATION: 2, TOOL: 3 },
+      composition: { GENERATION: 2, TOOL: 1 },
+      tags: ['a', 'b'],
+      tagCounts: { a: 2, b: 1 },
       rootSpanId: 'root',
       inputPreview: '{"q":1}',
       outputPreview: null,
@@ -55,9 +81,50 @@ describe('traceRollup', () => {
     });
   });
 
+  it('take back what a span contributed before when it changes', () => {
+    const before = span({ type: 'TOOL', open: true, errored: true, totalTokens: 5, cost: 1, tags: ['x', 'y'], startTime: t(5), endTime: null });
+    let state = applySpan(emptyRollup(t(0)), null, before).state;
+    state = applySpan(state, null, span({ type: 'CALL', startTime: t(7), endTime: t(8) })).state;
+    const after = span({ type: 'GENERATION', open: false, errored: false, totalTokens: 7, cost: 3, tags: ['y', 'z'], startTime: t(5), endTime: t(50) });
+    const { state: next, recompute } = applySpan(state, before, after);
+    expect(traceColumns(next)).toMatchObject({
+      status: 'OK',
+      spanCount: 2,
+      openCount: 0,
+      errorCount: 0,
+      totalTokens: 7,
+      cost: 3,
+      composition: { GENERATION: 1, CALL: 1 },
+      tags: ['y', 'z'],
+      tagCounts: { y: 1, z: 1 },
+      startTime: t(5),
+      endTime: t(50),
+    });
+    expect(recompute).toEqual({ startTime: false, endTime: false, root: false });
+  });
+
+  it('say when a bound the changed span held must be asked of the database', () => {
+    let state = applySpan(emptyRollup(t(0)), null, span({ startTime: t(0), endTime: t(100) })).state;
+    state = applySpan(state, null, span({ startTime: t(10), endTime: t(50) })).state;
+    expect(applySpan(state, span({ startTime: t(0), endTime: t(100) }), span({ startTime: t(20), endTime: t(100) })).recompute.startTime).toBe(true);
+    expect(applySpan(state, span({ startTime: t(0), endTime: t(100) }), span({ startTime: t(0), endTime: t(60) })).recompute.endTime).toBe(true);
+    expect(applySpan(state, span({ startTime: t(0), endTime: t(100) }), span({ startTime: t(0), endTime: null, open: true })).recompute.endTime).toBe(true);
+    // Moving a bound outwards, or a span that did not hold it, needs nothing.
+    expect(applySpan(state, span({ startTime: t(10), endTime: t(50) }), span({ startTime: t(-5), endTime: t(200) })).recompute).toEqual({ startTime: false, endTime: false, root: false });
+  });
+
+  it('pick the root by earliest start, then id, and flag a root that moved later', () => {
+    const fields = (id: string, start: number) => rootFieldsOf({ id, name: id, input: null, output: null, meta: null, retained: false, startTime: t(start) });
+    expect(applyRootCandidate(null, fields('b', 5)).root.id).toBe('b');
+    expect(applyRootCandidate(fields('b', 5), fields('a', 5)).root.id).toBe('a');
+    expect(applyRootCandidate(fields('a', 5), fields('c', 1)).root.id).toBe('c');
+    expect(applyRootCandidate(fields('a', 5), fields('d', 9)).root.id).toBe('a');
+    expect(applyRootCandidate(fields('a', 5), fields('a', 9))).toMatchObject({ root: { id: 'a' }, recompute: true });
+  });
+
   it('has no end and no duration until a span ends, and no name until the root arrives', () => {
-    const rollup = traceRollup([group({ type: 'TOOL', endedCount: 0, maxEndTime: null })], null, t(0));
-    expect(rollup).toMatchObject({ name: '', endTime: null, durationMs: null, status: 'RUNNING', rootSpanId: null, meta: null, retained: false });
+    const state = applySpan(emptyRollup(t(0)), null, span({ open: true, endTime: null })).state;
+    expect(traceColumns(state)).toMatchObject({ name: '', endTime: null, durationMs: null, status: 'RUNNING', rootSpanId: null, meta: null, retained: false });
   });
 });
 

@@ -1,0 +1,182 @@
+/**
+ * The SQL of the write path, one definition per statement. Hand-written (through Prisma's raw
+ * queries and the dialect module) because each is set-based: a batch costs the same number of
+ * statements whatever its number of spans and traces, and Prisma's query API would spend more time
+ * building queries than the database spends running them.
+ */
+import type { Tx } from '../db/database.js';
+import { database } from '../db/database.js';
+import { empty, join, raw, sql, type Sql } from '../db/dialect.js';
+import type { Span, Trace } from '../generated/sqlite/client.js';
+import type { RollupState, TraceColumns } from '../traces/trace-rollup.js';
+
+export type SpanRow = Span;
+export type TraceRow = Trace;
+
+/** The columns of a span row, in the order the insert lists them. */
+const SPAN_COLUMNS = [
+  'projectId', 'id', 'traceId', 'parentId', 'name', 'type', 'startTime', 'endTime', 'durationMs', 'input', 'output',
+  'error', 'meta', 'tags', 'score', 'model', 'inputTokens', 'outputTokens', 'totalTokens', 'cost', 'instructions',
+  'seq', 'createdSeq', 'ingestHash', 'createdAt', 'updatedAt', 'retained',
+] as const satisfies readonly (keyof SpanRow)[];
+const JSON_COLUMNS = new Set<string>(['input', 'output', 'meta', 'tags', 'composition', 'tagCounts']);
+
+/** A value as a bound parameter: JSON columns as their JSON text (NULL stays NULL). */
+function parameter(column: string, value: unknown): Sql {
+  if (JSON_COLUMNS.has(column)) return value === null || value === undefined ? sql`NULL` : sql`${JSON.stringify(value)}`;
+  return sql`${value}`;
+}
+
+const quoted = (columns: readonly string[]) => raw(columns.map((column) => `"${column}"`).join(', '));
+
+/** Runs one multi-row statement per chunk of rows that fits the database's limit on bound values. */
+async function inChunks<Row>(rows: Row[], columns: number, run: (chunk: Row[]) => Promise<unknown>) {
+  const perStatement = Math.max(1, Math.floor(database().dialect.maxBindValues / columns));
+  for (let start = 0; start < rows.length; start += perStatement) await run(rows.slice(start, start + perStatement));
+}
+
+export async function insertSpanRows(tx: Tx, rows: SpanRow[]): Promise<void> {
+  await inChunks(rows, SPAN_COLUMNS.length, (chunk) =>
+    tx.$executeRaw(sql`INSERT INTO "Span" (${quoted(SPAN_COLUMNS)}) VALUES ${join(
+      chunk.map((row) => sql`(${join(SPAN_COLUMNS.map((column) => parameter(column, row[column])))})`),
+    )}`),
+  );
+}
+
+/** Every writable column of a stored span, as an update sets them. */
+const UPDATED_SPAN_COLUMNS = [
+  'name', 'type', 'startTime', 'endTime', 'durationMs', 'input', 'output', 'error', 'meta', 'tags', 'score', 'model',
+  'inputTokens', 'outputTokens', 'totalTokens', 'cost', 'instructions', 'retained', 'seq', 'updatedAt',
+] as const satisfies readonly (keyof SpanRow)[];
+
+export async function updateSpanRow(tx: Tx, row: SpanRow): Promise<void> {
+  await tx.$executeRaw(sql`UPDATE "Span" SET ${join(
+    UPDATED_SPAN_COLUMNS.map((column) => sql`${raw(`"${column}"`)} = ${parameter(column, row[column])}`),
+  )} WHERE "projectId" = ${row.projectId} AND "id" = ${row.id}`);
+}
+
+/** Stored spans by id (retries, updates). */
+export function storedSpans(tx: Tx, projectId: string, ids: string[], lock = false): Promise<SpanRow[]> {
+  return tx.$queryRaw<SpanRow[]>(
+    sql`SELECT * FROM "Span" WHERE "projectId" = ${projectId} AND "id" IN (${join(ids)})${lock ? database().dialect.forUpdate : empty}`,
+  );
+}
+
+/** The traces of stored spans, for children whose parent was stored before. */
+export function traceOfSpans(tx: Tx, projectId: string, ids: string[]): Promise<{ id: string; traceId: string }[]> {
+  return tx.$queryRaw(sql`SELECT "id", "traceId" FROM "Span" WHERE "projectId" = ${projectId} AND "id" IN (${join(ids)})`);
+}
+
+/** Stored children of these spans, with their traces: children that arrived before their parent. */
+export function waitingChildren(tx: Tx, projectId: string, parentIds: string[]): Promise<{ parentId: string; traceId: string }[]> {
+  return tx.$queryRaw(
+    sql`SELECT DISTINCT "parentId", "traceId" FROM "Span" WHERE "projectId" = ${projectId} AND "parentId" IN (${join(parentIds)})`,
+  );
+}
+
+/** A trace row as locked for a write: its rollup columns and its root span's start. */
+export type LockedTrace = TraceRow & { rootStartTime: Date | null };
+
+/**
+ * Creates the traces that do not exist yet (empty, starting at `startTimes`) and locks all of them
+ * until the transaction ends, in id order so that two batches cannot deadlock: writers to one trace
+ * take turns, so rollup deltas apply to the state the previous writer left, and change numbers follow
+ * commit order. SQLite writers are serialised anyway; PostgreSQL takes row locks.
+ */
+export async function lockTraces(tx: Tx, projectId: string, startTimes: Map<string, Date>, create: boolean): Promise<Map<string, LockedTrace>> {
+  const ids = [...startTimes.keys()].sort();
+  const now = new Date();
+  if (create) {
+    await inChunks(ids, 14, (chunk) =>
+      tx.$executeRaw(sql`INSERT INTO "Trace" ("projectId", "id", "name", "status", "startTime", "spanCount", "totalTokens", "cost",
+          "composition", "tags", "tagCounts", "spanSeq", "createdAt", "updatedAt")
+        VALUES ${join(chunk.map((id) => sql`(${projectId}, ${id}, '', 'RUNNING', ${startTimes.get(id)!}, 0, 0, 0, '{}', '[]', '{}', 0, ${now}, ${now})`))}
+        ON CONFLICT ("projectId", "id") DO NOTHING`),
+    );
+  }
+  const rows = await tx.$queryRaw<LockedTrace[]>(
+    sql`SELECT "t".*, "r"."startTime" AS "rootStartTime" FROM "Trace" AS "t"
+        LEFT JOIN "Span" AS "r" ON "r"."projectId" = "t"."projectId" AND "r"."id" = "t"."rootSpanId"
+        WHERE "t"."projectId" = ${projectId} AND "t"."id" IN (${join(ids)})
+        ORDER BY "t"."id"${database().dialect.forUpdateOf('t')}`,
+  );
+  return new Map(rows.map((row) => [row.id, row]));
+}
+
+/** The rollup state a locked trace row holds. */
+export function rollupStateOf(trace: LockedTrace): RollupState {
+  return {
+    startTime: trace.startTime,
+    endTime: trace.endTime,
+    spanCount: trace.spanCount,
+    openCount: trace.openCount,
+    errorCount: trace.errorCount,
+    totalTokens: trace.totalTokens,
+    cost: trace.cost,
+    composition: (trace.composition ?? {}) as Record<string, number>,
+    tagCounts: (trace.tagCounts ?? {}) as Record<string, number>,
+    root:
+      trace.rootSpanId && trace.rootStartTime
+        ? {
+            id: trace.rootSpanId,
+            name: trace.name,
+            meta: trace.meta,
+            retained: trace.retained,
+            inputPreview: trace.inputPreview,
+            outputPreview: trace.outputPreview,
+            startTime: trace.rootStartTime,
+          }
+        : null,
+  };
+}
+
+/** The rollup columns a write sets, in the order the upsert lists them. */
+const TRACE_COLUMNS = [
+  'projectId', 'id', 'name', 'status', 'startTime', 'endTime', 'durationMs', 'spanCount', 'openCount', 'errorCount',
+  'totalTokens', 'cost', 'composition', 'tags', 'tagCounts', 'meta', 'rootSpanId', 'inputPreview', 'outputPreview',
+  'retained', 'spanSeq', 'createdAt', 'updatedAt',
+] as const satisfies readonly (keyof TraceRow)[];
+const KEY = new Set(['projectId', 'id', 'createdAt']);
+
+/** The full trace row after a write, as stored and as published. */
+export function traceRowOf(locked: LockedTrace, columns: TraceColumns, spanSeq: number, now: Date): TraceRow {
+  const { rootStartTime: _rootStart, ...stored } = locked;
+  return { ...stored, ...columns, meta: columns.meta as TraceRow['meta'], spanSeq, updatedAt: now };
+}
+
+/** Writes the rollups of several traces in one statement (they exist: they were locked). */
+export async function writeTraceRows(tx: Tx, rows: TraceRow[]): Promise<void> {
+  await inChunks(rows, TRACE_COLUMNS.length, (chunk) =>
+    tx.$executeRaw(sql`INSERT INTO "Trace" (${quoted(TRACE_COLUMNS)}) VALUES ${join(
+      chunk.map((row) => sql`(${join(TRACE_COLUMNS.map((column) => parameter(column, row[column])))})`),
+    )} ON CONFLICT ("projectId", "id") DO UPDATE SET ${join(
+      TRACE_COLUMNS.filter((column) => !KEY.has(column)).map((column) => raw(`"${column}" = excluded."${column}"`)),
+    )}`),
+  );
+}
+
+/** The earliest start and latest end of a trace's spans: both served by an index on the trace's spans. */
+export async function traceBounds(tx: Tx, projectId: string, traceId: string): Promise<{ startTime: Date | null; endTime: Date | null }> {
+  const [start] = await tx.$queryRaw<{ startTime: Date | null }[]>(
+    sql`SELECT MIN("startTime") AS "startTime" FROM "Span" WHERE "projectId" = ${projectId} AND "traceId" = ${traceId}`,
+  );
+  const [end] = await tx.$queryRaw<{ endTime: Date | null }[]>(
+    sql`SELECT MAX("endTime") AS "endTime" FROM "Span" WHERE "projectId" = ${projectId} AND "traceId" = ${traceId}`,
+  );
+  return { startTime: asDate(start?.startTime), endTime: asDate(end?.endTime) };
+}
+
+/** An aggregate over a DATETIME column comes back as text on SQLite. */
+function asDate(value: Date | string | null | undefined): Date | null {
+  if (value === null || value === undefined) return null;
+  return value instanceof Date ? value : new Date(value);
+}
+
+/** The root candidate that comes first (earliest start, then id), when the root moved later. */
+export async function firstRootSpan(tx: Tx, projectId: string, traceId: string): Promise<SpanRow | undefined> {
+  const [root] = await tx.$queryRaw<SpanRow[]>(
+    sql`SELECT * FROM "Span" WHERE "projectId" = ${projectId} AND "traceId" = ${traceId} AND "parentId" IS NULL
+        ORDER BY "startTime", "id" LIMIT 1`,
+  );
+  return root;
+}
