@@ -14,6 +14,7 @@ import { PrismaClient as PostgresClient } from '../generated/postgresql/client.j
 import { providerOf, pgPoolConfig, sqliteFilePath, type Provider } from './database-url.js';
 import { applyMigrations, migrationsDir } from './migrations.js';
 import { readMigrations } from './schema-engine.js';
+import { GroupCommit } from './group-commit.js';
 import { dialectFor, type Dialect } from './dialect.js';
 import { claimSqliteFile } from './sqlite-lock.js';
 
@@ -56,6 +57,8 @@ const TRANSACTION_OPTIONS = {
   timeout: 60_000,
 };
 const MAX_ATTEMPTS = 5;
+/** How often SQLite's statistics are brought up to date (PRAGMA optimize). */
+const OPTIMIZE_EVERY_MS = 5 * 60 * 1000;
 
 let current: Database | undefined;
 
@@ -95,16 +98,29 @@ export async function openDatabase(url: string): Promise<Database> {
     // survives a power cut, not just a crash.
     await writer.$queryRawUnsafe('PRAGMA journal_mode = WAL');
     for (const client of [writer, read]) await client.$executeRawUnsafe('PRAGMA synchronous = FULL');
+    // The query planner needs statistics, or a growing file makes it scan where an index serves.
+    // analysis_limit bounds what each ANALYZE reads; 0x10002 analyses what never was, at open.
+    for (const client of [writer, read]) await client.$queryRawUnsafe('PRAGMA analysis_limit = 1000');
+    await writer.$queryRawUnsafe('PRAGMA optimize = 0x10002');
   } else {
     const client = new PostgresClient({ adapter: new PrismaPg(pgPoolConfig(url)), log: [...log] }) as unknown as PrismaClient;
     read = writer = observe(client);
   }
 
+  // SQLite: one writer, so writes that queue behind each other are committed together (group commit).
+  const group = provider === 'sqlite' ? new GroupCommit((run) => writer.$transaction(run, TRANSACTION_OPTIONS)) : undefined;
+  // Statistics kept current as the file grows: cheap when little has changed (SQLite's advice).
+  const optimizer =
+    provider === 'sqlite'
+      ? setInterval(() => void db.write((tx) => tx.$queryRawUnsafe('PRAGMA optimize')).catch(() => {}), OPTIMIZE_EVERY_MS)
+      : undefined;
+  optimizer?.unref();
   const db: Database = {
     provider,
     dialect: dialectFor(provider),
     read,
     async write(work) {
+      if (group) return group.write(work);
       for (let attempt = 1; ; attempt++) {
         try {
           return await writer.$transaction((tx) => work(tx), TRANSACTION_OPTIONS);
@@ -136,6 +152,7 @@ export async function openDatabase(url: string): Promise<Database> {
     },
     async close() {
       if (current === db) current = undefined;
+      clearInterval(optimizer);
       await Promise.all([...new Set([read, writer])].map((client) => client.$disconnect()));
       sqliteClaim?.release();
     },
