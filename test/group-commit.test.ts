@@ -22,7 +22,7 @@ describe('writes queued together', () => {
       const ids = Array.from({ length: 10 }, () => uid('gc'));
       let outcomes: PromiseSettledResult<unknown>[];
       try {
-        // Queued at once: the first starts alone, the other nine wait behind it.
+        // Queued at once: they are committed as one group.
         outcomes = await Promise.allSettled(
           ids.map((id, index) =>
             database().write(async (tx) => {
@@ -42,7 +42,7 @@ describe('writes queued together', () => {
       const savepoints = statements.filter((sql) => /^SAVEPOINT/i.test(sql.trim())).length;
       const rollbacks = statements.filter((sql) => /^ROLLBACK TO/i.test(sql.trim())).length;
       if (databaseKind === 'sqlite') {
-        expect(savepoints).toBe(9);
+        expect(savepoints).toBe(10);
         expect(rollbacks).toBe(1);
       } else {
         expect(savepoints).toBe(0);
