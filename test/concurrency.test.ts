@@ -18,7 +18,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   const count = databaseKind === 'postgresql' ? 2 : 1;
   for (let i = 0; i < count; i++) servers.push(await spawnServer({ DATABASE_URL: db.url }));
-});
+}, 300_000);
 
 afterAll(async () => {
   for (const server of servers) await server.kill('SIGTERM');
@@ -99,7 +99,7 @@ describe(`concurrent writers on ${databaseKind}`, () => {
     const { trace } = await gql(servers[0]!.url, `{ trace(id: "${traceId}") { status endTime } }`);
     expect(trace).toEqual({ status: 'ERROR', endTime: at(100_000) });
     for (const server of servers) expect(server.output()).not.toMatch(/database is locked|SQLITE_BUSY|deadlock/i);
-  });
+  }, 300_000);
 
   it('the same retried create, sent through every server at once, stores one span', async () => {
     const input = { id: `race-${Date.now()}`, traceId: `race-trace-${Date.now()}`, name: 'retry-storm', startTime: at(0) };
@@ -111,7 +111,7 @@ describe(`concurrent writers on ${databaseKind}`, () => {
     for (const reply of replies) expect(reply.createSpan).toEqual({ id: input.id, traceId: input.traceId });
     const { trace } = await gql(servers[0]!.url, `{ trace(id: "${input.traceId}") { spanCount } }`);
     expect(trace.spanCount).toBe(1);
-  });
+  }, 120_000);
 
   it('a parent and its early child written at the same moment never end up in different traces', async () => {
     for (let round = 0; round < 25; round++) {
@@ -125,7 +125,7 @@ describe(`concurrent writers on ${databaseKind}`, () => {
       if (child.errors) expect(child.errors[0].extensions.code).toBe('BAD_USER_INPUT');
       else expect(parent.data.createSpan.traceId).toBe(child.data.createSpan.traceId);
     }
-  });
+  }, 120_000);
 
   if (databaseKind === 'postgresql') {
     it('a write through one instance is read through the other at once', async () => {
@@ -138,6 +138,6 @@ describe(`concurrent writers on ${databaseKind}`, () => {
         expect(span).toEqual({ id, name: 'seen-elsewhere' });
         expect(trace).toEqual({ cost: i, spanCount: 1 });
       }
-    });
+    }, 120_000);
   }
 });

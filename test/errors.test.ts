@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { database } from '../src/db/database.js';
 import { useTestServer, type GraphQLResponse } from './helpers/server.js';
 import { at, CREATE_SPAN, CREATE_SPANS, GET_TRACE, UPDATE_SPAN, uid } from './helpers/operations.js';
 
@@ -160,11 +161,37 @@ describe('bad input gets a clear error with a code, and writes nothing', () => {
     expectError(await request(`mutation { submitFeedback(spanId: "x", input: {}) { id } }`), 'BAD_USER_INPUT', /feedback needs a score, thumbs or a comment/);
   });
 
-  it('an unexpected failure is masked', async () => {
-    const { request } = server();
-    // Syntax errors are the client's: a clear message with a code.
-    const response = await request(`{ traces { `);
-    expect(response.errors?.[0]?.message).toMatch(/Syntax Error/);
+  it('a syntax error is the client\'s: a clear message with a code', async () => {
+    const response = await server().request(`{ traces { `);
+    expectError(response, 'GRAPHQL_PARSE_FAILED', /^Syntax Error/);
+  });
+
+  it('an unexpected failure is masked: the client gets "Unexpected error." and a code, the server logs the cause', async () => {
+    const { request, gql } = server();
+    const { createSpan } = await gql(CREATE_SPAN, { input: { name: 'masked', model: 'gpt-masked' } });
+    const query = `query($id: ID!) { span(id: $id) { id model } }`;
+    // Break the database under the running server, as a botched migration would: the column a read
+    // needs is gone (renamed) while the request runs, and comes back afterwards.
+    const renameModel = (from: string, to: string) =>
+      database().write((tx) => tx.$executeRawUnsafe(`ALTER TABLE "Span" RENAME COLUMN "${from}" TO "${to}"`));
+    const logged: string[] = [];
+    const log = vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => {
+      logged.push(args.map((arg) => (arg instanceof Error ? `${arg.message}\n${arg.stack}` : String(arg))).join(' '));
+    });
+    let response: GraphQLResponse;
+    await renameModel('model', 'model_gone');
+    try {
+      response = await request(query, { id: createSpan.id });
+    } finally {
+      await renameModel('model_gone', 'model');
+      log.mockRestore();
+    }
+    expectError(response, 'INTERNAL_SERVER_ERROR', /^Unexpected error\.$/);
+    expect(response.data).toEqual({ span: null });
+    // The server logged what went wrong, for its operators.
+    expect(logged.join('\n')).toMatch(/The column `[\w.]*\bmodel` does not exist/);
+    // With the column back, the same read works.
+    expect((await gql(query, { id: createSpan.id })).span).toEqual({ id: createSpan.id, model: 'gpt-masked' });
   });
 });
 

@@ -84,6 +84,40 @@ describe(`explorer query plans on ${TRACES.toLocaleString('en')} traces (${datab
     expect(plan).not.toMatch(/Seq Scan|TEMP B-TREE/);
   });
 
+  it('a page deep in the list seeks to its cursor on the index: no row before it is read', async () => {
+    // A cursor of the default ordering 50,000 traces down the list, taken where a start-time filter
+    // puts it (a cursor holds the ordering's values, so it is valid for the unfiltered list too).
+    const deep = await server().gql(`{ traces(first: 1, filter: { startTime: { lte: "2026-01-01T13:53:20.000Z" } }) {
+      edges { node { id } } pageInfo { endCursor } } }`);
+    expect(deep.traces.edges).toEqual([{ node: { id: 'bulk-50000' } }]);
+    const graphql = `{ traces(first: 50, after: "${deep.traces.pageInfo.endCursor}") { edges { node { id startTime } } } }`;
+    const { traces } = await server().gql(graphql);
+    expect(traces.edges.map((edge: { node: { id: string } }) => edge.node.id)).toEqual(Array.from({ length: 50 }, (_, i) => `bulk-${49_999 - i}`));
+
+    const page = (await statementsOf(graphql)).find((statement) => /ORDER BY/.test(statement.query))!;
+    expect(page.query).toMatch(/\("trace"\."startTime", "trace"\."id"\) < \(/);
+    if (databaseKind === 'postgresql') {
+      const [{ 'QUERY PLAN': [plan] }] = await database().read.$queryRawUnsafe<any[]>(`EXPLAIN (ANALYZE, FORMAT JSON) ${page.query}`, ...page.params);
+      const nodes: any[] = [];
+      const walk = (node: any) => {
+        nodes.push(node);
+        for (const child of node.Plans ?? []) walk(child);
+      };
+      walk(plan.Plan);
+      const scan = nodes.find((node) => node['Index Name'] === 'Trace_projectId_startTime_id_idx');
+      expect(scan, JSON.stringify(plan)).toBeDefined();
+      // The cursor is where the scan starts (an index condition), not a filter over the rows before it.
+      expect(scan['Index Cond']).toMatch(/ROW\("startTime", id\) < ROW\(/);
+      expect(nodes.map((node) => node['Rows Removed by Filter'] ?? 0)).toEqual(nodes.map(() => 0));
+      expect(scan['Actual Rows']).toBeLessThanOrEqual(51);
+    } else {
+      const rows = await database().read.$queryRawUnsafe<{ detail: string }[]>(`EXPLAIN QUERY PLAN ${page.query}`, ...page.params);
+      const plan = rows.map((row) => row.detail).join('\n');
+      // The cursor bounds the index search, next to the project: SQLite starts reading at it.
+      expect(plan).toMatch(/SEARCH trace USING (COVERING )?INDEX Trace_projectId_startTime_id_idx \(projectId=\? AND \(startTime,id\)<\(\?,\?\)\)/);
+    }
+  });
+
   it('a status filter is served by an index', async () => {
     const plan = await planOf(`{ traces(first: 50, filter: { status: [ERROR] }) { edges { node { id } } } }`);
     expect(plan).toMatch(/Trace_projectId_status_startTime_idx|Trace_projectId_startTime_id_idx/);

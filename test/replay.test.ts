@@ -21,28 +21,28 @@ const TAIL = `subscription($traceId: ID!) {
 async function run(transport: Transport, round: number) {
   const { gql } = server();
   const root = (await gql(CREATE_SPAN, { input: { id: uid(`root-${round}`), name: 'busy', startTime: at(0) } })).createSpan;
+  // Join at a different moment each round (after a different number of acknowledged creates), while the writers are busy.
+  const joinAfter = 3 + ((round * 7) % 25);
   let acknowledged = 0;
+  let joinNow = () => {};
+  const joining = new Promise<void>((resolve) => (joinNow = resolve));
   const writer = async (w: number) => {
     for (let i = 0; i < 15; i++) {
       const span = (await gql(CREATE_SPAN, { input: { parentId: root.id, name: `w${w}-${i}`, startTime: at(1 + w * 100 + i) } })).createSpan;
-      acknowledged++;
+      if (++acknowledged === joinAfter) joinNow();
       await gql(UPDATE_SPAN, { id: span.id, input: { endTime: at(500 + i), output: `done ${w}/${i}` } });
     }
   };
   const writers = Promise.all([0, 1, 2].map(writer));
-  // Join at a different moment each round, while the writers are busy.
-  while (acknowledged < 3 + ((round * 7) % 25)) await new Promise((resolve) => setImmediate(resolve));
+  // 45 creates in all: the writers reach the moment to join before they end, unless one fails.
+  await Promise.race([joining, writers]);
   const client = connect(transport, server().url);
   clients.push(client);
   const subscription = client.subscribe(TAIL, { traceId: root.traceId });
   await writers;
   // The last write: when it arrives, everything before it has arrived too (commit order).
   await gql(UPDATE_SPAN, { id: root.id, input: { endTime: at(10_000), output: 'sentinel' } });
-  const deadline = Date.now() + 15_000;
-  while (!subscription.results.some((result) => result.data?.traceSpans?.span.output === 'sentinel')) {
-    if (Date.now() > deadline) throw new Error(`no sentinel after ${subscription.results.length} results`);
-    await subscription.waitFor(subscription.results.length + 1, deadline - Date.now());
-  }
+  await subscription.until((results) => results.some((result) => result.data?.traceSpans?.span.output === 'sentinel'), 60_000);
   await subscription.stop();
 
   const received = subscription.results.map((result) => {
@@ -78,10 +78,11 @@ async function run(transport: Transport, round: number) {
 }
 
 describe('replay while spans are being written', () => {
+  // Bounds for a busy machine: each run is about a hundred writes and a subscription.
   it('over WebSocket, 10 runs joining at different moments', async () => {
     for (let round = 0; round < 10; round++) await run('ws', round);
-  });
+  }, 600_000);
   it('over SSE, 5 runs joining at different moments', async () => {
     for (let round = 0; round < 5; round++) await run('sse', round);
-  });
+  }, 300_000);
 });

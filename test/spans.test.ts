@@ -43,6 +43,29 @@ describe('instrumenting custom spans', () => {
     });
   });
 
+  it("a mutation answers with the span's trace and startOffsetMs together, whichever write it is", async () => {
+    const { gql } = server();
+    const fields = 'id startOffsetMs trace { id name startTime spanCount }';
+    const traceId = uid('offsets');
+    const { createSpan: root } = await gql(`mutation($input: CreateSpanInput!) { createSpan(input: $input) { ${fields} } }`, {
+      input: { traceId, name: 'offsets-root', startTime: at(1000) },
+    });
+    expect(root).toEqual({ id: root.id, startOffsetMs: 0, trace: { id: traceId, name: 'offsets-root', startTime: at(1000), spanCount: 1 } });
+    // A span that starts before the root moves the trace's start: offsets answer from the new one.
+    const { createSpans } = await gql(`mutation($input: [CreateSpanInput!]!) { createSpans(input: $input) { ${fields} } }`, {
+      input: [
+        { traceId, parentId: root.id, name: 'early', startTime: at(400) },
+        { traceId, parentId: root.id, name: 'late', startTime: at(1500) },
+      ],
+    });
+    expect(createSpans.map((span: any) => [span.startOffsetMs, span.trace.startTime, span.trace.spanCount])).toEqual([
+      [0, at(400), 3],
+      [1100, at(400), 3],
+    ]);
+    const { updateSpan } = await gql(`mutation($id: ID!) { updateSpan(id: $id, input: { endTime: "${at(2000)}" }) { ${fields} } }`, { id: root.id });
+    expect(updateSpan).toEqual({ id: root.id, startOffsetMs: 600, trace: { id: traceId, name: 'offsets-root', startTime: at(400), spanCount: 3 } });
+  });
+
   it('a GENERATION span carries model, tokens, cost and instructions; totalTokens defaults to input + output', async () => {
     const { gql } = server();
     const { createSpan: span } = await gql(CREATE_SPAN, {

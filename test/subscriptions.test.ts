@@ -3,7 +3,9 @@
  * client over real HTTP (GraphQL over SSE).
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { database } from '../src/db/database.js';
 import { useTestServer } from './helpers/server.js';
+import { losing } from './helpers/lost-changes.js';
 import { connect, untilLive, type SubscriptionClient, type Transport } from './helpers/clients.js';
 import { at, CREATE_SPAN, CREATE_SPANS, UPDATE_SPAN, uid } from './helpers/operations.js';
 
@@ -79,6 +81,65 @@ describe.each(['ws', 'sse'] as Transport[])('over %s', (transport) => {
     await subscription.stop();
   });
 
+  it("each change answers startOffsetMs and the span's trace as of that change, also when the trace's start moves", async () => {
+    const root = await newTrace('offsets');
+    const subscription = client(transport).subscribe(
+      `subscription($traceId: ID!) { traceSpans(traceId: $traceId, replay: true) { op span { name startOffsetMs trace { name startTime } } } }`,
+      { traceId: root.traceId },
+    );
+    await subscription.waitFor(1);
+    const { gql } = server();
+    // Each change is read when it is delivered: the next write waits for it, so each answers as of its own change.
+    await gql(CREATE_SPAN, { input: { parentId: root.id, name: 'child', startTime: at(10) } });
+    await subscription.waitFor(2);
+    // Starts before the root: from this change on, offsets count from it.
+    await gql(CREATE_SPAN, { input: { parentId: root.id, name: 'earlier', startTime: at(-90) } });
+    await subscription.waitFor(3);
+    await gql(UPDATE_SPAN, { id: root.id, input: { endTime: at(100) } });
+    await subscription.waitFor(4);
+    expect(changes(subscription.results).map((change: any) => [change.op, change.span.name, change.span.startOffsetMs, change.span.trace.startTime])).toEqual([
+      ['CREATED', 'offsets', 0, at(0)],
+      ['CREATED', 'child', 10, at(0)],
+      ['CREATED', 'earlier', 0, at(-90)],
+      ['UPDATED', 'offsets', 90, at(-90)],
+    ]);
+    expect(changes(subscription.results).every((change: any) => change.span.trace.name === 'offsets')).toBe(true);
+    await subscription.stop();
+  });
+
+  it('traceUpdated answers with relations and span offsets as of each update', async () => {
+    const name = uid('watched');
+    const subscription = client(transport).subscribe(
+      `subscription($filter: TraceFilter) { traceUpdated(filter: $filter) { name spanCount rootSpan { name } spans { name startOffsetMs } } }`,
+      { filter: { search: name } },
+    );
+    const { gql } = server();
+    const traceId = uid('watched-trace');
+    const probe = async () => gql(CREATE_SPAN, { input: { traceId: uid('probe'), name: `${name}-probe`, startTime: at(0) } });
+    await untilLive(subscription, probe);
+    // An update is sent only while it is the trace's latest: each write waits for the previous one's.
+    const delivered = (spanCount: number) =>
+      subscription.until((results) => results.some((result) => result.data.traceUpdated.name === name && result.data.traceUpdated.spanCount === spanCount));
+    const root = (await gql(CREATE_SPAN, { input: { traceId, name, startTime: at(0) } })).createSpan;
+    await delivered(1);
+    await gql(CREATE_SPAN, { input: { traceId, parentId: root.id, name: 'child', startTime: at(20) } });
+    await delivered(2);
+    await gql(CREATE_SPAN, { input: { traceId, parentId: root.id, name: 'earlier', startTime: at(-30) } });
+    await delivered(3);
+    const updates = subscription.results.map((result) => result.data.traceUpdated).filter((trace) => trace.name === name);
+    expect(updates).toEqual([
+      { name, spanCount: 1, rootSpan: { name }, spans: [{ name, startOffsetMs: 0 }] },
+      { name, spanCount: 2, rootSpan: { name }, spans: [{ name, startOffsetMs: 0 }, { name: 'child', startOffsetMs: 20 }] },
+      {
+        name,
+        spanCount: 3,
+        rootSpan: { name },
+        spans: [{ name: 'earlier', startOffsetMs: 0 }, { name, startOffsetMs: 30 }, { name: 'child', startOffsetMs: 50 }],
+      },
+    ]);
+    await subscription.stop();
+  });
+
   it('a subscription to an unknown trace is an error with a code, not a silent stream', async () => {
     const subscription = client(transport).subscribe(TAIL, { traceId: uid('no-such-trace') });
     const outcome = await subscription.ended;
@@ -145,6 +206,66 @@ describe.each(['ws', 'sse'] as Transport[])('over %s', (transport) => {
     ]);
     await subscription.stop();
   });
+});
+
+describe('a lost change on a busy trace', () => {
+  /** The default SUBSCRIPTION_BUFFER: a feed holding more changes than this behind a gap fills it at once. */
+  const BUFFER = 1000;
+
+  it('is filled in while changes keep coming, not only once the trace goes quiet', async () => {
+    const root = await newTrace('busy');
+    // Past the one catch-up read a new subscription makes, so that from here on only gap detection
+    // can fill a gap: wait for that read (the feed's read of changes past the ones it delivered)...
+    let stopWatching = () => {};
+    const catchUp = new Promise<void>((resolve) => {
+      stopWatching = database().onQuery((sql, params) => {
+        if (/[`"]seq[`"] > /.test(sql) && params.includes(root.traceId)) resolve();
+      });
+    });
+    const tail = client('ws').subscribe(`subscription($traceId: ID!) { traceSpans(traceId: $traceId, replay: true) { seq span { id output } } }`, {
+      traceId: root.traceId,
+    });
+    try {
+      await tail.waitFor(1);
+      await catchUp;
+    } finally {
+      stopWatching();
+    }
+    // ...then for a change delivered after it: the read is over, and the feed is live.
+    const { gql } = server();
+    await gql(UPDATE_SPAN, { id: root.id, input: { output: 'after catch-up' } });
+    await tail.until((results) => results.some((result) => result.data.traceSpans.span.output === 'after catch-up'));
+    const delivered = tail.results.length;
+
+    // The next change of this trace never reaches a subscriber.
+    let lostSeq = -1;
+    const restore = losing(root.traceId, (seq) => lostSeq === -1 && (lostSeq = seq) > 0);
+    let writes = 0;
+    let writesUntilDelivered: number | undefined;
+    try {
+      // Keep the trace busy until something more is delivered, for at most BUFFER writes: past that
+      // the feed fills the gap because it holds too much, before it only because the gap timed out.
+      for (; writes < BUFFER && writesUntilDelivered === undefined; writes++) {
+        await gql(UPDATE_SPAN, { id: root.id, input: { output: `tick ${writes}` } });
+        if (tail.results.length > delivered) writesUntilDelivered = writes + 1;
+      }
+    } finally {
+      restore();
+    }
+    expect(lostSeq).toBeGreaterThan(0);
+    // Delivered while changes were still coming: the gap did not wait for the trace to go quiet.
+    expect(writesUntilDelivered, `nothing delivered during ${writes} writes`).toBeDefined();
+    // From the lost change on, in order: filled in from the database, not skipped.
+    const first = tail.results[delivered].data.traceSpans;
+    expect(first.seq).toBeGreaterThanOrEqual(lostSeq);
+    expect(first.span.id).toBe(root.id);
+    // The last write arrives too, after everything before it, each change number once.
+    const last = `tick ${writes - 1}`;
+    await tail.until((results) => results.some((result) => result.data.traceSpans.span.output === last));
+    const seqs = tail.results.slice(1).map((result) => result.data.traceSpans.seq);
+    expect(seqs).toEqual([...new Set(seqs)].sort((a, b) => a - b));
+    await tail.stop();
+  }, 300_000);
 });
 
 describe('publishing', () => {

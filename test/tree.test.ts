@@ -3,6 +3,7 @@
  * depend on the depth asked for, never on how many spans the trace has.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { database } from '../src/db/database.js';
 import { useTestServer } from './helpers/server.js';
 import { databaseKind } from './helpers/databases.js';
 import { at, CREATE_SPANS, uid } from './helpers/operations.js';
@@ -61,6 +62,31 @@ const treeQuery = (depth: number): string => {
   return `query($id: ID!) { trace(id: $id) { id name spanCount totalTokens durationMs summary rootSpan { ${selection} } } }`;
 };
 
+/** A tree query `depth` levels deep that selects `fields` at every level, from `root` (`trace(id) { rootSpan` or `span(id)`). */
+const treeOf = (depth: number, fields: string, root: 'trace' | 'span'): string => {
+  let selection = fields;
+  for (let level = 1; level < depth; level++) selection = `${fields} children { ${selection} }`;
+  return root === 'trace'
+    ? `query($id: ID!) { trace(id: $id) { id rootSpan { ${selection} } } }`
+    : `query($id: ID!) { span(id: $id) { ${selection} } }`;
+};
+
+/** Every span of a tree response, flat. */
+function flatten(span: { children?: unknown[] }): any[] {
+  return [span, ...(span.children ?? []).flatMap((child) => flatten(child as { children?: unknown[] }))];
+}
+
+/** Runs a query and returns its data with the SQL statements it sent. */
+async function withStatements(query: string, variables: Record<string, unknown>): Promise<{ data: any; statements: string[] }> {
+  const statements: string[] = [];
+  const stop = database().onQuery((sql) => statements.push(sql));
+  try {
+    return { data: await server().gql(query, variables), statements };
+  } finally {
+    stop();
+  }
+}
+
 function countNodes(span: { children?: unknown[] }): number {
   return 1 + (span.children ?? []).reduce((sum: number, child) => sum + countNodes(child as { children?: unknown[] }), 0);
 }
@@ -101,8 +127,9 @@ describe('reading a whole span tree', () => {
     const forSmall = await countStatements(() => gql(treeQuery(DEPTH), { id: small.traceId }));
     const forLarge = await countStatements(() => gql(treeQuery(DEPTH), { id: large.traceId }));
     expect(forLarge).toBe(forSmall);
-    // Per level at most: the spans, their trace (for startOffsetMs), events and metrics.
-    expect(forLarge).toBeLessThanOrEqual(1 + 4 * DEPTH);
+    // The trace, then per level at most: the spans, their events and metrics (startOffsetMs takes
+    // the trace's start from the trace row).
+    expect(forLarge).toBeLessThanOrEqual(1 + 3 * DEPTH);
   });
 
   it('on PostgreSQL a shallow selection (the span detail, an explorer row) is one statement, with relation joins', async () => {
@@ -127,5 +154,41 @@ describe('reading a whole span tree', () => {
     expect(data.trace.spans).toHaveLength(3000);
     expect(data.trace.spans.map((span: { id: string }) => span.id)).toEqual(large.nodes.map((node) => node.id));
     expect(statements).toBeLessThanOrEqual(2);
+  });
+
+  it(`startOffsetMs at every level of a ${DEPTH}-level tree reads the trace once: at most depth + 2 statements`, async () => {
+    const offsets = 'id startOffsetMs';
+    for (const root of ['trace', 'span'] as const) {
+      const id = root === 'trace' ? large.traceId : large.nodes[0]!.id;
+      const { data, statements } = await withStatements(treeOf(DEPTH, offsets, root), { id });
+      const spans = flatten(root === 'trace' ? data.trace.rootSpan : data.span);
+      expect(spans).toHaveLength(3000);
+      // Each span started `index` ms after the root (see store), which started the trace.
+      const expected = new Map(large.nodes.map((node, index) => [node.id, index]));
+      expect(spans.filter((span) => span.startOffsetMs !== expected.get(span.id))).toEqual([]);
+      expect(statements.length, `from ${root}`).toBeLessThanOrEqual(DEPTH + 2);
+    }
+  });
+
+  it('a tree read loads the columns the query selects: no input, output or other unselected column', async () => {
+    // Prisma quotes names with backticks on SQLite, double quotes on PostgreSQL.
+    const unselected = /[`"](input|output|instructions|meta|ingestHash|tags|error|model)[`"]/;
+    const { statements } = await withStatements(treeOf(DEPTH, 'id name type durationMs startOffsetMs totalTokens', 'trace'), { id: large.traceId });
+    expect(statements.filter((statement) => /[`"]Span[`"]/.test(statement))).not.toEqual([]);
+    expect(statements.filter((statement) => unselected.test(statement))).toEqual([]);
+    // The same check sees a column that is asked for.
+    const withOutput = await withStatements(treeOf(3, 'id output', 'trace'), { id: large.traceId });
+    expect(withOutput.statements.filter((statement) => /[`"]output[`"]/.test(statement))).not.toEqual([]);
+    expect(withOutput.statements.filter((statement) => /[`"]input[`"]/.test(statement))).toEqual([]);
+  });
+
+  it("the flat list of a trace's spans reads rows, not one JSON value of them all", async () => {
+    const { data, statements } = await withStatements(`query($id: ID!) { trace(id: $id) { name spans { id name startOffsetMs } } }`, {
+      id: large.traceId,
+    });
+    expect(data.trace.spans).toHaveLength(3000);
+    expect(data.trace.spans.map((span: { startOffsetMs: number }) => span.startOffsetMs)).toEqual(large.nodes.map((_, index) => index));
+    expect(statements).toHaveLength(2);
+    expect(statements.filter((statement) => /JSONB?_AGG|JSON_GROUP_ARRAY/i.test(statement))).toEqual([]);
   });
 });

@@ -89,7 +89,7 @@ builder.mutationFields((t) => ({
 }));
 
 async function eventAsSelected(query: object, ctx: Context, event: EventRow): Promise<EventRow> {
-  const [selected] = await withPlannedSelection(query, [event], (planned, ids) =>
+  const [selected] = await withPlannedSelection('Event', query, [event], (planned, ids) =>
     database().read.event.findMany({ ...database().planned(planned), where: { projectId: ctx.scope.projectId, id: { in: ids } } }),
   );
   return selected!;

@@ -23,7 +23,10 @@ export interface Context {
   principal: Principal;
   /** The project every read and write of this request is confined to: the key's. */
   scope: Scope;
-  /** Batching loaders for this request, keyed by what they load. */
+  /**
+   * Batching loaders for this request, keyed by what they load. Reach them through
+   * `executionLoader` (src/schema/loaders.ts), which gives each event of a subscription its own.
+   */
   loaders: Map<string, unknown>;
   /** Limits from the server's settings. */
   limits: Limits;

@@ -1,35 +1,42 @@
-/** Relay connections built from a keyset page of ids and the rows loaded for them. */
+/** Relay connections built from a keyset page of rows, read with the columns the client selected. */
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import type { GraphQLResolveInfo } from 'graphql';
-import { inPageOrder, type IdPage } from '../db/keyset.js';
+import type { RowPage } from '../db/keyset.js';
 import type { Context } from './builder.js';
 import { database } from '../db/database.js';
+import { columnsOf, relationsOf, type ModelName, type PlannedQuery } from './planned-selection.js';
 
-export interface ConnectionPage extends IdPage {
+export interface ConnectionPage extends RowPage {
   totalCount: () => Promise<number>;
 }
 
 /**
- * The connection for a page of ids: its rows are loaded with the selection plugin-prisma planned for
- * `edges.node`, in one query, and put back in the page's order. totalCount runs only when selected.
+ * The connection of `model` rows that `search` pages: it is handed the columns plugin-prisma planned
+ * for `edges.node` and reads the page in one statement. Relations selected on the nodes (a trace's
+ * root span, a span's events) are loaded after it with the planned selection, by the page's ids.
+ * totalCount runs only when selected.
  */
 export async function connectionOf<Row extends { id: string }>(
   ctx: Context,
   info: GraphQLResolveInfo,
-  page: ConnectionPage,
-  load: (query: object, where: { projectId: string; id: { in: string[] } }) => Promise<Row[]>,
+  model: ModelName,
+  search: (columns: string[]) => Promise<ConnectionPage>,
+  loadRelations: (query: PlannedQuery, where: { projectId: string; id: { in: string[] } }) => Promise<Row[]>,
 ) {
-  const rows = page.ids.length
-    ? inPageOrder(
-        page.ids,
-        await load(database().planned(queryFromInfo({ context: ctx, info, path: ['edges', 'node'] })), {
-          projectId: ctx.scope.projectId,
-          id: { in: page.ids },
-        }),
-      )
-    : [];
-  const cursorOf = new Map(page.ids.map((id, index) => [id, page.cursors[index]!]));
-  const edges = rows.map((node) => ({ cursor: cursorOf.get(node.id)!, node }));
+  const query: PlannedQuery = queryFromInfo({ context: ctx, info, path: ['edges', 'node'], select: { id: true } });
+  const page = await search(columnsOf(model, query));
+  let edges = (page.rows as Row[]).map((node, index) => ({ cursor: page.cursors[index]!, node }));
+  const relations = relationsOf(model, query);
+  if (relations && edges.length) {
+    const related = await loadRelations(database().planned({ select: { id: true, ...relations } }), {
+      projectId: ctx.scope.projectId,
+      id: { in: edges.map((edge) => edge.node.id) },
+    });
+    const byId = new Map(related.map((row) => [row.id, row]));
+    // A row deleted between the two statements leaves the page, as it would have left it a moment later.
+    edges = edges.filter((edge) => byId.has(edge.node.id));
+    for (const edge of edges) Object.assign(edge.node, byId.get(edge.node.id));
+  }
   return {
     edges,
     pageInfo: {

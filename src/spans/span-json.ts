@@ -1,8 +1,16 @@
 import type { Event, Metric, Span } from '../generated/sqlite/client.js';
 import { spanFieldsOf } from './span-input.js';
 
+/** The span columns the JSON object is made of (a read of the `json` field selects exactly these). */
+export const SPAN_JSON_FIELDS = [
+  'id', 'traceId', 'parentId', 'name', 'type', 'startTime', 'endTime', 'durationMs', 'input', 'output', 'error', 'meta',
+  'tags', 'score', 'model', 'inputTokens', 'outputTokens', 'totalTokens', 'cost', 'instructions',
+] as const satisfies readonly (keyof Span)[];
+
 /** The span as one JSON object, as "copy span" puts it on the clipboard: no internal columns. */
-export function spanJson(span: Span & { events: Event[]; metrics: Metric[] }): Record<string, unknown> {
+export function spanJson(
+  span: Pick<Span, (typeof SPAN_JSON_FIELDS)[number]> & { events: Event[]; metrics: Metric[] },
+): Record<string, unknown> {
   return {
     id: span.id,
     traceId: span.traceId,

@@ -1,6 +1,9 @@
 import type { SchemaTypes } from '../schema/builder.js';
 import { builder, feedOptions, readScope, type Context } from '../schema/builder.js';
 import { withPlannedSelection } from '../schema/reload.js';
+import type { PlannedQuery } from '../schema/planned-selection.js';
+import { selectsField } from '../schema/selected-fields.js';
+import { traceStarts, type TraceStarts } from '../traces/trace-start.js';
 import { DateTimeRange, FloatRange } from '../schema/ranges.js';
 import { EventKind, eventsQuery } from '../events/event.schema.js';
 import { database } from '../db/database.js';
@@ -9,7 +12,7 @@ import { SPAN_TYPES, SPAN_TYPE_DESCRIPTIONS } from '../vocabulary.js';
 import { createSpan, createSpans, updateSpan, type SpanRow } from './span.service.js';
 import { searchSpans } from './span-search.js';
 import { connectionOf, PAGE, pageCost, resolveTotalCount } from '../schema/connections.js';
-import { spanJson } from './span-json.js';
+import { SPAN_JSON_FIELDS, spanJson } from './span-json.js';
 import { openTraceSpanFeed, type SpanChangeEvent } from './span-feed.js';
 import { unlessFailed } from '../subscriptions/bounded-feed.js';
 
@@ -18,11 +21,26 @@ export const SpanType = builder.enumType('SpanType', {
   values: Object.fromEntries(SPAN_TYPES.map((type) => [type, { description: SPAN_TYPE_DESCRIPTIONS[type] }])),
 });
 
+/** The columns `json` puts in its object. */
+const SPAN_JSON_COLUMNS = Object.fromEntries(SPAN_JSON_FIELDS.map((name) => [name, true])) as { [K in (typeof SPAN_JSON_FIELDS)[number]]: true };
+
+/**
+ * Milliseconds from the trace's start to the span's: from a trace row loaded with the span when there
+ * is one, else from the execution's trace start times.
+ */
+function startOffset(span: { startTime: Date; traceId: string }, starts: TraceStarts): number | Promise<number> {
+  const joined = (span as { trace?: { startTime?: unknown } }).trace?.startTime;
+  const start = joined instanceof Date ? joined : starts.of(span.traceId);
+  return start instanceof Date ? span.startTime.getTime() - start.getTime() : start.then((date) => span.startTime.getTime() - date.getTime());
+}
+
 /** A span's children, in the order they started. */
 const inStartOrder = { orderBy: [{ startTime: 'asc' as const }, { id: 'asc' as const }] };
 
 export const Span = builder.prismaObject('Span', {
   description: 'One step of a trace: an LLM call, a tool call, a function or any nested unit of work.',
+  // Select mode: a read loads the columns its fields need, not whole rows with every input and output.
+  select: { id: true },
   fields: (t) => ({
     id: t.exposeID('id', { description: 'The span id, as the writer chose it or as Spantree generated it.' }),
     traceId: t.exposeID('traceId', { description: 'The trace the span belongs to.' }),
@@ -40,20 +58,21 @@ export const Span = builder.prismaObject('Span', {
       description: 'The spans nested directly under this one, in start order.',
     }),
     name: t.exposeString('name', { description: 'A human-readable label for the step.' }),
-    type: t.field({ type: SpanType, description: 'What kind of step this is.', resolve: (span) => span.type as never }),
+    type: t.field({ type: SpanType, description: 'What kind of step this is.', select: { type: true }, resolve: (span) => span.type as never }),
     startTime: t.expose('startTime', { type: 'DateTime', description: 'When the step started.' }),
     endTime: t.expose('endTime', { type: 'DateTime', nullable: true, description: 'When the step ended; null while it runs.' }),
     durationMs: t.exposeFloat('durationMs', { nullable: true, description: 'endTime - startTime in milliseconds; null while it runs.' }),
     startOffsetMs: t.float({
       description: 'Where the span starts within its trace: milliseconds after the trace started.',
-      select: { trace: { select: { startTime: true } } },
-      resolve: (span) => span.startTime.getTime() - span.trace.startTime.getTime(),
+      // The trace's start is read once per request for all spans and levels, not joined per span.
+      select: { startTime: true, traceId: true },
+      resolve: (span, _args, ctx, info) => startOffset(span, traceStarts(ctx, info)),
     }),
     input: t.expose('input', { ...readScope, type: 'JSON', nullable: true, description: 'What went into the step; null when not retained.' }),
     output: t.expose('output', { ...readScope, type: 'JSON', nullable: true, description: 'What came out of the step; null when not retained.' }),
     error: t.exposeString('error', { nullable: true, description: 'The error message, if the step failed.' }),
     meta: t.expose('meta', { type: 'JSON', nullable: true, description: 'Metadata for filtering and context (user, tenant, flags).' }),
-    tags: t.stringList({ description: 'Tags, sorted.', resolve: (span) => span.tags as string[] }),
+    tags: t.stringList({ description: 'Tags, sorted.', select: { tags: true }, resolve: (span) => span.tags as string[] }),
     score: t.exposeFloat('score', { nullable: true, description: 'A numeric score on the span.' }),
     model: t.exposeString('model', { nullable: true, description: 'The model that ran (GENERATION spans).' }),
     inputTokens: t.exposeInt('inputTokens', { nullable: true, description: 'Prompt tokens.' }),
@@ -88,7 +107,11 @@ export const Span = builder.prismaObject('Span', {
       ...readScope,
       type: 'JSON',
       description: 'The whole span as one JSON object (fields, events, metrics), for "copy span".',
-      select: { events: eventsQuery(null), metrics: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] } },
+      select: {
+        ...SPAN_JSON_COLUMNS,
+        events: eventsQuery(null),
+        metrics: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] },
+      },
       resolve: (span) => spanJson(span),
     }),
   }),
@@ -175,11 +198,17 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'One span by id, or null when it does not exist in this project.',
     args: { id: t.arg.id({ required: true, description: 'The span id.' }) },
-    resolve: (query, _root, args, ctx) =>
-      database().read.span.findUnique({
-        ...database().planned(query),
+    resolve: async (query, _root, args, ctx, info) => {
+      const span = await database().read.span.findUnique({
+        // One span: its trace's start joins the same read (one statement on PostgreSQL) rather than
+        // costing a statement of its own; the spans of its subtree take it from there.
+        ...database().planned(selectsField(info, 'startOffsetMs') ? withTraceStart(query) : query),
         where: { projectId_id: { projectId: ctx.scope.projectId, id: args.id } },
-      }),
+      });
+      const trace = (span as { trace?: { startTime?: unknown } } | null)?.trace;
+      if (span && trace) traceStarts(ctx, info).remember({ id: span.traceId, startTime: trace.startTime });
+      return span;
+    },
   }),
   spans: t.field({
     type: SpanConnection,
@@ -190,13 +219,16 @@ builder.queryFields((t) => ({
       after: t.arg.string({ required: false, description: 'The endCursor of the previous page.' }),
       filter: t.arg({ type: SpanFilterInput, required: false, description: 'Only spans matching this.' }),
     },
-    resolve: async (_root, args, ctx, info) =>
-      connectionOf(
+    resolve: (_root, args, ctx, info) => {
+      const first = pageSize(args.first, PAGE.default, PAGE.max);
+      return connectionOf(
         ctx,
         info,
-        await searchSpans(ctx.scope, { first: pageSize(args.first, PAGE.default, PAGE.max), after: args.after, filter: args.filter }),
+        'Span',
+        (columns) => searchSpans(ctx.scope, { first, after: args.after, filter: args.filter, columns }),
         (query, where) => database().read.span.findMany({ ...query, where }),
-      ),
+      );
+    },
   }),
 }));
 
@@ -229,10 +261,17 @@ builder.mutationFields((t) => ({
 }));
 
 /** Spans a mutation wrote, with the relations the client selected on them. */
-export function spansAsSelected(query: object, ctx: Context, spans: SpanRow[]): Promise<SpanRow[]> {
-  return withPlannedSelection(query, spans, (planned, ids) =>
+export function spansAsSelected(query: PlannedQuery, ctx: Context, spans: SpanRow[]): Promise<SpanRow[]> {
+  return withPlannedSelection('Span', query, spans, (planned, ids) =>
     database().read.span.findMany({ ...database().planned(planned), where: { projectId: ctx.scope.projectId, id: { in: ids } } }),
   );
+}
+
+/** A single span's planned read, with its trace's start time selected too. */
+function withTraceStart<Query extends PlannedQuery>(query: Query): Query {
+  // The Trace type always selects its start: a trace the client selected brings it along.
+  if (!query.select || query.select.trace) return query;
+  return { ...query, select: { ...query.select, trace: { select: { startTime: true } } } };
 }
 
 export const SpanChangeOp = builder.enumType('SpanChangeOp', {

@@ -10,12 +10,17 @@ import { matchingSpanIds } from '../spans/span-search.js';
 import type { SpanFilter } from '../spans/span-filter.js';
 import { database } from '../db/database.js';
 import { inPageOrder, pageSize } from '../db/keyset.js';
+import { executionLoader } from '../schema/loaders.js';
+import { withPlannedSelection } from '../schema/reload.js';
+import type { PlannedQuery } from '../schema/planned-selection.js';
+import { traceStarts } from './trace-start.js';
+import type { TraceRow } from './trace.service.js';
 import { TRACE_STATUSES } from '../vocabulary.js';
 import { compositionSteps, traceSummary } from './trace-rollup.js';
 import { searchTraces, TRACE_ORDER_FIELDS } from './trace-search.js';
 import { openTraceUpdateFeed } from './trace-feed.js';
 import { deleteTrace } from './trace.service.js';
-import { unlessFailed } from '../subscriptions/bounded-feed.js';
+import { unlessFailed, type FeedFailure } from '../subscriptions/bounded-feed.js';
 import type { Span as SpanRow } from '../generated/sqlite/client.js';
 
 export const TraceStatus = builder.enumType('TraceStatus', {
@@ -39,12 +44,16 @@ const inStartOrder = [{ startTime: 'asc' as const }, { id: 'asc' as const }];
 
 export const Trace = builder.prismaObject('Trace', {
   description: 'A tree of spans under one root span, with rollups over all of them.',
+  // Select mode: a read loads the columns its fields need. The start always comes along: the spans
+  // read with the trace take their startOffsetMs from it.
+  select: { id: true, startTime: true },
   fields: (t) => ({
     id: t.exposeID('id', { description: 'The trace id.' }),
     name: t.exposeString('name', { description: "The root span's name; empty until the root span arrives." }),
     status: t.field({
       type: TraceStatus,
       description: 'RUNNING while any span is open, ERROR if any span has an error, else OK.',
+      select: { status: true },
       resolve: (trace) => trace.status as never,
     }),
     startTime: t.expose('startTime', { type: 'DateTime', description: 'The earliest span start.' }),
@@ -56,10 +65,12 @@ export const Trace = builder.prismaObject('Trace', {
     composition: t.field({
       type: [StepCount],
       description: 'Spans per type, in a fixed type order.',
+      select: { composition: true },
       resolve: (trace) => compositionSteps(trace.composition as Record<string, number>),
     }),
     summary: t.string({
       description: 'The step composition as a trace explorer row shows it, e.g. "28 steps · 8 llm · 11 tool".',
+      select: { spanCount: true, composition: true },
       resolve: (trace) => traceSummary(trace.spanCount, trace.composition as Record<string, number>),
     }),
     input: t.field({
@@ -78,7 +89,7 @@ export const Trace = builder.prismaObject('Trace', {
     }),
     inputPreview: t.exposeString('inputPreview', { nullable: true, description: "The root span's input as text, cut to 200 characters." }),
     outputPreview: t.exposeString('outputPreview', { nullable: true, description: "The root span's output as text, cut to 200 characters." }),
-    tags: t.stringList({ description: 'The tags of all its spans, sorted.', resolve: (trace) => trace.tags as string[] }),
+    tags: t.stringList({ description: 'The tags of all its spans, sorted.', select: { tags: true }, resolve: (trace) => trace.tags as string[] }),
     meta: t.expose('meta', { type: 'JSON', nullable: true, description: "The root span's meta." }),
     retained: t.exposeBoolean('retained', {
       description: "Whether its root span's content (input, output, instructions) was kept; previews are null when not.",
@@ -88,10 +99,9 @@ export const Trace = builder.prismaObject('Trace', {
       type: [Span],
       description: 'All spans of the trace, flat, in start order; optionally only those matching a filter.',
       args: { filter: t.arg({ type: SpanFilterInput, required: false, description: 'Only spans matching this.' }) },
-      // Without a filter, the spans load with the trace in the planned query.
-      select: (args, _ctx, nestedSelection) => (args.filter ? {} : { spans: nestedSelection({ orderBy: inStartOrder }) }),
-      resolve: (trace, args, ctx, info) =>
-        args.filter ? filteredSpans(ctx, info, args.filter).load(trace.id) : (trace as typeof trace & { spans: SpanRow[] }).spans,
+      // Read after the trace, as rows: joined into the trace's read, thousands of spans would be
+      // built into one JSON value on PostgreSQL.
+      resolve: (trace, args, ctx, info) => traceSpans(ctx, info, args.filter ?? null).load(trace.id),
     }),
     events: t.relation('events', {
       description: 'Events on any span of the trace, oldest first.',
@@ -102,27 +112,34 @@ export const Trace = builder.prismaObject('Trace', {
 });
 
 /**
- * Filtered spans of every trace in a response, in two statements in all (matching ids, then the rows
- * with the planned selection), however many traces ask.
+ * The spans of every trace in a response, all of them in one statement, or those matching a filter
+ * in two (matching ids, then the rows), however many traces ask. Each reads the columns selected.
  */
-function filteredSpans(ctx: Context, info: GraphQLResolveInfo, filter: SpanFilter) {
+function traceSpans(ctx: Context, info: GraphQLResolveInfo, filter: SpanFilter | null) {
+  // Planned for each trace's field, not once per batch: planning records, under the field's own
+  // path, that its rows carry the selected columns (else each field would fall back to a query).
+  const query = database().planned(queryFromInfo({ context: ctx, info, select: { id: true, traceId: true } }));
   const key = `Trace.spans:${pathWithoutIndexes(info)}:${JSON.stringify(filter)}`;
-  let loader = ctx.loaders.get(key) as DataLoader<string, SpanRow[]> | undefined;
-  if (!loader) {
-    loader = new DataLoader<string, SpanRow[]>(async (traceIds) => {
-      const idsByTrace = await matchingSpanIds(ctx.scope, traceIds, filter);
-      const ids = [...idsByTrace.values()].flat();
-      const rows = ids.length
-        ? await database().read.span.findMany({
-            ...database().planned(queryFromInfo({ context: ctx, info })),
-            where: { projectId: ctx.scope.projectId, id: { in: ids } },
-          })
-        : [];
-      return traceIds.map((traceId) => inPageOrder(idsByTrace.get(traceId) ?? [], rows));
+  // The same path and arguments plan the same query: the batch reads with the first one's.
+  return executionLoader(ctx, info, key, () => {
+    type Row = { id: string; traceId: string };
+    const read = (where: object, orderBy?: typeof inStartOrder) =>
+      database().read.span.findMany({ ...query, where: { projectId: ctx.scope.projectId, ...where }, orderBy }) as Promise<Row[]>;
+    return new DataLoader<string, SpanRow[]>(async (traceIds) => {
+      let byTrace: Map<string, Row[]>;
+      if (!filter) {
+        byTrace = new Map(traceIds.map((id) => [id, []]));
+        for (const row of await read({ traceId: { in: [...traceIds] } }, inStartOrder)) byTrace.get(row.traceId)?.push(row);
+      } else {
+        const idsByTrace = await matchingSpanIds(ctx.scope, traceIds, filter);
+        const ids = [...idsByTrace.values()].flat();
+        const rows = ids.length ? await read({ id: { in: ids } }) : [];
+        byTrace = new Map(traceIds.map((traceId) => [traceId, inPageOrder(idsByTrace.get(traceId) ?? [], rows)]));
+      }
+      // Rows with the selected columns (the Span type is in select mode), not whole rows.
+      return traceIds.map((traceId) => (byTrace.get(traceId) ?? []) as unknown as SpanRow[]);
     });
-    ctx.loaders.set(key, loader);
-  }
-  return loader;
+  });
 }
 
 function pathWithoutIndexes(info: GraphQLResolveInfo): string {
@@ -192,11 +209,14 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'One trace by id, or null when it does not exist in this project.',
     args: { id: t.arg.id({ required: true, description: 'The trace id.' }) },
-    resolve: (query, _root, args, ctx) =>
-      database().read.trace.findUnique({
+    resolve: async (query, _root, args, ctx, info) => {
+      const trace = await database().read.trace.findUnique({
         ...database().planned(query),
         where: { projectId_id: { projectId: ctx.scope.projectId, id: args.id } },
-      }),
+      });
+      if (trace) traceStarts(ctx, info).remember(trace);
+      return trace;
+    },
   }),
   traces: t.field({
     type: TraceConnection,
@@ -208,13 +228,19 @@ builder.queryFields((t) => ({
       filter: t.arg({ type: TraceFilterInput, required: false, description: 'Only traces matching this.' }),
       orderBy: t.arg({ type: TraceOrderBy, required: false, description: 'Sort order; newest first when left out.' }),
     },
-    resolve: async (_root, args, ctx, info) =>
-      connectionOf(
+    resolve: async (_root, args, ctx, info) => {
+      const first = pageSize(args.first, PAGE.default, PAGE.max);
+      const connection = await connectionOf(
         ctx,
         info,
-        await searchTraces(ctx.scope, { first: pageSize(args.first, PAGE.default, PAGE.max), after: args.after, filter: args.filter, orderBy: args.orderBy }),
+        'Trace',
+        (columns) => searchTraces(ctx.scope, { first, after: args.after, filter: args.filter, orderBy: args.orderBy, columns }),
         (query, where) => database().read.trace.findMany({ ...query, where }),
-      ),
+      );
+      const starts = traceStarts(ctx, info);
+      for (const edge of connection.edges) starts.remember(edge.node);
+      return connection;
+    },
   }),
 }));
 
@@ -231,11 +257,19 @@ builder.mutationFields((t) => ({
 }));
 
 builder.subscriptionFields((t) => ({
-  traceUpdated: t.field({
-    type: Trace,
+  traceUpdated: t.prismaField({
+    type: 'Trace',
     description: 'Traces created or whose rollups changed; only those matching `filter`, the same filter as `traces`.',
     args: { filter: t.arg({ type: TraceFilterInput, required: false, description: 'Only traces matching this.' }) },
     subscribe: (_root, args, ctx) => openTraceUpdateFeed(ctx.scope, args.filter, feedOptions(ctx)),
-    resolve: (trace) => unlessFailed(trace),
+    resolve: async (query, change, _args, ctx, info) => {
+      // The trace as this change left it; relations the client selected are read for it.
+      const trace = unlessFailed(change as TraceRow | FeedFailure);
+      traceStarts(ctx, info).remember(trace);
+      const [selected] = await withPlannedSelection('Trace', query as PlannedQuery, [trace], (planned, ids) =>
+        database().read.trace.findMany({ ...database().planned(planned), where: { projectId: ctx.scope.projectId, id: { in: ids } } }),
+      );
+      return { ...selected!, ...trace };
+    },
   }),
 }));

@@ -14,7 +14,10 @@ export interface RawWs {
   /** Stops reading from the TCP socket, as a stalled browser tab would. */
   stall(): void;
   resume(): void;
+  /** Resolves once `predicate` holds for the messages received so far (checked on each message, ping and close). */
   waitFor(predicate: (messages: any[]) => boolean, timeoutMs?: number): Promise<void>;
+  /** Resolves once the server has pinged `count` times in all. */
+  untilPinged(count: number, timeoutMs?: number): Promise<void>;
 }
 
 export async function rawWs(httpUrl: string, key: string = TEST_API_KEY): Promise<RawWs> {
@@ -38,9 +41,12 @@ export async function rawWs(httpUrl: string, key: string = TEST_API_KEY): Promis
     async waitFor(predicate, timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
       while (!predicate(messages)) {
-        if (Date.now() > deadline) throw new Error(`timed out; last messages: ${JSON.stringify(messages.slice(-2)).slice(0, 500)}`);
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          throw new Error(`timed out after ${client.pings} pings; last messages: ${JSON.stringify(messages.slice(-2)).slice(0, 500)}`);
+        }
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, 50);
+          const timer = setTimeout(resolve, left);
           listeners.push(() => {
             clearTimeout(timer);
             resolve();
@@ -48,12 +54,22 @@ export async function rawWs(httpUrl: string, key: string = TEST_API_KEY): Promis
         });
       }
     },
+    untilPinged(count, timeoutMs) {
+      return client.waitFor(() => client.pings >= count, timeoutMs);
+    },
+  };
+  const wake = () => {
+    for (const listener of listeners.splice(0)) listener();
   };
   socket.on('message', (data) => {
     messages.push(JSON.parse(String(data)));
-    for (const wake of listeners.splice(0)) wake();
+    wake();
   });
-  socket.on('ping', () => client.pings++);
+  socket.on('ping', () => {
+    client.pings++;
+    wake();
+  });
+  socket.on('close', wake);
   await new Promise<void>((resolve, reject) => {
     socket.once('open', () => resolve());
     socket.once('error', reject);
