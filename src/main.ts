@@ -20,10 +20,19 @@ if (server.createdAccess) {
 }
 console.log(`Spantree is serving GraphQL at ${server.url} (database: ${redact(config.DATABASE_URL)})`);
 
-let signals = 0;
+/**
+ * The first SIGTERM or SIGINT stops gracefully; a second one means "now". Except the same signal
+ * within a second of the first: Ctrl-C under `npm start` reaches the server twice, once from the
+ * terminal and once forwarded by npm, and that must not cut the graceful stop short.
+ */
+let stopping: { signal: NodeJS.Signals; at: number } | undefined;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {
-    if (++signals > 1) process.exit(1); // a second signal means "now"
+    if (stopping) {
+      if (stopping.signal === signal && Date.now() - stopping.at < 1000) return;
+      process.exit(1);
+    }
+    stopping = { signal, at: Date.now() };
     console.log(`${signal}: finishing in-flight requests, then stopping`);
     server.stop().then(
       () => process.exit(0),

@@ -63,6 +63,20 @@ describe('stopping the server', () => {
       await reopened.stop();
     }
   });
+
+  it('Ctrl-C under npm start (SIGINT twice at once, from the terminal and from npm) still stops gracefully', async () => {
+    const own = await createTestDatabase();
+    try {
+      const server = await spawnServer({ DATABASE_URL: own.url });
+      const exited = new Promise<number | null>((resolve) => server.child.once('exit', (code) => resolve(code)));
+      server.child.kill('SIGINT');
+      server.child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect(server.output().match(/SIGINT: finishing in-flight requests/g)).toHaveLength(1);
+    } finally {
+      await own.drop();
+    }
+  });
 });
 
 describe('starting the server', () => {
