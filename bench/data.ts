@@ -97,3 +97,14 @@ export class TraceSpans {
 
 /** A 1 MiB string: the root input of the growth workload's large traces. */
 export const ONE_MIB = text(1024 * 1024, 7);
+
+/** An open span as an SDK creates it when the step starts: no output, no end time yet. */
+export function opening(span: SpanInput): SpanInput {
+  const { output: _output, endTime: _endTime, ...open } = span;
+  return open as SpanInput;
+}
+
+/** What closing a span sends: its output, end time, tokens and cost. */
+export function closing(span: SpanInput) {
+  return { output: chatOutput(span.id.length), endTime: span.endTime, inputTokens: 812, outputTokens: 64, cost: 0.00093 };
+}

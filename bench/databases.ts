@@ -32,7 +32,7 @@ export function sqliteDatabases(): BenchDatabase {
       return {
         url: `file:${file}`,
         async drop() {
-          for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(file + suffix, { force: true });
+          for (const suffix of ['', '-wal', '-shm', '-journal', '.lock']) rmSync(file + suffix, { force: true });
         },
       };
     },

@@ -19,9 +19,10 @@ export interface Load {
 }
 
 /**
- * Runs `operations` calls of `operation(i)` with `concurrency` of them in flight at a time (closed
- * loop: each worker starts its next call when its last one answered, as a writer's exporter does).
- * `worker` is the worker's number, for workloads where each writer owns its traces.
+ * Runs `operations` calls of `operation(index, worker)` with `concurrency` workers in a closed loop:
+ * each starts its next call when its last one answered, as an exporter or a browser tab does. Worker
+ * w makes calls w, w + concurrency, w + 2 * concurrency, ...: its own share, so workloads in which
+ * each writer owns its traces know in advance what each writer sends.
  */
 export async function runLoad(
   concurrency: number,
@@ -29,11 +30,10 @@ export async function runLoad(
   operation: (index: number, worker: number) => Promise<unknown>,
 ): Promise<Load> {
   const latencies: number[] = [];
-  let next = 0;
   const start = performance.now();
   await Promise.all(
     Array.from({ length: Math.min(concurrency, operations) }, async (_, worker) => {
-      for (let index = next++; index < operations; index = next++) {
+      for (let index = worker; index < operations; index += concurrency) {
         const began = performance.now();
         await operation(index, worker);
         latencies.push(performance.now() - began);
@@ -44,18 +44,16 @@ export async function runLoad(
 }
 
 /**
- * Measures `subject` and `baseline` in alternating rounds (subject, baseline, subject, ...), so that
- * drift on a shared machine (other processes, caches warming, the database growing) affects both
- * alike. Returns each side's per-round results.
+ * Measures each of `sides` (Spantree, then its baselines) in alternating rounds: A, B, A, B, ... so
+ * that drift on a shared machine (other processes, caches warming, databases growing) touches all
+ * alike. Returns each side's per-round results, in the order of `sides`.
  */
-export async function alternate<T>(rounds: number, subject: (round: number) => Promise<T>, baseline: (round: number) => Promise<T>) {
-  const subjects: T[] = [];
-  const baselines: T[] = [];
+export async function alternate<T>(rounds: number, sides: readonly ((round: number) => Promise<T>)[]): Promise<T[][]> {
+  const results = sides.map((): T[] => []);
   for (let round = 0; round < rounds; round++) {
-    subjects.push(await subject(round));
-    baselines.push(await baseline(round));
+    for (const [i, side] of sides.entries()) results[i]!.push(await side(round));
   }
-  return { subjects, baselines };
+  return results;
 }
 
 /** Throughput of a load in operations (or items, with `perOperation`) per second. */

@@ -2,6 +2,7 @@
  * Rows of results: printed as one markdown table per database and written to
  * bench/results/latest.json with the same fields.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 
@@ -28,6 +29,14 @@ export interface Row {
 }
 
 export const rows: Row[] = [];
+
+/** Table order: the issue's workload order, whatever order rows were measured in. */
+const WORKLOAD_ORDER = ['ingest', 'single writes', 'growth', 'tree read', 'explorer'];
+
+function ordered(): Row[] {
+  const rank = (row: Row) => WORKLOAD_ORDER.findIndex((prefix) => row.workload.startsWith(prefix));
+  return [...rows].sort((a, b) => rank(a) - rank(b)); // stable: rows of a workload keep their order
+}
 
 export function record(row: Omit<Row, 'ratio' | 'met'>): Row {
   const ratio = row.value / row.baselineValue;
@@ -58,7 +67,7 @@ export function markdownTables(): string {
   const out: string[] = [];
   for (const database of [...new Set(rows.map((row) => row.database))]) {
     out.push(`### ${database}`, '', '| workload | value | baseline | baseline value | ratio | target | met? |', '| --- | --- | --- | --- | --- | --- | --- |');
-    for (const row of rows.filter((r) => r.database === database)) {
+    for (const row of ordered().filter((r) => r.database === database)) {
       const target = row.target ? `${SYMBOL[row.target.op]} ${row.target.ratio}x` : '—';
       const met = row.met === null ? '—' : row.met ? 'yes' : '**no**';
       out.push(
@@ -74,6 +83,16 @@ export function writeResults(mode: string, startedAt: Date) {
   const directory = new URL('./results/', import.meta.url);
   mkdirSync(directory, { recursive: true });
   const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
-  const result = { at: startedAt.toISOString(), mode, durationS: Math.round((Date.now() - startedAt.getTime()) / 1000), machine, rows };
+  const result = { at: startedAt.toISOString(), mode, durationS: Math.round((Date.now() - startedAt.getTime()) / 1000), machine, code: codeVersion(), rows: ordered() };
   writeFileSync(new URL('./latest.json', directory), `${JSON.stringify(result, null, 2)}\n`);
+}
+
+/** The commit measured, and whether the work tree differed from it (figures from uncommitted code). */
+function codeVersion(): { commit: string; modified: boolean } | null {
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return { commit: git('rev-parse', 'HEAD'), modified: git('status', '--porcelain', '--untracked-files=no', '--', 'src', 'prisma').length > 0 };
+  } catch {
+    return null; // not a git checkout
+  }
 }

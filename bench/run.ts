@@ -9,14 +9,24 @@ import { postgresDatabases, sqliteDatabases, type BenchDatabase } from './databa
 import { markdownTables, writeResults } from './report.js';
 import { FULL, QUICK, type Sizes } from './sizes.js';
 import { ingest } from './workloads/ingest.js';
+import { singleWrites } from './workloads/single-writes.js';
+import { growth, type BigDatabaseCase } from './workloads/growth.js';
+import { treeRead } from './workloads/tree-read.js';
+import { explorer } from './workloads/explorer.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const only = args.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',');
 const sizes = quick ? QUICK : FULL;
 
+let bigDatabaseCase: BigDatabaseCase | undefined;
 const WORKLOADS: [string, (databases: BenchDatabase, sizes: Sizes) => Promise<void>][] = [
   ['ingest', (databases, s) => ingest(databases, s.ingest)],
+  ['single', (databases, s) => singleWrites(databases, s.singleWrites)],
+  ['growth', async (databases, s) => void (bigDatabaseCase = await growth(databases, s.growth))],
+  ['tree', (databases, s) => treeRead(databases, s.treeRead)],
+  // Also makes the growth workload's last case on its 100,000 spans (see growth.ts).
+  ['explorer', (databases, s) => explorer(databases, s.explorer, bigDatabaseCase)],
 ];
 
 const startedAt = new Date();
@@ -32,6 +42,7 @@ for (const databases of targets) {
       console.log(`  (${((performance.now() - began) / 1000).toFixed(0)} s)`);
     }
   } finally {
+    bigDatabaseCase = undefined;
     await databases.close();
   }
 }

@@ -16,6 +16,8 @@ const KEY = 'st_benchmark_key_0123456789abcdef';
 export interface Spantree {
   url: string;
   databaseUrl: string;
+  /** The project the benchmark's key writes to: the read floors query its rows. */
+  projectId: string;
   /** Runs a GraphQL operation; throws on any error in the answer. */
   gql<T = any>(query: string, variables?: Record<string, unknown>): Promise<T>;
   /** The SQL statements Spantree sends while `work` runs (run it alone for a per-request count). */
@@ -43,9 +45,11 @@ export async function startSpantree(db: FreshDatabase): Promise<Spantree> {
   };
   // The workloads write and read content (input, output); a project keeps only metadata by default.
   await gql(`mutation { setRetentionRule(input: { mode: FULL }) { mode } }`);
+  const { viewer } = await gql(`{ viewer { project { id } } }`);
   return {
     url: server.url,
     databaseUrl: db.url,
+    projectId: viewer.project.id,
     gql,
     async statementsDuring(work) {
       let count = 0;
