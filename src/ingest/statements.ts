@@ -67,11 +67,12 @@ export function traceOfSpans(tx: Tx, projectId: string, ids: string[]): Promise<
   return tx.$queryRaw(sql`SELECT "id", "traceId" FROM "Span" WHERE "projectId" = ${projectId} AND "id" IN (${join(ids)})`);
 }
 
-/** Stored children of these spans, with their traces: children that arrived before their parent. */
+/**
+ * Stored children of these spans, with their traces: children that arrived before their parent. No
+ * DISTINCT: SQLite would then prefer an index that serves the DISTINCT and walk the whole project.
+ */
 export function waitingChildren(tx: Tx, projectId: string, parentIds: string[]): Promise<{ parentId: string; traceId: string }[]> {
-  return tx.$queryRaw(
-    sql`SELECT DISTINCT "parentId", "traceId" FROM "Span" WHERE "projectId" = ${projectId} AND "parentId" IN (${join(parentIds)})`,
-  );
+  return tx.$queryRaw(sql`SELECT "parentId", "traceId" FROM "Span" WHERE "projectId" = ${projectId} AND "parentId" IN (${join(parentIds)})`);
 }
 
 /** A trace row as locked for a write: its rollup columns and its root span's start. */
@@ -172,11 +173,14 @@ function asDate(value: Date | string | null | undefined): Date | null {
   return value instanceof Date ? value : new Date(value);
 }
 
-/** The root candidate that comes first (earliest start, then id), when the root moved later. */
+/**
+ * The root candidate that comes first (earliest start, then id), when the root moved later. Picked
+ * here rather than by ORDER BY: SQLite would sort with the project-wide (startTime, id) index and walk
+ * the whole project; a trace has one span without a parent, rarely a few.
+ */
 export async function firstRootSpan(tx: Tx, projectId: string, traceId: string): Promise<SpanRow | undefined> {
-  const [root] = await tx.$queryRaw<SpanRow[]>(
-    sql`SELECT * FROM "Span" WHERE "projectId" = ${projectId} AND "traceId" = ${traceId} AND "parentId" IS NULL
-        ORDER BY "startTime", "id" LIMIT 1`,
+  const candidates = await tx.$queryRaw<SpanRow[]>(
+    sql`SELECT * FROM "Span" WHERE "projectId" = ${projectId} AND "traceId" = ${traceId} AND "parentId" IS NULL`,
   );
-  return root;
+  return candidates.sort((a, b) => a.startTime.getTime() - b.startTime.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))[0];
 }
