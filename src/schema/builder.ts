@@ -16,6 +16,7 @@ import type { Principal } from '../auth/api-key.service.js';
 import { SpantreeError } from '../errors.js';
 import type { ApiKeyScope } from '../vocabulary.js';
 import type { FeedOptions } from '../subscriptions/bounded-feed.js';
+import { complexityRefusal } from './limits.js';
 
 /** What every resolver gets: who is asking, and per-request caches. */
 export interface Context {
@@ -39,6 +40,8 @@ export interface Limits {
   subscriptionBuffer: number;
   /** The most spans one createSpans call may carry (MAX_BATCH_SPANS). */
   batchSpans: number;
+  /** The estimated cost an operation may have (MAX_COMPLEXITY). */
+  maxComplexity: number;
 }
 
 export const builder = new SchemaBuilder<{
@@ -78,10 +81,13 @@ export const builder = new SchemaBuilder<{
     },
   },
   complexity: {
-    // Costs are declared where lists are defined (page sizes, trees); the limit is enforced as a
-    // validation rule with the request's variables (see src/schema/limits.ts), before anything runs.
+    // Costs are declared where lists are defined (page sizes, trees). Checked before the first root
+    // field resolves, with the request's coerced variables; subscriptions are checked before they
+    // start, in src/schema/limits.ts.
     defaultComplexity: 1,
     defaultListMultiplier: 10,
+    limit: (ctx) => ({ complexity: ctx.limits.maxComplexity }),
+    complexityError: (_kind, result) => complexityRefusal(result.complexity, result.maxComplexity ?? 0),
   },
   prisma: {
     // A function, so the client stays out of the context (Pothos' advice, for type-check speed) and

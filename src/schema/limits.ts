@@ -55,40 +55,35 @@ export function useQueryLimits(config: Config): Plugin[] {
   return plugins;
 }
 
+/** The refusal of an operation whose estimated cost is over MAX_COMPLEXITY. */
+export function complexityRefusal(cost: number, max: number): SpantreeError {
+  return limitExceeded(
+    `This operation's estimated cost is ${cost}, over the limit of ${max}; ask for smaller pages (first) or fewer nested lists`,
+    'MAX_COMPLEXITY',
+    max,
+  );
+}
+
 /**
- * Cost depends on the variables (`first: $n`), so it is checked just before execution, once the
- * variables are known, rather than as a validation rule, whose results yoga caches per document.
+ * Queries and mutations: Pothos' complexity plugin checks the cost before any root field resolves,
+ * with the variables the executor has already coerced (see `complexity` in src/schema/builder.ts);
+ * coercing a 1,000-span batch a second time only to price it would cost more than pricing it.
+ * Subscriptions: checked here, before they start (their root resolver runs only per event), with
+ * the operation's variables, small for every subscription there is.
  */
 function useComplexityLimit(maxComplexity: number): Plugin {
-  const check = (args: { schema: Parameters<typeof validate>[0]; document: Parameters<typeof validate>[1]; variableValues?: unknown; operationName?: string | null; contextValue: unknown }) =>
-    validate(args.schema, args.document, [
-      createComplexityRule({
-        context: args.contextValue as object,
-        variableValues: (args.variableValues ?? {}) as Record<string, unknown>,
-        operationName: args.operationName ?? undefined,
-        validate: (state, report) => {
-          if (state.complexity > maxComplexity) {
-            report(
-              limitExceeded(
-                `This operation's estimated cost is ${state.complexity}, over the limit of ${maxComplexity}; ask for smaller pages (first) or fewer nested lists`,
-                'MAX_COMPLEXITY',
-                maxComplexity,
-              ),
-            );
-          }
-        },
-      }),
-    ]);
-  // Only our own refusals: variables that do not fit their types are left to execution, which
-  // reports them with their code like any other input error.
-  const refusals = (args: Parameters<typeof check>[0]) => check(args).filter((error) => error instanceof SpantreeError);
   return {
-    onExecute: ({ args, setResultAndStopExecution }) => {
-      const errors = refusals(args);
-      if (errors.length) setResultAndStopExecution({ errors });
-    },
     onSubscribe: ({ args, setResultAndStopExecution }) => {
-      const errors = refusals(args);
+      const errors = validate(args.schema, args.document, [
+        createComplexityRule({
+          context: args.contextValue as object,
+          variableValues: (args.variableValues ?? {}) as Record<string, unknown>,
+          operationName: args.operationName ?? undefined,
+          validate: (state, report) => {
+            if (state.complexity > maxComplexity) report(complexityRefusal(state.complexity, maxComplexity));
+          },
+        }),
+      ]).filter((error) => error instanceof SpantreeError); // bad variables are execution's to report, with their code
       if (errors.length) setResultAndStopExecution({ errors });
     },
   };
