@@ -23,6 +23,7 @@ import { schema } from '../src/schema/index.js';
 import { databaseKind } from './helpers/databases.js';
 import { at, SPAN_FIELDS, TRACE_FIELDS } from './helpers/operations.js';
 import { bearer, useTestServer, type GraphQLResponse, type TestServer } from './helpers/server.js';
+import { random } from './helpers/random.js';
 
 const MAX = 1.7976931348623157e308;
 const MIB = 1024 * 1024;
@@ -113,17 +114,6 @@ function sameData(a: unknown, b: unknown): boolean {
   return canonical(a) === canonical(b);
 }
 
-/** Reproducible pseudo-random numbers (mulberry32). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `count` items of `list`, chosen with `pick` (a partial Fisher-Yates shuffle). */
 function sample<T>(list: readonly T[], count: number, pick: () => number): T[] {

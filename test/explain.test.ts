@@ -40,21 +40,9 @@ beforeAll(async () => {
   }
 });
 
-interface Captured {
-  query: string;
-  params: unknown[];
-}
-
 /** Runs a GraphQL query and returns the SQL statements it sent, with their parameters. */
-async function statementsOf(query: string): Promise<Captured[]> {
-  const captured: Captured[] = [];
-  const stop = database().onQuery((sql, params) => captured.push({ query: sql, params }));
-  try {
-    await server().gql(query);
-  } finally {
-    stop();
-  }
-  return captured;
+async function statementsOf(query: string): Promise<{ query: string; params: unknown[] }[]> {
+  return (await server().statementsOf(() => server().gql(query))).map(({ sql, params }) => ({ query: sql, params }));
 }
 
 /** The plan of the statement that reads the page of trace ids. */

@@ -7,21 +7,11 @@
 import { describe, expect, it } from 'vitest';
 import { useTestServer } from './helpers/server.js';
 import { CREATE_SPANS, UPDATE_SPAN } from './helpers/operations.js';
+import { random } from './helpers/random.js';
 
 const server = useTestServer();
 const SEED = Number(process.env.SPANTREE_ROLLUP_SEED ?? 20261125);
 
-/** mulberry32: small, seedable, good enough to pick test cases. */
-function random(seed: number) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const BASE = Date.parse('2026-11-24T09:00:00.000Z');
 const TYPES = ['GENERATION', 'TOOL', 'FUNCTION', 'AGENT'];

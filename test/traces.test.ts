@@ -3,7 +3,6 @@
  * return, and cursor pagination through a few hundred traces.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { database } from '../src/db/database.js';
 import { useTestServer } from './helpers/server.js';
 import { at, CREATE_SPANS } from './helpers/operations.js';
 
@@ -220,27 +219,17 @@ describe('spans across the project', () => {
   });
 });
 
-/** Runs a query and returns its data with the SQL statements it sent. */
-async function withStatements(query: string, variables?: Record<string, unknown>): Promise<{ data: any; statements: string[] }> {
-  const statements: string[] = [];
-  const stop = database().onQuery((sql) => statements.push(sql));
-  try {
-    return { data: await server().gql(query, variables), statements };
-  } finally {
-    stop();
-  }
-}
 
 describe('the explorer reads a page in one statement', () => {
   const ROWS = 'edges { cursor node { id name status durationMs cost totalTokens spanCount summary tags } }';
   const idsOf = (connection: { edges: { node: { id: string } }[] }) => connection.edges.map((edge) => edge.node.id);
 
   it('one statement for a page, one more for totalCount when asked; a cursor seeks with a row value', async () => {
-    const first = await withStatements(`{ traces(first: 25) { pageInfo { endCursor } ${ROWS} } }`);
+    const first = await server().gqlWithStatements(`{ traces(first: 25) { pageInfo { endCursor } ${ROWS} } }`);
     expect(idsOf(first.data.traces)).toEqual(newestFirst(seeds).slice(0, 25));
     expect(first.statements).toHaveLength(1);
 
-    const next = await withStatements(`query($after: String) { traces(first: 25, after: $after) { totalCount ${ROWS} } }`, {
+    const next = await server().gqlWithStatements(`query($after: String) { traces(first: 25, after: $after) { totalCount ${ROWS} } }`, {
       after: first.data.traces.pageInfo.endCursor,
     });
     expect(idsOf(next.data.traces)).toEqual(newestFirst(seeds).slice(25, 50));
@@ -253,10 +242,10 @@ describe('the explorer reads a page in one statement', () => {
   });
 
   it('reads the columns the page selects, and relations with one more statement by the page ids', async () => {
-    const lean = await withStatements(`{ traces(first: 5) { edges { node { id name } } } }`);
+    const lean = await server().gqlWithStatements(`{ traces(first: 5) { edges { node { id name } } } }`);
     expect(lean.statements).toHaveLength(1);
     expect(lean.statements[0]).not.toMatch(/"meta"|"tagCounts"|"composition"|"inputPreview"/);
-    const wide = await withStatements(`{ traces(first: 5) { edges { node { id meta inputPreview rootSpan { name input } } } } }`);
+    const wide = await server().gqlWithStatements(`{ traces(first: 5) { edges { node { id meta inputPreview rootSpan { name input } } } } }`);
     expect(wide.statements[0]).toMatch(/"meta"/);
     expect(wide.data.traces.edges.map((edge: any) => edge.node.rootSpan)).toEqual(
       newestFirst(seeds).slice(0, 5).map((id) => ({ name: seeds.find((seed) => seed.id === id)!.name, input: `question ${Number(id.slice(-4))}` })),
@@ -267,9 +256,9 @@ describe('the explorer reads a page in one statement', () => {
   it('the project-wide spans list pages the same way', async () => {
     const query = `query($after: String) { spans(first: 30, after: $after, filter: { type: [TOOL] }) {
       pageInfo { endCursor } edges { node { id name } } } }`;
-    const first = await withStatements(query);
+    const first = await server().gqlWithStatements(query);
     expect(first.statements).toHaveLength(1);
-    const next = await withStatements(query, { after: first.data.spans.pageInfo.endCursor });
+    const next = await server().gqlWithStatements(query, { after: first.data.spans.pageInfo.endCursor });
     expect(next.statements).toHaveLength(1);
     expect(next.statements[0]).toMatch(/\("span"\."startTime", "span"\."id"\) < \(/);
     expect(next.statements[0]).not.toMatch(/"output"|"input"/);

@@ -3,7 +3,6 @@
  * depend on the depth asked for, never on how many spans the trace has.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { database } from '../src/db/database.js';
 import { useTestServer } from './helpers/server.js';
 import { databaseKind } from './helpers/databases.js';
 import { at, CREATE_SPANS, uid } from './helpers/operations.js';
@@ -76,16 +75,6 @@ function flatten(span: { children?: unknown[] }): any[] {
   return [span, ...(span.children ?? []).flatMap((child) => flatten(child as { children?: unknown[] }))];
 }
 
-/** Runs a query and returns its data with the SQL statements it sent. */
-async function withStatements(query: string, variables: Record<string, unknown>): Promise<{ data: any; statements: string[] }> {
-  const statements: string[] = [];
-  const stop = database().onQuery((sql) => statements.push(sql));
-  try {
-    return { data: await server().gql(query, variables), statements };
-  } finally {
-    stop();
-  }
-}
 
 function countNodes(span: { children?: unknown[] }): number {
   return 1 + (span.children ?? []).reduce((sum: number, child) => sum + countNodes(child as { children?: unknown[] }), 0);
@@ -160,7 +149,7 @@ describe('reading a whole span tree', () => {
     const offsets = 'id startOffsetMs';
     for (const root of ['trace', 'span'] as const) {
       const id = root === 'trace' ? large.traceId : large.nodes[0]!.id;
-      const { data, statements } = await withStatements(treeOf(DEPTH, offsets, root), { id });
+      const { data, statements } = await server().gqlWithStatements(treeOf(DEPTH, offsets, root), { id });
       const spans = flatten(root === 'trace' ? data.trace.rootSpan : data.span);
       expect(spans).toHaveLength(3000);
       // Each span started `index` ms after the root (see store), which started the trace.
@@ -173,17 +162,17 @@ describe('reading a whole span tree', () => {
   it('a tree read loads the columns the query selects: no input, output or other unselected column', async () => {
     // Prisma quotes names with backticks on SQLite, double quotes on PostgreSQL.
     const unselected = /[`"](input|output|instructions|meta|ingestHash|tags|error|model)[`"]/;
-    const { statements } = await withStatements(treeOf(DEPTH, 'id name type durationMs startOffsetMs totalTokens', 'trace'), { id: large.traceId });
+    const { statements } = await server().gqlWithStatements(treeOf(DEPTH, 'id name type durationMs startOffsetMs totalTokens', 'trace'), { id: large.traceId });
     expect(statements.filter((statement) => /[`"]Span[`"]/.test(statement))).not.toEqual([]);
     expect(statements.filter((statement) => unselected.test(statement))).toEqual([]);
     // The same check sees a column that is asked for.
-    const withOutput = await withStatements(treeOf(3, 'id output', 'trace'), { id: large.traceId });
+    const withOutput = await server().gqlWithStatements(treeOf(3, 'id output', 'trace'), { id: large.traceId });
     expect(withOutput.statements.filter((statement) => /[`"]output[`"]/.test(statement))).not.toEqual([]);
     expect(withOutput.statements.filter((statement) => /[`"]input[`"]/.test(statement))).toEqual([]);
   });
 
   it("the flat list of a trace's spans reads rows, not one JSON value of them all", async () => {
-    const { data, statements } = await withStatements(`query($id: ID!) { trace(id: $id) { name spans { id name startOffsetMs } } }`, {
+    const { data, statements } = await server().gqlWithStatements(`query($id: ID!) { trace(id: $id) { name spans { id name startOffsetMs } } }`, {
       id: large.traceId,
     });
     expect(data.trace.spans).toHaveLength(3000);

@@ -7,7 +7,6 @@
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import Sqlite from 'better-sqlite3';
-import { database } from '../src/db/database.js';
 import { sqliteFilePath } from '../src/db/database-url.js';
 import { useTestServer } from './helpers/server.js';
 import { databaseKind } from './helpers/databases.js';
@@ -15,17 +14,7 @@ import { CREATE_SPAN, CREATE_SPANS, uid, UPDATE_SPAN } from './helpers/operation
 
 const server = useTestServer();
 
-/** The SQL statements `work` sends, with their parameters. */
-async function statementsOf(work: () => Promise<unknown>): Promise<{ sql: string; params: unknown[] }[]> {
-  const sent: { sql: string; params: unknown[] }[] = [];
-  const stop = database().onQuery((sql, params) => sent.push({ sql, params }));
-  try {
-    await work();
-  } finally {
-    stop();
-  }
-  return sent;
-}
+const statementsOf = (work: () => Promise<unknown>) => server().statementsOf(work);
 
 const batch = (traces: number, spans: number) =>
   Array.from({ length: spans }, (_, index) => ({ traceId: `t-${uid('b')}-${index % traces}`, name: `s${index}`, input: 'x'.repeat(100), tags: ['a', `t${index % 3}`] }));

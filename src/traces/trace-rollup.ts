@@ -179,21 +179,12 @@ export function applyRootCandidate(root: RootSpanFields | null, candidate: RootS
   return { root, recompute: false };
 }
 
-/** The trace columns that follow from a rollup state. */
-export interface TraceColumns {
+/** The trace columns that follow from a rollup state: its counts and bounds, and what they decide. */
+export interface TraceColumns extends Omit<RollupState, 'root'> {
   name: string;
   status: TraceStatus;
-  startTime: Date;
-  endTime: Date | null;
   durationMs: number | null;
-  spanCount: number;
-  openCount: number;
-  errorCount: number;
-  totalTokens: number;
-  cost: number;
-  composition: Record<string, number>;
   tags: string[];
-  tagCounts: Record<string, number>;
   rootSpanId: string | null;
   inputPreview: string | null;
   outputPreview: string | null;

@@ -54,6 +54,10 @@ export interface TestServer {
   gql<T = any>(query: string, variables?: Record<string, unknown>): Promise<T>;
   /** Runs `work` and returns how many SQL statements it caused. */
   countStatements(work: () => Promise<unknown>): Promise<number>;
+  /** Runs `work` and returns the SQL statements it caused, with their parameters. */
+  statementsOf(work: () => Promise<unknown>): Promise<{ sql: string; params: unknown[] }[]>;
+  /** Runs one GraphQL operation (failing on errors) and returns its data with the SQL it sent. */
+  gqlWithStatements<T = any>(query: string, variables?: Record<string, unknown>): Promise<{ data: T; statements: string[] }>;
   stop(): Promise<void>;
 }
 
@@ -89,6 +93,21 @@ async function serve(db: TestDatabase, env: Record<string, string>, { retention 
     });
     return (await response.json()) as GraphQLResponse;
   };
+  const gql: TestServer['gql'] = async (query, variables) => {
+    const response = await request(query, variables);
+    if (response.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(response.errors, null, 2)}`);
+    return response.data;
+  };
+  const statementsOf: TestServer['statementsOf'] = async (work) => {
+    const sent: { sql: string; params: unknown[] }[] = [];
+    const stop = database().onQuery((sql, params) => sent.push({ sql, params }));
+    try {
+      await work();
+    } finally {
+      stop();
+    }
+    return sent;
+  };
   if (retention === 'FULL') {
     const set = await request(`mutation { setRetentionRule(input: { mode: FULL }) { mode } }`);
     if (set.errors) throw new Error(`could not keep content in the test project: ${JSON.stringify(set.errors)}`);
@@ -97,20 +116,17 @@ async function serve(db: TestDatabase, env: Record<string, string>, { retention 
     url: server.url,
     databaseUrl: db.url,
     request,
-    async gql(query, variables) {
-      const response = await request(query, variables);
-      if (response.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(response.errors, null, 2)}`);
-      return response.data;
-    },
+    gql,
     async countStatements(work) {
-      let count = 0;
-      const stop = database().onQuery(() => count++);
-      try {
-        await work();
-      } finally {
-        stop();
-      }
-      return count;
+      return (await statementsOf(work)).length;
+    },
+    statementsOf,
+    async gqlWithStatements(query, variables) {
+      let data: any;
+      const statements = await statementsOf(async () => {
+        data = await gql(query, variables);
+      });
+      return { data, statements: statements.map((statement) => statement.sql) };
     },
     async stop() {
       try {
