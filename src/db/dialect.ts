@@ -101,7 +101,8 @@ export function dialectFor(provider: Provider): Dialect {
  */
 function sqliteJsonConditions(target: Sql, expected: unknown, path: string, field: string): Sql[] {
   if (Array.isArray(expected)) {
-    return expected.map((element) => {
+    // As PostgreSQL's @>: an expected array matches only an array (json_each would also walk a scalar).
+    return [sql`json_type(${target}, ${path}) = 'array'`, ...expected.map((element) => {
       if (element !== null && typeof element === 'object') {
         throw new BadUserInput(`${field}: an array in a meta filter may hold only strings, numbers, booleans and null`, { field });
       }
@@ -110,7 +111,7 @@ function sqliteJsonConditions(target: Sql, expected: unknown, path: string, fiel
         raw('element.type'),
         element,
       )})`;
-    });
+    })];
   }
   if (expected !== null && typeof expected === 'object') {
     const conditions = Object.entries(expected).flatMap(([key, value]) => {

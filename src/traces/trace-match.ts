@@ -1,0 +1,90 @@
+/**
+ * A TraceFilter evaluated in memory, on a trace row as a change carries it: what the live explorer
+ * (`traceUpdated(filter)`) uses for every condition the row itself can answer, so a change costs no
+ * SQL per subscriber. Each condition means exactly what its SQL means in `traceConditions` (a
+ * property test compares the two on both databases); where memory cannot be sure (conditions on
+ * spans, name search beyond ASCII), the caller asks SQL.
+ */
+import { filterText, metaObject, tagList, type DateTimeRange, type FloatRange } from '../db/filters.js';
+import type { TraceFilter } from './trace-search.js';
+import type { TraceRow } from './trace.service.js';
+
+type Check = (trace: TraceRow) => boolean;
+
+/**
+ * The filter as a function of a trace row, or null when a condition needs SQL: `hasSpan` and
+ * `model` (conditions on spans), and a search term with non-ASCII letters (SQLite's LIKE folds only
+ * ASCII case, PostgreSQL's ILIKE folds all; memory would have to pick one). Throws the same
+ * BAD_USER_INPUT as the SQL filter for a filter that is not valid.
+ */
+export function memoryMatcher(filter: TraceFilter | null | undefined): Check | null {
+  if (!filter) return () => true;
+  const checks: Check[] = [];
+  const search = filterText(filter.search, 'filter.search');
+  if (search) {
+    if (!isAscii(search)) return null;
+    const term = foldAscii(search);
+    checks.push((trace) => foldAscii(trace.name).includes(term));
+  }
+  if (filter.status?.length) {
+    const statuses = new Set(filter.status);
+    checks.push((trace) => statuses.has(trace.status));
+  }
+  checks.push(...range(filter.durationMs, (trace) => trace.durationMs));
+  checks.push(...range(filter.cost, (trace) => trace.cost));
+  checks.push(...range(filter.totalTokens, (trace) => trace.totalTokens));
+  checks.push(...range(filter.startTime, (trace) => trace.startTime));
+  const tags = tagList(filter.tags, 'filter.tags');
+  if (tags.length) checks.push((trace) => tags.every((tag) => (trace.tags as string[]).includes(tag)));
+  const meta = metaObject(filter.meta, 'filter.meta');
+  if (meta) checks.push((trace) => jsonContains(trace.meta, meta));
+  if (filter.model != null || filter.hasSpan) return null;
+  return (trace) => checks.every((check) => check(trace));
+}
+
+function isAscii(text: string): boolean {
+  return /^[\x00-\x7f]*$/.test(text);
+}
+
+/** Lower case for ASCII letters only, as LIKE compares them; every other character as it is. */
+function foldAscii(text: string): string {
+  return text.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
+}
+
+/** `value` within the inclusive bounds given; a missing value (a running trace's duration) never is. */
+function range(
+  bounds: FloatRange | DateTimeRange | null | undefined,
+  valueOf: (trace: TraceRow) => number | Date | null,
+): Check[] {
+  if (!bounds) return [];
+  const { gte, lte } = bounds;
+  if (gte == null && lte == null) return [];
+  const number = (value: number | Date) => (value instanceof Date ? value.getTime() : value);
+  return [
+    (trace) => {
+      const value = valueOf(trace);
+      if (value === null || value === undefined) return false;
+      if (gte != null && number(value) < number(gte)) return false;
+      if (lte != null && number(value) > number(lte)) return false;
+      return true;
+    },
+  ];
+}
+
+/**
+ * PostgreSQL's jsonb containment (`@>`), which the SQLite filter implements too: every key/value of
+ * `expected` is in `stored`, objects recursively, and an expected array's elements are each equal to
+ * some element of the stored array.
+ */
+export function jsonContains(stored: unknown, expected: unknown): boolean {
+  if (Array.isArray(expected)) {
+    return Array.isArray(stored) && expected.every((element) => stored.some((item) => jsonContains(item, element)));
+  }
+  if (expected !== null && typeof expected === 'object') {
+    if (stored === null || typeof stored !== 'object' || Array.isArray(stored)) return false;
+    return Object.entries(expected).every(
+      ([key, value]) => Object.hasOwn(stored, key) && jsonContains((stored as Record<string, unknown>)[key], value),
+    );
+  }
+  return stored === expected;
+}
