@@ -8,7 +8,6 @@ import type { Span } from '../generated/sqlite/client.js';
 
 export type SpanRow = Span;
 export type { CreateSpanInput, UpdateSpanInput } from './span-input.js';
-export { createSpan, createSpans, updateSpan } from '../ingest/ingest.service.js';
 
 /** Who is writing: every read and write is confined to one project. */
 export interface Scope {
