@@ -46,9 +46,6 @@ export function traceKey(projectId: string, traceId: string): string {
   return `${projectId}/${traceId}`;
 }
 
-/** Event listeners currently registered, per topic: how the leak tests see that disconnects free everything. */
-const listeners = new Map<string, number>();
-
 let current: { pubsub: SpantreePubSub; close(): Promise<void> } | undefined;
 
 /** The pub/sub this process opened. */
@@ -87,27 +84,65 @@ export function subscribe<Channel extends keyof Channels>(channel: Channel, key:
   };
 }
 
+/** What follows a topic in this process: its handlers, and the one pub/sub listener they share. */
+interface Topic {
+  handlers: Set<TopicHandler>;
+  stop(): void;
+}
+interface TopicHandler {
+  handle(message: unknown): void;
+  failed?(): void;
+}
+const topics = new Map<string, Topic>();
+
 /**
- * Calls `handle` with every message of a topic from now on, in the background, until the returned
- * function is called: for process-wide listeners (revoked keys, changed rules), not per subscriber.
+ * Calls `handle` with every message of a topic from now on, until the returned function is called.
+ * All the followers of a topic in this process share one pub/sub listener (one Redis SUBSCRIBE), and
+ * each message is decoded once and handed to all of them as the same object: a thousand subscribers
+ * of one trace cost one listener, and what they execute on a message can be shared (see
+ * src/subscriptions/shared-execution.ts). The listener is registered before this returns, so a read
+ * made afterwards cannot miss a change published after it. `failed` is called if the pub/sub fails
+ * (Redis gone): what was following can no longer be complete.
  */
 export function onEveryMessage<Channel extends keyof Channels>(
   channel: Channel,
   key: Channels[Channel][0],
   handle: (message: Channels[Channel][1]) => void,
+  failed?: () => void,
 ): () => void {
-  const messages = subscribe(channel, key)[Symbol.asyncIterator]();
-  let listening = true;
-  void (async () => {
-    while (listening) {
-      const next = await messages.next().catch(() => ({ done: true as const, value: undefined }));
-      if (next.done) return;
-      handle(next.value);
-    }
-  })();
+  const name = `${channel}\u0000${key}`;
+  let topic = topics.get(name);
+  if (!topic) {
+    const handlers = new Set<TopicHandler>();
+    const messages = subscribe(channel, key)[Symbol.asyncIterator]();
+    let listening = true;
+    const pump = async () => {
+      while (listening) {
+        const next = await messages.next();
+        if (next.done) return;
+        for (const handler of handlers) handler.handle(next.value);
+      }
+    };
+    pump().catch(() => {
+      if (topics.get(name) === topic) topics.delete(name);
+      for (const handler of handlers) handler.failed?.();
+    });
+    topic = {
+      handlers,
+      stop: () => {
+        listening = false;
+        void messages.return?.();
+      },
+    };
+    topics.set(name, topic);
+  }
+  const handler: TopicHandler = { handle: handle as (message: unknown) => void, failed };
+  topic.handlers.add(handler);
+  const following = topic;
   return () => {
-    listening = false;
-    void messages.return?.();
+    if (!following.handlers.delete(handler) || following.handlers.size > 0) return;
+    following.stop();
+    if (topics.get(name) === following) topics.delete(name);
   };
 }
 
@@ -130,10 +165,10 @@ const REVIVERS: { [Channel in keyof Channels]: (message: Channels[Channel][1]) =
   'retention:changed': (organizationId) => organizationId,
 };
 
-/** How many listeners are registered now (all topics), for the leak checks. */
+/** How many followers topics have now (all topics), for the leak checks. */
 export function listenerCount(): number {
   let total = 0;
-  for (const count of listeners.values()) total += count;
+  for (const topic of topics.values()) total += topic.handlers.size;
   return total;
 }
 
@@ -174,7 +209,7 @@ export async function openPubSub(redisUrl?: string): Promise<SpantreePubSub> {
     // One listener per subscriber on a topic: many subscribers to one trace is normal, not a leak.
     setMaxListeners(0, target);
   }
-  const pubsub = createPubSub<Channels>({ eventTarget: counting(target) as never });
+  const pubsub = createPubSub<Channels>({ eventTarget: target as never });
   current = { pubsub, close };
   return pubsub;
 }
@@ -182,24 +217,9 @@ export async function openPubSub(redisUrl?: string): Promise<SpantreePubSub> {
 export async function closePubSub(): Promise<void> {
   const closing = current;
   current = undefined;
-  listeners.clear();
+  for (const topic of topics.values()) topic.stop();
+  topics.clear();
   await closing?.close();
-}
-
-function counting(target: EventTarget): EventTarget {
-  return {
-    addEventListener(type: string, callback: EventListenerOrEventListenerObject | null) {
-      listeners.set(type, (listeners.get(type) ?? 0) + 1);
-      target.addEventListener(type, callback);
-    },
-    removeEventListener(type: string, callback: EventListenerOrEventListenerObject | null) {
-      const left = (listeners.get(type) ?? 0) - 1;
-      if (left > 0) listeners.set(type, left);
-      else listeners.delete(type);
-      target.removeEventListener(type, callback);
-    },
-    dispatchEvent: (event: Event) => target.dispatchEvent(event),
-  } as EventTarget;
 }
 
 /**

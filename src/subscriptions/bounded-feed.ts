@@ -6,6 +6,7 @@
  */
 import { SpantreeError } from '../errors.js';
 import { shutdownSignal } from '../shutdown.js';
+import { onEveryMessage, type Channels } from '../pubsub.js';
 
 /** The item a feed yields in place of data to end a subscription with an error. */
 export class FeedFailure {
@@ -32,12 +33,50 @@ export function feedHighWater(): number {
   return highWater;
 }
 
+/**
+ * Subscribers woken per turn of the event loop. A change for a thousand subscribers wakes them in
+ * batches with I/O in between: each woken subscriber executes, serializes and writes synchronously,
+ * so waking them all at once would keep the process from reading sockets (pongs, other requests)
+ * until every one had been served.
+ */
+const WAKES_PER_TURN = 64;
+/** Items one subscriber takes in a row before the others get a turn. */
+const ITEMS_PER_TURN = 16;
+const waking: (() => void)[] = [];
+let wakeHead = 0;
+let wakeScheduled = false;
+
+function wakeSoon(wake: () => void) {
+  waking.push(wake);
+  if (!wakeScheduled) {
+    wakeScheduled = true;
+    setImmediate(wakeBatch);
+  }
+}
+
+function wakeBatch() {
+  const end = Math.min(waking.length, wakeHead + WAKES_PER_TURN);
+  while (wakeHead < end) waking[wakeHead++]!();
+  if (wakeHead < waking.length) {
+    setImmediate(wakeBatch);
+    return;
+  }
+  waking.length = 0;
+  wakeHead = 0;
+  wakeScheduled = false;
+}
+
 export class BoundedFeed<T> implements AsyncIterableIterator<T | FeedFailure> {
   private queue: (T | FeedFailure)[] = [];
   /** Items at the head of the queue that were preloaded (a replayed snapshot), not fallen behind on. */
   private preloaded = 0;
   private wake?: () => void;
   private ended = false;
+  /** Items taken without waiting, since this subscriber last gave others a turn. */
+  private streak = 0;
+  /** Called when the subscriber has read down to `lowWater` items: a replay sends its next page. */
+  private low?: () => void;
+  private lowWater = 0;
   private readonly cleanups: (() => void)[] = [];
   private readonly onShutdown = () => this.end();
 
@@ -67,7 +106,18 @@ export class BoundedFeed<T> implements AsyncIterableIterator<T | FeedFailure> {
     return this.ended;
   }
 
-  /** Queues a snapshot the subscriber asked for; it does not count as falling behind. */
+  /** Calls `low` whenever the subscriber has read its queue down to `lowWater` items. */
+  whenLow(lowWater: number, low: (() => void) | undefined): void {
+    this.lowWater = lowWater;
+    this.low = low;
+  }
+
+  /** How many items wait to be read. */
+  get length(): number {
+    return this.queue.length;
+  }
+
+  /** Queues a page of a snapshot the subscriber asked for; it does not count as falling behind. */
   preload(items: T[]): void {
     if (this.ended) return;
     this.queue.push(...items);
@@ -127,12 +177,20 @@ export class BoundedFeed<T> implements AsyncIterableIterator<T | FeedFailure> {
   }
 
   async next(): Promise<IteratorResult<T | FeedFailure>> {
+    // A subscriber with a backlog takes a few items, then lets the others (and I/O) have a turn.
+    if (++this.streak > ITEMS_PER_TURN) {
+      this.streak = 0;
+      await new Promise<void>((resolve) => wakeSoon(resolve));
+    }
     for (;;) {
       if (this.queue.length) {
         if (this.preloaded > 0) this.preloaded--;
-        return { done: false, value: this.queue.shift()! };
+        const value = this.queue.shift()!;
+        if (this.queue.length <= this.lowWater && this.low && !this.ended) this.low();
+        return { done: false, value };
       }
       if (this.ended) return { done: true, value: undefined };
+      this.streak = 0;
       await new Promise<void>((resolve) => (this.wake = resolve));
     }
   }
@@ -151,23 +209,22 @@ export class BoundedFeed<T> implements AsyncIterableIterator<T | FeedFailure> {
   private signal() {
     const wake = this.wake;
     this.wake = undefined;
-    wake?.();
+    if (wake) wakeSoon(wake);
   }
 }
 
 /**
- * Pumps a pub/sub topic into `onMessage` from now on: the listener is registered before this
- * returns, so a read made afterwards cannot miss a change published after it.
+ * Hands every message of a pub/sub topic to `onMessage` from now on, until the feed ends: the
+ * listener is registered before this returns, so a read made afterwards cannot miss a change
+ * published after it. All the feeds of one topic share one listener and receive the same message
+ * objects (see `onEveryMessage`).
  */
-export function listen<T>(source: AsyncIterable<T>, feed: BoundedFeed<unknown>, onMessage: (message: T) => void): void {
-  const iterator = source[Symbol.asyncIterator]();
-  feed.onEnd(() => void iterator.return?.());
-  const pump = async () => {
-    for (;;) {
-      const next = await iterator.next();
-      if (next.done || feed.closed) return;
-      onMessage(next.value);
-    }
-  };
-  pump().catch(() => feed.interrupt());
+export function listen<Channel extends keyof Channels>(
+  channel: Channel,
+  key: Channels[Channel][0],
+  feed: BoundedFeed<unknown>,
+  onMessage: (message: Channels[Channel][1]) => void,
+): void {
+  const stop = onEveryMessage(channel, key, (message) => feed.closed || onMessage(message), () => feed.interrupt());
+  feed.onEnd(stop);
 }

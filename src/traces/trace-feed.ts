@@ -6,7 +6,6 @@
  */
 import { database } from '../db/database.js';
 import { sql, type Sql } from '../db/dialect.js';
-import { subscribe } from '../pubsub.js';
 import { BoundedFeed, listen, type FeedFailure, type FeedOptions } from '../subscriptions/bounded-feed.js';
 import type { Scope } from '../spans/span.service.js';
 import { traceConditions, type TraceFilter } from './trace-search.js';
@@ -29,7 +28,7 @@ export function openTraceUpdateFeed(
   let checking = 0;
   let queue = Promise.resolve();
 
-  listen(subscribe('trace:updated', scope.projectId), feed, (trace: TraceRow) => {
+  listen('trace:updated', scope.projectId, feed, (trace: TraceRow) => {
     // Checks run one at a time, in arrival order; too many waiting is falling behind too.
     if (++checking > options.bufferLimit) return feed.failTooSlow();
     queue = queue
