@@ -26,6 +26,7 @@ import type { Context } from './schema/builder.js';
 import { schema } from './schema/index.js';
 import { useQueryLimits } from './schema/limits.js';
 import { useStorableInput } from './schema/storable-input.js';
+import { useSharedExecution } from './subscriptions/shared-execution.js';
 import { cancellableSchema, useCancelWhenClientLeaves } from './http/cancellation.js';
 import { shutdownSignal } from './shutdown.js';
 import { SpantreeError, useErrorCodes } from './errors.js';
@@ -146,6 +147,7 @@ async function serve(config: Config, rateLimiter: RateLimiter, closeResources: (
       useCSRFPrevention({ requestHeaders: ['authorization', 'x-graphql-yoga-csrf'] }) as Plugin,
       ...useQueryLimits(config),
       useStorableInput(),
+      useSharedExecution(),
       useCancelWhenClientLeaves(),
       inFlight.plugin(),
       useErrorCodes(),

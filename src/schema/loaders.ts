@@ -1,22 +1,36 @@
 /**
  * Per-execution caches and batching loaders. A query or mutation is one execution; a subscription
- * executes its selection once per event, with the same context each time, so its loaders live for
- * one event only: what they cached (a trace's start, a trace's spans) may have changed by the next.
+ * executes its selection once per event, so its loaders live for one event only: what they cached
+ * (a trace's start, a trace's spans) may have changed by the next. The executions of one event for
+ * subscribers of one project with the same rights share them, whatever each selected: a trace's
+ * start is read once per change, not once per distinct subscription.
  */
 import type { GraphQLResolveInfo } from 'graphql';
 import type { Context } from './builder.js';
 
-/** A subscription's loaders, per event: graphql-js executes each event with the event as rootValue. */
-const perEvent = new WeakMap<Context, WeakMap<object, Map<string, unknown>>>();
+/** A subscription's loaders, per event and rights: graphql-js executes each event with the event as rootValue. */
+const perEvent = new WeakMap<object, Map<string, Map<string, unknown>>>();
+const rights = new WeakMap<Context['principal'], string>();
+
+/** The project and scopes of a context: what may be shared between executions for different keys. */
+export function rightsOf(ctx: Context): string {
+  let key = rights.get(ctx.principal);
+  if (key === undefined) {
+    key = `${ctx.scope.projectId}\u0000${[...ctx.principal.scopes].sort().join(',')}`;
+    rights.set(ctx.principal, key);
+  }
+  return key;
+}
 
 /** The loaders of the execution `info` belongs to. */
 function loadersOf(ctx: Context, info: GraphQLResolveInfo): Map<string, unknown> {
   const event = info.rootValue;
   if (info.operation.operation !== 'subscription' || event === null || typeof event !== 'object') return ctx.loaders;
-  let events = perEvent.get(ctx);
-  if (!events) perEvent.set(ctx, (events = new WeakMap()));
-  let loaders = events.get(event);
-  if (!loaders) events.set(event, (loaders = new Map()));
+  let byRights = perEvent.get(event);
+  if (!byRights) perEvent.set(event, (byRights = new Map()));
+  const key = rightsOf(ctx);
+  let loaders = byRights.get(key);
+  if (!loaders) byRights.set(key, (loaders = new Map()));
   return loaders;
 }
 

@@ -1,0 +1,77 @@
+/**
+ * Execute once, send to many. A subscription's selection is executed for every event it receives;
+ * a thousand people watching one trace would execute the same selection on the same change a
+ * thousand times. The feeds hand every subscriber of a trace (or a project's explorer) the same
+ * event object, so the result of executing an operation on an event is kept on the event, under the
+ * operation's key: the document, the operation name, the variables, the project and the key's rights.
+ * Subscribers whose keys match get the same result object (and, over WebSocket, the same serialized
+ * payload: src/http/graphql-ws.ts); any difference, a field, a variable, another project or fewer
+ * rights, is another key and another execution. Results live as long as the event does.
+ *
+ * The shared execution runs with the context of the subscriber that first needs it, minus that
+ * subscriber's cancellation: the others still need the result if it leaves. Everything the key does
+ * not cover (the API key's id, the request) is never read while executing an event.
+ */
+import { createSourceEventStream, execute, print, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { Context } from '../schema/builder.js';
+import { rightsOf } from '../schema/loaders.js';
+
+type Result = ExecutionResult | Promise<ExecutionResult>;
+
+const results = new WeakMap<object, Map<string, Result>>();
+
+/** Replaces each subscription's per-event execution with one shared by identical operations. */
+export function useSharedExecution(): Plugin {
+  return {
+    onSubscribe: ({ setSubscribeFn }) => setSubscribeFn(subscribeShared as never),
+  };
+}
+
+async function subscribeShared(args: ExecutionArgs) {
+  const events = await createSourceEventStream(args);
+  if (!(Symbol.asyncIterator in events)) return events; // refused before it started: errors only
+  const ctx = args.contextValue as Context;
+  const key = operationKey(args, ctx);
+  return mapEvents(events, (event) => {
+    if (typeof event !== 'object' || event === null) return executeEvent(args, ctx, event);
+    let byOperation = results.get(event);
+    if (!byOperation) results.set(event, (byOperation = new Map()));
+    let result = byOperation.get(key);
+    if (!result) byOperation.set(key, (result = executeEvent(args, ctx, event)));
+    return result;
+  });
+}
+
+function executeEvent(args: ExecutionArgs, ctx: Context, event: unknown): Result {
+  return execute({ ...args, rootValue: event, contextValue: { ...ctx, signal: undefined } });
+}
+
+function operationKey(args: ExecutionArgs, ctx: Context): string {
+  const text = args.document.loc?.source.body ?? print(args.document);
+  return `${rightsOf(ctx)}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}\u0000${text}`;
+}
+
+/** The results of `source`'s events, ending (and releasing the feed) when the subscriber leaves. */
+function mapEvents(source: AsyncIterable<unknown>, map: (event: unknown) => Result): AsyncGenerator<ExecutionResult, void, void> {
+  const iterator = source[Symbol.asyncIterator]();
+  const done = { done: true as const, value: undefined };
+  const generator: AsyncGenerator<ExecutionResult, void, void> = {
+    async next() {
+      const next = await iterator.next();
+      return next.done ? done : { done: false, value: await map(next.value) };
+    },
+    async return() {
+      await iterator.return?.();
+      return done;
+    },
+    async throw(error) {
+      await iterator.return?.();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return generator;
+    },
+  } as AsyncGenerator<ExecutionResult, void, void>;
+  return generator;
+}
