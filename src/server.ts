@@ -10,7 +10,6 @@ import { createYoga, useReadinessCheck, type Plugin, type YogaServerInstance } f
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { WebSocketServer } from 'ws';
 import { CloseCode } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
 import { GraphQLError, type DocumentNode, type ExecutionArgs, type execute, type subscribe } from 'graphql';
 import type { Config } from './config.js';
 import { database, openDatabase } from './db/database.js';
@@ -28,6 +27,7 @@ import { useQueryLimits } from './schema/limits.js';
 import { useStorableInput } from './schema/storable-input.js';
 import { useSharedExecution } from './subscriptions/shared-execution.js';
 import { cancellableSchema, useCancelWhenClientLeaves } from './http/cancellation.js';
+import { serveGraphqlWs } from './http/graphql-ws.js';
 import { shutdownSignal } from './shutdown.js';
 import { SpantreeError, useErrorCodes } from './errors.js';
 
@@ -224,7 +224,7 @@ async function serve(config: Config, rateLimiter: RateLimiter, closeResources: (
       for (const operation of operationControllers.get(socket)?.values() ?? []) operation.abort();
     });
   });
-  const ws = useServer<Record<string, unknown>, { request: unknown; principal?: Principal }>(
+  const ws = serveGraphqlWs<{ principal?: Principal }>(
     {
       // The key is checked once, at connection_init: a missing or bad one closes the socket with
       // 4403 Forbidden. A revocation later closes it the same way, ending its subscriptions.

@@ -35,6 +35,29 @@ describe('keep-alive', () => {
     expect(socket.messages.filter((message) => message.type !== 'next')).toEqual([{ type: 'connection_ack' }]);
   });
 
+  it('keeps a client whose pong the server could not read in time because the server itself was busy', async () => {
+    const socket = await rawWs(server().url);
+    sockets.push(socket);
+    const { traceId } = await newTrace();
+    socket.subscribe('k', TAIL, { traceId, replay: true });
+    await socket.waitFor((messages) => messages.some((message) => message.type === 'next'));
+    // The client (ws) answers the ping at once; then this process, the server's too, is busy for
+    // three keep-alive periods, so the pong is still unread when the server's next check is due.
+    const busy = () => {
+      socket.socket.off('ping', busy);
+      const until = Date.now() + 3 * KEEPALIVE_MS;
+      while (Date.now() < until);
+    };
+    socket.socket.on('ping', busy);
+    await socket.untilPinged(socket.pings + 3, 60_000);
+    expect(socket.socket.readyState).toBe(socket.socket.OPEN);
+    // Still subscribed: a change written now arrives.
+    const before = socket.messages.length;
+    await server().gql(CREATE_SPAN, { input: { traceId, name: 'after-busy' } });
+    await socket.waitFor((messages) => messages.slice(before).some((message) => message.type === 'next'));
+    expect(socket.messages.filter((message) => message.type === 'error' || message.type === 'complete')).toEqual([]);
+  });
+
   it('drops a client that stops answering pings, and frees its subscriptions', async () => {
     const before = listenerCount();
     const socket = await rawWs(server().url);
