@@ -58,4 +58,55 @@ describe('subscriptions through Redis', () => {
     while ((await subscribersOf(channel)) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(await subscribersOf(channel)).toBe(0);
   });
+
+  it('carry span changes without their content; a subscriber that selects it still receives it, read once per change', async () => {
+    const { gql } = server();
+    const root = (await gql(CREATE_SPAN, { input: { id: uid('root'), name: 'lean', startTime: at(0) } })).createSpan;
+    const channel = `trace:spans:default/${root.traceId}`;
+    const listener = new Redis(redisUrl);
+    const published: string[] = [];
+    listener.on('message', (_channel: string, message: string) => published.push(message));
+    await listener.subscribe(channel);
+    try {
+      const client = connect('ws', server().url);
+      clients.push(client);
+      const withContent = Array.from({ length: 5 }, () =>
+        client.subscribe(`subscription($t: ID!) { traceSpans(traceId: $t) { op span { name input output instructions } } }`, { t: root.traceId }),
+      );
+      const lean = client.subscribe(`subscription($t: ID!) { traceSpans(traceId: $t) { op span { name model } } }`, { t: root.traceId });
+      for (const tail of [...withContent, lean]) {
+        await untilLive(tail, () => gql(CREATE_SPAN, { input: { parentId: root.id, name: 'probe', startTime: at(1) } }));
+      }
+      const big = { messages: [{ role: 'user', content: 'x'.repeat(512 * 1024) }] };
+      const named = (results: any[], name: string) => results.filter((result) => result.data.traceSpans.span.name === name);
+      let span: { id: string } | undefined;
+      const statements = await server().statementsOf(async () => {
+        span = (await gql(CREATE_SPAN, { input: { parentId: root.id, name: 'big', model: 'm', instructions: 'be brief', input: big, startTime: at(2) } })).createSpan;
+        for (const tail of [...withContent, lean]) await tail.until((results) => named(results, 'big').length === 1);
+      });
+      for (const tail of withContent) {
+        expect(named(tail.results, 'big')[0].data.traceSpans.span).toEqual({ name: 'big', input: big, output: null, instructions: 'be brief' });
+      }
+      expect(named(lean.results, 'big')[0].data.traceSpans.span).toEqual({ name: 'big', model: 'm' });
+      // Five subscribers selecting content: one read of it for the change.
+      expect(statements.filter((statement) => /^SELECT .*[`"]input[`"]/s.test(statement.sql) && statement.params.includes(span!.id))).toHaveLength(1);
+      await gql(UPDATE_SPAN, { id: span!.id, input: { output: 'done', endTime: at(9) } });
+      for (const tail of withContent) await tail.until((results) => named(results, 'big').length === 2);
+      expect(named(withContent[0]!.results, 'big')[1].data.traceSpans.span).toEqual({ name: 'big', input: big, output: 'done', instructions: 'be brief' });
+      // What went through Redis: the spans' metadata, never their content.
+      const messages = published.map((message) => JSON.parse(message));
+      const ofBig = messages.filter((message) => message.span?.name === 'big');
+      expect(ofBig).toHaveLength(2);
+      for (const message of ofBig) {
+        expect(message.span).not.toHaveProperty('input');
+        expect(message.span).not.toHaveProperty('output');
+        expect(message.span).not.toHaveProperty('instructions');
+        expect(message.span).toMatchObject({ id: span!.id, model: 'm' });
+      }
+      expect(Math.max(...published.map((message) => message.length))).toBeLessThan(4096);
+      for (const tail of [...withContent, lean]) await tail.stop();
+    } finally {
+      listener.disconnect();
+    }
+  });
 });

@@ -15,6 +15,9 @@ import { searchSpans } from './span-search.js';
 import { connectionOf, PAGE, pageCost, resolveTotalCount } from '../schema/connections.js';
 import { SPAN_JSON_FIELDS, spanJson } from './span-json.js';
 import { openTraceSpanFeed, type SpanChangeEvent } from './span-feed.js';
+import { CONTENT_COLUMNS } from './span-changes.js';
+import { executionLoader } from '../schema/loaders.js';
+import type { GraphQLResolveInfo } from 'graphql';
 import { unlessFailed } from '../subscriptions/bounded-feed.js';
 
 export const SpanType = builder.enumType('SpanType', {
@@ -275,6 +278,25 @@ function withTraceStart<Query extends PlannedQuery>(query: Query): Query {
   return { ...query, select: { ...query.select, trace: { select: { startTime: true } } } };
 }
 
+/** Whether `query` selects content columns that `span` (a published change) was sent without. */
+function missesContent(query: PlannedQuery, span: SpanRow): boolean {
+  return CONTENT_COLUMNS.some((column) => !(column in span) && (query.select as Record<string, unknown> | undefined)?.[column]);
+}
+
+/**
+ * A changed span's content, read once per change for every execution of it (all the subscribers of
+ * the trace in this process with the same rights). Read now, it is the span's current content: a
+ * later change of it may already be in, and will be sent in its turn.
+ */
+function spanContent(ctx: Context, info: GraphQLResolveInfo, span: SpanRow) {
+  return executionLoader(ctx, info, 'span-content', () =>
+    database().read.span.findUnique({
+      where: { projectId_id: { projectId: ctx.scope.projectId, id: span.id } },
+      select: { input: true, output: true, instructions: true },
+    }),
+  ).then((content) => content ?? undefined);
+}
+
 export const SpanChangeOp = builder.enumType('SpanChangeOp', {
   description: 'What happened to a span.',
   values: {
@@ -297,10 +319,12 @@ const SpanChange = builder.objectRef<SpanChangeEvent>('SpanChange').implement({
     span: t.prismaField({
       type: 'Span',
       description: 'The span, as this change left it; select what you need (children, events, ...).',
-      resolve: async (query, change, _args, ctx) => {
+      resolve: async (query, change, _args, ctx, info) => {
         const [loaded] = await spansAsSelected(query, ctx, [change.span]);
+        // Content is published without (src/spans/span-changes.ts): read when selected and not reloaded.
+        const content = loaded === change.span && missesContent(query, change.span) ? await spanContent(ctx, info, change.span) : undefined;
         // Relations come from the database; the span's own fields stay as this change left them.
-        return { ...loaded!, ...change.span };
+        return { ...loaded!, ...content, ...change.span };
       },
     }),
   }),
