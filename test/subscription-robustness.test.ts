@@ -80,6 +80,41 @@ describe('a slow or stalled subscriber', () => {
   }, 300_000);
 });
 
+describe('a replay to a subscriber that does not read', () => {
+  it(`is read as the subscriber reads: the server holds at most ${BUFFER} spans for it, and it gets all of them once it reads`, async () => {
+    const root = await newTrace();
+    const SPANS = 300;
+    const big = 'y'.repeat(64 * 1024); // enough to fill the socket buffers long before the replay ends
+    for (let start = 0; start < SPANS; start += 50) {
+      const batch = Array.from({ length: 50 }, (_, i) => ({ traceId: root.traceId, parentId: root.id, name: `stored-${start + i}`, output: big, startTime: at(10 + start + i) }));
+      await server().gql(`mutation($input: [CreateSpanInput!]!) { createSpans(input: $input) { id } }`, { input: batch });
+    }
+    const stalled = await rawWs(server().url);
+    sockets.push(stalled);
+    stalled.stall();
+    stalled.subscribe('replay', TAIL, { traceId: root.traceId, replay: true });
+    // A healthy subscriber replays the same trace meanwhile, and then sees a live change.
+    const healthy = connect('ws', server().url);
+    clients.push(healthy);
+    const follower = healthy.subscribe(TAIL, { traceId: root.traceId, replay: true });
+    await follower.waitFor(1 + SPANS, 120_000);
+    const live = (await server().gql(CREATE_SPAN, { input: { traceId: root.traceId, parentId: root.id, name: 'live', startTime: at(5000) } })).createSpan;
+    await follower.waitFor(2 + SPANS, 120_000);
+    expect(follower.results.at(-1).data.traceSpans.span.id).toBe(live.id);
+    expect(feedHighWater()).toBeLessThanOrEqual(BUFFER);
+
+    stalled.resume();
+    const ofReplay = () => stalled.messages.filter((message) => message.id === 'replay' && message.type === 'next');
+    await stalled.waitFor(() => ofReplay().length === 2 + SPANS, 120_000);
+    const ids = ofReplay().map((message) => message.payload.data.traceSpans.span.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.at(-1)).toBe(live.id);
+    expect(ofReplay().every((message) => !message.payload.errors)).toBe(true);
+    // Sent with their content, read a page at a time from what the replay's snapshot left out.
+    expect(ofReplay().slice(1, 1 + SPANS).every((message) => message.payload.data.traceSpans.span.output === big)).toBe(true);
+  }, 300_000);
+});
+
 describe('disconnects free everything', () => {
   it('after 2,000 subscribe/unsubscribe cycles over WebSocket and 200 over SSE, listener counts are back where they started', async () => {
     const root = await newTrace();

@@ -29,16 +29,18 @@ export interface SpanChangeEvent {
   seq: number;
   /** Sent from the stored snapshot of a replay, rather than as a live change. */
   replayed: boolean;
+  /** Reads the span's content, for a span sent without it (a replay's; live changes read theirs per change). */
+  content?: () => Promise<SpanContent | undefined>;
 }
 
 /** How long an out-of-order change waits for the ones before it before the database fills the gap. */
 const GAP_WAIT_MS = 150;
 /** One catch-up read soon after following a trace covers changes published while a Redis SUBSCRIBE was in flight. */
 const CATCH_UP_AFTER_MS = 500;
-/** Spans per page of a replay. */
+/** Spans per page of a replay, at most (a page and what is left unread of the last fit in the buffer). */
 const REPLAY_PAGE = 100;
-/** How long a page read stays available to the subscribers that joined before it started. */
-const PAGE_SHARED_MS = 1000;
+/** How long a snapshot read stays available to the subscribers that joined before it started. */
+const SNAPSHOT_SHARED_MS = 1000;
 
 /** What follows a trace's changes: one subscriber. */
 interface Follower {
@@ -189,47 +191,89 @@ function follow(projectId: string, traceId: string, bufferLimit: number, followe
   };
 }
 
-/**
- * Orders subscribers' joins and page reads: a page read that started after a subscriber began
- * following the trace reflects every change the subscriber was not sent live, so it may use it.
- */
-let joins = 0;
-const pages = new Map<string, { startedAfter: number; events: Promise<SpanChangeEvent[]> }>();
+/** A span's content: what changes and snapshots carry a way to read, rather than the content itself. */
+export type SpanContent = Pick<SpanRow, 'input' | 'output' | 'instructions'>;
+
+/** Spans whose content one statement reads when a replay's subscribers select it. */
+const CONTENT_PAGE = 50;
 
 /**
- * One page of a trace's stored spans in start order, after `cursor`: the read another subscriber
- * started since `joinedAt` if there is one, else a new one. A new read starts on the next turn of the
- * event loop, so that subscribers joining together (a wall screen opening, a team following a link)
- * share it, and the change objects in it (so they share execution too).
+ * The content of a page of a snapshot's spans, read in one statement for every subscriber that
+ * selects it, and kept only while executions use it: a snapshot of a trace with megabytes per span
+ * costs its metadata, not its content, for as long as a slow subscriber takes to read it.
  */
-function storedPage(projectId: string, traceId: string, cursor: SpanRow | undefined, joinedAt: number): Promise<SpanChangeEvent[]> {
-  const key = `${projectId}\u0000${traceId}\u0000${cursor ? `${cursor.startTime.getTime()}\u0000${cursor.id}` : ''}`;
-  const shared = pages.get(key);
+class ContentPage {
+  private loading?: Promise<Map<string, SpanContent>>;
+  private loaded?: WeakRef<Map<string, SpanContent>>;
+
+  constructor(
+    private readonly projectId: string,
+    private readonly ids: string[],
+  ) {}
+
+  async of(id: string): Promise<SpanContent | undefined> {
+    const kept = this.loaded?.deref();
+    if (kept) return kept.get(id);
+    this.loading ??= database()
+      .read.span.findMany({
+        where: { projectId: this.projectId, id: { in: this.ids } },
+        select: { id: true, input: true, output: true, instructions: true },
+      })
+      .then((rows) => {
+        const content = new Map(rows.map(({ id: spanId, ...rest }) => [spanId, rest]));
+        this.loaded = new WeakRef(content);
+        return content;
+      })
+      .finally(() => (this.loading = undefined));
+    return (await this.loading).get(id);
+  }
+}
+
+/**
+ * Orders subscribers' joins and snapshot reads: a snapshot read that started after a subscriber
+ * began following the trace reflects every change the subscriber was not sent live, so it may use it.
+ */
+let joins = 0;
+const snapshots = new Map<string, { startedAfter: number; events: Promise<SpanChangeEvent[]> }>();
+
+/**
+ * The spans stored in a trace, in start order, as CREATED changes, from one statement: a consistent
+ * cut, whose highest seq is the last change it reflects. Read without content (see ContentPage).
+ * Subscribers that joined before a read started share it, and the change objects in it (so they
+ * share execution too); a new read starts on the next turn of the event loop, so that subscribers
+ * joining together (a wall screen opening, a team following a link) share one.
+ */
+function storedSpans(projectId: string, traceId: string, joinedAt: number): Promise<SpanChangeEvent[]> {
+  const key = traceKey(projectId, traceId);
+  const shared = snapshots.get(key);
   if (shared && shared.startedAfter >= joinedAt) return shared.events;
   const entry = { startedAfter: Infinity, events: undefined as unknown as Promise<SpanChangeEvent[]> };
   entry.events = new Promise<SpanRow[]>((resolve, reject) =>
     setImmediate(() => {
       entry.startedAfter = joins;
-      const after = cursor
-        ? { OR: [{ startTime: { gt: cursor.startTime } }, { startTime: cursor.startTime, id: { gt: cursor.id } }] }
-        : {};
       database()
         .read.span.findMany({
-          where: { projectId, traceId, ...after },
+          where: { projectId, traceId },
           orderBy: [{ startTime: 'asc' }, { id: 'asc' }],
-          take: REPLAY_PAGE,
+          omit: { input: true, output: true, instructions: true },
         })
-        .then(resolve, reject);
+        .then((rows) => resolve(rows as SpanRow[]), reject);
     }),
-  ).then((rows) => rows.map((span) => ({ op: 'CREATED' as const, span, seq: span.seq, replayed: true })));
-  pages.set(key, entry);
+  ).then((rows) => {
+    const events: SpanChangeEvent[] = [];
+    for (let start = 0; start < rows.length; start += CONTENT_PAGE) {
+      const page = rows.slice(start, start + CONTENT_PAGE);
+      const content = new ContentPage(projectId, page.map((span) => span.id));
+      for (const span of page) events.push({ op: 'CREATED', span, seq: span.seq, replayed: true, content: () => content.of(span.id) });
+    }
+    return events;
+  });
+  snapshots.set(key, entry);
   const forget = () => {
-    if (pages.get(key) === entry) pages.delete(key);
+    if (snapshots.get(key) === entry) snapshots.delete(key);
   };
-  entry.events.then(
-    () => setTimeout(forget, PAGE_SHARED_MS).unref(),
-    forget,
-  );
+  // Kept for joiners a little longer than the read itself: a burst of subscribers spans a few turns.
+  entry.events.then(() => setTimeout(forget, SNAPSHOT_SHARED_MS).unref(), forget);
   return entry.events;
 }
 
@@ -241,30 +285,19 @@ export async function openTraceSpanFeed(
   const { projectId } = scope;
   const feed = new BoundedFeed<SpanChangeEvent>(options);
   const joinedAt = ++joins;
-  /** Live changes held while the replay is sent; undefined once they flow. */
+  /** Live changes held while the replay is read and sent; undefined once they flow. */
   let held: SpanChangeEvent[] | undefined = options.replay ? [] : undefined;
-  /** Without replay: changes up to this seq happened before the subscriber came. */
+  /** Changes up to this seq are reflected in what the subscriber was sent first (or came before it). */
   let baseline = 0;
-  /** With replay: the seq at which the replay sent each span; changes up to it are in what it sent. */
-  let replayed: Map<string, number> | undefined = options.replay ? new Map() : undefined;
-  let replayedUpTo = 0;
-  /** Spans this subscriber has been sent (with replay), or created since it came (without). */
-  const known = new Set<string>();
+  /** Spans created after the baseline that this subscriber has been sent. */
+  const seen = new Set<string>();
 
   const forward = (event: SpanChangeEvent) => {
     if (event.seq <= baseline) return;
-    const { id } = event.span;
-    let isNew: boolean;
-    if (replayed) {
-      const sentAt = replayed.get(id);
-      if (sentAt !== undefined && event.seq <= sentAt) return;
-      if (event.seq > replayedUpTo) replayed = undefined; // past everything the replay sent
-      isNew = !known.has(id);
-      known.add(id);
-    } else {
-      isNew = event.span.createdSeq > baseline && !known.has(id);
-      if (event.span.createdSeq > baseline) known.add(id);
-    }
+    const { id, createdSeq } = event.span;
+    // A span the subscriber has not been sent yet arrives as CREATED, whatever became of it since.
+    const isNew = createdSeq > baseline && !seen.has(id);
+    if (createdSeq > baseline) seen.add(id);
     const op = isNew ? 'CREATED' : 'UPDATED';
     // The shared change object whenever this subscriber sees it as the stream does (nearly always).
     feed.push(op === event.op ? event : { ...event, op });
@@ -281,51 +314,39 @@ export async function openTraceSpanFeed(
   });
   feed.onEnd(leave);
 
+  let stored: SpanChangeEvent[];
   try {
     await changes.ready;
+    if (!options.replay) {
+      // From the changes the stream has sent so far: nothing to read.
+      baseline = changes.sentUpTo;
+      return feed;
+    }
+    stored = await storedSpans(projectId, traceId, joinedAt);
   } catch (error) {
     feed.end();
     throw error;
   }
-  if (!options.replay) {
-    // From the changes the stream has sent so far: nothing to read.
-    baseline = changes.sentUpTo;
-    return feed;
-  }
+  baseline = stored.reduce((max, event) => Math.max(max, event.seq), 0);
 
-  // The replay: a page whenever the subscriber has read most of the previous one.
-  let cursor: SpanRow | undefined;
-  let reading = false;
-  const nextPage = async () => {
-    if (reading || feed.closed || !held) return;
-    reading = true;
-    try {
-      const events = await storedPage(projectId, traceId, cursor, joinedAt);
-      if (feed.closed) return;
-      const fresh = events.filter((event) => !known.has(event.span.id));
-      for (const event of fresh) {
-        known.add(event.span.id);
-        replayed!.set(event.span.id, event.seq);
-        replayedUpTo = Math.max(replayedUpTo, event.seq);
-      }
-      feed.preload(fresh);
-      if (events.length < REPLAY_PAGE) {
-        // The replay is complete: the live changes held meanwhile follow, then the rest as it comes.
-        feed.whenLow(0, undefined);
-        const live = held;
-        held = undefined;
-        for (const event of live) forward(event);
-        return;
-      }
-      cursor = events[events.length - 1]!.span;
-    } catch {
-      return feed.interrupt();
-    } finally {
-      reading = false;
-    }
-    if (feed.length <= REPLAY_PAGE / 4) void nextPage();
+  // The snapshot goes out a page at a time, as the subscriber reads: what it holds unread never
+  // exceeds its bound, and a subscriber that left stops costing anything at once.
+  const pageSize = Math.max(1, Math.min(REPLAY_PAGE, Math.floor(options.bufferLimit * 0.8)));
+  const lowWater = options.bufferLimit - pageSize;
+  let sent = 0;
+  const sendPage = () => {
+    if (feed.closed || !held) return;
+    feed.preload(stored.slice(sent, sent + pageSize));
+    sent += pageSize;
+    if (sent < stored.length) return;
+    // The replay is out: the live changes held meanwhile follow, then the rest as it comes.
+    feed.whenLow(0, undefined);
+    stored = [];
+    const live = held;
+    held = undefined;
+    for (const event of live) forward(event);
   };
-  feed.whenLow(REPLAY_PAGE / 4, () => void nextPage());
-  await nextPage();
+  feed.whenLow(lowWater, sendPage);
+  sendPage();
   return feed;
 }

@@ -321,8 +321,9 @@ const SpanChange = builder.objectRef<SpanChangeEvent>('SpanChange').implement({
       description: 'The span, as this change left it; select what you need (children, events, ...).',
       resolve: async (query, change, _args, ctx, info) => {
         const [loaded] = await spansAsSelected(query, ctx, [change.span]);
-        // Content is published without (src/spans/span-changes.ts): read when selected and not reloaded.
-        const content = loaded === change.span && missesContent(query, change.span) ? await spanContent(ctx, info, change.span) : undefined;
+        // Changes and snapshots come without content (src/spans/span-changes.ts): read when selected.
+        const content =
+          loaded === change.span && missesContent(query, change.span) ? await (change.content?.() ?? spanContent(ctx, info, change.span)) : undefined;
         // Relations come from the database; the span's own fields stay as this change left them.
         return { ...loaded!, ...content, ...change.span };
       },

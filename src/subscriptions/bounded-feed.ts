@@ -120,8 +120,9 @@ export class BoundedFeed<T> implements AsyncIterableIterator<T | FeedFailure> {
   /** Queues a page of a snapshot the subscriber asked for; it does not count as falling behind. */
   preload(items: T[]): void {
     if (this.ended) return;
-    this.queue.push(...items);
+    for (const item of items) this.queue.push(item);
     this.preloaded += items.length;
+    highWater = Math.max(highWater, this.queue.length);
     this.signal();
   }
 
