@@ -14,6 +14,36 @@ export interface Sizes {
   treeRead: { spans: number; requests(concurrency: number): number; rounds: number };
   /** `traces` of one span each: also the big database of the growth workload. */
   explorer: { traces: number; requests: number; rounds: number };
+  /** The live views (bench/workloads/live.ts): subscribers, measurement windows, rounds. */
+  live: LiveSizes;
+}
+
+export interface LiveSizes {
+  /** Alternating rounds (Spantree, raw, Spantree, raw, ...); latencies pooled, other figures per round. */
+  rounds: number;
+  /** Subscribers of workloads 1 and 2 (the issue: 1,000). */
+  subscribers: number;
+  /** Workload 1's second shape: this many sockets carrying subscribers / sockets subscriptions each. */
+  sharedSockets: number;
+  /** Length of each paced writing window, seconds. */
+  windowS: number;
+  /** Unmeasured writes before each side's first round, seconds. */
+  warmS: number;
+  /** Length of the closed-loop write burst (writer throughput), seconds. */
+  burstS: number;
+  /** Workload 3: traceUpdated(filter: { status: [ERROR] }) subscribers (the issue: 500). */
+  errorSubscribers: number;
+  /** Workload 4: SSE subscribers, and as many over WebSocket (the issue: 200). */
+  sseSubscribers: number;
+  /** Workload 5: subscribers on instance A (the issue: 500). */
+  instanceSubscribers: number;
+  /** Workload 6: subscribe + unsubscribe pairs with replay (the issue: 2,000), and clients replaying at once (1,000). */
+  replayPairs: number;
+  replayClients: number;
+  /** Spans in workload 6's trace (the issue: 1,000). */
+  replaySpans: number;
+  /** The longest the benchmark waits for deliveries to arrive after the last write, seconds. */
+  drainS: number;
 }
 
 export const FULL: Sizes = {
@@ -22,6 +52,21 @@ export const FULL: Sizes = {
   growth: { samples: 60 },
   treeRead: { spans: 5000, requests: (concurrency) => (concurrency === 1 ? 8 : 16), rounds: 3 },
   explorer: { traces: 100_000, requests: 20, rounds: 3 },
+  live: {
+    rounds: 2,
+    subscribers: 1000,
+    sharedSockets: 100,
+    windowS: 4,
+    warmS: 1,
+    burstS: 2,
+    errorSubscribers: 500,
+    sseSubscribers: 200,
+    instanceSubscribers: 500,
+    replayPairs: 2000,
+    replayClients: 1000,
+    replaySpans: 1000,
+    drainS: 20,
+  },
 };
 
 export const QUICK: Sizes = {
@@ -30,4 +75,19 @@ export const QUICK: Sizes = {
   growth: { samples: 15 },
   treeRead: { spans: 5000, requests: (concurrency) => (concurrency === 1 ? 2 : 8), rounds: 1 },
   explorer: { traces: 10_000, requests: 5, rounds: 1 },
+  live: {
+    rounds: 1,
+    subscribers: 200,
+    sharedSockets: 20,
+    windowS: 1.5,
+    warmS: 0.5,
+    burstS: 1,
+    errorSubscribers: 100,
+    sseSubscribers: 50,
+    instanceSubscribers: 100,
+    replayPairs: 300,
+    replayClients: 100,
+    replaySpans: 1000,
+    drainS: 10,
+  },
 };
