@@ -79,7 +79,7 @@ export const QUICK: Sizes = {
     rounds: 1,
     subscribers: 200,
     sharedSockets: 20,
-    windowS: 1.5,
+    windowS: 1,
     warmS: 0.5,
     burstS: 1,
     errorSubscribers: 100,

@@ -861,8 +861,18 @@ async function replay(databases: BenchDatabase, sizes: LiveSizes) {
     const churnCpuMs = ((cpuEnd - idleCpu0 - probeCpuPerS * ((performance.now() - churnStart) / 1000)) / churn.done) * 1000;
     const threshold = Math.max(2 * baselineP50, baselineP50 + 5);
     const during = probe.samples.filter((s) => s.end >= churnStart && s.end - s.ms <= churnEnd);
-    const slowAfter = probe.samples.filter((s) => s.end > churnEnd && s.ms > threshold);
-    const recoveryS = slowAfter.length ? (Math.max(...slowAfter.map((s) => s.end)) - churnEnd) / 1000 : 0;
+    // Back to normal: from the first probe after the churn from which the median of 5 probes in a row
+    // is within the threshold (a lone slow probe on a shared machine is not a slowdown).
+    const after = probe.samples.filter((s) => s.end > churnEnd);
+    const slowAfter = after.filter((s) => s.ms > threshold);
+    let normalFrom = after.length;
+    for (let i = 0; i + 5 <= after.length; i++) {
+      if (pct(sorted(after.slice(i, i + 5).map((s) => s.ms)), 50) <= threshold) {
+        normalFrom = i;
+        break;
+      }
+    }
+    const recoveryS = normalFrom < after.length ? Math.max(0, after[normalFrom]!.end - after[normalFrom]!.ms - churnEnd) / 1000 : (performance.now() - churnEnd) / 1000;
     const prefix = `live: ${fmt(sizes.replayPairs)} subscribe + unsubscribe pairs (replay: true, ${fmt(sizes.replaySpans)}-span trace)`;
     console.log(`    churn: ${churn.done} pairs in ${((churnEnd - churnStart) / 1000).toFixed(1)} s, first message p50 ${pct(sorted(churn.firsts), 50).toFixed(1)} ms, timeouts ${churn.timeouts}, errors ${JSON.stringify(churn.errorCodes)}`);
     row(
@@ -876,7 +886,7 @@ async function replay(databases: BenchDatabase, sizes: LiveSizes) {
       baselineP50,
     );
     row(
-      { database, label: `${prefix}: probe slowed after the churn ended (> ${threshold.toFixed(1)} ms)`, unit: 's', baseline: 'budget (1 s)', target: { op: '<', ratio: 1 }, details: { slowProbesAfter: slowAfter.length } },
+      { database, label: `${prefix}: time until the probe is back to normal after the churn`, unit: 's', baseline: 'budget (1 s)', target: { op: '<', ratio: 1 }, details: { thresholdMs: threshold, slowProbesAfter: slowAfter.length, probesAfter: after.length } },
       recoveryS,
       1,
     );
