@@ -15,6 +15,7 @@
 import type { IncomingMessage } from 'node:http';
 import { CloseCode, handleProtocols, makeServer, MessageType, type ServerOptions } from 'graphql-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
+import { serializedResult } from '../subscriptions/shared-execution.js';
 
 /** The extra that every graphql-ws hook gets in `ctx.extra`. */
 export interface SocketExtra {
@@ -22,8 +23,6 @@ export interface SocketExtra {
   request: IncomingMessage;
 }
 
-/** Serialized payloads, per result object: a result shared by many subscribers is serialized once. */
-const serialized = new WeakMap<object, string>();
 /** Stands for the payload in the message JSON.stringify builds; replaced by the serialized payload. */
 const PLACEHOLDER = '\u0000payload';
 const QUOTED_PLACEHOLDER = `${JSON.stringify(PLACEHOLDER)}}`;
@@ -36,9 +35,7 @@ let handedOver: string | undefined;
  */
 function payloadReplacer(this: unknown, key: string, value: unknown): unknown {
   if (key !== 'payload' || (this as { type?: unknown }).type !== MessageType.Next || typeof value !== 'object' || value === null) return value;
-  let json = serialized.get(value);
-  if (json === undefined) serialized.set(value, (json = JSON.stringify(value)));
-  handedOver = json;
+  handedOver = serializedResult(value);
   return PLACEHOLDER;
 }
 

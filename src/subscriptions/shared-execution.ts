@@ -4,8 +4,8 @@
  * thousand times. The feeds hand every subscriber of a trace (or a project's explorer) the same
  * event object, so the result of executing an operation on an event is kept on the event, under the
  * operation's key: the document, the operation name, the variables, the project and the key's rights.
- * Subscribers whose keys match get the same result object (and, over WebSocket, the same serialized
- * payload: src/http/graphql-ws.ts); any difference, a field, a variable, another project or fewer
+ * Subscribers whose keys match get the same result object, and the same serialized payload (over
+ * WebSocket: src/http/graphql-ws.ts; over SSE: graphql-yoga's writer, see `serializable`); any difference, a field, a variable, another project or fewer
  * rights, is another key and another execution. Results live as long as the event does.
  *
  * The shared execution runs with the context of the subscriber that first needs it, minus that
@@ -44,7 +44,28 @@ async function subscribeShared(args: ExecutionArgs) {
 }
 
 function executeEvent(args: ExecutionArgs, ctx: Context, event: unknown): Result {
-  return execute({ ...args, rootValue: event, contextValue: { ...ctx, signal: undefined } });
+  const result = execute({ ...args, rootValue: event, contextValue: { ...ctx, signal: undefined } });
+  return result instanceof Promise ? result.then(serializable) : serializable(result);
+}
+
+const serialized = new WeakMap<object, string>();
+
+/** A result as JSON, made once however many subscribers it is written to. */
+export function serializedResult(result: object): string {
+  let json = serialized.get(result);
+  if (json === undefined) serialized.set(result, (json = JSON.stringify(result)));
+  return json;
+}
+
+/**
+ * graphql-yoga's SSE writer serializes a result with its `stringify` function when it has one: with
+ * this one, the subscribers of a shared result over SSE share its JSON too.
+ */
+function serializable(result: ExecutionResult): ExecutionResult {
+  Object.defineProperty(result, 'stringify', {
+    value: (value: object) => (value === result ? serializedResult(result) : JSON.stringify(value)),
+  });
+  return result;
 }
 
 function operationKey(args: ExecutionArgs, ctx: Context): string {
