@@ -161,7 +161,16 @@ export function startSpantreeChild({ databaseUrl, key, redisUrl }: SpantreeEnv):
  * node_modules and the generated Prisma clients of this checkout), to measure a commit while src/ is
  * being edited. Returns what was built.
  */
+let built: string | undefined;
+
 export function buildSpantree(): string {
+  // Once per run: every pass (SQLite, PostgreSQL) measures the same code, even if HEAD moves meanwhile.
+  if (built) return built;
+  built = build();
+  return built;
+}
+
+function build(): string {
   const ref = process.env.SPANTREE_BENCH_REF;
   const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
   if (!ref) {

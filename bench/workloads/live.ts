@@ -907,7 +907,7 @@ async function replay(databases: BenchDatabase, sizes: LiveSizes) {
       if (nexts >= expected) break;
       if (nexts !== last) (last = nexts), (lastChange = now);
       else if (now - lastChange > 5000) break;
-      if (now - stampedeStart > sizes.drainS * 3000) break;
+      if (now - stampedeStart > sizes.drainS * 1500) break;
       await sleep(100);
     }
     const stampedeEnd = performance.now();
@@ -933,7 +933,7 @@ async function replay(databases: BenchDatabase, sizes: LiveSizes) {
       100,
     );
     row(
-      { database, label: `${stampedePrefix}: replayed span messages received`, unit: 'messages', baseline: 'clients × spans', target: { op: '>=', ratio: 1 }, details: { seconds: (stampedeEnd - stampedeStart) / 1000 } },
+      { database, label: `${stampedePrefix}: replayed span messages received (within ${sizes.drainS * 1.5} s)`, unit: 'messages', baseline: 'clients × spans', target: { op: '>=', ratio: 1 }, details: { seconds: (stampedeEnd - stampedeStart) / 1000 } },
       nexts,
       expected,
     );
