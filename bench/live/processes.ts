@@ -85,6 +85,10 @@ async function startServerChild(args: string[], env: Record<string, string | und
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // If the benchmark dies, its servers go with it.
+  const orphan = () => child.kill('SIGKILL');
+  process.once('exit', orphan);
+  void exited.then(() => process.off('exit', orphan));
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
@@ -203,6 +207,9 @@ export interface SubscriberChild {
 
 export function startSubscribers(): SubscriberChild {
   const child = spawnNode(['--import', 'tsx', 'bench/live/subscribers.ts'], { ...process.env }, true);
+  const orphan = () => child.kill('SIGKILL');
+  process.once('exit', orphan);
+  child.once('exit', () => process.off('exit', orphan));
   const waiting = new Map<number, { resolve: (value: any) => void; reject: (error: Error) => void }>();
   let next = 0;
   child.on('message', (message: { id: number; result?: unknown; error?: string }) => {
