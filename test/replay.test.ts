@@ -86,3 +86,50 @@ describe('replay while spans are being written', () => {
     for (let round = 0; round < 5; round++) await run('sse', round);
   }, 300_000);
 });
+
+describe('subscribers joining one after another', () => {
+  it('a later one takes the snapshot an earlier one read, with the changes since: no read of the spans, no gap, no repeat', async () => {
+    const { gql } = server();
+    const root = (await gql(CREATE_SPAN, { input: { id: uid('root'), name: 'wall-screen', startTime: at(0) } })).createSpan;
+    const batch = Array.from({ length: 30 }, (_, i) => ({ traceId: root.traceId, parentId: root.id, name: `stored-${i}`, startTime: at(1 + i) }));
+    const stored = (await gql(`mutation($input: [CreateSpanInput!]!) { createSpans(input: $input) { id } }`, { input: batch })).createSpans;
+    const first = connect('ws', server().url);
+    clients.push(first);
+    const earlier = first.subscribe(TAIL, { traceId: root.traceId });
+    await earlier.waitFor(31);
+    // Changes after the earlier subscriber's snapshot: new spans and updates of stored ones.
+    for (let i = 0; i < 5; i++) await gql(CREATE_SPAN, { input: { parentId: root.id, name: `after-${i}`, startTime: at(100 + i) } });
+    for (let i = 0; i < 3; i++) await gql(UPDATE_SPAN, { id: stored[i].id, input: { endTime: at(200), output: `ended ${i}` } });
+    await earlier.waitFor(39);
+
+    const second = connect('ws', server().url);
+    clients.push(second);
+    let later: ReturnType<typeof second.subscribe>;
+    const statements = await server().statementsOf(async () => {
+      later = second.subscribe(TAIL, { traceId: root.traceId });
+      await later.waitFor(31);
+    });
+    expect(statements.filter((statement) => /^SELECT/i.test(statement.sql) && /Span/.test(statement.sql))).toEqual([]);
+    await gql(UPDATE_SPAN, { id: root.id, input: { endTime: at(10_000), output: 'sentinel' } });
+    await later!.until((results) => results.some((result) => result.data?.traceSpans?.span.output === 'sentinel'), 60_000);
+
+    const received = later!.results.map((result) => result.data.traceSpans);
+    const snapshot = received.filter((change: any) => change.replayed);
+    expect(received.slice(0, snapshot.length)).toEqual(snapshot);
+    expect(snapshot).toHaveLength(31);
+    const live = received.slice(snapshot.length);
+    let previous = Math.max(...snapshot.map((change: any) => change.seq));
+    for (const change of live) {
+      expect(change.seq).toBeGreaterThan(previous);
+      previous = change.seq;
+    }
+    const created = received.filter((change: any) => change.op === 'CREATED').map((change: any) => change.span.id);
+    expect(new Set(created).size).toBe(created.length);
+    const { trace } = await gql(`query($id: ID!) { trace(id: $id) { spans { id endTime output } } }`, { id: root.traceId });
+    const last = new Map(received.map((change: any) => [change.span.id, change.span]));
+    expect(last.size).toBe(trace.spans.length);
+    for (const span of trace.spans) expect(last.get(span.id), span.id).toEqual({ ...span, name: expect.any(String) });
+    await earlier.stop();
+    await later!.stop();
+  }, 120_000);
+});

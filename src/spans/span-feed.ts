@@ -39,8 +39,12 @@ const GAP_WAIT_MS = 150;
 const CATCH_UP_AFTER_MS = 500;
 /** Spans per page of a replay, at most (a page and what is left unread of the last fit in the buffer). */
 const REPLAY_PAGE = 100;
-/** How long a snapshot read stays available to the subscribers that joined before it started. */
-const SNAPSHOT_SHARED_MS = 1000;
+/**
+ * How long a replay's snapshot is kept for subscribers that join later: they take it with the
+ * changes sent since (held by the trace's stream, up to RECENT_CHANGES), rather than read it again.
+ */
+const SNAPSHOT_SHARED_MS = 10_000;
+const RECENT_CHANGES = 1000;
 
 /** What follows a trace's changes: one subscriber. */
 interface Follower {
@@ -60,6 +64,8 @@ class TraceChanges {
   /** Spans created after this seq are new to the stream: their first change goes out as CREATED. */
   private baseline = 0;
   private readonly seenSince = new Set<string>();
+  /** The last changes sent, so that a subscriber joining later can start from a snapshot read earlier. */
+  private readonly recent: SpanChangeEvent[] = [];
   private filling = false;
   private gapTimer: NodeJS.Timeout | undefined;
   private readonly catchUp: NodeJS.Timeout;
@@ -105,6 +111,8 @@ class TraceChanges {
     if (span.createdSeq > this.baseline) this.seenSince.add(span.id);
     const event: SpanChangeEvent = { op: isNew ? 'CREATED' : 'UPDATED', span, seq: span.seq, replayed: false };
     this.delivered = Math.max(this.delivered ?? 0, span.seq);
+    this.recent.push(event);
+    if (this.recent.length > RECENT_CHANGES) this.recent.shift();
     for (const follower of this.followers) follower.change(event);
   }
 
@@ -150,6 +158,16 @@ class TraceChanges {
   private interrupt() {
     for (const follower of [...this.followers]) follower.interrupted();
     this.stop();
+  }
+
+  /**
+   * The changes sent after `seq`, if this stream still holds all of them: what a snapshot that
+   * reflects changes up to `seq` is missing for a subscriber that starts following now.
+   */
+  changesAfter(seq: number): SpanChangeEvent[] | undefined {
+    if (this.sentUpTo <= seq) return [];
+    if (this.recent.length === 0 || this.recent[0]!.seq > seq + 1) return undefined;
+    return this.recent.filter((event) => event.seq > seq);
   }
 
   /** The highest seq sent to the followers (once ready). */
@@ -231,24 +249,48 @@ class ContentPage {
 
 /**
  * Orders subscribers' joins and snapshot reads: a snapshot read that started after a subscriber
- * began following the trace reflects every change the subscriber was not sent live, so it may use it.
+ * began following the trace reflects every change the subscriber was not sent live.
  */
 let joins = 0;
-const snapshots = new Map<string, { startedAfter: number; events: Promise<SpanChangeEvent[]> }>();
+
+interface Snapshot {
+  /** The trace's stream that was followed when the read started. */
+  changes: TraceChanges;
+  /** The value of `joins` when the read started. */
+  startedAfter: number;
+  /** The stored spans as CREATED changes, in start order, and the last change they reflect. */
+  read: Promise<{ events: SpanChangeEvent[]; upTo: number }>;
+}
+const snapshots = new Map<string, Snapshot>();
+
+/** What a subscriber replays: the stored spans, then the changes it would otherwise have missed. */
+interface Replay {
+  events: SpanChangeEvent[];
+  upTo: number;
+  missed: SpanChangeEvent[];
+}
 
 /**
  * The spans stored in a trace, in start order, as CREATED changes, from one statement: a consistent
  * cut, whose highest seq is the last change it reflects. Read without content (see ContentPage).
- * Subscribers that joined before a read started share it, and the change objects in it (so they
- * share execution too); a new read starts on the next turn of the event loop, so that subscribers
- * joining together (a wall screen opening, a team following a link) share one.
+ *
+ * Subscribers share reads, and the change objects in them (so they share execution too): one that
+ * joined before a read started takes it as it is; one that joined after takes it with the changes
+ * the trace's stream sent since, as long as the stream has followed the trace all along and still
+ * holds them. A new read starts on the next turn of the event loop, so that subscribers joining
+ * together (a wall screen opening, a team following a link) share it.
  */
-function storedSpans(projectId: string, traceId: string, joinedAt: number): Promise<SpanChangeEvent[]> {
+async function storedSpans(projectId: string, traceId: string, changes: TraceChanges, joinedAt: number): Promise<Replay> {
   const key = traceKey(projectId, traceId);
   const shared = snapshots.get(key);
-  if (shared && shared.startedAfter >= joinedAt) return shared.events;
-  const entry = { startedAfter: Infinity, events: undefined as unknown as Promise<SpanChangeEvent[]> };
-  entry.events = new Promise<SpanRow[]>((resolve, reject) =>
+  if (shared && shared.changes === changes) {
+    if (shared.startedAfter >= joinedAt) return { ...(await shared.read), missed: [] };
+    const snapshot = await shared.read;
+    const missed = changes.changesAfter(snapshot.upTo);
+    if (missed) return { ...snapshot, missed };
+  }
+  const entry: Snapshot = { changes, startedAfter: Infinity, read: undefined as unknown as Snapshot['read'] };
+  entry.read = new Promise<SpanRow[]>((resolve, reject) =>
     setImmediate(() => {
       entry.startedAfter = joins;
       database()
@@ -266,15 +308,14 @@ function storedSpans(projectId: string, traceId: string, joinedAt: number): Prom
       const content = new ContentPage(projectId, page.map((span) => span.id));
       for (const span of page) events.push({ op: 'CREATED', span, seq: span.seq, replayed: true, content: () => content.of(span.id) });
     }
-    return events;
+    return { events, upTo: rows.reduce((max, span) => Math.max(max, span.seq), 0) };
   });
   snapshots.set(key, entry);
   const forget = () => {
     if (snapshots.get(key) === entry) snapshots.delete(key);
   };
-  // Kept for joiners a little longer than the read itself: a burst of subscribers spans a few turns.
-  entry.events.then(() => setTimeout(forget, SNAPSHOT_SHARED_MS).unref(), forget);
-  return entry.events;
+  entry.read.then(() => setTimeout(forget, SNAPSHOT_SHARED_MS).unref(), forget);
+  return { ...(await entry.read), missed: [] };
 }
 
 export async function openTraceSpanFeed(
@@ -322,12 +363,16 @@ export async function openTraceSpanFeed(
       baseline = changes.sentUpTo;
       return feed;
     }
-    stored = await storedSpans(projectId, traceId, joinedAt);
+    const replay = await storedSpans(projectId, traceId, changes, joinedAt);
+    stored = replay.events;
+    baseline = replay.upTo;
+    // Changes sent before this subscriber followed the trace, then those held since (without repeats).
+    const lastMissed = replay.missed.at(-1)?.seq ?? 0;
+    held = [...replay.missed, ...held!.filter((event) => event.seq > lastMissed)];
   } catch (error) {
     feed.end();
     throw error;
   }
-  baseline = stored.reduce((max, event) => Math.max(max, event.seq), 0);
 
   // The snapshot goes out a page at a time, as the subscriber reads: what it holds unread never
   // exceeds its bound, and a subscriber that left stops costing anything at once.
