@@ -46,7 +46,7 @@ export function traceKey(projectId: string, traceId: string): string {
   return `${projectId}/${traceId}`;
 }
 
-let current: { pubsub: SpantreePubSub; close(): Promise<void> } | undefined;
+let current: { pubsub: SpantreePubSub; target: EventTarget; close(): Promise<void> } | undefined;
 
 /** The pub/sub this process opened. */
 export function pubsub(): SpantreePubSub {
@@ -62,81 +62,53 @@ export function publish<Channel extends keyof Channels>(channel: Channel, ...arg
   current?.pubsub.publish(channel, ...args);
 }
 
-/**
- * The messages of one topic, from now on (the listener is registered on the first `next()`). Over
- * Redis, messages arrive as JSON: the rows' dates are turned back into Dates here, by name, so JSON
- * the writers sent (input, output, meta, event data) is never touched.
- */
-export function subscribe<Channel extends keyof Channels>(channel: Channel, key: Channels[Channel][0]): AsyncIterable<Channels[Channel][1]> {
-  const source = (pubsub().subscribe as (channel: string, key: string) => AsyncIterable<Channels[Channel][1]>)(channel, key);
-  const revive = REVIVERS[channel] as (message: Channels[Channel][1]) => Channels[Channel][1];
-  return {
-    [Symbol.asyncIterator]() {
-      const iterator = source[Symbol.asyncIterator]();
-      return {
-        next: async () => {
-          const next = await iterator.next();
-          return next.done ? next : { done: false, value: revive(next.value) };
-        },
-        return: async () => (await iterator.return?.()) ?? { done: true, value: undefined },
-      };
-    },
-  };
-}
-
 /** What follows a topic in this process: its handlers, and the one pub/sub listener they share. */
 interface Topic {
-  handlers: Set<TopicHandler>;
+  handlers: Set<(message: unknown) => void>;
   stop(): void;
-}
-interface TopicHandler {
-  handle(message: unknown): void;
-  failed?(): void;
 }
 const topics = new Map<string, Topic>();
 
 /**
  * Calls `handle` with every message of a topic from now on, until the returned function is called.
- * All the followers of a topic in this process share one pub/sub listener (one Redis SUBSCRIBE), and
- * each message is decoded once and handed to all of them as the same object: a thousand subscribers
- * of one trace cost one listener, and what they execute on a message can be shared (see
- * src/subscriptions/shared-execution.ts). The listener is registered before this returns, so a read
- * made afterwards cannot miss a change published after it. `failed` is called if the pub/sub fails
- * (Redis gone): what was following can no longer be complete.
+ * All the followers of a topic in this process share one listener on the pub/sub's event target (one
+ * Redis SUBSCRIBE), and each message is decoded once and handed to all of them as the same object,
+ * synchronously: a thousand subscribers of one trace cost one listener, and what they execute on a
+ * message can be shared (see src/subscriptions/shared-execution.ts). The listener is registered
+ * before this returns, so a read made afterwards cannot miss a change published after it.
+ *
+ * Over Redis, messages arrive as JSON: the rows' dates are turned back into Dates here, by name, so
+ * JSON the writers sent (input, output, meta, event data) is never touched.
  */
 export function onEveryMessage<Channel extends keyof Channels>(
   channel: Channel,
   key: Channels[Channel][0],
   handle: (message: Channels[Channel][1]) => void,
-  failed?: () => void,
 ): () => void {
-  const name = `${channel}\u0000${key}`;
+  const open = current;
+  if (!open) throw new Error('The pub/sub is not open: start the server first');
+  // graphql-yoga's pub/sub dispatches `${channel}:${key}` on its event target.
+  const name = `${channel}:${key}`;
   let topic = topics.get(name);
   if (!topic) {
-    const handlers = new Set<TopicHandler>();
-    const messages = subscribe(channel, key)[Symbol.asyncIterator]();
-    let listening = true;
-    const pump = async () => {
-      while (listening) {
-        const next = await messages.next();
-        if (next.done) return;
-        for (const handler of handlers) handler.handle(next.value);
+    const handlers = new Set<(message: unknown) => void>();
+    const revive = REVIVERS[channel] as (message: unknown) => unknown;
+    const listener = (event: Event) => {
+      const message = revive((event as CustomEvent).detail);
+      for (const handler of handlers) {
+        try {
+          handler(message);
+        } catch (error) {
+          // One follower's failure must not keep the message from the others, nor escape as uncaught.
+          console.error(`Delivering a ${channel} message failed:`, error);
+        }
       }
     };
-    pump().catch(() => {
-      if (topics.get(name) === topic) topics.delete(name);
-      for (const handler of handlers) handler.failed?.();
-    });
-    topic = {
-      handlers,
-      stop: () => {
-        listening = false;
-        void messages.return?.();
-      },
-    };
+    open.target.addEventListener(name, listener);
+    topic = { handlers, stop: () => open.target.removeEventListener(name, listener) };
     topics.set(name, topic);
   }
-  const handler: TopicHandler = { handle: handle as (message: unknown) => void, failed };
+  const handler = handle as (message: unknown) => void;
   topic.handlers.add(handler);
   const following = topic;
   return () => {
@@ -210,7 +182,7 @@ export async function openPubSub(redisUrl?: string): Promise<SpantreePubSub> {
     setMaxListeners(0, target);
   }
   const pubsub = createPubSub<Channels>({ eventTarget: target as never });
-  current = { pubsub, close };
+  current = { pubsub, target, close };
   return pubsub;
 }
 

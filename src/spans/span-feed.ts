@@ -78,7 +78,7 @@ class TraceChanges {
     private readonly bufferLimit: number,
     private readonly forget: () => void,
   ) {
-    this.stopListening = onEveryMessage('trace:spans', traceKey(projectId, traceId), (message) => this.arrived(message), () => this.interrupt());
+    this.stopListening = onEveryMessage('trace:spans', traceKey(projectId, traceId), (message) => this.arrived(message));
     this.ready = this.start();
     this.ready.catch(() => this.stop());
     this.catchUp = setTimeout(() => void this.fill(), CATCH_UP_AFTER_MS);

@@ -226,6 +226,6 @@ export function listen<Channel extends keyof Channels>(
   feed: BoundedFeed<unknown>,
   onMessage: (message: Channels[Channel][1]) => void,
 ): void {
-  const stop = onEveryMessage(channel, key, (message) => feed.closed || onMessage(message), () => feed.interrupt());
+  const stop = onEveryMessage(channel, key, (message) => feed.closed || onMessage(message));
   feed.onEnd(stop);
 }

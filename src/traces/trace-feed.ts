@@ -38,7 +38,7 @@ class FilterFeed {
     // Compiled first: a bad filter is an error when subscribing, not on the first update.
     this.conditions = filter ? traceConditions(scope, filter) : undefined;
     this.inMemory = memoryMatcher(filter);
-    this.stopListening = onEveryMessage('trace:updated', scope.projectId, (trace) => this.arrived(trace), () => this.interrupt());
+    this.stopListening = onEveryMessage('trace:updated', scope.projectId, (trace) => this.arrived(trace));
   }
 
   private arrived(trace: TraceRow) {
