@@ -44,7 +44,10 @@ async function subscribeShared(args: ExecutionArgs) {
 }
 
 function executeEvent(args: ExecutionArgs, ctx: Context, event: unknown): Result {
-  const result = execute({ ...args, rootValue: event, contextValue: { ...ctx, signal: undefined } });
+  // Not the first subscriber's cancellation (useCancelWhenClientLeaves puts it on args too): the
+  // others still need the result if it leaves.
+  const { signal: _signal, ...shared } = args as ExecutionArgs & { signal?: AbortSignal };
+  const result = execute({ ...shared, rootValue: event, contextValue: { ...ctx, signal: undefined } });
   return result instanceof Promise ? result.then(serializable) : serializable(result);
 }
 
