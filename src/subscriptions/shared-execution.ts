@@ -12,7 +12,7 @@
  * subscriber's cancellation: the others still need the result if it leaves. Everything the key does
  * not cover (the API key's id, the request) is never read while executing an event.
  */
-import { createSourceEventStream, execute, print, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { createSourceEventStream, execute, print, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Context } from '../schema/builder.js';
 import { rightsOf } from '../schema/loaders.js';
@@ -71,9 +71,31 @@ function serializable(result: ExecutionResult): ExecutionResult {
   return result;
 }
 
+/** A number per document: graphql-yoga's parser cache hands the same document to the same text. */
+const documentIds = new WeakMap<DocumentNode, number>();
+const documentTexts = new Map<string, number>();
+let lastDocumentId = 0;
+
+function documentId(document: DocumentNode): number {
+  let id = documentIds.get(document);
+  if (id === undefined) {
+    // Documents parsed apart from the cache (it is an LRU) still share their text's number.
+    const text = document.loc?.source.body ?? print(document);
+    id = documentTexts.get(text);
+    if (id === undefined) {
+      // Never reused: two texts never share a number, whatever is forgotten.
+      id = ++lastDocumentId;
+      if (documentTexts.size < MAX_REMEMBERED_TEXTS) documentTexts.set(text, id);
+    }
+    documentIds.set(document, id);
+  }
+  return id;
+}
+const MAX_REMEMBERED_TEXTS = 10_000;
+
+/** Short, and held by every subscription: a number for the document rather than its text. */
 function operationKey(args: ExecutionArgs, ctx: Context): string {
-  const text = args.document.loc?.source.body ?? print(args.document);
-  return `${rightsOf(ctx)}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}\u0000${text}`;
+  return `${documentId(args.document)}\u0000${rightsOf(ctx)}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}`;
 }
 
 /** The results of `source`'s events, ending (and releasing the feed) when the subscriber leaves. */
