@@ -12,7 +12,7 @@
  * collected. Nothing else of the inspector is used (no debugger, no profiler).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,8 +27,10 @@ export interface ServerChild {
   /** http://127.0.0.1:port/graphql */
   url: string;
   pid: number;
-  /** User + system CPU seconds the process has used so far. */
+  /** CPU seconds the process has used so far (readCpuSeconds: scheduler ns where available). */
   cpuSeconds(): number;
+  /** utime + stime so far, in 10 ms clock ticks (to compare with cpuSeconds). */
+  cpuTicks(): number;
   /** Resident memory now, KiB (VmRSS). */
   rssKiB(): number;
   /** A full garbage collection in the child (through its inspector); false if that failed. */
@@ -49,11 +51,41 @@ function spawnNode(args: string[], env: Record<string, string | undefined>, ipc:
   });
 }
 
+/**
+ * CPU seconds the process has used so far. Where the kernel keeps scheduler statistics, the sum over
+ * its threads of /proc/<pid>/task/<tid>/schedstat's first field (time on a CPU, ns): fine-grained, so a
+ * window of a second or less is measured to the microsecond, not in 10 ms ticks. Node's threads (main,
+ * libuv pool, V8 platform workers) live as long as the process, so none of a window's CPU is lost with
+ * an exited thread. Otherwise `utime + stime` of /proc/<pid>/stat, in clock ticks.
+ */
 export function readCpuSeconds(pid: number): number {
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    }
+    if (ns > 0) return ns / 1e9;
+  } catch {
+    // no schedstat (or a thread exited while being read): the ticks below
+  }
+  return readCpuTicks(pid) / CLOCK_TICKS;
+}
+
+/** Which reading readCpuSeconds gives on this machine (tried on this process). */
+export function cpuClock(): 'schedstat' | 'ticks' {
+  try {
+    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) > 0 ? 'schedstat' : 'ticks';
+  } catch {
+    return 'ticks';
+  }
+}
+
+/** utime + stime of /proc/<pid>/stat, clock ticks (10 ms each). */
+export function readCpuTicks(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // Fields 14 and 15 of stat (utime, stime); fields[0] is field 3.
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  return Number(fields[11]) + Number(fields[12]);
 }
 
 export function readRssKiB(pid: number): number {
@@ -123,6 +155,7 @@ async function startServerChild(args: string[], env: Record<string, string | und
       url,
       pid,
       cpuSeconds: () => readCpuSeconds(pid),
+      cpuTicks: () => readCpuTicks(pid),
       rssKiB: () => readRssKiB(pid),
       gc: () => collectGarbage(inspectorUrl),
       output: () => output,
