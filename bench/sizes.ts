@@ -25,11 +25,11 @@ export interface LiveSizes {
   subscribers: number;
   /** Workload 1's second shape: this many sockets carrying subscribers / sockets subscriptions each. */
   sharedSockets: number;
-  /** Length of each paced writing window, seconds. */
+  /** Length of each paced writing window (with subscribers, and again with none), seconds. */
   windowS: number;
   /** Unmeasured writes before each side's first round, seconds. */
   warmS: number;
-  /** Length of the closed-loop write burst (writer throughput), seconds. */
+  /** Length of the closed-loop write burst (write capacity, informational), seconds. */
   burstS: number;
   /** Workload 3: traceUpdated(filter: { status: [ERROR] }) subscribers (the issue: 500). */
   errorSubscribers: number;
@@ -81,7 +81,7 @@ export const QUICK: Sizes = {
     sharedSockets: 20,
     windowS: 1,
     warmS: 0.5,
-    burstS: 1,
+    burstS: 0.5,
     errorSubscribers: 100,
     sseSubscribers: 50,
     instanceSubscribers: 100,
