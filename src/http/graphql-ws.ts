@@ -6,6 +6,8 @@
  * - **One serialized payload for many sockets.** Subscribers with the same operation get the same
  *   result object (src/subscriptions/shared-execution.ts). It is turned into JSON once and written
  *   to every socket as is, inside each subscriber's own `next` message.
+ * - **One system call per socket per turn.** What a turn writes to a socket is sent together, and a
+ *   message does not wait for the previous one's write unless the client has stopped reading.
  * - **Keep-alive that blames only the client.** graphql-ws terminates a socket whose pong has not
  *   been *read* within the keep-alive period; when the server itself is busy (a burst of changes for
  *   a thousand subscribers), the pongs of healthy clients sit unread and every socket is dropped at
@@ -13,6 +15,7 @@
  *   sockets, and never in a round when the process itself was late.
  */
 import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { CloseCode, handleProtocols, makeServer, MessageType, type ServerOptions } from 'graphql-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { serializedResult } from '../subscriptions/shared-execution.js';
@@ -46,6 +49,28 @@ function withPayload(data: string): string {
   return `${data.slice(0, data.length - QUOTED_PLACEHOLDER.length)}${payload}}`;
 }
 
+/** Bytes a socket may hold unsent before each further message waits for its write. */
+const SEND_HIGH_WATER = 64 * 1024;
+
+/**
+ * Sockets written to in this turn of the event loop, corked: what a turn sends to one socket (a
+ * subscriber catching up, ten subscriptions of one page) leaves in one system call, not one each.
+ */
+const corked = new Set<Duplex>();
+
+function gatherWrites(raw: Duplex) {
+  if (corked.has(raw)) return;
+  raw.cork();
+  corked.add(raw);
+  // After everything this turn runs (the deliveries are promise jobs): then the writes go out.
+  if (corked.size === 1) process.nextTick(releaseWrites);
+}
+
+function releaseWrites() {
+  for (const raw of corked) raw.uncork();
+  corked.clear();
+}
+
 /** Serves graphql-ws on `wsServer`; `dispose` closes every socket with 1001 and the server. */
 export function serveGraphqlWs<Extra extends object>(
   options: ServerOptions<Record<string, unknown>, SocketExtra & Extra>,
@@ -72,12 +97,16 @@ export function serveGraphqlWs<Extra extends object>(
     const closed = server.opened(
       {
         protocol: socket.protocol,
-        send: (data) =>
-          new Promise<void>((resolve, reject) => {
-            const message = withPayload(data);
-            if (socket.readyState !== socket.OPEN) return resolve();
-            socket.send(message, (error) => (error ? reject(error) : resolve()));
-          }),
+        send: (data) => {
+          const message = withPayload(data);
+          if (socket.readyState !== socket.OPEN) return;
+          gatherWrites(request.socket);
+          // A client that reads keeps little buffered: the next message goes into the same system
+          // call. One that does not is made to wait for its writes, so its subscriptions fall behind
+          // their bound and end with SUBSCRIBER_TOO_SLOW, rather than the process buffering for it.
+          if (socket.bufferedAmount < SEND_HIGH_WATER) return void socket.send(message);
+          return new Promise<void>((resolve, reject) => socket.send(message, (error) => (error ? reject(error) : resolve())));
+        },
         close: (code, reason) => socket.close(code, reason),
         onMessage: (handle) =>
           socket.on('message', async (data) => {
