@@ -28,6 +28,7 @@ import { useStorableInput } from './schema/storable-input.js';
 import { useSharedExecution } from './subscriptions/shared-execution.js';
 import { cancellableSchema, useCancelWhenClientLeaves } from './http/cancellation.js';
 import { serveGraphqlWs } from './http/graphql-ws.js';
+import { turnSlot } from './subscriptions/bounded-feed.js';
 import { shutdownSignal } from './shutdown.js';
 import { SpantreeError, useErrorCodes } from './errors.js';
 
@@ -213,7 +214,8 @@ async function serve(config: Config, rateLimiter: RateLimiter, closeResources: (
     verifyClient: ({ req }: { req: IncomingMessage }, done: (ok: boolean, status?: number, message?: string) => void) => {
       const problem = guards.hostProblem(req) ?? guards.originProblem(req);
       if (problem) done(false, 403, problem);
-      else done(true);
+      // A burst of connections is accepted a batch per turn, other requests served in between.
+      else void turnSlot().then(() => done(true));
     },
   });
   wsServer.on('connection', (socket) => {
@@ -254,6 +256,8 @@ async function serve(config: Config, rateLimiter: RateLimiter, closeResources: (
         // Refused once stopping; otherwise counted as in flight from here, not only once it executes,
         // so shutdown waits for an operation that is still being set up.
         if (stopping) return [new GraphQLError('The server is shutting down; retry the operation', { extensions: { code: 'SHUTTING_DOWN' } })];
+        // A burst of subscriptions is set up a batch per turn, other requests served in between.
+        await turnSlot();
         const principal = ctx.extra.principal!;
         const verdict = await rateLimiter.take(principal.keyId);
         if (!verdict.allowed) {

@@ -39,12 +39,21 @@ export function feedHighWater(): number {
  * so waking them all at once would keep the process from reading sockets (pongs, other requests)
  * until every one had been served.
  */
-const WAKES_PER_TURN = 64;
+const WAKES_PER_TURN = 32;
 /** Items one subscriber takes in a row before the others get a turn. */
-const ITEMS_PER_TURN = 16;
+const ITEMS_PER_TURN = 8;
 const waking: (() => void)[] = [];
 let wakeHead = 0;
 let wakeScheduled = false;
+
+/**
+ * Resolves in a later turn of the event loop, among at most WAKES_PER_TURN others: for work that
+ * arrives in bursts (a thousand clients connecting and subscribing at once), so that it is done a
+ * batch at a time with the other requests served in between.
+ */
+export function turnSlot(): Promise<void> {
+  return new Promise((resolve) => wakeSoon(resolve));
+}
 
 function wakeSoon(wake: () => void) {
   waking.push(wake);
@@ -181,7 +190,7 @@ export class BoundedFeed<T> implements AsyncIterableIterator<T | FeedFailure> {
     // A subscriber with a backlog takes a few items, then lets the others (and I/O) have a turn.
     if (++this.streak > ITEMS_PER_TURN) {
       this.streak = 0;
-      await new Promise<void>((resolve) => wakeSoon(resolve));
+      await turnSlot();
     }
     for (;;) {
       if (this.queue.length) {
