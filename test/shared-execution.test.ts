@@ -98,6 +98,24 @@ describe('one execution per change for identical operations', () => {
     await more.stop();
   });
 
+  it('keys with other scopes in the same project get executions of their own', async () => {
+    const root = await newTrace();
+    const { gql } = server();
+    const readOnly = (await gql(`mutation { createApiKey(input: { name: "viewer", scopes: [READ] }) { key } }`)).createApiKey.key;
+    const asSuite = client('ws').subscribe(WATCH, { traceId: root.traceId });
+    await untilLive(asSuite, () => gql(CREATE_SPAN, { input: { parentId: root.id, name: 'probe-suite', startTime: at(1) } }));
+    await statementsPerWrite([asSuite], root, 'warm');
+    const alone = await statementsPerWrite([asSuite], root, 'alone');
+    const asViewer = client('ws', readOnly).subscribe(WATCH, { traceId: root.traceId });
+    await untilLive(asViewer, () => gql(CREATE_SPAN, { input: { parentId: root.id, name: 'probe-viewer', startTime: at(1) } }));
+    // The same document and variables, but not the same rights: the relation is read once more.
+    const both = await statementsPerWrite([asSuite, asViewer], root, 'both');
+    expect(both).toBeGreaterThan(alone);
+    expect(named(asViewer, 'both')[0]).toEqual(named(asSuite, 'both')[0]);
+    await asSuite.stop();
+    await asViewer.stop();
+  });
+
   it('the same document and variables in two projects never share: each sees its own trace of that id', async () => {
     const traceId = uid('same-id');
     const rootA = await newTrace(traceId);
