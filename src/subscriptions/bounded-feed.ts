@@ -39,7 +39,7 @@ export function feedHighWater(): number {
  * so waking them all at once would keep the process from reading sockets (pongs, other requests)
  * until every one had been served.
  */
-const WAKES_PER_TURN = 64;
+const WAKES_PER_TURN = 32;
 /** Items one subscriber takes in a row before the others get a turn. */
 const ITEMS_PER_TURN = 8;
 const waking: (() => void)[] = [];
