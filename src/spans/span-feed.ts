@@ -214,11 +214,14 @@ export type SpanContent = Pick<SpanRow, 'input' | 'output' | 'instructions'>;
 
 /** Spans whose content one statement reads when a replay's subscribers select it. */
 const CONTENT_PAGE = 50;
+/** How long a page's content is surely kept once read: enough for its subscribers to send the page. */
+const CONTENT_KEPT_MS = 2000;
 
 /**
  * The content of a page of a snapshot's spans, read in one statement for every subscriber that
- * selects it, and kept only while executions use it: a snapshot of a trace with megabytes per span
- * costs its metadata, not its content, for as long as a slow subscriber takes to read it.
+ * selects it, and kept for a moment after (then only while something still uses it): a snapshot of a
+ * trace with megabytes per span costs its metadata, not its content, for as long as a slow subscriber
+ * takes to read it.
  */
 class ContentPage {
   private loading?: Promise<Map<string, SpanContent>>;
@@ -229,8 +232,11 @@ class ContentPage {
     private readonly ids: string[],
   ) {}
 
+  /** Held for CONTENT_KEPT_MS after the read, for the page's other spans; weakly after that. */
+  private held?: Map<string, SpanContent>;
+
   async of(id: string): Promise<SpanContent | undefined> {
-    const kept = this.loaded?.deref();
+    const kept = this.held ?? this.loaded?.deref();
     if (kept) return kept.get(id);
     this.loading ??= database()
       .read.span.findMany({
@@ -240,6 +246,8 @@ class ContentPage {
       .then((rows) => {
         const content = new Map(rows.map(({ id: spanId, ...rest }) => [spanId, rest]));
         this.loaded = new WeakRef(content);
+        this.held = content;
+        setTimeout(() => (this.held = undefined), CONTENT_KEPT_MS).unref();
         return content;
       })
       .finally(() => (this.loading = undefined));
