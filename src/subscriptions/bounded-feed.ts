@@ -42,8 +42,7 @@ export function feedHighWater(): number {
 const WAKES_PER_TURN = 32;
 /** Items one subscriber takes in a row before the others get a turn. */
 const ITEMS_PER_TURN = 8;
-const waking: (() => void)[] = [];
-let wakeHead = 0;
+let waking: (() => void)[] = [];
 let wakeScheduled = false;
 
 /**
@@ -64,15 +63,13 @@ function wakeSoon(wake: () => void) {
 }
 
 function wakeBatch() {
-  const end = Math.min(waking.length, wakeHead + WAKES_PER_TURN);
-  while (wakeHead < end) waking[wakeHead++]!();
-  if (wakeHead < waking.length) {
-    setImmediate(wakeBatch);
-    return;
-  }
-  waking.length = 0;
-  wakeHead = 0;
-  wakeScheduled = false;
+  // Taken out of the queue before they run: under steady load the queue never empties, and what it
+  // has woken must not stay in it.
+  const batch = waking.length > WAKES_PER_TURN ? waking.splice(0, WAKES_PER_TURN) : waking;
+  if (batch === waking) waking = [];
+  for (const wake of batch) wake();
+  if (waking.length) setImmediate(wakeBatch);
+  else wakeScheduled = false;
 }
 
 export class BoundedFeed<T> implements AsyncIterableIterator<T | FeedFailure> {
