@@ -396,6 +396,28 @@ function rawPublish(server: ServerChild, messages: { topic: string; payload: str
   return post(new URL('/publish', server.url).href, messages.length === 1 ? messages[0] : messages);
 }
 
+/**
+ * The raw server's side of a round: each write published to `topicOf(k)` as the payload a Spantree
+ * subscriber got for it, and each sentinel to every one of `sentinelTopics`.
+ */
+function rawSideOf(
+  raw: ServerChild,
+  templates: Templates,
+  kind: 'traceSpans' | 'traceUpdated',
+  prefix: string,
+  topicOf: (k: number) => string,
+  sentinelTopics: string[],
+): Side {
+  return {
+    name: 'raw',
+    server: raw,
+    url: raw.url,
+    kind: 'ws',
+    write: (w, k, name) => rawPublish(raw, [{ topic: topicOf(k), payload: templates.payload(kind, `${prefix}.w${w}.${k}`, name) }]),
+    sentinel: (n) => rawPublish(raw, sentinelTopics.map((topic, t) => ({ topic, payload: templates.payload(kind, `${prefix}.s${n}.${t}`, `s:${n}`) }))),
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Rows
 
@@ -666,14 +688,7 @@ async function fanout(databases: BenchDatabase, sizes: LiveSizes, shape: FanoutS
       };
       rounds.spantree.push(await fanoutRound(spantreeSide, plan));
       for (const w of rounds.spantree.at(-1)!.windows) templates.capture(w.stats);
-      const rawSide: Side = {
-        name: 'raw',
-        server: raw,
-        url: raw.url,
-        kind: 'ws',
-        write: (w, k, name) => rawPublish(raw, [{ topic: topicOf(k), payload: templates.payload('traceSpans', `${prefix}.w${w}.${k}`, name) }]),
-        sentinel: (n) => rawPublish(raw, traceIds.map((traceId, t) => ({ topic: traceId, payload: templates.payload('traceSpans', `${prefix}.s${n}.${t}`, `s:${n}`) }))),
-      };
+      const rawSide = rawSideOf(raw, templates, 'traceSpans', prefix, topicOf, traceIds);
       // The raw server's publishes with no subscriber: first round only (they cost it little, and alike).
       rounds.raw.push(await fanoutRound(rawSide, { ...plan, burstS: undefined, withoutSubscribers: round === 0 }));
     }
@@ -748,14 +763,7 @@ async function errorFilter(databases: BenchDatabase, sizes: LiveSizes, raw: Serv
       };
       rounds.spantree.push(await fanoutRound(spantreeSide, { ...plan, warmS: round === 0 ? sizes.warmS : undefined }));
       templates.capture(rounds.spantree.at(-1)!.windows[0]!.stats);
-      const rawSide: Side = {
-        name: 'raw',
-        server: raw,
-        url: raw.url,
-        kind: 'ws',
-        write: (w, k, name) => rawPublish(raw, [{ topic: topicOf(k), payload: templates.payload('traceUpdated', `${prefix}.w${w}.${k}`, name) }]),
-        sentinel: (n) => rawPublish(raw, [{ topic: 'ERROR', payload: templates.payload('traceUpdated', `${prefix}.s${n}`, `s:${n}`) }]),
-      };
+      const rawSide = rawSideOf(raw, templates, 'traceUpdated', prefix, topicOf, ['ERROR']);
       rounds.raw.push(await fanoutRound(rawSide, { ...plan, withoutSubscribers: round === 0, warmS: round === 0 ? sizes.warmS : undefined }));
     }
     const database = databases.provider;
@@ -777,6 +785,19 @@ async function errorFilter(databases: BenchDatabase, sizes: LiveSizes, raw: Serv
   }
 }
 
+/** A round's plan for subscribers all on one trace, written to at `rate` for one window. */
+function oneTracePlan(traceId: string, sockets: number, rate: number, sizes: LiveSizes, round: number): FanoutPlan {
+  return {
+    sockets,
+    perSocket: 1,
+    ops: [{ query: TRACE_SPANS, variables: { traceId }, topic: traceId }],
+    topicOf: () => traceId,
+    windows: [{ rate, seconds: sizes.windowS }],
+    drainS: sizes.drainS,
+    warmS: round === 0 ? sizes.warmS : undefined,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Workload 4: SSE beside WebSocket, one trace
 
@@ -792,15 +813,7 @@ async function sse(databases: BenchDatabase, sizes: LiveSizes, raw: ServerChild,
       const traceId = `${prefix}.t`;
       const root = `${traceId}.root`;
       await gql(spantree.url, CREATE_SPAN, { input: span(root, traceId, null, 'support-agent') });
-      const plan: FanoutPlan = {
-        sockets: sizes.sseSubscribers,
-        perSocket: 1,
-        ops: [{ query: TRACE_SPANS, variables: { traceId }, topic: traceId }],
-        topicOf: () => traceId,
-        windows: [{ rate, seconds: sizes.windowS }],
-        drainS: sizes.drainS,
-        warmS: round === 0 ? sizes.warmS : undefined,
-      };
+      const plan = oneTracePlan(traceId, sizes.sseSubscribers, rate, sizes, round);
       let sentinels = 0;
       const side = (name: string, kind: 'ws' | 'sse'): Side => ({
         name,
@@ -814,14 +827,7 @@ async function sse(databases: BenchDatabase, sizes: LiveSizes, raw: ServerChild,
       // The same writes with no subscriber (after the WebSocket round): subtracted from both transports' CPU.
       rounds.ws.push(await fanoutRound(side('spantree WS', 'ws'), { ...plan, withoutSubscribers: true }));
       templates.capture(rounds.ws.at(-1)!.windows[0]!.stats);
-      const rawSide: Side = {
-        name: 'raw',
-        server: raw,
-        url: raw.url,
-        kind: 'ws',
-        write: (w, k, name) => rawPublish(raw, [{ topic: traceId, payload: templates.payload('traceSpans', `${prefix}.w${w}.${k}`, name) }]),
-        sentinel: (n) => rawPublish(raw, [{ topic: traceId, payload: templates.payload('traceSpans', `${prefix}.s${n}`, `s:${n}`) }]),
-      };
+      const rawSide = rawSideOf(raw, templates, 'traceSpans', prefix, () => traceId, [traceId]);
       rounds.raw.push(await fanoutRound(rawSide, plan));
     }
     const database = databases.provider;
@@ -861,15 +867,7 @@ async function twoInstances(db: FreshDatabase, database: string, sizes: LiveSize
       const traceId = `${prefix}.t`;
       const root = `${traceId}.root`;
       await gql(b.url, CREATE_SPAN, { input: span(root, traceId, null, 'support-agent') });
-      const plan: FanoutPlan = {
-        sockets: sizes.instanceSubscribers,
-        perSocket: 1,
-        ops: [{ query: TRACE_SPANS, variables: { traceId }, topic: traceId }],
-        topicOf: () => traceId,
-        windows: [{ rate, seconds: sizes.windowS }],
-        drainS: sizes.drainS,
-        warmS: round === 0 ? sizes.warmS : undefined,
-      };
+      const plan = oneTracePlan(traceId, sizes.instanceSubscribers, rate, sizes, round);
       let sentinels = 0;
       const bUrl = b.url;
       rounds.spantree.push(
@@ -886,19 +884,7 @@ async function twoInstances(db: FreshDatabase, database: string, sizes: LiveSize
         ),
       );
       templates.capture(rounds.spantree.at(-1)!.windows[0]!.stats);
-      rounds.raw.push(
-        await fanoutRound(
-          {
-            name: 'raw',
-            server: raw,
-            url: raw.url,
-            kind: 'ws',
-            write: (w, k, name) => rawPublish(raw, [{ topic: traceId, payload: templates.payload('traceSpans', `${prefix}.w${w}.${k}`, name) }]),
-            sentinel: (n) => rawPublish(raw, [{ topic: traceId, payload: templates.payload('traceSpans', `${prefix}.s${n}`, `s:${n}`) }]),
-          },
-          plan,
-        ),
-      );
+      rounds.raw.push(await fanoutRound(rawSideOf(raw, templates, 'traceSpans', prefix, () => traceId, [traceId]), plan));
     }
     const prefix = `live: 2 instances (PostgreSQL + Redis), ${fmt(sizes.instanceSubscribers)} subscribers on A, writer on B, ${rate} spans/s`;
     const subject = poolWindows(rounds.spantree.map((r) => r.windows[0]!));
