@@ -38,6 +38,8 @@ export type Channels = {
   'apiKey:revoked': [all: 'all', keyId: string];
   /** A retention rule changed in this organization: instances drop the rules they cached. Key `all`. */
   'retention:changed': [all: 'all', organizationId: string];
+  /** A project's model prices changed: instances drop the prices they cached. Key `all`. */
+  'prices:changed': [all: 'all', projectId: string];
 };
 
 export type SpantreePubSub = PubSub<Channels>;
@@ -135,6 +137,7 @@ const REVIVERS: { [Channel in keyof Channels]: (message: Channels[Channel][1]) =
   'trace:events': (event) => (isTraceDeletion(event) ? event : withDates(event)),
   'apiKey:revoked': (keyId) => keyId,
   'retention:changed': (organizationId) => organizationId,
+  'prices:changed': (projectId) => projectId,
 };
 
 /** How many followers topics have now (all topics), for the leak checks. */

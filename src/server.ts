@@ -21,6 +21,7 @@ import { authenticateConnection, useApiKeyAuth, type ServerContext } from './aut
 import { isLoopback, NetworkGuards, useRequestBodyGuards } from './http/network-guards.js';
 import { startRetentionWatch, stopRetentionWatch } from './retention/retention.service.js';
 import { startRetentionSweep } from './retention/retention-sweep.js';
+import { startPriceWatch, stopPriceWatch } from './costs/cost.service.js';
 import type { Context } from './schema/builder.js';
 import { schema } from './schema/index.js';
 import { useQueryLimits } from './schema/limits.js';
@@ -28,6 +29,7 @@ import { useStorableInput } from './schema/storable-input.js';
 import { useSharedExecution } from './subscriptions/shared-execution.js';
 import { cancellableSchema, useCancelWhenClientLeaves } from './http/cancellation.js';
 import { serveGraphqlWs } from './http/graphql-ws.js';
+import { handleOtlpTraces, OTLP_TRACES_PATH } from './otlp/otlp-route.js';
 import { turnSlot } from './subscriptions/bounded-feed.js';
 import { shutdownSignal } from './shutdown.js';
 import { SpantreeError, useErrorCodes } from './errors.js';
@@ -71,6 +73,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     await sweep?.stop();
     await stopKeyWatch();
     stopRetentionWatch();
+    stopPriceWatch();
     await rateLimiter?.close();
     await closePubSub();
     await db.close();
@@ -81,6 +84,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     const createdAccess = await ensureAccess(config);
     startKeyWatch(config.API_KEY_RECHECK_MS);
     startRetentionWatch();
+    startPriceWatch();
     sweep = startRetentionSweep(config.RETENTION_SWEEP_MS);
     return { ...(await serve(config, rateLimiter, close)), createdAccess };
   } catch (error) {
@@ -168,6 +172,10 @@ async function serve(config: Config, rateLimiter: RateLimiter, closeResources: (
     if (hostProblem) {
       res.writeHead(403, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ errors: [{ message: hostProblem, extensions: { code: 'FORBIDDEN' } }] }));
+      return;
+    }
+    if (req.url === OTLP_TRACES_PATH || req.url?.startsWith(`${OTLP_TRACES_PATH}?`)) {
+      void handleOtlpTraces(req, res, { maxBodyBytes: config.MAX_BODY_BYTES, rateLimiter, hold: () => inFlight.hold() });
       return;
     }
     void yoga(req, res);

@@ -45,6 +45,11 @@ export interface Dialect {
    * serialised anyway. Keys are locked in sorted order, so two writers cannot deadlock on them.
    */
   lockKeys(keys: string[]): Sql | null;
+  /** The smaller and the larger of two values of one type (dates, numbers). */
+  least(a: Sql, b: Sql): Sql;
+  greatest(a: Sql, b: Sql): Sql;
+  /** A USD amount rounded to 1e-8, the precision costs are kept to (src/costs/money.ts). */
+  roundCost(amount: Sql): Sql;
 }
 
 /** `%term%` for LIKE, with LIKE's own wildcards in the term taken literally. */
@@ -68,6 +73,9 @@ const sqlite: Dialect = {
   maxBindValues: 32_766,
   serializedWriters: true,
   lockKeys: () => null,
+  least: (a, b) => sql`MIN(${a}, ${b})`,
+  greatest: (a, b) => sql`MAX(${a}, ${b})`,
+  roundCost: (amount) => sql`ROUND(${amount}, 8)`,
 };
 
 const postgresql: Dialect = {
@@ -88,6 +96,11 @@ const postgresql: Dialect = {
           SELECT pg_advisory_xact_lock(hashtextextended("key", 0)) FROM unnest(${[...keys].sort()}::text[]) AS "key"
         ) AS "locks"`
       : null,
+  least: (a, b) => sql`LEAST(${a}, ${b})`,
+  greatest: (a, b) => sql`GREATEST(${a}, ${b})`,
+  // round(double precision, int) does not exist; numeric rounds exactly, and the cast back gives the
+  // double nearest the rounded decimal, as SQLite's ROUND does.
+  roundCost: (amount) => sql`ROUND((${amount})::numeric, 8)::double precision`,
 };
 
 export function dialectFor(provider: Provider): Dialect {

@@ -72,6 +72,11 @@ async function recordEvent(scope: Scope, spanId: string, kind: string, source: s
       },
     });
   });
-  publish('trace:events', traceKey(projectId, event.traceId), event);
+  publishEvents(projectId, [event]);
   return event;
+}
+
+/** Called after the write's transaction commits: a failed write publishes nothing. */
+export function publishEvents(projectId: string, events: EventRow[]): void {
+  for (const event of events) publish('trace:events', traceKey(projectId, event.traceId), event);
 }

@@ -8,6 +8,7 @@
  * trace rollups. Rollups change by each span's delta, so a write's cost does not depend on the size
  * of its trace; the root's fields (name, meta, previews) are taken when the root is written.
  */
+import { createHash } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { database, type Tx } from '../db/database.js';
 import { sql } from '../db/dialect.js';
@@ -25,16 +26,22 @@ import {
 } from '../spans/span-input.js';
 import type { Scope } from '../spans/span.service.js';
 import { retentionFor, withRetention } from '../retention/retention.service.js';
+import { costFor, needsPrice, pricesFor, type CostSource } from '../costs/cost.service.js';
+import { publishEvents, type EventRow } from '../events/event.service.js';
+import { sessionDeltas } from '../sessions/session-rollup.js';
+import type { EventKind } from '../vocabulary.js';
 import {
   applyRootCandidate,
   applySpan,
   contributionOf,
   rootFieldsOf,
   traceColumns,
+  type Recompute,
   type RollupState,
 } from '../traces/trace-rollup.js';
 import {
   firstRootSpan,
+  insertEventRows,
   insertSpanRows,
   lockTraces,
   rollupStateOf,
@@ -44,7 +51,10 @@ import {
   traceRowOf,
   updateSpanRow,
   waitingChildren,
+  upsertSessionDeltas,
   writeTraceRows,
+  type EventRowInput,
+  type LockedTrace,
   type SpanRow,
   type TraceRow,
 } from './statements.js';
@@ -56,8 +66,38 @@ interface WriteResult {
   traces: TraceRow[];
 }
 
-/** A validated create as the retention rule lets it be stored. */
-type RetainedSpan = PreparedSpan & { retained: boolean };
+/** A validated create as the retention and pricing rules let it be stored. */
+type RetainedSpan = PreparedSpan & { retained: boolean; costSource: CostSource };
+
+/** An event recorded with the spans of a write (OTLP span events), by the index of its span. */
+export interface SpanEventInput {
+  spanIndex: number;
+  kind: EventKind;
+  source: string;
+  data: unknown;
+  time: Date;
+}
+
+export interface IngestOptions {
+  /** Names the batch in messages: `input` for one span, `input[3]` for the fourth of several. */
+  label?: string;
+  maxSpans?: number;
+  /**
+   * A span stored already and sent again with other content replaces the stored one, as an update
+   * (OTLP: a pending copy without an end time, then the complete span). A copy without an end time
+   * never replaces a span that has ended: it was sent earlier and arrived late.
+   */
+  replace?: boolean;
+  /** Spans that fail validation are left out and reported, rather than failing the whole batch. */
+  skipInvalid?: boolean;
+  events?: SpanEventInput[];
+}
+
+/** A span of a batch left out, and why (see `skipInvalid`). */
+export interface RejectedSpan {
+  index: number;
+  message: string;
+}
 
 /** Creates one span; see createSpans. */
 export async function createSpan(scope: Scope, input: CreateSpanInput): Promise<SpanRow> {
@@ -73,35 +113,80 @@ export async function createSpan(scope: Scope, input: CreateSpanInput): Promise<
  * - A span whose id is already stored with the same content is a retry and is returned as stored;
  *   with other content it is a CONFLICT.
  */
-export async function createSpans(
+export async function createSpans(scope: Scope, inputs: CreateSpanInput[], options: IngestOptions = {}): Promise<SpanRow[]> {
+  const { spans } = await ingestSpans(scope, inputs, { ...options, skipInvalid: false });
+  return spans as SpanRow[];
+}
+
+/**
+ * The write path of a batch of spans, for every transport: validate → retention → price → one
+ * transaction (rows, trace and session rollups, events) → publish after commit. Returns the stored
+ * spans in input order (null for a span left out) and the spans left out.
+ */
+export async function ingestSpans(
   scope: Scope,
   inputs: CreateSpanInput[],
-  { label = 'input', maxSpans = Infinity }: { label?: string; maxSpans?: number } = {},
-): Promise<SpanRow[]> {
+  { label = 'input', maxSpans = Infinity, replace = false, skipInvalid = false, events = [] }: IngestOptions = {},
+): Promise<{ spans: (SpanRow | null)[]; rejected: RejectedSpan[] }> {
   if (inputs.length > maxSpans) {
     throw new BadUserInput(`${label}: a batch may hold at most ${maxSpans} spans; this one has ${inputs.length}. Split it.`);
   }
   const now = new Date();
   const single = inputs.length === 1 && label === 'input';
   const retention = await retentionFor(scope.projectId);
-  const prepared: RetainedSpan[] = inputs.map((input, index) => {
-    const span = prepareCreate(input, single ? label : `${label}[${index}]`, now);
+  const rejected: RejectedSpan[] = [];
+  const accepted: number[] = [];
+  const checked: (PreparedSpan | null)[] = inputs.map((input, index) => {
+    try {
+      const span = prepareCreate(input, single ? label : `${label}[${index}]`, now);
+      accepted.push(index);
+      return span;
+    } catch (error) {
+      if (!skipInvalid || !(error instanceof BadUserInput)) throw error;
+      rejected.push({ index, message: error.message });
+      return null;
+    }
+  });
+  const prices = checked.some((span) => span && needsPrice(span.fields)) ? await pricesFor(scope.projectId) : new Map();
+  const prepared: RetainedSpan[] = accepted.map((index) => {
+    const span = checked[index]!;
     const { retained, ...fields } = withRetention(span.fields, retention);
-    return { ...span, fields, retained };
+    const { cost, costSource } = costFor(fields, prices, true);
+    return { ...span, fields: { ...fields, cost }, retained, costSource };
   });
   const ids = prepared.map((span) => span.id ?? uuidv7());
   const seen = new Set<string>();
-  ids.forEach((id, index) => {
-    if (seen.has(id)) throw new BadUserInput(`${label}[${index}].id: ${id} appears more than once in this batch`);
+  ids.forEach((id, position) => {
+    if (seen.has(id)) throw new BadUserInput(`${label}[${accepted[position]}].id: ${id} appears more than once in this batch`);
     seen.add(id);
   });
+  const positionOf = new Map(accepted.map((index, position) => [index, position]));
+  const batchEvents = events.filter((event) => positionOf.has(event.spanIndex));
 
-  const result = await database().write((tx) => insertSpans(tx, scope.projectId, prepared, ids, now));
+  const spans: (SpanRow | null)[] = new Array(inputs.length).fill(null);
+  if (prepared.length === 0) return { spans, rejected };
+  const result = await database().write((tx) =>
+    insertSpans(tx, scope.projectId, prepared, ids, now, replace, batchEvents.map((event) => ({ ...event, spanIndex: positionOf.get(event.spanIndex)! }))),
+  );
   publishSpanChanges(scope.projectId, result.changes, result.traces);
-  return result.spans;
+  publishEvents(scope.projectId, result.events);
+  accepted.forEach((index, position) => (spans[index] = result.spans[position]!));
+  return { spans, rejected };
 }
 
-async function insertSpans(tx: Tx, projectId: string, prepared: RetainedSpan[], ids: string[], now: Date): Promise<WriteResult> {
+interface InsertResult extends WriteResult {
+  events: EventRow[];
+}
+
+async function insertSpans(
+  tx: Tx,
+  projectId: string,
+  prepared: RetainedSpan[],
+  ids: string[],
+  now: Date,
+  replace: boolean,
+  events: SpanEventInput[],
+): Promise<InsertResult> {
   const results: (SpanRow | undefined)[] = new Array(prepared.length);
   // Writers that create a span and writers that name it as a parent take turns (PostgreSQL; SQLite
   // writers always do): otherwise a parent and its early child, written at once, could each miss the
@@ -109,37 +194,51 @@ async function insertSpans(tx: Tx, projectId: string, prepared: RetainedSpan[], 
   const parentIds = prepared.map((span) => span.parentId).filter((id): id is string => id !== null);
   await lockSpanIds(tx, projectId, [...ids, ...parentIds]);
 
-  // Retries: the same id with the same content is the span already stored.
+  // Retries: the same id with the same content is the span already stored. With `replace`, other
+  // content replaces it.
   const storedById = new Map((await storedSpans(tx, projectId, ids)).map((span) => [span.id, span]));
   const fresh: number[] = [];
+  const replaced = new Map<number, SpanRow>();
   prepared.forEach((span, index) => {
     const existing = storedById.get(ids[index]!);
     if (!existing) return fresh.push(index);
-    if (existing.ingestHash !== span.ingestHash) {
+    if (existing.ingestHash === span.ingestHash) return (results[index] = existing);
+    if (!replace) {
       throw new Conflict(`span ${ids[index]} already exists with different content; use updateSpan to change it`, { spanId: ids[index] });
     }
-    results[index] = existing;
+    // A pending copy that arrives after the span ended is stale.
+    if (existing.endTime !== null && span.fields.endTime === null) return (results[index] = existing);
+    if (existing.parentId !== span.parentId || (span.traceId && span.traceId !== existing.traceId)) {
+      throw new Conflict(`span ${ids[index]} is stored under another parent or trace; a span cannot move`, { spanId: ids[index] });
+    }
+    replaced.set(index, existing);
   });
-  if (fresh.length === 0) return { spans: results as SpanRow[], changes: [], traces: [] };
+  const written = prepared.map((_, index) => index).filter((index) => fresh.includes(index) || replaced.has(index));
+  if (written.length === 0) return { spans: results as SpanRow[], changes: [], traces: [], events: [] };
 
   const traceIds = await resolveTraces(tx, projectId, prepared, ids, fresh);
+  for (const [index, existing] of replaced) traceIds[index] = existing.traceId;
   const earliest = new Map<string, Date>();
-  for (const index of fresh) {
+  for (const index of written) {
     const traceId = traceIds[index]!;
     const start = prepared[index]!.fields.startTime;
     if (!earliest.has(traceId) || start < earliest.get(traceId)!) earliest.set(traceId, start);
   }
   const locked = await lockTraces(tx, projectId, earliest, true);
 
-  const states = new Map<string, { state: RollupState; seq: number }>();
-  for (const [traceId, trace] of locked) states.set(traceId, { state: rollupStateOf(trace), seq: trace.spanSeq });
+  const states = new Map<string, { state: RollupState; seq: number; sessionId: string | null; recompute: Recompute }>();
+  for (const [traceId, trace] of locked) {
+    states.set(traceId, { state: rollupStateOf(trace), seq: trace.spanSeq, sessionId: trace.sessionId, recompute: { startTime: false, endTime: false, root: false } });
+  }
   const rows: SpanRow[] = [];
   const changes: SpanChange[] = [];
-  for (const index of fresh) {
+  for (const index of written) {
     const span = prepared[index]!;
     const traceId = traceIds[index]!;
     const entry = states.get(traceId)!;
+    const before = replaced.get(index);
     entry.seq += 1;
+    entry.sessionId ??= span.sessionId;
     const row: SpanRow = {
       projectId,
       id: ids[index]!,
@@ -151,22 +250,74 @@ async function insertSpans(tx: Tx, projectId: string, prepared: RetainedSpan[], 
       meta: span.fields.meta as SpanRow['meta'],
       durationMs: durationOf(span.fields),
       retained: span.retained,
+      costSource: span.costSource,
       seq: entry.seq,
-      createdSeq: entry.seq,
+      createdSeq: before?.createdSeq ?? entry.seq,
       ingestHash: span.ingestHash,
-      createdAt: now,
+      createdAt: before?.createdAt ?? now,
       updatedAt: now,
     };
-    entry.state = applySpan(entry.state, null, contributionOf(row)).state;
-    if (row.parentId === null) entry.state = { ...entry.state, root: applyRootCandidate(entry.state.root, rootFieldsOf(row)).root };
+    const applied = applySpan(entry.state, before ? contributionOf(before) : null, contributionOf(row));
+    entry.state = applied.state;
+    entry.recompute.startTime ||= applied.recompute.startTime;
+    entry.recompute.endTime ||= applied.recompute.endTime;
+    if (row.parentId === null) {
+      const root = applyRootCandidate(entry.state.root, rootFieldsOf(row));
+      entry.state = { ...entry.state, root: root.root };
+      entry.recompute.root ||= root.recompute;
+    }
     results[index] = row;
     rows.push(row);
-    changes.push({ op: 'CREATED', span: row });
+    changes.push({ op: before ? 'UPDATED' : 'CREATED', span: row });
   }
-  await insertSpanRows(tx, rows);
-  const traces = [...states].map(([traceId, { state, seq }]) => checkedTraceRow(locked.get(traceId)!, state, seq, now));
+  await insertSpanRows(tx, rows, replaced.size > 0);
+  // Bounds a replaced span held and gave up: asked of the database, now that it holds this write.
+  for (const [traceId, entry] of states) {
+    if (entry.recompute.startTime || entry.recompute.endTime) {
+      const bounds = await traceBounds(tx, projectId, traceId);
+      entry.state = { ...entry.state, startTime: bounds.startTime ?? entry.state.startTime, endTime: bounds.endTime };
+    }
+    if (entry.recompute.root) {
+      const first = await firstRootSpan(tx, projectId, traceId);
+      if (first) entry.state = { ...entry.state, root: rootFieldsOf(first) };
+    }
+  }
+  const traces = [...states].map(([traceId, { state, seq, sessionId }]) => ({ ...checkedTraceRow(locked.get(traceId)!, state, seq, now), sessionId }));
   await writeTraceRows(tx, traces);
-  return { spans: results as SpanRow[], changes, traces };
+  await writeSessionDeltas(tx, projectId, locked, traces, now);
+  const eventRows = events.length ? await insertSpanEvents(tx, projectId, events, ids, traceIds, rows) : [];
+  return { spans: results as SpanRow[], changes, traces, events: eventRows };
+}
+
+/** The sessions the written traces belong to, changed by what those traces changed. */
+async function writeSessionDeltas(tx: Tx, projectId: string, locked: Map<string, LockedTrace>, traces: TraceRow[], now: Date) {
+  const deltas = sessionDeltas(
+    traces.map((after) => {
+      const before = locked.get(after.id)!;
+      // A trace without a session before (new, or none named yet) joins with all it holds.
+      return { before, after };
+    }),
+  );
+  if (deltas.length) await upsertSessionDeltas(tx, projectId, deltas, now);
+}
+
+/**
+ * Events of the written spans. Ids derive from the span and what the event records, so a batch sent
+ * again (an exporter's retry, a complete span after its pending copy) adds none twice.
+ */
+async function insertSpanEvents(tx: Tx, projectId: string, events: SpanEventInput[], ids: string[], traceIds: (string | undefined)[], rows: SpanRow[]) {
+  const writtenIds = new Set(rows.map((row) => row.id));
+  const inputs: EventRowInput[] = events
+    .filter((event) => writtenIds.has(ids[event.spanIndex]!))
+    .map((event) => {
+      const spanId = ids[event.spanIndex]!;
+      const digest = createHash('sha256').update(JSON.stringify([spanId, event.kind, event.source, event.time.getTime(), event.data])).digest('hex');
+      return { id: `ev_${digest.slice(0, 32)}`, traceId: traceIds[event.spanIndex]!, spanId, kind: event.kind, source: event.source, data: event.data, createdAt: event.time };
+    });
+  const inserted = new Set(await insertEventRows(tx, projectId, inputs));
+  return inputs
+    .filter((event) => inserted.has(event.id))
+    .map((event): EventRow => ({ projectId, ...event, data: (event.data ?? null) as EventRow['data'] }));
 }
 
 /** The trace row a rollup state makes, refused if its token count no longer fits. */
@@ -286,6 +437,9 @@ async function checkNoCycle(tx: Tx, projectId: string, prepared: PreparedSpan[],
 export async function updateSpan(scope: Scope, id: string, input: UpdateSpanInput): Promise<SpanRow> {
   const { projectId } = scope;
   const retention = await retentionFor(projectId);
+  // What prices the cost of a span: fetched before the transaction (cached), only when it may change.
+  const pricing = ['cost', 'model', 'inputTokens', 'outputTokens', 'meta'].some((field) => (input as Record<string, unknown>)[field] !== undefined);
+  const prices = pricing ? await pricesFor(projectId) : new Map();
   const result = await database().write(async (tx): Promise<WriteResult> => {
     const [located] = await storedSpans(tx, projectId, [id]);
     if (!located) throw new NotFound(`span ${id} not found`, { spanId: id });
@@ -294,7 +448,9 @@ export async function updateSpan(scope: Scope, id: string, input: UpdateSpanInpu
     // on SQLite the first read was already under the only write lock).
     const stored = database().dialect.serializedWriters ? located : ((await storedSpans(tx, projectId, [id]))[0] ?? located);
     const { retained, ...changes } = withRetention(prepareUpdate(input, spanFieldsOf(stored), 'input'), retention);
+    const provided = changes.cost !== undefined ? changes.cost !== null : stored.costSource === 'PROVIDED';
     const merged = { ...spanFieldsOf(stored), ...changes };
+    const priced = pricing ? costFor(merged, prices, provided) : { cost: merged.cost, costSource: stored.costSource };
     const seq = locked.spanSeq + 1;
     const now = new Date();
     const span: SpanRow = {
@@ -303,6 +459,7 @@ export async function updateSpan(scope: Scope, id: string, input: UpdateSpanInpu
       input: merged.input as SpanRow['input'],
       output: merged.output as SpanRow['output'],
       meta: merged.meta as SpanRow['meta'],
+      ...priced,
       durationMs: durationOf(merged),
       retained,
       seq,
@@ -329,6 +486,7 @@ export async function updateSpan(scope: Scope, id: string, input: UpdateSpanInpu
     }
     const trace = checkedTraceRow(locked, state, seq, now);
     await writeTraceRows(tx, [trace]);
+    await writeSessionDeltas(tx, projectId, new Map([[trace.id, locked]]), [trace], now);
     return { spans: [span], changes: [{ op: 'UPDATED', span }], traces: [trace] };
   });
   publishSpanChanges(projectId, result.changes, result.traces);

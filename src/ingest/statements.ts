@@ -16,8 +16,8 @@ export type TraceRow = Trace;
 /** The columns of a span row, in the order the insert lists them. */
 const SPAN_COLUMNS = [
   'projectId', 'id', 'traceId', 'parentId', 'name', 'type', 'startTime', 'endTime', 'durationMs', 'input', 'output',
-  'error', 'meta', 'tags', 'score', 'model', 'inputTokens', 'outputTokens', 'totalTokens', 'cost', 'instructions',
-  'seq', 'createdSeq', 'ingestHash', 'createdAt', 'updatedAt', 'retained',
+  'error', 'meta', 'tags', 'score', 'model', 'inputTokens', 'outputTokens', 'totalTokens', 'cost', 'costSource',
+  'instructions', 'seq', 'createdSeq', 'ingestHash', 'createdAt', 'updatedAt', 'retained',
 ] as const satisfies readonly (keyof SpanRow)[];
 const JSON_COLUMNS = new Set<string>(['input', 'output', 'meta', 'tags', 'composition', 'tagCounts']);
 
@@ -35,18 +35,29 @@ async function inChunks<Row>(rows: Row[], columns: number, run: (chunk: Row[]) =
   for (let start = 0; start < rows.length; start += perStatement) await run(rows.slice(start, start + perStatement));
 }
 
-export async function insertSpanRows(tx: Tx, rows: SpanRow[]): Promise<void> {
+/**
+ * Inserts span rows. With `replace`, rows whose span is stored already replace it (a span sent again
+ * complete after its pending copy), in the same statement: an upsert on the span's key.
+ */
+export async function insertSpanRows(tx: Tx, rows: SpanRow[], replace = false): Promise<void> {
+  const onConflict = replace
+    ? sql` ON CONFLICT ("projectId", "id") DO UPDATE SET ${join(
+        SPAN_COLUMNS.filter((column) => !SPAN_KEY.has(column)).map((column) => raw(`"${column}" = excluded."${column}"`)),
+      )}`
+    : empty;
   await inChunks(rows, SPAN_COLUMNS.length, (chunk) =>
     tx.$executeRaw(sql`INSERT INTO "Span" (${quoted(SPAN_COLUMNS)}) VALUES ${join(
       chunk.map((row) => sql`(${join(SPAN_COLUMNS.map((column) => parameter(column, row[column])))})`),
-    )}`),
+    )}${onConflict}`),
   );
 }
+/** What a replacing write keeps of the stored span: its key, its trace and when it was first created. */
+const SPAN_KEY = new Set<string>(['projectId', 'id', 'traceId', 'createdSeq', 'createdAt']);
 
 /** Every writable column of a stored span, as an update sets them. */
 const UPDATED_SPAN_COLUMNS = [
   'name', 'type', 'startTime', 'endTime', 'durationMs', 'input', 'output', 'error', 'meta', 'tags', 'score', 'model',
-  'inputTokens', 'outputTokens', 'totalTokens', 'cost', 'instructions', 'retained', 'seq', 'updatedAt',
+  'inputTokens', 'outputTokens', 'totalTokens', 'cost', 'costSource', 'instructions', 'retained', 'seq', 'updatedAt',
 ] as const satisfies readonly (keyof SpanRow)[];
 
 export async function updateSpanRow(tx: Tx, row: SpanRow): Promise<void> {
@@ -135,7 +146,7 @@ export function rollupStateOf(trace: LockedTrace): RollupState {
 const TRACE_COLUMNS = [
   'projectId', 'id', 'name', 'status', 'startTime', 'endTime', 'durationMs', 'spanCount', 'openCount', 'errorCount',
   'totalTokens', 'cost', 'composition', 'tags', 'tagCounts', 'meta', 'rootSpanId', 'inputPreview', 'outputPreview',
-  'retained', 'spanSeq', 'createdAt', 'updatedAt',
+  'retained', 'spanSeq', 'sessionId', 'createdAt', 'updatedAt',
 ] as const satisfies readonly (keyof TraceRow)[];
 const KEY = new Set(['projectId', 'id', 'createdAt']);
 
@@ -183,4 +194,70 @@ export async function firstRootSpan(tx: Tx, projectId: string, traceId: string):
     sql`SELECT * FROM "Span" WHERE "projectId" = ${projectId} AND "traceId" = ${traceId} AND "parentId" IS NULL`,
   );
   return candidates.sort((a, b) => a.startTime.getTime() - b.startTime.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))[0];
+}
+
+/** What a write changes in one session's rollups (see sessionDeltas in src/sessions/session-rollup.ts). */
+export interface SessionDelta {
+  sessionId: string;
+  traceCount: number;
+  totalTokens: number;
+  cost: number;
+  errorCount: number;
+  firstTime: Date;
+  lastTime: Date;
+}
+
+/**
+ * Applies session deltas in one statement: a new session is inserted with them, a stored one adds
+ * them to its counts (the database adds, so no read or lock of the session row is needed, and
+ * concurrent writers to one session each add their own part).
+ */
+export async function upsertSessionDeltas(tx: Tx, projectId: string, deltas: SessionDelta[], now: Date): Promise<void> {
+  const { dialect } = database();
+  const stored = (name: string) => raw(`"Session"."${name}"`);
+  const added = (name: string) => raw(`"${name}" = "Session"."${name}" + excluded."${name}"`);
+  await inChunks(deltas, 10, (chunk) =>
+    tx.$executeRaw(sql`INSERT INTO "Session" ("projectId", "id", "traceCount", "firstTime", "lastTime", "totalTokens", "cost", "errorCount", "createdAt", "updatedAt")
+      VALUES ${join(
+        chunk.map(
+          (delta) =>
+            sql`(${projectId}, ${delta.sessionId}, ${delta.traceCount}, ${delta.firstTime}, ${delta.lastTime}, ${delta.totalTokens}, ${delta.cost}, ${delta.errorCount}, ${now}, ${now})`,
+        ),
+      )}
+      ON CONFLICT ("projectId", "id") DO UPDATE SET ${added('traceCount')}, ${added('totalTokens')}, ${added('errorCount')},
+        "cost" = ${dialect.roundCost(sql`${stored('cost')} + excluded."cost"`)},
+        "firstTime" = ${dialect.least(stored('firstTime'), raw('excluded."firstTime"'))},
+        "lastTime" = ${dialect.greatest(stored('lastTime'), raw('excluded."lastTime"'))},
+        "updatedAt" = excluded."updatedAt"`),
+  );
+}
+
+/** An event recorded with the spans of a write (OTLP span events). */
+export interface EventRowInput {
+  id: string;
+  traceId: string;
+  spanId: string;
+  kind: string;
+  source: string;
+  data: unknown;
+  createdAt: Date;
+}
+
+const EVENT_COLUMNS = ['projectId', 'id', 'traceId', 'spanId', 'kind', 'source', 'data', 'createdAt'] as const;
+
+/** Inserts events; ids are derived from what they record, so a resent batch inserts nothing twice. */
+export async function insertEventRows(tx: Tx, projectId: string, events: EventRowInput[]): Promise<string[]> {
+  const inserted: string[] = [];
+  await inChunks(events, EVENT_COLUMNS.length, async (chunk) => {
+    const rows = await tx.$queryRaw<{ id: string }[]>(sql`INSERT INTO "Event" (${quoted(EVENT_COLUMNS)}) VALUES ${join(
+      chunk.map(
+        (event) =>
+          sql`(${projectId}, ${event.id}, ${event.traceId}, ${event.spanId}, ${event.kind}, ${event.source}, ${
+            event.data === null || event.data === undefined ? sql`NULL` : JSON.stringify(event.data)
+          }, ${event.createdAt})`,
+      ),
+    )} ON CONFLICT ("projectId", "id") DO NOTHING RETURNING "id"`);
+    for (const row of rows) inserted.push(row.id);
+  });
+  return inserted;
 }

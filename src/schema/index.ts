@@ -5,6 +5,8 @@ import '../events/event.schema.js';
 import '../metrics/metric.schema.js';
 import '../projects/project.schema.js';
 import '../retention/retention.schema.js';
+import '../sessions/session.schema.js';
+import '../costs/cost.schema.js';
 import '../spans/span.schema.js';
 import '../traces/trace.schema.js';
 

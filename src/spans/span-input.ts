@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { BadUserInput } from '../errors.js';
+import { roundCost } from '../costs/money.js';
 import { SPAN_TYPES, type SpanType } from '../vocabulary.js';
 
 export const LIMITS = {
@@ -149,6 +150,7 @@ const createSchema = z
     id: idSchema.nullish(),
     traceId: idSchema.nullish(),
     parentId: idSchema.nullish(),
+    sessionId: idSchema.nullish(),
     name: spanFields.name,
     type: spanFields.type.nullish(),
     startTime: spanFields.startTime.nullish(),
@@ -211,6 +213,8 @@ export interface PreparedSpan {
   id: string | undefined;
   traceId: string | undefined;
   parentId: string | null;
+  /** The session the span's trace joins, when the trace has none yet. */
+  sessionId: string | null;
   fields: SpanFields;
   ingestHash: string;
 }
@@ -235,7 +239,7 @@ export function prepareCreate(raw: CreateSpanInput, label: string, now: Date): P
     inputTokens: input.inputTokens ?? null,
     outputTokens: input.outputTokens ?? null,
     totalTokens: input.totalTokens ?? sumTokens(input.inputTokens, input.outputTokens),
-    cost: input.cost ?? null,
+    cost: input.cost == null ? null : roundCost(input.cost),
     instructions: input.instructions ?? null,
   };
   checkTimes(fields, label);
@@ -244,6 +248,7 @@ export function prepareCreate(raw: CreateSpanInput, label: string, now: Date): P
     id: input.id ?? undefined,
     traceId: input.traceId ?? undefined,
     parentId: input.parentId ?? null,
+    sessionId: input.sessionId ?? null,
     fields,
     ingestHash: hashOf(input),
   };
@@ -258,7 +263,8 @@ export function prepareUpdate(raw: UpdateSpanInput, stored: SpanFields, label: s
     if (value === null && (key === 'name' || key === 'type' || key === 'startTime')) {
       throw new BadUserInput(`${label}.${key}: cannot be cleared`, { field: `${label}.${key}` });
     }
-    (changes as Record<string, unknown>)[key] = key === 'tags' ? normalizeTags(value as string[] | null) : value;
+    (changes as Record<string, unknown>)[key] =
+      key === 'tags' ? normalizeTags(value as string[] | null) : key === 'cost' && value !== null ? roundCost(value as number) : value;
   }
   // A total the writer never set follows the input and output counts.
   const tokensChanged = changes.inputTokens !== undefined || changes.outputTokens !== undefined;

@@ -9,6 +9,7 @@ import { EventKind, eventsQuery } from '../events/event.schema.js';
 import { database } from '../db/database.js';
 import { pageSize } from '../db/keyset.js';
 import { SPAN_TYPES, SPAN_TYPE_DESCRIPTIONS } from '../vocabulary.js';
+import { COST_SOURCES } from '../costs/cost.service.js';
 import type { SpanRow } from './span.service.js';
 import { createSpan, createSpans, updateSpan } from '../ingest/ingest.service.js';
 import { searchSpans } from './span-search.js';
@@ -19,6 +20,15 @@ import { CONTENT_COLUMNS } from './span-changes.js';
 import { executionLoader } from '../schema/loaders.js';
 import type { GraphQLResolveInfo } from 'graphql';
 import { unlessFailed } from '../subscriptions/bounded-feed.js';
+
+export const CostSource = builder.enumType('CostSource', {
+  description: "Where a span's cost came from.",
+  values: {
+    PROVIDED: { description: 'The writer sent it.' },
+    COMPUTED: { description: "Computed from the span's model and tokens with the project's price, else the price table shipped with Spantree." },
+    UNKNOWN: { description: 'No cost was sent and none could be computed (no model, no tokens, or a model without a price).' },
+  } satisfies Record<(typeof COST_SOURCES)[number], { description: string }>,
+});
 
 export const SpanType = builder.enumType('SpanType', {
   description: 'What kind of step a span is.',
@@ -85,7 +95,16 @@ export const Span = builder.prismaObject('Span', {
       nullable: true,
       description: 'All tokens; inputTokens + outputTokens unless the writer set it.',
     }),
-    cost: t.exposeFloat('cost', { nullable: true, description: 'What the step cost, in your currency (usually USD).' }),
+    cost: t.exposeFloat('cost', {
+      nullable: true,
+      description: 'What the step cost in USD, to 1e-8: as the writer sent it, or computed from the price table (see costSource).',
+    }),
+    costSource: t.field({
+      type: CostSource,
+      description: 'Where cost came from.',
+      select: { costSource: true },
+      resolve: (span) => span.costSource as never,
+    }),
     instructions: t.exposeString('instructions', {
       ...readScope,
       nullable: true,
@@ -171,6 +190,10 @@ export const CreateSpanInput = builder.inputType('CreateSpanInput', {
       description: "The trace to join. Needed for a child sent before its parent, or to choose a new trace's id.",
     }),
     parentId: t.id({ required: false, description: 'The parent span; leave out for a root span.' }),
+    sessionId: t.id({
+      required: false,
+      description: "The session (conversation, thread) the span's trace belongs to. Set it on the root span; a trace keeps the first session any of its spans names.",
+    }),
     name: t.string({ required: true, description: 'A human-readable label for the step.' }),
     ...writableSpanFields(t),
   }),

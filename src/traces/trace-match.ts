@@ -34,6 +34,8 @@ export function memoryMatcher(filter: TraceFilter | null | undefined): Check | n
   checks.push(...range(filter.cost, (trace) => trace.cost));
   checks.push(...range(filter.totalTokens, (trace) => trace.totalTokens));
   checks.push(...range(filter.startTime, (trace) => trace.startTime));
+  const sessionId = filterText(filter.sessionId, 'filter.sessionId');
+  if (sessionId) checks.push((trace) => trace.sessionId === sessionId);
   const tags = tagList(filter.tags, 'filter.tags');
   if (tags.length) checks.push((trace) => tags.every((tag) => (trace.tags as string[]).includes(tag)));
   const meta = metaObject(filter.meta, 'filter.meta');

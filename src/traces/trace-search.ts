@@ -23,6 +23,8 @@ export interface TraceFilter {
   meta?: unknown;
   model?: string | null;
   hasSpan?: SpanFilter | null;
+  /** In this session. */
+  sessionId?: string | null;
 }
 
 export const TRACE_ORDER_FIELDS = ['START_TIME', 'DURATION', 'COST', 'TOKENS', 'SPAN_COUNT'] as const;
@@ -49,6 +51,8 @@ export function traceConditions(scope: Scope, filter: TraceFilter | null | undef
     conditions.push(...rangeConditions(col('cost'), filter.cost, 'filter.cost'));
     conditions.push(...rangeConditions(col('totalTokens'), filter.totalTokens, 'filter.totalTokens'));
     conditions.push(...rangeConditions(col('startTime'), filter.startTime, 'filter.startTime'));
+    const sessionId = filterText(filter.sessionId, 'filter.sessionId');
+    if (sessionId) conditions.push(sql`${col('sessionId')} = ${sessionId}`);
     const tags = tagList(filter.tags, 'filter.tags');
     if (tags.length) conditions.push(dialect.arrayContainsAll(col('tags'), tags));
     const meta = metaObject(filter.meta, 'filter.meta');

@@ -95,6 +95,7 @@ export const Trace = builder.prismaObject('Trace', {
       description: "Whether its root span's content (input, output, instructions) was kept; previews are null when not.",
     }),
     rootSpan: t.relation('rootSpan', { nullable: true, description: 'The root span; walk its children for the tree.' }),
+    sessionId: t.exposeID('sessionId', { nullable: true, description: 'The session (conversation, thread) the trace belongs to, if any.' }),
     spans: t.field({
       type: [Span],
       description: 'All spans of the trace, flat, in start order; optionally only those matching a filter.',
@@ -150,7 +151,7 @@ function pathWithoutIndexes(info: GraphQLResolveInfo): string {
   return parts.join('.');
 }
 
-const TraceFilterInput = builder.inputType('TraceFilter', {
+export const TraceFilterInput = builder.inputType('TraceFilter', {
   description: 'Conditions on traces, as the trace explorer offers them; all given conditions must hold.',
   fields: (t) => ({
     search: t.string({ required: false, description: 'Case-insensitive substring of the trace name.' }),
@@ -162,6 +163,7 @@ const TraceFilterInput = builder.inputType('TraceFilter', {
     tags: t.stringList({ required: false, description: 'Has every one of these tags (on any span).' }),
     meta: t.field({ type: 'JSON', required: false, description: "The root span's meta contains these key/values." }),
     model: t.string({ required: false, description: 'Has a span that ran this model.' }),
+    sessionId: t.id({ required: false, description: 'In this session.' }),
     hasSpan: t.field({
       type: SpanFilterInput,
       required: false,
@@ -194,7 +196,7 @@ const TraceOrderBy = builder.inputType('TraceOrderBy', {
   }),
 });
 
-const TraceConnection = builder.connectionObject({
+export const TraceConnection = builder.connectionObject({
   type: Trace,
   name: 'TraceConnection',
   description: 'A page of traces.',

@@ -1,0 +1,126 @@
+/**
+ * What a span cost: the writer's own figure when it sends one (PROVIDED), else the price of its model
+ * times its tokens (COMPUTED), else nothing (UNKNOWN). Prices are the project's own (`setModelPrice`)
+ * where it set one, else the table shipped with Spantree (src/costs/price-table.ts). A price applies
+ * to writes from the moment it is set: stored costs are never rewritten.
+ */
+import { z } from 'zod';
+import { database } from '../db/database.js';
+import { BadUserInput } from '../errors.js';
+import type { ModelPrice as ModelPriceRow } from '../generated/sqlite/client.js';
+import { onEveryMessage, publish } from '../pubsub.js';
+import { boundedNumber, parse, type SpanFields, type Unchecked } from '../spans/span-input.js';
+import type { Principal } from '../auth/api-key.service.js';
+import { canonicalModelName, costOf, findModelPrice, tokenUsageFromMeta, type ModelPrice } from './price-table.js';
+
+export const COST_SOURCES = ['PROVIDED', 'COMPUTED', 'UNKNOWN'] as const;
+export type CostSource = (typeof COST_SOURCES)[number];
+
+export type { ModelPriceRow };
+
+/** A project's prices, by canonical model name. */
+export type ProjectPrices = ReadonlyMap<string, ModelPrice>;
+
+/**
+ * How long the write path trusts a project's cached prices. A change reaches every instance at once
+ * through the pub/sub; this bounds the damage of a message lost between instances.
+ */
+const CACHE_MS = 10_000;
+const cached = new Map<string, { prices: ProjectPrices; until: number }>();
+let stopListening: (() => void) | undefined;
+
+/** Whether a span's cost would be computed: it names a model and counts tokens, but has no cost. */
+export function needsPrice(fields: Pick<SpanFields, 'cost' | 'model' | 'inputTokens' | 'outputTokens'>): boolean {
+  return fields.cost === null && fields.model !== null && (fields.inputTokens !== null || fields.outputTokens !== null);
+}
+
+/** The project's own prices; read from the database at most every few seconds. */
+export async function pricesFor(projectId: string): Promise<ProjectPrices> {
+  const hit = cached.get(projectId);
+  if (hit && hit.until > Date.now()) return hit.prices;
+  const rows = await database().read.modelPrice.findMany({ where: { projectId } });
+  const prices: ProjectPrices = new Map(rows.map((row) => [row.model, priceOfRow(row)]));
+  cached.set(projectId, { prices, until: Date.now() + CACHE_MS });
+  return prices;
+}
+
+function priceOfRow(row: ModelPriceRow): ModelPrice {
+  return {
+    model: row.model,
+    provider: 'project',
+    inputPerMillion: row.inputPerMillion,
+    outputPerMillion: row.outputPerMillion,
+    cachedInputPerMillion: row.cachedInputPerMillion,
+    reasoningPerMillion: row.reasoningPerMillion,
+  };
+}
+
+/**
+ * A span's cost and where it came from, for a span written with these fields. `stored` is the span
+ * before an update: a cost its writer provided stays provided until the writer changes or clears it;
+ * a computed one follows the model and tokens.
+ */
+export function costFor(
+  fields: Pick<SpanFields, 'cost' | 'model' | 'inputTokens' | 'outputTokens' | 'meta'>,
+  prices: ProjectPrices,
+  provided: boolean,
+): { cost: number | null; costSource: CostSource } {
+  if (provided && fields.cost !== null) return { cost: fields.cost, costSource: 'PROVIDED' };
+  if (fields.model === null) return { cost: null, costSource: 'UNKNOWN' };
+  const price = findModelPrice(fields.model, prices);
+  const cost = price && costOf(price, tokenUsageFromMeta(fields.meta, fields.inputTokens, fields.outputTokens));
+  return cost == null ? { cost: null, costSource: 'UNKNOWN' } : { cost, costSource: 'COMPUTED' };
+}
+
+/** Listens for price changes made through other instances. */
+export function startPriceWatch(): void {
+  stopListening = onEveryMessage('prices:changed', 'all', (projectId) => cached.delete(projectId));
+}
+
+export function stopPriceWatch(): void {
+  stopListening?.();
+  stopListening = undefined;
+  cached.clear();
+}
+
+const perMillion = () => boundedNumber().min(0, 'must not be negative');
+const setPriceSchema = z
+  .object({
+    model: z.string().trim().min(1, 'must not be empty').max(256, 'must be at most 256 characters'),
+    inputPerMillion: perMillion(),
+    outputPerMillion: perMillion(),
+    cachedInputPerMillion: perMillion().nullish(),
+    reasoningPerMillion: perMillion().nullish(),
+  })
+  .strict();
+
+export type SetModelPriceInput = Unchecked<z.input<typeof setPriceSchema>>;
+
+/**
+ * Sets the caller's project's price for a model (USD per million tokens), used for spans written from
+ * now on. The model is matched as the price table matches it: `openai/gpt-4o-2024-08-06` and
+ * `gpt-4o` name the same model.
+ */
+export async function setModelPrice(principal: Principal, raw: SetModelPriceInput): Promise<ModelPriceRow> {
+  const input = parse(setPriceSchema, raw, 'input');
+  const model = canonicalModelName(input.model);
+  if (!model) throw new BadUserInput('input.model: must name a model', { field: 'input.model' });
+  const values = {
+    inputPerMillion: input.inputPerMillion,
+    outputPerMillion: input.outputPerMillion,
+    cachedInputPerMillion: input.cachedInputPerMillion ?? null,
+    reasoningPerMillion: input.reasoningPerMillion ?? null,
+  };
+  const { projectId } = principal;
+  const row = await database().write((tx) =>
+    tx.modelPrice.upsert({ where: { projectId_model: { projectId, model } }, create: { projectId, model, ...values }, update: values }),
+  );
+  cached.delete(projectId);
+  publish('prices:changed', 'all', projectId);
+  return row;
+}
+
+/** The caller's project's own prices, by model name. */
+export function projectPrices(projectId: string): Promise<ModelPriceRow[]> {
+  return database().read.modelPrice.findMany({ where: { projectId }, orderBy: { model: 'asc' } });
+}

@@ -1,0 +1,170 @@
+/**
+ * `POST /v1/traces`: OTLP/HTTP trace exports, in protobuf or JSON, gzip-compressed or not, answered as
+ * the OTLP specification says, in the request's own encoding. The route only translates: it
+ * authenticates and rate-limits before it reads the body (as the GraphQL endpoint does), decodes,
+ * maps, and hands the spans to the one write path every writer uses (src/ingest/ingest.service.ts).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createGunzip } from 'node:zlib';
+import protobuf from 'protobufjs';
+import { authenticate, bearerKey } from '../auth/api-key.service.js';
+import type { RateLimiter } from '../auth/rate-limit.js';
+import { UNAUTHENTICATED_MESSAGE, UNKNOWN_KEY_MESSAGE } from '../auth/request-auth.js';
+import { SpantreeError } from '../errors.js';
+import { ingestSpans, type SpanEventInput } from '../ingest/ingest.service.js';
+import type { CreateSpanInput } from '../spans/span-input.js';
+import { decodeJson, decodeProtobuf, encodeResponseProtobuf, MalformedBody, responseJson, type OtlpSpan } from './otlp-decode.js';
+import { mapSpan, type MappedSpan } from './otlp-mapping.js';
+
+export const OTLP_TRACES_PATH = '/v1/traces';
+
+type Encoding = 'protobuf' | 'json';
+const CONTENT_TYPES: Record<Encoding, string> = { protobuf: 'application/x-protobuf', json: 'application/json' };
+
+/** google.rpc.Status, the body of every OTLP error answer (its `details` are not used). */
+const Status = protobuf.Root.fromJSON({
+  nested: { google: { nested: { rpc: { nested: { Status: { fields: { code: { type: 'int32', id: 1 }, message: { type: 'string', id: 2 } } } } } } } },
+}).lookupType('google.rpc.Status');
+
+/** gRPC status codes for the HTTP statuses this route answers with. */
+const GRPC_CODES: Record<number, number> = { 400: 3, 401: 16, 403: 7, 405: 12, 413: 8, 415: 3, 429: 8, 500: 13, 503: 14 };
+
+/** A refusal with its HTTP status (and headers), answered as a google.rpc.Status. */
+class Refusal extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export interface OtlpRouteOptions {
+  maxBodyBytes: number;
+  rateLimiter: RateLimiter;
+  /** Counts the request as in flight until answered, so shutdown waits for its write. */
+  hold(): () => void;
+}
+
+/** Handles one request to OTLP_TRACES_PATH. */
+export async function handleOtlpTraces(req: IncomingMessage, res: ServerResponse, options: OtlpRouteOptions): Promise<void> {
+  const encoding: Encoding = (req.headers['content-type'] ?? '').toLowerCase().startsWith(CONTENT_TYPES.json) ? 'json' : 'protobuf';
+  const release = options.hold();
+  try {
+    const { rejected, message } = await exportTraces(req, options);
+    const body = encoding === 'json' ? Buffer.from(JSON.stringify(responseJson(rejected, message))) : encodeResponseProtobuf(rejected, message);
+    answer(res, 200, encoding, body);
+  } catch (error) {
+    let refusal: Refusal;
+    if (error instanceof Refusal) refusal = error;
+    else if (error instanceof MalformedBody) refusal = new Refusal(400, error.message);
+    // Whole-batch refusals of the write path (a cycle, a span moved to another trace): the client's.
+    else if (error instanceof SpantreeError) refusal = new Refusal(400, error.message);
+    else {
+      console.error('OTLP export failed:', error);
+      refusal = new Refusal(500, 'The export could not be stored; retry later');
+    }
+    answer(res, refusal.status, encoding, statusBody(encoding, refusal), refusal.headers);
+    // An unread body would otherwise be parsed as the connection's next request.
+    if (!req.complete) req.resume();
+  } finally {
+    release();
+  }
+}
+
+/** Stores an export; says how many spans were refused, and why. */
+async function exportTraces(req: IncomingMessage, options: OtlpRouteOptions): Promise<{ rejected: number; message: string }> {
+  if (req.method !== 'POST') throw new Refusal(405, `${OTLP_TRACES_PATH} takes POST`, { allow: 'POST' });
+  const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (contentType !== CONTENT_TYPES.protobuf && contentType !== CONTENT_TYPES.json) {
+    throw new Refusal(415, `Content-Type must be ${CONTENT_TYPES.protobuf} or ${CONTENT_TYPES.json}, not ${JSON.stringify(contentType)}`);
+  }
+  const key = bearerKey(req.headers.authorization);
+  const principal = await authenticate(key);
+  if (!principal) throw new Refusal(401, key ? UNKNOWN_KEY_MESSAGE : UNAUTHENTICATED_MESSAGE, { 'www-authenticate': 'Bearer' });
+  if (!principal.scopes.has('INGEST')) throw new Refusal(403, 'This API key may not write spans: it needs the INGEST scope');
+  const verdict = await options.rateLimiter.take(principal.keyId);
+  if (!verdict.allowed) {
+    throw new Refusal(429, `This API key is over its rate limit; retry in ${verdict.retryAfterSeconds} s`, { 'retry-after': String(verdict.retryAfterSeconds) });
+  }
+
+  const body = await readBody(req, options.maxBodyBytes);
+  const otlpSpans = contentType === CONTENT_TYPES.json ? decodeJson(body) : decodeProtobuf(body);
+  const { inputs, events, problems } = mapBatch(otlpSpans);
+  const { rejected } = await ingestSpans({ projectId: principal.projectId }, inputs, { label: 'span', replace: true, skipInvalid: true, events });
+  const messages = [...problems, ...rejected.map((rejection) => rejection.message)];
+  return { rejected: messages.length, message: summary(messages) };
+}
+
+/**
+ * The spans of an export as create inputs. An exporter may send a span's pending copy and its
+ * complete copy in one export: the complete one is kept (else the later one).
+ */
+function mapBatch(spans: OtlpSpan[]): { inputs: CreateSpanInput[]; events: SpanEventInput[]; problems: string[] } {
+  const problems: string[] = [];
+  const byId = new Map<string, MappedSpan>();
+  for (const span of spans) {
+    const mapped = mapSpan(span);
+    if ('problem' in mapped) {
+      problems.push(mapped.problem);
+      continue;
+    }
+    const earlier = byId.get(mapped.input.id);
+    if (earlier?.input.endTime && !mapped.input.endTime) continue;
+    // Deleted first so that the span keeps its place after the spans sent before its later copy.
+    byId.delete(mapped.input.id);
+    byId.set(mapped.input.id, mapped);
+  }
+  const inputs: CreateSpanInput[] = [];
+  const events: SpanEventInput[] = [];
+  for (const mapped of byId.values()) {
+    for (const event of mapped.events) events.push({ ...event, spanIndex: inputs.length });
+    inputs.push(mapped.input);
+  }
+  return { inputs, events, problems };
+}
+
+/** The first few reasons, and how many more: a partial_success message stays readable. */
+function summary(messages: string[]): string {
+  if (messages.length === 0) return '';
+  const shown = messages.slice(0, 5).join('; ');
+  return messages.length > 5 ? `${shown}; and ${messages.length - 5} more` : shown;
+}
+
+/** The body, inflated when gzip-compressed; refused past `maxBytes` before or after inflating. */
+async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  const tooLarge = () => new Refusal(413, `The body is larger than ${maxBytes} bytes; export smaller batches`);
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
+  const contentEncoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (contentEncoding !== 'gzip' && contentEncoding !== 'identity') {
+    throw new Refusal(415, `Content-Encoding must be gzip or none, not ${JSON.stringify(contentEncoding)}`);
+  }
+  const source: NodeJS.ReadableStream = contentEncoding === 'gzip' ? req.pipe(createGunzip()) : req;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let received = 0;
+  req.on('data', (chunk: Buffer) => (received += chunk.length));
+  try {
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > maxBytes || received > maxBytes) throw tooLarge();
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    if (error instanceof Refusal) throw error;
+    throw new Refusal(400, `The body could not be read: ${(error as Error).message}`);
+  }
+  return Buffer.concat(chunks);
+}
+
+function statusBody(encoding: Encoding, refusal: Refusal): Uint8Array {
+  const status = { code: GRPC_CODES[refusal.status] ?? 2, message: refusal.message };
+  return encoding === 'json' ? Buffer.from(JSON.stringify(status)) : Status.encode(Status.create(status)).finish();
+}
+
+function answer(res: ServerResponse, status: number, encoding: Encoding, body: Uint8Array, headers: Record<string, string> = {}) {
+  res.writeHead(status, { 'content-type': CONTENT_TYPES[encoding], 'content-length': String(body.byteLength), ...headers });
+  res.end(body);
+}
