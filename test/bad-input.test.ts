@@ -974,6 +974,26 @@ describe('the bad-input sweep: every argument and input field of every root fiel
       selection: '{ totalCount pageInfo { endCursor hasNextPage } edges { cursor node { id } } }',
       base: (f) => ({ first: 10, after: f.spanCursor, filter: null }),
     },
+    {
+      field: 'setModelPrice',
+      operation: 'mutation',
+      selection: '{ model inputPerMillion outputPerMillion cachedInputPerMillion reasoningPerMillion source }',
+      base: () => ({ input: { model: 'sweep-model', inputPerMillion: 1, outputPerMillion: 2, cachedInputPerMillion: 0.5, reasoningPerMillion: 2 } }),
+      verify: async (data) => {
+        const { modelPrices } = await must('{ modelPrices { model inputPerMillion outputPerMillion cachedInputPerMillion reasoningPerMillion source } }');
+        const stored = modelPrices.find((price: { model: string }) => price.model === data.model);
+        return sameData(stored, data) ? [] : [`price reads ${canonical(stored)}; the reply said ${canonical(data)}`];
+      },
+    },
+    {
+      field: 'sessions',
+      operation: 'query',
+      selection: '{ totalCount pageInfo { endCursor hasNextPage } edges { cursor node { id traceCount cost lastTime } } }',
+      base: () => ({ first: 10, after: null, filter: { search: 'sweep', hasError: false, lastTime: { gte: at(-1000) } } }),
+    },
+    { field: 'session', operation: 'query', selection: '{ id traceCount traces(first: 2) { totalCount } }', base: () => ({ id: 'sweep-session' }) },
+    { field: 'modelPrice', operation: 'query', selection: '{ model inputPerMillion source }', base: () => ({ model: 'gpt-4o-2024-08-06' }) },
+    { field: 'modelPrices', operation: 'query', selection: '{ model }', base: () => ({}) },
     { field: 'apiKeys', operation: 'query', selection: '{ id name }', base: () => ({ projectId: null }) },
     { field: 'projects', operation: 'query', selection: '{ id name }', base: () => ({}) },
     { field: 'viewer', operation: 'query', selection: '{ scopes project { id } }', base: () => ({}) },

@@ -1,112 +1,21 @@
 /**
  * OTLP/HTTP ingestion with the real OpenTelemetry JS SDK and its own exporters (protobuf and JSON),
- * read back through GraphQL: ids, tree, types, tokens, model, computed cost, events, session,
- * retention under both modes, and the conversation.
+ * read back through GraphQL: ids, tree, types, tokens, model, computed cost, events, session, the
+ * conversation, pending spans seen live, and everything the endpoint refuses.
  */
-import { describe, expect, it } from 'vitest';
-import { context, trace, SpanKind, type Attributes, type Span as OtelSpan, type Tracer } from '@opentelemetry/api';
-import { BasicTracerProvider, SimpleSpanProcessor, type ReadableSpan, type SpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { OTLPTraceExporter as ProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { bearer, useTestServer, type TestServer } from './helpers/server.js';
+import { gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { bearer, useTestServer } from './helpers/server.js';
 import { findModelPrice } from '../src/costs/price-table.js';
 import { uid } from './helpers/operations.js';
+import { roundCost } from '../src/costs/money.js';
+import { connect, type SubscriptionClient } from './helpers/clients.js';
+import {
+  CALL, child, exportOf, generated, json, otelTracer, post, postJson, PROTOBUF, protobufOf, randomHex, recordAgentRun,
+  RpcStatus, SYSTEM, tracesUrl, USER, validSpan, type Encoding,
+} from './helpers/otlp.js';
 
 const server = useTestServer();
-
-type Encoding = 'protobuf' | 'json';
-
-/** An SDK tracer exporting to the test server, as the README tells users to set one up. */
-export function otelTracer(testServer: TestServer, encoding: Encoding, { key, pending = false }: { key?: string; pending?: boolean } = {}) {
-  const url = testServer.url.replace(/\/graphql$/, '/v1/traces');
-  const headers = bearer(key);
-  const exporter: SpanExporter = encoding === 'protobuf' ? new ProtobufExporter({ url, headers }) : new JsonExporter({ url, headers });
-  const processors: SpanProcessor[] = [new SimpleSpanProcessor(exporter)];
-  if (pending) processors.unshift(new PendingSpanProcessor(exporter));
-  const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': 'otlp-test', 'deployment.environment': 'test' }),
-    spanProcessors: processors,
-  });
-  return { tracer: provider.getTracer('spantree-test', '1.0.0'), flush: () => provider.forceFlush(), shutdown: () => provider.shutdown() };
-}
-
-/**
- * Exports a copy of each span when it starts, without an end time, so a trace store shows it while
- * it runs: the README's recipe for pending spans, used here as a user would.
- */
-export class PendingSpanProcessor implements SpanProcessor {
-  private pending: Promise<unknown>[] = [];
-  constructor(private readonly exporter: SpanExporter) {}
-  onStart(span: OtelSpan): void {
-    const readable = span as unknown as ReadableSpan;
-    const copy = Object.create(readable, { endTime: { value: [0, 0] }, ended: { value: false } }) as ReadableSpan;
-    this.pending.push(new Promise((resolve) => this.exporter.export([copy], resolve)));
-  }
-  onEnd(): void {}
-  async forceFlush(): Promise<void> {
-    await Promise.all(this.pending.splice(0));
-  }
-  shutdown(): Promise<void> {
-    return this.forceFlush();
-  }
-}
-
-const child = (tracer: Tracer, parent: OtelSpan, name: string, attributes: Attributes, kind = SpanKind.INTERNAL) =>
-  tracer.startSpan(name, { attributes, kind }, trace.setSpan(context.active(), parent));
-
-const SYSTEM = [{ type: 'text', content: 'You are a weather bot.' }];
-const USER = { role: 'user', parts: [{ type: 'text', content: 'Weather in Paris?' }] };
-const CALL = { role: 'assistant', parts: [{ type: 'tool_call', id: 'call_1', name: 'get_weather', arguments: { city: 'Paris' } }] };
-const RESULT = { role: 'tool', parts: [{ type: 'tool_call_response', id: 'call_1', response: '18°C, sunny' }] };
-const ANSWER = { role: 'assistant', parts: [{ type: 'text', content: 'It is 18°C and sunny in Paris.' }], finish_reason: 'stop' };
-
-/** An agent run as GenAI-instrumented code records it: agent → chat → tool → chat. */
-async function recordAgentRun(tracer: Tracer, flush: () => Promise<void>, session: string) {
-  const agent = tracer.startSpan('invoke_agent weather', {
-    attributes: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': 'weather', 'gen_ai.conversation.id': session, 'tag.tags': ['prod', 'weather'] },
-  });
-  const chat1 = child(tracer, agent, 'chat gpt-4o-mini', {
-    'gen_ai.operation.name': 'chat',
-    'gen_ai.provider.name': 'openai',
-    'gen_ai.request.model': 'gpt-4o-mini',
-    'gen_ai.response.model': 'gpt-4o-mini-2024-07-18',
-    'gen_ai.request.temperature': 0.2,
-    'gen_ai.usage.input_tokens': 1200,
-    'gen_ai.usage.output_tokens': 35,
-    'gen_ai.system_instructions': JSON.stringify(SYSTEM),
-    'gen_ai.input.messages': JSON.stringify([USER]),
-    'gen_ai.output.messages': JSON.stringify([CALL]),
-    'gen_ai.conversation.id': session,
-  }, SpanKind.CLIENT);
-  chat1.end();
-  const tool = child(tracer, agent, 'execute_tool get_weather', {
-    'gen_ai.operation.name': 'execute_tool',
-    'gen_ai.tool.name': 'get_weather',
-    'gen_ai.tool.call.id': 'call_1',
-    'gen_ai.tool.call.arguments': JSON.stringify({ city: 'Paris' }),
-    'gen_ai.tool.call.result': '18°C, sunny',
-  });
-  tool.addEvent('exception', { 'exception.type': 'TimeoutError', 'exception.message': 'first try timed out' });
-  tool.end();
-  const chat2 = child(tracer, agent, 'chat gpt-4o-mini', {
-    'gen_ai.operation.name': 'chat',
-    'gen_ai.request.model': 'gpt-4o-mini',
-    'gen_ai.usage.input_tokens': 1300,
-    'gen_ai.usage.output_tokens': 20,
-    'gen_ai.usage.cache_read.input_tokens': 1024,
-    'gen_ai.system_instructions': JSON.stringify(SYSTEM),
-    'gen_ai.input.messages': JSON.stringify([USER, CALL, RESULT]),
-    'gen_ai.output.messages': JSON.stringify([ANSWER]),
-    'some.custom.attribute': 'kept',
-  }, SpanKind.CLIENT);
-  chat2.addEvent('gen_ai.evaluation.result', { 'gen_ai.evaluation.name': 'helpfulness', 'gen_ai.evaluation.score.value': 0.9, 'gen_ai.evaluation.explanation': 'answered' });
-  chat2.end();
-  agent.end();
-  await flush();
-  const hex = (span: OtelSpan) => span.spanContext().spanId;
-  return { traceId: agent.spanContext().traceId, agent: hex(agent), chat1: hex(chat1), tool: hex(tool), chat2: hex(chat2) };
-}
 
 const TRACE = `query($id: ID!) { trace(id: $id) {
   id name status spanCount totalTokens cost tags
@@ -162,3 +71,215 @@ describe.each(['protobuf', 'json'] as Encoding[])('OTLP/HTTP %s exporter', (enco
     ]);
   });
 });
+
+describe('a trace and its conversation, read back', () => {
+  it('gives the conversation of an OTLP agent run, each turn once, with its span and model', async () => {
+    const { tracer, flush, shutdown } = otelTracer(server(), 'protobuf');
+    const ids = await recordAgentRun(tracer, flush, uid('conv'));
+    await shutdown();
+    const { trace: stored } = await server().gql(
+      `query($id: ID!) { trace(id: $id) { conversation { retained reason messages { role content toolCalls { id name arguments } toolCallId spanId model parameters { temperature } } } } }`,
+      { id: ids.traceId },
+    );
+    const { retained, reason, messages } = stored.conversation;
+    expect({ retained, reason }).toEqual({ retained: true, reason: null });
+    expect(messages.map((message: any) => [message.role, message.content, message.spanId])).toEqual([
+      ['SYSTEM', 'You are a weather bot.', ids.chat1],
+      ['USER', 'Weather in Paris?', ids.chat1],
+      ['ASSISTANT', null, ids.chat1],
+      ['TOOL', '18°C, sunny', ids.chat2],
+      ['ASSISTANT', 'It is 18°C and sunny in Paris.', ids.chat2],
+    ]);
+    expect(messages[2].toolCalls).toEqual([{ id: 'call_1', name: 'get_weather', arguments: { city: 'Paris' } }]);
+    expect(messages[3].toolCallId).toBe('call_1');
+    expect(messages[0]).toMatchObject({ model: 'gpt-4o-mini-2024-07-18', parameters: { temperature: 0.2 } });
+  });
+});
+
+describe('sessions from OTLP', () => {
+  it("puts traces that name the same gen_ai.conversation.id in one session, with its rollups", async () => {
+    const { tracer, flush, shutdown } = otelTracer(server(), 'json');
+    const session = uid('thread');
+    const first = await recordAgentRun(tracer, flush, session);
+    const second = await recordAgentRun(tracer, flush, session);
+    await shutdown();
+    const { session: stored } = await server().gql(
+      `query($id: ID!) { session(id: $id) { id traceCount totalTokens cost errorCount traces { totalCount edges { node { id session { id } } } } } }`,
+      { id: session },
+    );
+    const traces = await server().gql(`query($s: ID!) { traces(filter: { sessionId: $s }) { edges { node { id cost totalTokens } } } }`, { s: session });
+    const nodes = traces.traces.edges.map((edge: any) => edge.node);
+    expect(nodes.map((node: any) => node.id).sort()).toEqual([first.traceId, second.traceId].sort());
+    expect(stored).toMatchObject({ id: session, traceCount: 2, totalTokens: 2 * (1200 + 35 + 1300 + 20), errorCount: 0 });
+    expect(stored.cost).toBe(roundCost(nodes[0].cost + nodes[1].cost));
+    expect(stored.traces.totalCount).toBe(2);
+    expect(stored.traces.edges.every((edge: any) => edge.node.session.id === session)).toBe(true);
+  });
+});
+
+describe('pending spans', () => {
+  const clients: SubscriptionClient[] = [];
+  afterAll(async () => {
+    for (const client of clients) await client.dispose();
+  });
+
+  it.each(['ws', 'sse'] as const)('a live view over %s sees a span CREATED when it starts and UPDATED when it ends', async (transport) => {
+    const { tracer, flush, shutdown } = otelTracer(server(), 'protobuf', { pending: true });
+    const root = tracer.startSpan('invoke_agent planner', { attributes: { 'gen_ai.operation.name': 'invoke_agent' } });
+    await flush();
+    const traceId = root.spanContext().traceId;
+    const running = await server().gql(`query($id: ID!) { trace(id: $id) { status spanCount rootSpan { endTime } } }`, { id: traceId });
+    expect(running.trace).toEqual({ status: 'RUNNING', spanCount: 1, rootSpan: { endTime: null } });
+
+    const client = connect(transport, server().url);
+    clients.push(client);
+    const subscription = client.subscribe(
+      `subscription($id: ID!) { traceSpans(traceId: $id, replay: true) { op span { id name endTime type } } }`,
+      { id: traceId },
+    );
+    await subscription.waitFor(1); // the replayed root: live from here on
+    const step = child(tracer, root, 'chat gpt-4o', { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o' });
+    await flush();
+    step.end();
+    await flush();
+    root.end();
+    await flush();
+    await shutdown();
+    const changes = (await subscription.waitFor(4)).map((result) => result.data.traceSpans);
+    const rootId = root.spanContext().spanId;
+    const stepId = step.spanContext().spanId;
+    expect(changes.map((change: any) => [change.op, change.span.id, change.span.endTime === null])).toEqual([
+      ['CREATED', rootId, true],
+      ['CREATED', stepId, true],
+      ['UPDATED', stepId, false],
+      ['UPDATED', rootId, false],
+    ]);
+    expect(changes[1].span.type).toBe('GENERATION');
+    const ended = await server().gql(`query($id: ID!) { trace(id: $id) { status spanCount } }`, { id: traceId });
+    expect(ended.trace).toEqual({ status: 'OK', spanCount: 2 });
+    await subscription.stop();
+  });
+
+  it('a pending copy that arrives after the complete span changes nothing', async () => {
+    const traceId = randomHex(16);
+    const spanId = randomHex(8);
+    const span = { traceId, spanId, name: 'late', startTimeUnixNano: '1764000000000000000', attributes: [] };
+    expect((await postJson(server(), exportOf([{ ...span, endTimeUnixNano: '1764000000500000000' }]))).status).toBe(200);
+    expect((await postJson(server(), exportOf([span]))).status).toBe(200);
+    const { span: stored } = await server().gql(`query($id: ID!) { span(id: $id) { endTime durationMs } }`, { id: spanId });
+    expect(stored).toEqual({ endTime: '2025-11-24T16:00:00.500Z', durationMs: 500 });
+  });
+});
+
+const spanExists = async (id: string) => (await server().gql(`query($id: ID!) { span(id: $id) { id } }`, { id })).span !== null;
+
+describe('what the OTLP endpoint refuses, and how it says so', () => {
+  it('answers partial_success for the spans it refuses and stores the rest (JSON and protobuf)', async () => {
+    const good = validSpan();
+    const noStart = validSpan({ startTimeUnixNano: '0' });
+    const badEnd = validSpan({ endTimeUnixNano: '1700000000000000000' }); // before its start
+    const reply = await postJson(server(), exportOf([good, noStart, badEnd]));
+    expect(reply.status).toBe(200);
+    expect(reply.headers.get('content-type')).toBe('application/json');
+    const answer = json(reply.body);
+    expect(Number(answer.partialSuccess.rejectedSpans)).toBe(2);
+    expect(answer.partialSuccess.errorMessage).toMatch(/startTimeUnixNano is missing/);
+    expect(answer.partialSuccess.errorMessage).toMatch(/endTime: .* is before startTime/);
+    expect(await spanExists(good.spanId)).toBe(true);
+    expect(await spanExists(badEnd.spanId)).toBe(false);
+
+    const good2 = validSpan();
+    const bad2 = validSpan({ traceId: '00000000000000000000000000000000' });
+    const protoReply = await post(server(), protobufOf(exportOf([good2, bad2])), PROTOBUF);
+    expect(protoReply.status).toBe(200);
+    expect(protoReply.headers.get('content-type')).toBe('application/x-protobuf');
+    const decoded = generated.ExportTraceServiceResponse.toObject(generated.ExportTraceServiceResponse.decode(protoReply.body), { longs: Number });
+    expect(decoded.partialSuccess).toEqual({ rejectedSpans: 1, errorMessage: 'traceId must be 16 bytes and not all zero' });
+    expect(await spanExists(good2.spanId)).toBe(true);
+  });
+
+  it('a full success answers an empty ExportTraceServiceResponse', async () => {
+    const reply = await post(server(), protobufOf(exportOf([validSpan()])), PROTOBUF);
+    expect(reply.status).toBe(200);
+    expect(generated.ExportTraceServiceResponse.toObject(generated.ExportTraceServiceResponse.decode(reply.body))).toEqual({});
+    expect(json((await postJson(server(), exportOf([validSpan()]))).body)).toEqual({});
+  });
+
+  it('refuses malformed, truncated and wrongly typed bodies with 400 and a google.rpc.Status, storing nothing', async () => {
+    const span = validSpan();
+    const encoded = protobufOf(exportOf([span]));
+    for (const body of [encoded.subarray(0, encoded.length - 7), Uint8Array.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01])]) {
+      const reply = await post(server(), body, PROTOBUF);
+      expect(reply.status).toBe(400);
+      const status = RpcStatus.toObject(RpcStatus.decode(reply.body)) as { code: number; message: string };
+      expect(status.code).toBe(3);
+      expect(status.message).toMatch(/not an OTLP ExportTraceServiceRequest in protobuf/);
+    }
+    const cases: [string, RegExp][] = [
+      ['{"resourceSpans": [', /the body is not JSON/],
+      ['[1, 2]', /must be a JSON object/],
+      [JSON.stringify({ resourceSpans: 'all of them' }), /resourceSpans: array expected/],
+      [JSON.stringify(exportOf([{ ...span, spanId: 'not hex!' }])), /spanId: must be a hex string/],
+      [JSON.stringify(exportOf([{ ...span, attributes: 'none' }])), /attributes: array expected/],
+    ];
+    for (const [body, message] of cases) {
+      const reply = await post(server(), body, { 'content-type': 'application/json' });
+      expect(reply.status, body).toBe(400);
+      const status = json(reply.body);
+      expect(status.code).toBe(3);
+      expect(status.message).toMatch(message);
+      expect(status.message).not.toMatch(/at .*\.js|SELECT|INSERT/);
+    }
+    expect(await spanExists(span.spanId)).toBe(false);
+  });
+
+  it('refuses a whole export that breaks the tree, writing none of it', async () => {
+    const parent = validSpan();
+    expect((await postJson(server(), exportOf([parent]))).status).toBe(200);
+    const bystander = validSpan();
+    // A child naming a stored parent but another trace.
+    const misplaced = validSpan({ parentSpanId: parent.spanId });
+    const reply = await postJson(server(), exportOf([bystander, misplaced]));
+    expect(reply.status).toBe(400);
+    expect(json(reply.body).message).toMatch(/is in trace .*, not in trace/);
+    expect(await spanExists(bystander.spanId)).toBe(false);
+  });
+
+  it('takes gzip bodies, and refuses oversized ones (413) before or after inflating', async () => {
+    const span = validSpan();
+    const reply = await post(server(), gzipSync(protobufOf(exportOf([span]))), { ...PROTOBUF, 'content-encoding': 'gzip' });
+    expect(reply.status).toBe(200);
+    expect(await spanExists(span.spanId)).toBe(true);
+
+    const huge = JSON.stringify(exportOf([validSpan({ name: 'x'.repeat(9 * 1024 * 1024) })]));
+    const tooBig = await post(server(), huge, { 'content-type': 'application/json' });
+    expect(tooBig.status).toBe(413);
+    expect(json(tooBig.body).message).toMatch(/larger than/);
+    const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024, 0x20));
+    const inflated = await post(server(), bomb, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    expect(inflated.status).toBe(413);
+    expect((await post(server(), 'not gzip', { 'content-type': 'application/json', 'content-encoding': 'gzip' })).status).toBe(400);
+  });
+
+  it('refuses other methods, media types and encodings', async () => {
+    expect((await fetch(tracesUrl(server()), { headers: bearer() })).status).toBe(405);
+    const text = await post(server(), '{}', { 'content-type': 'text/plain' });
+    expect(text.status).toBe(415);
+    expect((await post(server(), '{}', { 'content-type': 'application/json', 'content-encoding': 'br' })).status).toBe(415);
+  });
+
+  it('needs a key with INGEST: 401 without or with an unknown key, 403 for a read-only key', async () => {
+    const body = JSON.stringify(exportOf([validSpan()]));
+    const none = await fetch(tracesUrl(server()), { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toBe('Bearer');
+    expect((await json(new Uint8Array(await none.arrayBuffer()))).code).toBe(16);
+    const unknown = await post(server(), body, { 'content-type': 'application/json', authorization: 'Bearer st_unknown_key_000000000000000000000' });
+    expect(unknown.status).toBe(401);
+    const readOnly = (await server().gql(`mutation { createApiKey(input: { name: "reader", scopes: [READ] }) { key } }`)).createApiKey.key;
+    const forbidden = await post(server(), protobufOf(exportOf([validSpan()])), { ...PROTOBUF, ...bearer(readOnly) });
+    expect(forbidden.status).toBe(403);
+    expect((RpcStatus.toObject(RpcStatus.decode(forbidden.body)) as { message: string }).message).toMatch(/INGEST/);
+  });
+});
+

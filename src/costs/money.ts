@@ -32,13 +32,20 @@ export function fromCostUnits(units: number): number {
 }
 
 /** A USD amount rounded to 1e-8 USD, the precision every stored cost has. */
+/**
+ * Beyond this many USD (about 90 million) whole units no longer fit a double exactly, and a double's
+ * own spacing is already near 1e-8: amounts that large are kept and added as the doubles they are.
+ */
+const EXACT_LIMIT = Number.MAX_SAFE_INTEGER / COST_SCALE;
+
 export function roundCost(usd: number): number {
-  return fromCostUnits(toCostUnits(usd));
+  return Math.abs(usd) > EXACT_LIMIT ? usd : fromCostUnits(toCostUnits(usd));
 }
 
 /** The sum of USD amounts, each rounded to 1e-8 USD and added in integer units, so it does not drift. */
 export function addCosts(...usd: number[]): number {
   let units = 0;
   for (const amount of usd) units += toCostUnits(amount);
-  return fromCostUnits(units);
+  if (Math.abs(units) <= Number.MAX_SAFE_INTEGER && usd.every((amount) => Math.abs(amount) <= EXACT_LIMIT)) return fromCostUnits(units);
+  return usd.reduce((sum, amount) => sum + amount, 0);
 }

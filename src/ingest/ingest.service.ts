@@ -346,7 +346,7 @@ async function resolveTraces(tx: Tx, projectId: string, prepared: PreparedSpan[]
   const [parents, waiting] = await Promise.all([
     outsideParents.length ? traceOfSpans(tx, projectId, outsideParents) : [],
     // Children stored before their parent, which is among these new spans.
-    waitingChildren(tx, projectId, freshIds),
+    freshIds.length ? waitingChildren(tx, projectId, freshIds) : [],
   ]);
   const storedParentTrace = new Map(parents.map((parent) => [parent.id, parent.traceId]));
   const childTraces = new Map<string, Set<string>>();

@@ -7,6 +7,7 @@ import '../projects/project.schema.js';
 import '../retention/retention.schema.js';
 import '../sessions/session.schema.js';
 import '../costs/cost.schema.js';
+import '../conversations/conversation.schema.js';
 import '../spans/span.schema.js';
 import '../traces/trace.schema.js';
 

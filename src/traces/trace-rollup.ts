@@ -4,6 +4,7 @@
  * Pure: the rules (status precedence, what the root contributes, when a delta is not enough) are
  * tested without a database, and against a full recomputation in test/rollup-deltas.test.ts.
  */
+import { addCosts } from '../costs/money.js';
 import { SPAN_TYPES, SPAN_TYPE_LABELS, type SpanType, type TraceStatus } from '../vocabulary.js';
 
 /** What one span adds to its trace's rollups. */
@@ -156,7 +157,8 @@ export function applySpan(state: RollupState, before: SpanContribution | null, a
       openCount: state.openCount + Number(after.open) - Number(before?.open ?? false),
       errorCount: state.errorCount + Number(after.errored) - Number(before?.errored ?? false),
       totalTokens: state.totalTokens + after.totalTokens - (before?.totalTokens ?? 0),
-      cost: state.cost + after.cost - (before?.cost ?? 0),
+      // Summed in whole units of 1e-8 USD: float sums would drift (0.009621139999999999).
+      cost: addCosts(state.cost, after.cost, -(before?.cost ?? 0)),
       composition,
       tagCounts,
     },
