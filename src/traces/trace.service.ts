@@ -3,6 +3,7 @@ import { database, type Tx } from '../db/database.js';
 import { sql, raw } from '../db/dialect.js';
 import type { Trace } from '../generated/sqlite/client.js';
 import { publish, traceKey } from '../pubsub.js';
+import { upsertSessionDeltas, type SessionDelta } from '../ingest/statements.js';
 
 export type TraceRow = Trace;
 
@@ -22,15 +23,40 @@ export async function deleteTrace(projectId: string, traceId: string): Promise<b
 
 /** Locks the trace (writers to it wait), then deletes it and everything in it; false if absent. */
 async function removeTrace(tx: Tx, projectId: string, traceId: string): Promise<boolean> {
-  const found = await tx.$queryRaw<unknown[]>(
-    sql`SELECT 1 AS "found" FROM "Trace" WHERE "projectId" = ${projectId} AND "id" = ${traceId}${database().dialect.forUpdate}`,
+  const [found] = await tx.$queryRaw<Pick<TraceRow, 'sessionId' | 'startTime' | 'endTime' | 'totalTokens' | 'cost' | 'errorCount'>[]>(
+    sql`SELECT "sessionId", "startTime", "endTime", "totalTokens", "cost", "errorCount" FROM "Trace"
+        WHERE "projectId" = ${projectId} AND "id" = ${traceId}${database().dialect.forUpdate}`,
   );
-  if (found.length === 0) return false;
+  if (!found) return false;
   for (const table of TRACE_MEMBERS) {
     await tx.$executeRaw(sql`DELETE FROM ${raw(`"${table}"`)} WHERE "projectId" = ${projectId} AND "traceId" = ${traceId}`);
   }
   await tx.$executeRaw(sql`DELETE FROM "Trace" WHERE "projectId" = ${projectId} AND "id" = ${traceId}`);
+  if (found.sessionId) await leaveSession(tx, projectId, found as typeof found & { sessionId: string });
   return true;
+}
+
+/**
+ * Takes a deleted trace out of its session's counts; a session left without traces goes too. Its
+ * first and last times stay as they were: which trace held them, counts cannot tell.
+ */
+async function leaveSession(
+  tx: Tx,
+  projectId: string,
+  trace: Pick<TraceRow, 'startTime' | 'endTime' | 'totalTokens' | 'cost' | 'errorCount'> & { sessionId: string },
+) {
+  const startTime = new Date(trace.startTime);
+  const delta: SessionDelta = {
+    sessionId: trace.sessionId,
+    traceCount: -1,
+    totalTokens: -trace.totalTokens,
+    cost: -trace.cost,
+    errorCount: -Number(trace.errorCount > 0),
+    firstTime: startTime,
+    lastTime: startTime,
+  };
+  await upsertSessionDeltas(tx, projectId, [delta], new Date());
+  await tx.$executeRaw(sql`DELETE FROM "Session" WHERE "projectId" = ${projectId} AND "id" = ${trace.sessionId} AND "traceCount" <= 0`);
 }
 
 /**
