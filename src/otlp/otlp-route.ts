@@ -141,11 +141,11 @@ async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer>
   if (contentEncoding !== 'gzip' && contentEncoding !== 'identity') {
     throw new Refusal(415, `Content-Encoding must be gzip or none, not ${JSON.stringify(contentEncoding)}`);
   }
-  const source: NodeJS.ReadableStream = contentEncoding === 'gzip' ? req.pipe(createGunzip()) : req;
+  // Compressed bytes are counted too: gzip members that inflate to nothing would otherwise stream forever.
+  let received = 0;
+  const source = contentEncoding === 'gzip' ? req.on('data', (chunk: Buffer) => (received += chunk.length)).pipe(createGunzip()) : req;
   const chunks: Buffer[] = [];
   let size = 0;
-  let received = 0;
-  req.on('data', (chunk: Buffer) => (received += chunk.length));
   try {
     for await (const chunk of source as AsyncIterable<Buffer>) {
       size += chunk.length;

@@ -1,0 +1,217 @@
+/** OpenTelemetry spans as Spantree spans: each convention's attributes, as instrumentations emit them. */
+import { describe, expect, it } from 'vitest';
+import { mapSpan, type MappedSpan } from '../../src/otlp/otlp-mapping.js';
+import type { OtlpSpan } from '../../src/otlp/otlp-decode.js';
+
+const TRACE = '0af7651916cd43dd8448eb211c80319c';
+const SPAN = 'b7ad6b7169203331';
+const PARENT = '00f067aa0ba902b7';
+
+function span(overrides: Partial<OtlpSpan> = {}): OtlpSpan {
+  return {
+    traceId: TRACE,
+    spanId: SPAN,
+    parentSpanId: PARENT,
+    name: 'step',
+    kind: 1,
+    startTimeUnixNano: 1_764_000_000_123_456_789n,
+    endTimeUnixNano: 1_764_000_000_623_456_789n,
+    attributes: {},
+    events: [],
+    links: [],
+    status: { code: 0, message: '' },
+    traceState: '',
+    resource: { 'service.name': 'svc' },
+    scope: { name: 'lib', version: '1.2.3', attributes: {} },
+    ...overrides,
+  };
+}
+
+function mapped(overrides: Partial<OtlpSpan> = {}): MappedSpan {
+  const result = mapSpan(span(overrides));
+  if ('problem' in result) throw new Error(result.problem);
+  return result;
+}
+
+describe('mapSpan', () => {
+  it('keeps ids as hex, the parent, the times to the millisecond, and everything else in meta', () => {
+    const { input } = mapped({ attributes: { 'http.route': '/chat', 'user.id': 'u-1' }, traceState: 'k=v', links: [{ traceId: TRACE, spanId: PARENT, attributes: { why: 'retry' } }] });
+    expect(input).toMatchObject({ id: SPAN, traceId: TRACE, parentId: PARENT, name: 'step', type: 'FUNCTION' });
+    expect((input.startTime as Date).toISOString()).toBe('2025-11-24T16:00:00.123Z');
+    expect((input.endTime as Date).toISOString()).toBe('2025-11-24T16:00:00.623Z');
+    expect(input.meta).toEqual({
+      'http.route': '/chat',
+      'user.id': 'u-1',
+      resource: { 'service.name': 'svc' },
+      otel: { kind: 'INTERNAL', scope: { name: 'lib', version: '1.2.3' }, traceState: 'k=v', links: [{ traceId: TRACE, spanId: PARENT, attributes: { why: 'retry' } }] },
+    });
+  });
+
+  it('refuses what OTLP requires and Spantree cannot do without', () => {
+    expect(mapSpan(span({ traceId: '0'.repeat(32) }))).toEqual({ problem: 'traceId must be 16 bytes and not all zero' });
+    expect(mapSpan(span({ spanId: 'abc' }))).toEqual({ problem: 'spanId must be 8 bytes and not all zero' });
+    expect(mapSpan(span({ startTimeUnixNano: 0n }))).toEqual({ problem: `span ${SPAN}: startTimeUnixNano is missing` });
+  });
+
+  it('an end time of 0 is a span still running', () => {
+    expect(mapped({ endTimeUnixNano: 0n }).input.endTime).toBeNull();
+  });
+
+  it('status ERROR becomes the error: its message, else the exception event', () => {
+    expect(mapped({ status: { code: 2, message: 'rate limited' } }).input.error).toBe('rate limited');
+    const withException = mapped({
+      status: { code: 2, message: '' },
+      events: [{ name: 'exception', timeUnixNano: 1_764_000_000_200_000_000n, attributes: { 'exception.type': 'ValueError', 'exception.message': 'bad city' } }],
+    });
+    expect(withException.input.error).toBe('ValueError: bad city');
+    expect(withException.events).toEqual([
+      { kind: 'OBSERVE', source: 'exception', time: new Date('2025-11-24T16:00:00.200Z'), data: { name: 'exception', attributes: { 'exception.type': 'ValueError', 'exception.message': 'bad city' } } },
+    ]);
+    expect(mapped({ status: { code: 1, message: '' } }).input.error).toBeNull();
+  });
+
+  it.each([
+    ['chat', 'GENERATION'], ['text_completion', 'GENERATION'], ['generate_content', 'GENERATION'], ['execute_tool', 'TOOL'],
+    ['embeddings', 'EMBEDDING'], ['retrieval', 'RETRIEVAL'], ['invoke_agent', 'AGENT'], ['create_agent', 'AGENT'],
+  ])('gen_ai.operation.name %s is a %s span', (operation, type) => {
+    expect(mapped({ attributes: { 'gen_ai.operation.name': operation } }).input.type).toBe(type);
+  });
+
+  it.each([
+    [{ 'openinference.span.kind': 'LLM' }, 'GENERATION'],
+    [{ 'openinference.span.kind': 'RETRIEVER' }, 'RETRIEVAL'],
+    [{ 'openinference.span.kind': 'CHAIN' }, 'FUNCTION'],
+    [{ 'traceloop.span.kind': 'workflow' }, 'AGENT'],
+    [{ 'llm.request.type': 'chat' }, 'GENERATION'],
+    [{ 'ai.operationId': 'ai.generateText.doGenerate' }, 'GENERATION'],
+    [{ 'ai.operationId': 'ai.toolCall' }, 'TOOL'],
+  ])('other conventions decide the type too: %o is a %s span', (attributes, type) => {
+    expect(mapped({ attributes }).input.type).toBe(type);
+  });
+
+  it('a client span without GenAI attributes is a CALL', () => {
+    expect(mapped({ kind: 3, attributes: { 'http.request.method': 'GET' } }).input.type).toBe('CALL');
+  });
+
+  it('takes model and tokens from the current and the older GenAI names', () => {
+    expect(mapped({ attributes: { 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.input_tokens': 10, 'gen_ai.usage.output_tokens': 3 } }).input).toMatchObject({ model: 'gpt-4o', inputTokens: 10, outputTokens: 3 });
+    expect(mapped({ attributes: { 'gen_ai.request.model': 'gpt-4o', 'gen_ai.response.model': 'gpt-4o-2024-08-06', 'gen_ai.usage.prompt_tokens': 7, 'gen_ai.usage.completion_tokens': '2' } }).input).toMatchObject({
+      model: 'gpt-4o-2024-08-06',
+      inputTokens: 7,
+      outputTokens: 2,
+    });
+    // Not a whole number: left in meta, not refused.
+    const odd = mapped({ attributes: { 'gen_ai.usage.input_tokens': 'many' } }).input;
+    expect(odd.inputTokens).toBeNull();
+    expect((odd.meta as Record<string, unknown>)['gen_ai.usage.input_tokens']).toBe('many');
+  });
+
+  it('moves content out of meta into input, output and instructions', () => {
+    const { input } = mapped({
+      attributes: {
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.input.messages': '[{"role":"user","parts":[{"type":"text","content":"hi"}]}]',
+        'gen_ai.output.messages': '[{"role":"assistant","parts":[{"type":"text","content":"hello"}]}]',
+        'gen_ai.system_instructions': 'be brief',
+        'gen_ai.conversation.id': 'conv-1',
+      },
+    });
+    expect(input.input).toEqual([{ role: 'user', parts: [{ type: 'text', content: 'hi' }] }]);
+    expect(input.output).toEqual([{ role: 'assistant', parts: [{ type: 'text', content: 'hello' }] }]);
+    expect(input.instructions).toBe('be brief');
+    expect(input.sessionId).toBe('conv-1');
+    expect(Object.keys(input.meta as object).filter((key) => key.startsWith('gen_ai.'))).toEqual(['gen_ai.operation.name', 'gen_ai.conversation.id']);
+  });
+
+  it('rebuilds OpenInference flattened messages, with tool calls, and reads its tokens, cost, session and tags', () => {
+    const { input } = mapped({
+      attributes: {
+        'openinference.span.kind': 'LLM',
+        'llm.model_name': 'claude-3-5-sonnet',
+        'llm.input_messages.0.message.role': 'system',
+        'llm.input_messages.0.message.content': 'be brief',
+        'llm.input_messages.1.message.role': 'user',
+        'llm.input_messages.1.message.content': 'weather?',
+        'llm.output_messages.0.message.role': 'assistant',
+        'llm.output_messages.0.message.tool_calls.0.tool_call.id': 'c1',
+        'llm.output_messages.0.message.tool_calls.0.tool_call.function.name': 'weather',
+        'llm.output_messages.0.message.tool_calls.0.tool_call.function.arguments': '{"city":"Oslo"}',
+        'llm.token_count.prompt': 12,
+        'llm.token_count.completion': 4,
+        'llm.token_count.total': 16,
+        'llm.cost.total': 0.0003,
+        'session.id': 'sess-9',
+        'tag.tags': ['beta'],
+        'input.value': 'ignored: the messages win',
+      },
+    });
+    expect(input).toMatchObject({ type: 'GENERATION', model: 'claude-3-5-sonnet', inputTokens: 12, outputTokens: 4, totalTokens: 16, cost: 0.0003, sessionId: 'sess-9', tags: ['beta'] });
+    expect(input.input).toEqual([{ role: 'system', content: 'be brief' }, { role: 'user', content: 'weather?' }]);
+    expect(input.output).toEqual([{ role: 'assistant', tool_calls: [{ type: 'function', id: 'c1', function: { name: 'weather', arguments: '{"city":"Oslo"}' } }] }]);
+    expect(Object.keys(input.meta as object).some((key) => key.startsWith('llm.input_messages') || key === 'input.value')).toBe(false);
+  });
+
+  it('rebuilds OpenLLMetry prompts and completions (gen_ai.prompt.N / gen_ai.completion.N)', () => {
+    const { input } = mapped({
+      attributes: {
+        'llm.request.type': 'chat',
+        'gen_ai.system': 'openai',
+        'gen_ai.prompt.0.role': 'user',
+        'gen_ai.prompt.0.content': 'tell a joke',
+        'gen_ai.completion.0.role': 'assistant',
+        'gen_ai.completion.0.content': 'knock knock',
+        'gen_ai.completion.0.finish_reason': 'stop',
+      },
+    });
+    expect(input.input).toEqual([{ role: 'user', content: 'tell a joke' }]);
+    expect(input.output).toEqual([{ role: 'assistant', content: 'knock knock', finish_reason: 'stop' }]);
+  });
+
+  it('reads the older per-message events as content, not as events', () => {
+    const at = 1_764_000_000_200_000_000n;
+    const result = mapped({
+      attributes: { 'gen_ai.operation.name': 'chat' },
+      events: [
+        { name: 'gen_ai.system.message', timeUnixNano: at, attributes: { content: 'be brief' } },
+        { name: 'gen_ai.user.message', timeUnixNano: at, attributes: { content: 'hi' } },
+        { name: 'gen_ai.choice', timeUnixNano: at, attributes: { index: 0, finish_reason: 'stop', message: '{"role":"assistant","content":"hello"}' } },
+      ],
+    });
+    expect(result.input.input).toEqual([{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hi' }]);
+    expect(result.input.output).toEqual([{ role: 'assistant', content: 'hello', finish_reason: 'stop' }]);
+    expect(result.events).toEqual([]);
+  });
+
+  it('reads an evaluation event as feedback', () => {
+    const { events } = mapped({
+      events: [{ name: 'gen_ai.evaluation.result', timeUnixNano: 1_764_000_000_200_000_000n, attributes: { 'gen_ai.evaluation.name': 'relevance', 'gen_ai.evaluation.score.value': 0.25, 'gen_ai.evaluation.score.label': 'poor' } }],
+    });
+    expect(events[0]).toMatchObject({ kind: 'FEEDBACK', source: 'relevance', data: { thumbs: null, score: 0.25, label: 'poor', comment: null } });
+  });
+
+  it("takes Logfire's pending span for the real span, open", () => {
+    const { input, events } = mapped({
+      spanId: 'aaaaaaaaaaaaaaaa',
+      parentSpanId: SPAN,
+      attributes: { 'logfire.span_type': 'pending_span', 'logfire.pending_parent_id': PARENT },
+      events: [{ name: 'ignored', timeUnixNano: 1n, attributes: {} }],
+    });
+    expect(input).toMatchObject({ id: SPAN, parentId: PARENT, endTime: null });
+    expect(events).toEqual([]);
+    const root = mapped({ spanId: 'aaaaaaaaaaaaaaaa', parentSpanId: SPAN, attributes: { 'logfire.span_type': 'pending_span', 'logfire.pending_parent_id': '0000000000000000' } });
+    expect(root.input).toMatchObject({ id: SPAN, parentId: null });
+  });
+
+  it('keeps tool arguments and results as content', () => {
+    const { input } = mapped({ attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'search', 'gen_ai.tool.call.arguments': '{"q":"x"}', 'gen_ai.tool.call.result': 'found' } });
+    expect(input).toMatchObject({ type: 'TOOL', input: { q: 'x' }, output: 'found' });
+    expect(input.meta).toMatchObject({ 'gen_ai.tool.name': 'search' });
+    expect((input.meta as Record<string, unknown>)['gen_ai.tool.call.arguments']).toBeUndefined();
+  });
+
+  it('ignores a session id that is not a storable id, keeping it in meta', () => {
+    const { input } = mapped({ attributes: { 'session.id': 'has spaces in it' } });
+    expect(input.sessionId).toBeUndefined();
+    expect((input.meta as Record<string, unknown>)['session.id']).toBe('has spaces in it');
+  });
+});
