@@ -9,6 +9,7 @@ import { postgresDatabases, sqliteDatabases, type BenchDatabase } from './databa
 import { markdownTables, writeResults } from './report.js';
 import { FULL, QUICK, type Sizes } from './sizes.js';
 import { ingest } from './workloads/ingest.js';
+import { otlpIngest } from './workloads/otlp-ingest.js';
 import { singleWrites } from './workloads/single-writes.js';
 import { growth, type BigDatabaseCase } from './workloads/growth.js';
 import { treeRead } from './workloads/tree-read.js';
@@ -23,6 +24,7 @@ const sizes = quick ? QUICK : FULL;
 let bigDatabaseCase: BigDatabaseCase | undefined;
 const WORKLOADS: [string, (databases: BenchDatabase, sizes: Sizes) => Promise<void>][] = [
   ['ingest', (databases, s) => ingest(databases, s.ingest)],
+  ['otlp', (databases, s) => otlpIngest(databases, s.otlp)],
   ['single', (databases, s) => singleWrites(databases, s.singleWrites)],
   ['growth', async (databases, s) => void (bigDatabaseCase = await growth(databases, s.growth))],
   ['tree', (databases, s) => treeRead(databases, s.treeRead)],

@@ -9,6 +9,8 @@ export interface Sizes {
     /** Batches sent per round, for a batch size and a concurrency. */
     batches(batchSize: number, concurrency: number): number;
   };
+  /** OTLP ingest against createSpans (bench/workloads/otlp-ingest.ts): as `ingest`, three sides per round. */
+  otlp: { rounds: number; batches(batchSize: number, concurrency: number): number };
   singleWrites: { rounds: number; operations(concurrency: number): number };
   growth: { samples: number };
   treeRead: { spans: number; requests(concurrency: number): number; rounds: number };
@@ -48,6 +50,7 @@ export interface LiveSizes {
 
 export const FULL: Sizes = {
   ingest: { rounds: 3, batches: (size, concurrency) => (size === 100 ? 8 : 1) * concurrency },
+  otlp: { rounds: 3, batches: (size, concurrency) => (size === 100 ? Math.max(8, 4 * concurrency) : 2 * concurrency) },
   singleWrites: { rounds: 5, operations: (concurrency) => (concurrency === 1 ? 60 : 192) },
   growth: { samples: 60 },
   treeRead: { spans: 5000, requests: (concurrency) => (concurrency === 1 ? 8 : 16), rounds: 3 },
@@ -71,6 +74,7 @@ export const FULL: Sizes = {
 
 export const QUICK: Sizes = {
   ingest: { rounds: 1, batches: (size, concurrency) => (size === 100 ? 2 : 1) * concurrency },
+  otlp: { rounds: 1, batches: (size, concurrency) => (size === 100 ? Math.max(4, concurrency) : concurrency) },
   singleWrites: { rounds: 1, operations: (concurrency) => (concurrency === 1 ? 30 : 96) },
   growth: { samples: 15 },
   treeRead: { spans: 5000, requests: (concurrency) => (concurrency === 1 ? 2 : 8), rounds: 1 },
