@@ -15,7 +15,7 @@ const named = (name: string) => {
 
 describe('README examples', () => {
   it('has the main flows', () => {
-    for (const name of ['KeepContent', 'CreateRoot', 'CreateChild', 'CloseChild', 'Batch', 'CloseRoot', 'ReadTree', 'FindFailedTools', 'Judge', 'SpanDetail', 'CreateIngestKey', 'Keys', 'NewProject', 'Retention']) {
+    for (const name of ['KeepContent', 'CreateRoot', 'CreateChild', 'CloseChild', 'Batch', 'CloseRoot', 'ReadTree', 'FindFailedTools', 'Judge', 'SpanDetail', 'CreateIngestKey', 'Keys', 'NewProject', 'Retention', 'PricedCall', 'SetPrice', 'Prices', 'ChatTurns', 'Sessions', 'Conversation']) {
       expect(named(name)).toBeTruthy();
     }
   });
@@ -53,6 +53,34 @@ describe('README examples', () => {
       organization: { retention: null },
     });
     expect(results.Retention.span).toEqual({ retained: true, input: [{ role: 'user', content: 'Why is the sky blue?' }] });
+    // Costs: the table's price (cached input at its own price), then the project's own.
+    expect(results.PricedCall.createSpan).toEqual({ type: 'GENERATION', cost: 0.0001272, costSource: 'COMPUTED' });
+    expect(readme).toContain(`It is a \`GENERATION\` costing \`${results.PricedCall.createSpan.cost}\` USD, \`COMPUTED\``);
+    expect(results.SetPrice.setModelPrice).toEqual({ model: 'acme-support-8b', inputPerMillion: 0.2, outputPerMillion: 0.8, cachedInputPerMillion: null, source: 'PROJECT' });
+    expect(results.Prices.bedrock).toEqual({ model: 'claude-sonnet-4-5', inputPerMillion: 3, outputPerMillion: 15, cachedInputPerMillion: 0.3, source: 'TABLE' });
+    expect(results.Prices.modelPrices).toEqual([{ model: 'acme-support-8b', inputPerMillion: 0.2, outputPerMillion: 0.8, source: 'PROJECT' }]);
+    // Sessions: two traces, their rollups summed exactly.
+    expect(results.ChatTurns.createSpans.map((span: any) => [span.cost, span.costSource])).toEqual([[0.000276, 'COMPUTED'], [0.000344, 'COMPUTED']]);
+    expect(results.Sessions.sessions.totalCount).toBe(1);
+    const session = results.Sessions.sessions.edges[0].node;
+    expect(session).toMatchObject({
+      id: 'chat-42', traceCount: 2, firstTime: '2026-11-24T10:00:00.000Z', lastTime: '2026-11-24T10:03:11.800Z', totalTokens: 2500, cost: 0.00062, errorCount: 0,
+    });
+    expect(session.traces.edges.map((edge: any) => edge.node.id)).toEqual(['trace-chat-2', 'trace-chat-1']);
+    // Conversation replay: the history span-llm-2 repeats appears once.
+    const conversation = results.Conversation.trace.conversation;
+    expect(conversation).toMatchObject({ retained: true, reason: null });
+    expect(conversation.messages.map((message: any) => [message.role, message.content, message.spanId])).toEqual([
+      ['USER', 'Why is the sky blue?', 'span-llm-1'],
+      ['ASSISTANT', 'Rayleigh scattering.', 'span-llm-1'],
+      ['USER', 'In one sentence, please.', 'span-llm-2'],
+      ['ASSISTANT', 'Air scatters blue sunlight far more than red, so blue reaches us from every direction.', 'span-llm-2'],
+    ]);
+    expect(conversation.messages[0].model).toBe('gpt-5-mini');
+    expect(results.Conversation.span.conversation.messages).toEqual([
+      { role: 'USER', content: 'Why is the sky blue?' },
+      { role: 'ASSISTANT', content: 'Rayleigh scattering.' },
+    ]);
   });
 
   it('the curl example answers with the key, and without it is refused', async () => {
