@@ -29,7 +29,7 @@ import { useStorableInput } from './schema/storable-input.js';
 import { useSharedExecution } from './subscriptions/shared-execution.js';
 import { cancellableSchema, useCancelWhenClientLeaves } from './http/cancellation.js';
 import { serveGraphqlWs } from './http/graphql-ws.js';
-import { handleOtlpTraces, OTLP_TRACES_PATH } from './otlp/otlp-route.js';
+import { handleOtlpTraces, isOtlpRequest, refuseOtlp } from './otlp/otlp-route.js';
 import { turnSlot } from './subscriptions/bounded-feed.js';
 import { shutdownSignal } from './shutdown.js';
 import { SpantreeError, useErrorCodes } from './errors.js';
@@ -164,17 +164,19 @@ async function serve(config: Config, rateLimiter: RateLimiter, closeResources: (
     if (stopping) {
       // A keep-alive client may still send on a connection it opened before: refuse plainly (the
       // request was not acknowledged, so nothing is owed) and close the connection.
+      if (isOtlpRequest(req)) return refuseOtlp(req, res, 503, 'The server is shutting down; retry the export', { connection: 'close', 'retry-after': '1' });
       res.writeHead(503, { 'content-type': 'application/json', connection: 'close', 'retry-after': '1' });
       res.end(JSON.stringify({ errors: [{ message: 'The server is shutting down; retry the request', extensions: { code: 'SHUTTING_DOWN' } }] }));
       return;
     }
     const hostProblem = guards.hostProblem(req);
     if (hostProblem) {
+      if (isOtlpRequest(req)) return refuseOtlp(req, res, 403, hostProblem);
       res.writeHead(403, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ errors: [{ message: hostProblem, extensions: { code: 'FORBIDDEN' } }] }));
       return;
     }
-    if (req.url === OTLP_TRACES_PATH || req.url?.startsWith(`${OTLP_TRACES_PATH}?`)) {
+    if (isOtlpRequest(req)) {
       void handleOtlpTraces(req, res, { maxBodyBytes: config.MAX_BODY_BYTES, rateLimiter, hold: () => inFlight.hold() });
       return;
     }

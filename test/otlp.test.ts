@@ -283,3 +283,22 @@ describe('what the OTLP endpoint refuses, and how it says so', () => {
   });
 });
 
+
+describe('refusals made before the route', () => {
+  it('answers a Host the server does not answer to as OTLP does, in the request encoding', async () => {
+    const { request } = await import('node:http');
+    const url = new URL(tracesUrl(server()));
+    const reply = await new Promise<{ status: number; type: string; body: Buffer }>((resolve, reject) => {
+      const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { host: 'evil.example', 'content-type': 'application/x-protobuf', ...bearer() } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode!, type: String(res.headers['content-type']), body: Buffer.concat(chunks) }));
+      });
+      req.on('error', reject);
+      req.end(protobufOf(exportOf([validSpan()])));
+    });
+    expect(reply.status).toBe(403);
+    expect(reply.type).toBe('application/x-protobuf');
+    expect((RpcStatus.toObject(RpcStatus.decode(reply.body)) as { code: number; message: string })).toMatchObject({ code: 7, message: expect.stringMatching(/Host/) });
+  });
+});

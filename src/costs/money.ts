@@ -31,13 +31,13 @@ export function fromCostUnits(units: number): number {
   return units / COST_SCALE;
 }
 
-/** A USD amount rounded to 1e-8 USD, the precision every stored cost has. */
 /**
  * Beyond this many USD (about 90 million) whole units no longer fit a double exactly, and a double's
  * own spacing is already near 1e-8: amounts that large are kept and added as the doubles they are.
  */
 const EXACT_LIMIT = Number.MAX_SAFE_INTEGER / COST_SCALE;
 
+/** A USD amount rounded to 1e-8 USD, the precision every stored cost has. */
 export function roundCost(usd: number): number {
   return Math.abs(usd) > EXACT_LIMIT ? usd : fromCostUnits(toCostUnits(usd));
 }

@@ -79,7 +79,6 @@ const CONTENT_KEYS = new Set([
   'llm.prompts',
   'traceloop.entity.input',
   'traceloop.entity.output',
-  'logfire.json_schema',
 ]);
 const CONTENT_PREFIXES = [
   'gen_ai.prompt.',
@@ -150,7 +149,15 @@ export function mapSpan(span: OtlpSpan): MappedSpan | { problem: string } {
   if (Object.keys(span.resource).length) meta.resource = span.resource;
   meta.otel = {
     kind: SPAN_KINDS[span.kind] ?? String(span.kind),
-    ...(span.scope.name ? { scope: { name: span.scope.name, ...(span.scope.version ? { version: span.scope.version } : {}) } } : {}),
+    ...(span.scope.name
+      ? {
+          scope: {
+            name: span.scope.name,
+            ...(span.scope.version ? { version: span.scope.version } : {}),
+            ...(Object.keys(span.scope.attributes).length ? { attributes: span.scope.attributes } : {}),
+          },
+        }
+      : {}),
     ...(span.traceState ? { traceState: span.traceState } : {}),
     ...(span.links.length ? { links: span.links } : {}),
     ...(span.status.code === 1 ? { status: 'OK' } : {}),
@@ -162,7 +169,7 @@ export function mapSpan(span: OtlpSpan): MappedSpan | { problem: string } {
     traceId: span.traceId,
     parentId,
     name: span.name || `(unnamed ${SPAN_KINDS[span.kind]?.toLowerCase() ?? 'span'})`,
-    type: typeOf(span, model),
+    type: typeOf(span, model !== null && (inputTokens !== null || outputTokens !== null)),
     startTime: dateOf(span.startTimeUnixNano),
     endTime,
     error: span.status.code === 2 ? errorOf(span) : null,
@@ -187,7 +194,8 @@ function dateOf(unixNano: bigint): Date {
   return new Date(Number(unixNano / 1_000_000n));
 }
 
-function typeOf(span: OtlpSpan, model: string | null): SpanType {
+/** The span's type; `countsModelTokens`: it names a model and counts tokens, whatever the convention. */
+function typeOf(span: OtlpSpan, countsModelTokens: boolean): SpanType {
   const attributes = span.attributes;
   const operation = text(attributes['gen_ai.operation.name']);
   if (operation && OPERATION_TYPES[operation]) return OPERATION_TYPES[operation];
@@ -204,7 +212,7 @@ function typeOf(span: OtlpSpan, model: string | null): SpanType {
     if (/^ai\.embed/.test(aiOperation)) return 'EMBEDDING';
     if (/^ai\.(generateText|streamText|generateObject|streamObject)$/.test(aiOperation)) return 'AGENT';
   }
-  if (model && (attributes['gen_ai.usage.input_tokens'] !== undefined || attributes['gen_ai.usage.prompt_tokens'] !== undefined)) return 'GENERATION';
+  if (countsModelTokens) return 'GENERATION';
   // A client call to another service (HTTP, a database, a queue).
   if (span.kind === 3 || span.kind === 4) return 'CALL';
   return 'FUNCTION';
@@ -255,6 +263,7 @@ function contentOf(span: OtlpSpan): { input: unknown; output: unknown; instructi
     flattenedMessages(attributes, 'llm.input_messages.') ??
     flattenedMessages(attributes, 'gen_ai.prompt.') ??
     json(attributes['gen_ai.prompt']) ??
+    json(attributes['llm.prompts']) ??
     messageEvents(span.events, ['gen_ai.system.message', 'gen_ai.user.message', 'gen_ai.assistant.message', 'gen_ai.tool.message']) ??
     promptEvent(span.events, 'gen_ai.content.prompt', 'gen_ai.prompt') ??
     json(attributes['ai.prompt.messages']) ??
@@ -265,6 +274,7 @@ function contentOf(span: OtlpSpan): { input: unknown; output: unknown; instructi
     json(attributes['traceloop.entity.input']) ??
     json(attributes['gen_ai.retrieval.query.text']) ??
     json(attributes['ai.value'] ?? attributes['ai.values']) ??
+    json(attributes['llm.prompt_template.variables']) ??
     null;
   const output =
     json(attributes['gen_ai.output.messages']) ??
@@ -279,7 +289,9 @@ function contentOf(span: OtlpSpan): { input: unknown; output: unknown; instructi
     json(attributes['ai.toolCall.result']) ??
     json(attributes['traceloop.entity.output']) ??
     json(attributes['gen_ai.retrieval.documents']) ??
-    flattenedDocuments(attributes) ??
+    flattenedDocuments(attributes, 'retrieval.documents.') ??
+    flattenedDocuments(attributes, 'reranker.output_documents.') ??
+    json(attributes['ai.embedding'] ?? attributes['ai.embeddings']) ??
     null;
   const system = attributes['gen_ai.system_instructions'];
   const instructions = system === undefined || system === null ? null : typeof system === 'string' ? system : JSON.stringify(system);
@@ -336,11 +348,12 @@ function flattenedMessages(attributes: Attributes, prefix: string): unknown[] | 
   return list.length ? list : null;
 }
 
-/** Retrieved documents flattened by OpenInference (`retrieval.documents.0.document.content`). */
-function flattenedDocuments(attributes: Attributes): unknown[] | null {
+/** Documents flattened by OpenInference (`retrieval.documents.0.document.content`, the reranker's too). */
+function flattenedDocuments(attributes: Attributes, prefix: string): unknown[] | null {
   const documents: Record<string, unknown>[] = [];
   for (const [key, value] of Object.entries(attributes)) {
-    const match = /^retrieval\.documents\.(\d+)\.(?:document\.)?(.+)$/.exec(key);
+    if (!key.startsWith(prefix)) continue;
+    const match = /^(\d+)\.(?:document\.)?(.+)$/.exec(key.slice(prefix.length));
     if (match) (documents[Number(match[1])] ??= {})[match[2]!] = value;
   }
   const list = documents.filter(Boolean);
@@ -418,5 +431,5 @@ function firstCount(attributes: Attributes, keys: string[]): number | null {
 }
 
 function hexOrNull(value: AttributeValue | undefined): string | null {
-  return typeof value === 'string' && /^[0-9a-f]+$/i.test(value) && !/^0+$/.test(value) ? value.toLowerCase() : null;
+  return typeof value === 'string' && /^[0-9a-f]{16}$/i.test(value) && !/^0+$/.test(value) ? value.toLowerCase() : null;
 }

@@ -47,9 +47,28 @@ export interface OtlpRouteOptions {
   hold(): () => void;
 }
 
+/** Whether a request is for the OTLP route. */
+export function isOtlpRequest(req: IncomingMessage): boolean {
+  return req.url === OTLP_TRACES_PATH || !!req.url?.startsWith(`${OTLP_TRACES_PATH}?`);
+}
+
+/** The encoding a request's answer takes: JSON for a JSON body, else protobuf. */
+function encodingOf(req: IncomingMessage): Encoding {
+  return (req.headers['content-type'] ?? '').toLowerCase().startsWith(CONTENT_TYPES.json) ? 'json' : 'protobuf';
+}
+
+/**
+ * Refuses an OTLP request before it reaches the route (the server is stopping: 503, retried by
+ * exporters; a Host this server does not answer to: 403), as OTLP answers, in the request's encoding.
+ */
+export function refuseOtlp(req: IncomingMessage, res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+  answer(res, status, encodingOf(req), statusBody(encodingOf(req), new Refusal(status, message)), headers);
+  req.resume();
+}
+
 /** Handles one request to OTLP_TRACES_PATH. */
 export async function handleOtlpTraces(req: IncomingMessage, res: ServerResponse, options: OtlpRouteOptions): Promise<void> {
-  const encoding: Encoding = (req.headers['content-type'] ?? '').toLowerCase().startsWith(CONTENT_TYPES.json) ? 'json' : 'protobuf';
+  const encoding = encodingOf(req);
   const release = options.hold();
   try {
     const { rejected, message } = await exportTraces(req, options);

@@ -12,7 +12,7 @@ import type { Scope } from '../spans/span.service.js';
 export type SessionRow = Session;
 
 export interface SessionFilter {
-  /** Case-sensitive substring of the session id. */
+  /** Substring of the session id, ignoring case as the trace search does. */
   search?: string | null;
   /** Active (its last time) within this range. */
   lastTime?: DateTimeRange | null;
@@ -33,7 +33,7 @@ const KEYS: SortKey[] = [
 function sessionConditions(scope: Scope, filter: SessionFilter | null | undefined): Sql {
   const conditions: Sql[] = [sql`${col('projectId')} = ${scope.projectId}`];
   const search = filterText(filter?.search, 'filter.search');
-  if (search) conditions.push(sql`${col('id')} LIKE ${`%${search.replace(/[\\%_]/g, (char) => `\\${char}`)}%`} ESCAPE '\\'`);
+  if (search) conditions.push(database().dialect.containsText(col('id'), search));
   conditions.push(...rangeConditions(col('lastTime'), filter?.lastTime, 'filter.lastTime'));
   if (filter?.hasError === true) conditions.push(sql`${col('errorCount')} > 0`);
   if (filter?.hasError === false) conditions.push(sql`${col('errorCount')} = 0`);
