@@ -111,7 +111,7 @@ export function responseJson(rejectedSpans: number, errorMessage: string): Recor
 
 const HEX_ID = /^[0-9a-fA-F]*$/;
 
-/** OTLP/JSON writes ids as hex; the generated types read bytes as base64. */
+/** OTLP/JSON writes ids as hex; the generated types read bytes as base64. Converts `request` in place. */
 function withBase64Ids(request: Record<string, unknown>): Record<string, unknown> {
   const convert = (holder: Record<string, unknown>, field: string, path: string) => {
     const value = holder[field];
@@ -125,7 +125,8 @@ function withBase64Ids(request: Record<string, unknown>): Record<string, unknown
     const value = holder && typeof holder === 'object' ? (holder as Record<string, unknown>)[field] : undefined;
     return Array.isArray(value) ? value.filter((item): item is Record<string, unknown> => item !== null && typeof item === 'object') : [];
   };
-  const copy = structuredClone(request);
+  // In place: the parsed body is this module's own, and copying a large export costs more than decoding it.
+  const copy = request;
   list(copy, 'resourceSpans').forEach((resourceSpans, r) =>
     list(resourceSpans, 'scopeSpans').forEach((scopeSpans, s) =>
       list(scopeSpans, 'spans').forEach((span, i) => {
