@@ -162,7 +162,11 @@ async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer>
   }
   // Compressed bytes are counted too: gzip members that inflate to nothing would otherwise stream forever.
   let received = 0;
-  const source = contentEncoding === 'gzip' ? req.on('data', (chunk: Buffer) => (received += chunk.length)).pipe(createGunzip()) : req;
+  const gunzip = contentEncoding === 'gzip' ? createGunzip() : null;
+  // Its errors reach the loop below through the iterator; this keeps a late one (the body still
+  // arriving after a refusal) from being an unhandled 'error' event.
+  gunzip?.on('error', () => {});
+  const source = gunzip ? req.on('data', (chunk: Buffer) => (received += chunk.length)).pipe(gunzip) : req;
   const chunks: Buffer[] = [];
   let size = 0;
   try {
@@ -174,6 +178,9 @@ async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer>
   } catch (error) {
     if (error instanceof Refusal) throw error;
     throw new Refusal(400, `The body could not be read: ${(error as Error).message}`);
+  } finally {
+    // A refused body is drained by the caller, not written into an inflater that is gone.
+    if (gunzip) req.unpipe(gunzip);
   }
   return Buffer.concat(chunks);
 }
