@@ -28,10 +28,11 @@ export default defineConfig({
         name: database,
         env: { SPANTREE_TEST_DATABASE: database },
         include: ['test/**/*.test.ts'],
-        // Pure-logic unit tests need no database: once is enough. test/postgresql/ compares the two
-        // databases, so it runs where PostgreSQL is available.
+        // Pure-logic unit tests need no database, and the browser tests (test/web/) drive pages that
+        // only speak the public API, which the rest of the suite tests on both databases: once is
+        // enough. test/postgresql/ compares the two databases, so it runs where PostgreSQL is available.
         exclude: [
-          ...(database === 'sqlite' ? ['test/postgresql/**'] : ['test/unit/**']),
+          ...(database === 'sqlite' ? ['test/postgresql/**'] : ['test/unit/**', 'test/web/**']),
           ...(withRedis ? [] : ['test/**/*redis*.test.ts']),
         ],
       },
