@@ -37,6 +37,14 @@ export async function connectionOf<Row extends { id: string }>(
     edges = edges.filter((edge) => byId.has(edge.node.id));
     for (const edge of edges) Object.assign(edge.node, byId.get(edge.node.id));
   }
+  return connectionFrom(page, edges);
+}
+
+/**
+ * A forward-paging connection from a page of rows (and its edges, when the nodes were completed
+ * after the page was read): what every connection field of the API returns.
+ */
+export function connectionFrom<Row>(page: ConnectionPage, edges = (page.rows as Row[]).map((node, index) => ({ cursor: page.cursors[index]!, node }))) {
   return {
     edges,
     pageInfo: {

@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import { builder, readScope } from '../schema/builder.js';
 import { DateTimeRange } from '../schema/ranges.js';
-import { connectionOf, PAGE, pageCost, resolveTotalCount } from '../schema/connections.js';
+import { connectionFrom, connectionOf, PAGE, pageCost, resolveTotalCount } from '../schema/connections.js';
 import { executionLoader } from '../schema/loaders.js';
 import { pageSize } from '../db/keyset.js';
 import { database } from '../db/database.js';
@@ -39,7 +39,7 @@ export const Session = builder.prismaObject('Session', {
           ctx,
           info,
           'Trace',
-          (columns) => searchTraces(ctx.scope, { first, after: args.after, filter, columns }),
+          (columns) => searchTraces(ctx.scope, { first, after: args.after, filter, columns, staleAfterMs: ctx.limits.staleAfterMs }),
           (query, where) => database().read.trace.findMany({ ...query, where }),
         );
         const starts = traceStarts(ctx, info);
@@ -84,12 +84,7 @@ builder.queryFields((t) => ({
     resolve: async (_root, args, ctx) => {
       const first = pageSize(args.first, PAGE.default, PAGE.max);
       const page = await searchSessions(ctx.scope, { first, after: args.after, filter: args.filter });
-      const edges = page.rows.map((node, index) => ({ cursor: page.cursors[index]!, node }));
-      return {
-        edges,
-        pageInfo: { hasNextPage: page.hasNextPage, hasPreviousPage: false, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null },
-        totalCount: page.totalCount,
-      };
+      return connectionFrom<(typeof page.rows)[number]>(page);
     },
   }),
   session: t.field({
