@@ -136,7 +136,7 @@ describe('GraphiQL', () => {
     const html = await response.text();
     expect(html).toMatch(/<title>Spantree<\/title>|"title":"Spantree"/);
     expect(html).toContain('"subscriptionsProtocol":"SSE"');
-    const options = JSON.parse(/renderYogaGraphiQL\(root,(\{.*?\})\)\}\)<\/script>/.exec(html)![1]!);
+    const options = JSON.parse(/<script type="application\/json" id="graphiql-options">(.*?)<\/script>/s.exec(html)![1]!);
     expect(JSON.parse(options.headers)).toEqual({ Authorization: `Bearer ${TEST_API_KEY}` });
     // The pre-filled header works as it stands.
     const viewer = await server().request(`{ viewer { project { id } scopes } }`, undefined, JSON.parse(options.headers));

@@ -1,0 +1,121 @@
+/**
+ * GraphiQL as a person meets it, offline: a real browser opens /graphql, whose every request outside
+ * the server is refused, finds Spantree's starter query with the key already in place, runs it and
+ * sees the server's data. The page and its files come from the server (the GraphiQL bundled in
+ * @graphql-yoga/render-graphiql), under a policy that lets it load and run nothing from elsewhere.
+ */
+import { describe, expect, it } from 'vitest';
+import { openPage, useBrowser } from '../helpers/browser.js';
+import { CREATE_SPAN, uid } from '../helpers/operations.js';
+import { originOf, TEST_API_KEY, useTestServer } from '../helpers/server.js';
+
+const server = useTestServer();
+const browser = useBrowser();
+
+/** What a browser sends for a page. */
+const PAGE_REQUEST = { headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' } };
+
+/** Monaco draws spaces as no-break spaces; compare text as typed. */
+const plain = (text: string) => text.replace(/\u00a0/g, ' ');
+
+describe('GraphiQL', () => {
+  it('opens on the starter query with the key filled in, runs it and shows the data, asking nothing of the internet', async () => {
+    const traceName = uid('graphiql-trace');
+    await server().gql(CREATE_SPAN, { input: { name: traceName } });
+
+    const { page, context, outside, errors } = await openPage(browser(), originOf(server().url));
+    try {
+      // page.goto sends a browser's own Accept header (text/html first), as a person's browser does.
+      const response = await page.goto(server().url);
+      expect(response?.status()).toBe(200);
+
+      const editor = page.locator('.graphiql-query-editor');
+      await expect.poll(async () => plain(await editor.innerText()), { timeout: 30_000 }).toContain('query RecentTraces {');
+      expect(plain(await editor.innerText())).toContain('# Welcome to Spantree.');
+      // On loopback the headers pane holds the server's key.
+      await page.getByText('Headers', { exact: true }).click();
+      await expect.poll(async () => plain(await page.locator('.graphiql-editor-tool').innerText())).toContain(`"Authorization": "Bearer ${TEST_API_KEY}"`);
+
+      await page.locator('.graphiql-execute-button').click();
+      const result = page.locator('.graphiql-response');
+      await expect.poll(async () => plain(await result.innerText()), { timeout: 30_000 }).toContain(`"name": "${traceName}"`);
+      // The run was authorized by the prefilled header, not refused.
+      expect(plain(await result.innerText())).not.toContain('UNAUTHENTICATED');
+
+      expect(outside).toEqual([]);
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('subscribes over SSE: a span written after the subscription started shows up in the result pane', async () => {
+    const root = (await server().gql(CREATE_SPAN, { input: { name: uid('graphiql-live-root') } })).createSpan;
+    const { page, context, outside, errors } = await openPage(browser(), originOf(server().url));
+    try {
+      await page.goto(server().url);
+      const editor = page.locator('.graphiql-query-editor');
+      await expect.poll(async () => plain(await editor.innerText()), { timeout: 30_000 }).toContain('query RecentTraces {');
+      // Replace the starter query; insertText types as a paste does, without Monaco closing brackets.
+      await editor.locator('.view-line').first().click();
+      await page.keyboard.press('ControlOrMeta+A');
+      await page.keyboard.insertText(`subscription Live { traceSpans(traceId: "${root.traceId}", replay: true) { op replayed span { name } } }`);
+      // GraphiQL reads the operation's name from the editor a moment later; the tab shows it then.
+      await expect.poll(async () => page.locator('.graphiql-tab').first().innerText(), { timeout: 30_000 }).toContain('Live');
+      await page.keyboard.press('ControlOrMeta+Enter');
+
+      const result = page.locator('.graphiql-response');
+      // The replayed root proves the subscription is open before the next span is written.
+      await expect.poll(async () => plain(await result.innerText()), { timeout: 30_000 }).toContain(`"name": "${root.name}"`);
+      const childName = uid('graphiql-live-child');
+      await server().gql(CREATE_SPAN, { input: { parentId: root.id, name: childName } });
+      await expect.poll(async () => plain(await result.innerText()), { timeout: 30_000 }).toContain(`"name": "${childName}"`);
+      expect(plain(await result.innerText())).toContain('"replayed": false');
+
+      expect(outside).toEqual([]);
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('is a page that names no other host, with a policy allowing only this server, and files cached for good', async () => {
+    const origin = originOf(server().url);
+    const response = await fetch(server().url, PAGE_REQUEST);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await response.text();
+
+    const hosts = [...html.matchAll(/https?:\/\/[^\s"'<>)]+/g)].map(([url]) => url).filter((url) => !url.startsWith(origin));
+    expect(hosts).toEqual([]);
+
+    const policy = response.headers.get('content-security-policy') ?? '';
+    expect(policy).toContain("default-src 'self'");
+    expect(policy).toContain("script-src 'self'");
+    expect(policy).not.toMatch(/script-src[^;]*(unsafe-inline|unsafe-eval|https?:|\*)/);
+    expect(policy).not.toMatch(/https?:|\*/);
+    // The page carries the key: no cache keeps it.
+    expect(response.headers.get('cache-control')).toBe('no-store');
+
+    // The page opens on Spantree's query, with the key on loopback, subscribing over SSE.
+    const options = JSON.parse(/<script type="application\/json" id="graphiql-options">(.*?)<\/script>/s.exec(html)![1]!);
+    expect(options.defaultQuery).toContain('query RecentTraces');
+    expect(options.subscriptionsProtocol).toBe('SSE');
+    expect(JSON.parse(options.headers)).toEqual({ Authorization: `Bearer ${TEST_API_KEY}` });
+
+    const files = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map(([, path]) => path!);
+    expect(files.length).toBeGreaterThanOrEqual(4);
+    for (const path of files) {
+      expect(path).toMatch(/^\/graphiql-assets\/[0-9a-f]{16}\//);
+      const file = await fetch(`${origin}${path}`);
+      expect(file.status, path).toBe(200);
+      expect(file.headers.get('cache-control'), path).toBe('public, max-age=31536000, immutable');
+      expect(file.headers.get('content-type'), path).toMatch(path.endsWith('.js') ? /^text\/javascript/ : path.endsWith('.css') ? /^text\/css/ : /^image\//);
+      expect((await file.arrayBuffer()).byteLength, path).toBeGreaterThan(100);
+    }
+
+    const missing = await fetch(`${origin}/graphiql-assets/0000000000000000/graphiql.js`);
+    expect(missing.status).toBe(404);
+    await missing.arrayBuffer();
+  });
+});
