@@ -29,7 +29,6 @@ import { useStorableInput } from './schema/storable-input.js';
 import { useSharedExecution } from './subscriptions/shared-execution.js';
 import { cancellableSchema, useCancelWhenClientLeaves } from './http/cancellation.js';
 import { serveGraphqlWs } from './http/graphql-ws.js';
-import { createWebApp } from './http/web-app.js';
 import { handleOtlpTraces, isOtlpRequest, refuseOtlp } from './otlp/otlp-route.js';
 import { isGraphiQLAssetRequest, renderOfflineGraphiQL, serveGraphiQLAsset, useGraphiQLContentSecurityPolicy } from './http/graphiql-assets.js';
 import { turnSlot } from './subscriptions/bounded-feed.js';
@@ -109,12 +108,7 @@ async function consoleKey(config: Config): Promise<string | undefined> {
 async function serve(config: Config, rateLimiter: RateLimiter, closeResources: () => Promise<void>): Promise<Omit<RunningServer, 'createdAccess'>> {
   const inFlight = new InFlight();
   const guards = new NetworkGuards(config);
-  const limits = {
-    subscriptionBuffer: config.SUBSCRIPTION_BUFFER,
-    batchSpans: config.MAX_BATCH_SPANS,
-    maxComplexity: config.MAX_COMPLEXITY,
-    staleAfterMs: config.STALE_AFTER_MS,
-  };
+  const limits = { subscriptionBuffer: config.SUBSCRIPTION_BUFFER, batchSpans: config.MAX_BATCH_SPANS, maxComplexity: config.MAX_COMPLEXITY };
   const contextOf = (principal: Principal | undefined, signal: AbortSignal | undefined): Context => {
     // Every entry point authenticates first; reaching here without a principal is a bug, not a client error.
     if (!principal) throw new Error('An operation reached execution without an authenticated principal');
@@ -169,8 +163,6 @@ async function serve(config: Config, rateLimiter: RateLimiter, closeResources: (
     ],
   });
 
-  // The browser UI (dist/web/), handed the start-up key on loopback as GraphiQL is.
-  const webApp = createWebApp({ pageKey: () => consoleKey(config) });
   let stopping: Promise<void> | undefined;
   const httpServer = createServer((req, res) => {
     if (stopping) {
@@ -198,10 +190,6 @@ async function serve(config: Config, rateLimiter: RateLimiter, closeResources: (
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
         res.end();
       });
-      return;
-    }
-    if (webApp.handles(req)) {
-      void webApp.serve(req, res);
       return;
     }
     void yoga(req, res);
