@@ -29,6 +29,7 @@ import { useStorableInput } from './schema/storable-input.js';
 import { useSharedExecution } from './subscriptions/shared-execution.js';
 import { cancellableSchema, useCancelWhenClientLeaves } from './http/cancellation.js';
 import { serveGraphqlWs } from './http/graphql-ws.js';
+import { createWebApp } from './http/web-app.js';
 import { handleOtlpTraces, isOtlpRequest, refuseOtlp } from './otlp/otlp-route.js';
 import { isGraphiQLAssetRequest, renderOfflineGraphiQL, serveGraphiQLAsset, useGraphiQLContentSecurityPolicy } from './http/graphiql-assets.js';
 import { turnSlot } from './subscriptions/bounded-feed.js';
@@ -163,6 +164,8 @@ async function serve(config: Config, rateLimiter: RateLimiter, closeResources: (
     ],
   });
 
+  // The browser UI (dist/web/), handed the start-up key on loopback as GraphiQL is.
+  const webApp = createWebApp({ pageKey: () => consoleKey(config) });
   let stopping: Promise<void> | undefined;
   const httpServer = createServer((req, res) => {
     if (stopping) {
@@ -190,6 +193,10 @@ async function serve(config: Config, rateLimiter: RateLimiter, closeResources: (
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
         res.end();
       });
+      return;
+    }
+    if (webApp.handles(req)) {
+      void webApp.serve(req, res);
       return;
     }
     void yoga(req, res);

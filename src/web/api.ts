@@ -1,0 +1,127 @@
+/**
+ * The page's GraphQL client: queries and mutations over plain fetch, subscriptions over graphql-ws,
+ * both with the API key the user chose (or the one the server handed the page on loopback). A real
+ * client of the public API: nothing here is private to the UI.
+ */
+import { createClient, type Client } from 'graphql-ws';
+
+/** A GraphQL or HTTP failure, with the error code the API gave (UNAUTHENTICATED, FORBIDDEN, ...). */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+const STORAGE_KEY = 'spantree.apiKey';
+
+/** The key the server wrote into the page (loopback, start-up key), if any. */
+export function pageKey(): string | undefined {
+  return document.querySelector<HTMLMetaElement>('meta[name="spantree-key"]')?.content || undefined;
+}
+
+/** The key kept in this browser, if the user entered one. */
+export function storedKey(): string | undefined {
+  try {
+    return localStorage.getItem(STORAGE_KEY) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function storeKey(key: string | undefined) {
+  try {
+    if (key) localStorage.setItem(STORAGE_KEY, key);
+    else localStorage.removeItem(STORAGE_KEY);
+  } catch {
+    // Storage off (a private window): the key lasts for this page only.
+  }
+}
+
+let apiKey: string | undefined;
+let socket: Client | undefined;
+
+/** Sets the key every request from now on sends; open subscriptions reconnect with it. */
+export function setApiKey(key: string | undefined) {
+  if (key === apiKey) return;
+  apiKey = key;
+  void socket?.dispose();
+  socket = undefined;
+}
+
+/** Runs a query or mutation; throws ApiError with the first error's message and code. */
+export async function gql<T>(query: string, variables: Record<string, unknown> = {}, signal?: AbortSignal): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch('/graphql', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/graphql-response+json, application/json',
+        ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
+      },
+      body: JSON.stringify({ query, variables }),
+      signal,
+    });
+  } catch (error) {
+    if (signal?.aborted) throw error;
+    throw new ApiError('The Spantree server could not be reached; is it running?', 'NETWORK');
+  }
+  const body = (await response.json().catch(() => undefined)) as
+    | { data?: T; errors?: { message: string; extensions?: { code?: string } }[] }
+    | undefined;
+  const first = body?.errors?.[0];
+  if (first) throw new ApiError(first.message, first.extensions?.code);
+  if (!response.ok || !body?.data) throw new ApiError(`The server answered ${response.status}`, `HTTP_${response.status}`);
+  return body.data;
+}
+
+function client(): Client {
+  if (socket) return socket;
+  const key = apiKey;
+  socket = createClient({
+    url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql`,
+    connectionParams: () => ({ authorization: `Bearer ${key ?? ''}` }),
+    lazy: true,
+    keepAlive: 20_000,
+    // A server restart or a network blip: reconnect and resubscribe (the views subscribe with
+    // replay, so nothing is missed). A refused key (4403) is final.
+    retryAttempts: Infinity,
+    shouldRetry: (event) => !(event && typeof event === 'object' && 'code' in event && (event as CloseEvent).code === 4403),
+    retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, Math.min(500 * 2 ** retries, 10_000))),
+  });
+  return socket;
+}
+
+export interface Subscription<T> {
+  next(data: T): void;
+  /** The subscription failed for good (a GraphQL error, a refused key). */
+  error?(error: ApiError): void;
+}
+
+/** Subscribes over graphql-ws; returns the function that ends the subscription. */
+export function subscribe<T>(query: string, variables: Record<string, unknown>, handlers: Subscription<T>): () => void {
+  return client().subscribe<T>(
+    { query, variables },
+    {
+      next: (result) => {
+        const first = result.errors?.[0];
+        if (first) handlers.error?.(new ApiError(first.message, (first.extensions as { code?: string } | undefined)?.code));
+        else if (result.data) handlers.next(result.data as T);
+      },
+      error: (error) => {
+        if (Array.isArray(error)) {
+          const first = error[0] as { message?: string; extensions?: { code?: string } } | undefined;
+          handlers.error?.(new ApiError(first?.message ?? 'The subscription was refused', first?.extensions?.code));
+        } else if (error && typeof error === 'object' && 'code' in error && (error as CloseEvent).code === 4403) {
+          handlers.error?.(new ApiError('The server refused this key for live updates', 'FORBIDDEN'));
+        } else {
+          handlers.error?.(new ApiError('Live updates stopped: the connection failed', 'NETWORK'));
+        }
+      },
+      complete: () => {},
+    },
+  );
+}

@@ -1,0 +1,101 @@
+/** The trace's conversation (`Trace.conversation`): every system, user, assistant and tool turn, in order. */
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, gql } from '../api.ts';
+import { prettyJson } from '../format.ts';
+import { followLink, paths } from '../router.ts';
+import { Bubble } from './Chat.tsx';
+import { ErrorNotice } from './common.tsx';
+
+interface Turn {
+  role: string;
+  content: string | null;
+  model: string | null;
+  spanId: string;
+  toolCallId: string | null;
+  toolCalls: { id: string | null; name: string; arguments: unknown }[];
+  parameters: { temperature: number | null; maxTokens: number | null; topP: number | null } | null;
+}
+
+interface Conversation {
+  retained: boolean;
+  reason: string | null;
+  messages: Turn[];
+}
+
+const CONVERSATION = `query TraceConversation($id: ID!) {
+  trace(id: $id) {
+    id name
+    conversation {
+      retained reason
+      messages { role content model spanId toolCallId toolCalls { id name arguments } parameters { temperature maxTokens topP } }
+    }
+  }
+}`;
+
+export function ConversationView({ traceId }: { traceId: string }) {
+  const [trace, setTrace] = useState<{ name: string; conversation: Conversation } | null | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  useEffect(() => {
+    const controller = new AbortController();
+    gql<{ trace: { name: string; conversation: Conversation } | null }>(CONVERSATION, { id: traceId }, controller.signal)
+      .then(({ trace }) => setTrace(trace))
+      .catch((caught: unknown) => {
+        if (!controller.signal.aborted) setError(caught instanceof ApiError ? caught.message : String(caught));
+      });
+    return () => controller.abort();
+  }, [traceId]);
+
+  const traceUrl = paths.trace(traceId);
+  const conversation = trace?.conversation;
+  return (
+    <main class="conversation-view">
+      <div class="crumbs">
+        <a href="/" onClick={(event) => followLink(event, paths.explorer())}>
+          Traces
+        </a>
+        <span class="muted"> / </span>
+        <a href={traceUrl} onClick={(event) => followLink(event, traceUrl)}>
+          {trace?.name || traceId}
+        </a>
+        <span class="muted"> / conversation</span>
+      </div>
+      <h1>Conversation</h1>
+      {error && <ErrorNotice error={error} />}
+      {trace === null && <ErrorNotice error={`This project has no trace ${traceId}.`} />}
+      {conversation && !conversation.retained && (
+        <p class="notice">
+          <span class="not-retained">retained: no</span> — the retention rule kept no content for this trace's generations, so there is no conversation to show.
+        </p>
+      )}
+      {conversation && conversation.retained && conversation.messages.length === 0 && <p class="notice">{conversation.reason ?? 'This trace has no generation with messages.'}</p>}
+      {conversation && conversation.messages.length > 0 && (
+        <div class="chat conversation" data-testid="conversation">
+          {conversation.messages.map((turn, index) => (
+            <Bubble
+              key={index}
+              role={turn.role}
+              text={turn.content ?? ''}
+              extras={turn.toolCalls.map((call) => ({ type: 'tool_call', name: call.name, id: call.id, arguments: call.arguments }))}
+              footer={
+                <div class="turn-meta muted">
+                  {turn.model && <span>{turn.model}</span>}
+                  {turn.toolCallId && <span>answers {turn.toolCallId}</span>}
+                  {turn.parameters?.temperature != null && <span>temperature {turn.parameters.temperature}</span>}
+                  <a href={paths.span(traceId, turn.spanId)} onClick={(event) => followLink(event, paths.span(traceId, turn.spanId))}>
+                    span ↗
+                  </a>
+                </div>
+              }
+            />
+          ))}
+        </div>
+      )}
+      {conversation && conversation.messages.length > 0 && (
+        <details class="raw-conversation">
+          <summary>{'{}'} raw JSON</summary>
+          <pre class="json">{prettyJson(conversation.messages)}</pre>
+        </details>
+      )}
+    </main>
+  );
+}

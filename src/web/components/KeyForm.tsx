@@ -1,0 +1,49 @@
+/** Asks for an API key: the first time, after "change key", and when the server refused one. */
+import { useState } from 'preact/hooks';
+
+export function KeyForm(props: { refused?: string; unreachable?: string; startupKey?: string; onKey(key: string, remember: boolean): void }) {
+  const [key, setKey] = useState('');
+  const [remember, setRemember] = useState(true);
+  return (
+    <form
+      class="key-form"
+      onSubmit={(event) => {
+        event.preventDefault();
+        if (key.trim()) props.onKey(key.trim(), remember);
+      }}
+    >
+      <h1>Open your traces</h1>
+      {props.refused && (
+        <p class="notice error" role="alert" data-testid="key-refused">
+          This key was not accepted by the server: {props.refused} Enter another key.
+        </p>
+      )}
+      {props.unreachable && (
+        <p class="notice error" role="alert">
+          {props.unreachable}
+        </p>
+      )}
+      <p class="muted">
+        Spantree needs an API key with the READ scope; the page reads the key's project. Feedback needs INGEST too. Create one with the{' '}
+        <code>createApiKey</code> mutation, or use the key printed when the server first started.
+      </p>
+      <label>
+        API key
+        <input type="password" autoComplete="off" spellcheck={false} placeholder="st_…" value={key} onInput={(event) => setKey(event.currentTarget.value)} autoFocus />
+      </label>
+      <label class="check">
+        <input type="checkbox" checked={remember} onChange={(event) => setRemember(event.currentTarget.checked)} /> Keep it in this browser
+      </label>
+      <div class="row-actions">
+        <button type="submit" class="primary" disabled={!key.trim()}>
+          Open
+        </button>
+        {props.startupKey && (
+          <button type="button" onClick={() => props.onKey(props.startupKey!, false)}>
+            Use the server's start-up key
+          </button>
+        )}
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,223 @@
+/**
+ * A trace: its header (summed from the spans, so it is live), the span tree drawn as a timeline, and
+ * the selected span's detail beside it. The tree is read once as a flat depth-first list
+ * (`spans(order: TREE)`), then kept up to date by `traceSpans(replay: true)`: a running trace grows
+ * and its bars fill in as spans arrive and end, with no reload and no re-query.
+ */
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { ApiError, gql, subscribe } from '../api.ts';
+import { elapsedMs, formatCost, formatDuration, formatTime, formatTokens } from '../format.ts';
+import { followLink, navigate, paths } from '../router.ts';
+import { ErrorNotice, StatusDot, useNow } from './common.tsx';
+import { SpanDetail } from './SpanDetail.tsx';
+import { SpanTree } from './SpanTree.tsx';
+import { SPAN_ROW_FIELDS, traceSums, treeRows, type SpanRow } from './spans.ts';
+
+interface TraceInfo {
+  id: string;
+  name: string;
+  status: string;
+  stale: boolean;
+  startTime: string;
+  sessionId: string | null;
+  tags: string[];
+  spans: SpanRow[];
+}
+
+const TRACE = `query TraceTree($id: ID!) {
+  trace(id: $id) { id name status stale startTime sessionId tags spans(order: TREE) { ${SPAN_ROW_FIELDS} depth } }
+}`;
+
+const TRACE_SPANS = `subscription TraceTreeLive($traceId: ID!) {
+  traceSpans(traceId: $traceId, replay: true) { op seq span { ${SPAN_ROW_FIELDS} } }
+}`;
+
+const SPAN_EVENTS = `subscription TraceEventsLive($traceId: ID!) { spanEvents(traceId: $traceId) { id spanId kind } }`;
+
+export function TraceView({ traceId, spanId, scopes }: { traceId: string; spanId?: string; scopes: string[] }) {
+  const spans = useRef(new Map<string, SpanRow>()).current;
+  // Bumped when spans change; live changes are applied once per frame, so a burst costs one render.
+  const [version, setVersion] = useState(0);
+  const [info, setInfo] = useState<TraceInfo | null | undefined>(undefined);
+  const [error, setError] = useState<string | undefined>();
+  const [liveError, setLiveError] = useState<string | undefined>();
+  const [collapsed, setCollapsed] = useState<Set<string>>(() => new Set());
+  // Per span, how many times it changed (live) or got an event: the detail pane re-reads on a change.
+  const changes = useRef(new Map<string, number>()).current;
+
+  useEffect(() => {
+    let frame = 0;
+    const pending: SpanRow[] = [];
+    const flush = () => {
+      frame = 0;
+      for (const span of pending.splice(0)) {
+        spans.set(span.id, span);
+        changes.set(span.id, (changes.get(span.id) ?? 0) + 1);
+      }
+      setVersion((v) => v + 1);
+    };
+    const schedule = () => {
+      if (!frame) frame = requestAnimationFrame(flush);
+    };
+    const controller = new AbortController();
+    gql<{ trace: TraceInfo | null }>(TRACE, { id: traceId }, controller.signal)
+      .then(({ trace }) => {
+        setInfo(trace);
+        // Spans the subscription already brought are as new or newer: keep those.
+        for (const span of trace?.spans ?? []) if (!spans.has(span.id)) spans.set(span.id, span);
+        setVersion((v) => v + 1);
+      })
+      .catch((caught: unknown) => {
+        if (!controller.signal.aborted) setError(caught instanceof ApiError ? caught.message : String(caught));
+      });
+    const stopSpans = subscribe<{ traceSpans: { op: string; seq: number; span: SpanRow } }>(
+      TRACE_SPANS,
+      { traceId },
+      {
+        next: ({ traceSpans }) => {
+          pending.push(traceSpans.span);
+          schedule();
+        },
+        error: (caught) => setLiveError(caught.message),
+      },
+    );
+    const stopEvents = subscribe<{ spanEvents: { spanId: string } }>(
+      SPAN_EVENTS,
+      { traceId },
+      {
+        next: ({ spanEvents }) => {
+          changes.set(spanEvents.spanId, (changes.get(spanEvents.spanId) ?? 0) + 1);
+          setVersion((v) => v + 1);
+        },
+      },
+    );
+    return () => {
+      controller.abort();
+      cancelAnimationFrame(frame);
+      stopSpans();
+      stopEvents();
+    };
+  }, [traceId]);
+
+  const rows = useMemo(() => treeRows(spans, collapsed), [version, collapsed]);
+  const sums = useMemo(() => traceSums(spans), [version]);
+  const running = sums.status === 'RUNNING';
+  const now = useNow(running, 500);
+  const durationMs = sums.startTime ? (sums.endMs !== null ? sums.endMs - Date.parse(sums.startTime) : elapsedMs(sums.startTime, now)) : null;
+  // The timeline spans the whole trace: to now while it runs.
+  const timelineMs = Math.max(1, running && durationMs !== null ? Math.max(durationMs, sums.extentMs) : sums.extentMs || durationMs || 1);
+
+  const select = (id: string) => navigate(paths.span(traceId, id));
+  const toggle = (id: string) =>
+    setCollapsed((current) => {
+      const next = new Set(current);
+      if (next.has(id)) next.delete(id);
+      else next.add(id);
+      return next;
+    });
+  const collapseAll = () => setCollapsed(new Set(rows.filter((row) => row.childCount > 0 && row.depth > 0).map((row) => row.span.id)));
+
+  const waiting = info === null && spans.size === 0;
+  const traceUrl = paths.trace(traceId);
+  const selected = spanId ? spans.get(spanId) : undefined;
+
+  return (
+    <main class={`trace-view${spanId ? ' with-detail' : ''}`}>
+      <section class="tree-pane">
+        <div class="trace-header">
+          <div class="crumbs">
+            <a href="/" onClick={(event) => followLink(event, paths.explorer())}>
+              Traces
+            </a>
+            <span class="muted"> / </span>
+            <span class="mono" title={traceId}>
+              {traceId}
+            </span>
+          </div>
+          <div class="trace-title">
+            <StatusDot status={sums.spanCount ? sums.status : 'RUNNING'} stale={running && info?.stale} />
+            <h1 data-testid="trace-name">{sums.name || info?.name || (waiting ? 'Waiting for the first span…' : '(no root span yet)')}</h1>
+            <div class="actions">
+              <a class="button" href={paths.conversation(traceId)} onClick={(event) => followLink(event, paths.conversation(traceId))}>
+                Conversation
+              </a>
+              <a class="button" href={traceUrl} target="_blank" rel="noopener" title="Open this trace in a new tab">
+                Open in new tab ↗
+              </a>
+            </div>
+          </div>
+          <dl class="sums" data-testid="trace-sums">
+            <div>
+              <dt>status</dt>
+              <dd data-testid="trace-status">{sums.spanCount ? (running && info?.stale ? 'stale' : sums.status.toLowerCase()) : 'waiting'}</dd>
+            </div>
+            <div>
+              <dt>duration</dt>
+              <dd>{durationMs === null ? '—' : formatDuration(durationMs)}</dd>
+            </div>
+            <div>
+              <dt>spans</dt>
+              <dd data-testid="span-count">{sums.spanCount.toLocaleString('en')}</dd>
+            </div>
+            <div>
+              <dt>errors</dt>
+              <dd class={sums.errorCount ? 'error-text' : ''}>{sums.errorCount}</dd>
+            </div>
+            <div>
+              <dt>tokens</dt>
+              <dd>{formatTokens(sums.totalTokens)}</dd>
+            </div>
+            <div>
+              <dt>cost</dt>
+              <dd>{formatCost(sums.cost)}</dd>
+            </div>
+            <div>
+              <dt>started</dt>
+              <dd>{sums.startTime ? formatTime(sums.startTime) : '—'}</dd>
+            </div>
+            {info?.sessionId && (
+              <div>
+                <dt>session</dt>
+                <dd>
+                  <a href={`/?session=${encodeURIComponent(info.sessionId)}`} onClick={(event) => followLink(event, `/?session=${encodeURIComponent(info.sessionId!)}`)}>
+                    {info.sessionId}
+                  </a>
+                </dd>
+              </div>
+            )}
+          </dl>
+          {error && <ErrorNotice error={error} />}
+          {liveError && <p class="notice warn">Live updates stopped: {liveError}</p>}
+          {waiting && !liveError && (
+            <p class="notice" data-testid="waiting">
+              No span of trace {traceId} is stored yet. This page is listening: the tree appears here as soon as the first span is written.
+            </p>
+          )}
+        </div>
+        <div class="tree-tools">
+          <span class="muted">{running ? 'live · the tree grows as spans arrive' : 'span tree'}</span>
+          <span>
+            <button type="button" class="link-button" onClick={() => setCollapsed(new Set())}>
+              expand all
+            </button>
+            <button type="button" class="link-button" onClick={collapseAll}>
+              collapse all
+            </button>
+          </span>
+        </div>
+        <SpanTree rows={rows} selectedId={spanId} timelineMs={timelineMs} now={now} collapsed={collapsed} onSelect={select} onToggle={toggle} />
+      </section>
+      {spanId && (
+        <SpanDetail
+          key={spanId}
+          traceId={traceId}
+          spanId={spanId}
+          changes={changes.get(spanId) ?? 0}
+          live={selected ? !selected.endTime : false}
+          scopes={scopes}
+          onClose={() => navigate(traceUrl)}
+        />
+      )}
+    </main>
+  );
+}

@@ -1,0 +1,108 @@
+/**
+ * A trace's spans as the tree view keeps them: a map by id that live changes update in place, and the
+ * depth-first order (children in start order) the rows are drawn in, computed here so spans arriving
+ * in any order (a child before its parent, replay then live) always land in the right place.
+ */
+
+/** A span as a tree row needs it. */
+export interface SpanRow {
+  id: string;
+  parentId: string | null;
+  name: string;
+  type: string;
+  startTime: string;
+  endTime: string | null;
+  durationMs: number | null;
+  startOffsetMs: number;
+  error: string | null;
+  model: string | null;
+  totalTokens: number | null;
+  cost: number | null;
+}
+
+export const SPAN_ROW_FIELDS = 'id parentId name type startTime endTime durationMs startOffsetMs error model totalTokens cost';
+
+/** A row to draw: the span, its depth, and whether it has children. */
+export interface TreeRow {
+  span: SpanRow;
+  depth: number;
+  childCount: number;
+}
+
+function byStart(a: SpanRow, b: SpanRow) {
+  return a.startTime < b.startTime ? -1 : a.startTime > b.startTime ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/**
+ * The rows in depth-first pre-order, skipping what is under a collapsed span. A span whose parent
+ * has not arrived yet is drawn at the top level until it does.
+ */
+export function treeRows(spans: Map<string, SpanRow>, collapsed: Set<string>): TreeRow[] {
+  const children = new Map<string | null, SpanRow[]>();
+  for (const span of spans.values()) {
+    const parent = span.parentId && spans.has(span.parentId) ? span.parentId : null;
+    let list = children.get(parent);
+    if (!list) children.set(parent, (list = []));
+    list.push(span);
+  }
+  for (const list of children.values()) list.sort(byStart);
+  const rows: TreeRow[] = [];
+  // Iterative: a deep chain (thousands of nested spans) must not overflow the stack.
+  const stack: { span: SpanRow; depth: number }[] = (children.get(null) ?? []).map((span) => ({ span, depth: 0 })).reverse();
+  while (stack.length) {
+    const { span, depth } = stack.pop()!;
+    const under = children.get(span.id) ?? [];
+    rows.push({ span, depth, childCount: under.length });
+    if (collapsed.has(span.id)) continue;
+    for (let index = under.length - 1; index >= 0; index--) stack.push({ span: under[index]!, depth: depth + 1 });
+  }
+  return rows;
+}
+
+/** The trace as its header sums it, from the spans themselves (so it is live with them). */
+export interface TraceSums {
+  name: string;
+  status: 'RUNNING' | 'ERROR' | 'OK';
+  startTime: string | null;
+  /** The last end; null while a span runs. */
+  endMs: number | null;
+  spanCount: number;
+  errorCount: number;
+  totalTokens: number;
+  cost: number;
+  /** The largest startOffsetMs + duration seen: the timeline's width when every span has ended. */
+  extentMs: number;
+}
+
+export function traceSums(spans: Map<string, SpanRow>): TraceSums {
+  let root: SpanRow | undefined;
+  let running = false;
+  let errorCount = 0;
+  let totalTokens = 0;
+  let cost = 0;
+  let startTime: string | null = null;
+  let endMs = 0;
+  let extentMs = 0;
+  for (const span of spans.values()) {
+    if (!span.parentId && (!root || byStart(span, root) < 0)) root = span;
+    if (!span.endTime) running = true;
+    else endMs = Math.max(endMs, Date.parse(span.endTime));
+    if (span.error) errorCount++;
+    totalTokens += span.totalTokens ?? 0;
+    cost += span.cost ?? 0;
+    if (!startTime || span.startTime < startTime) startTime = span.startTime;
+    extentMs = Math.max(extentMs, span.startOffsetMs + (span.durationMs ?? 0));
+  }
+  return {
+    name: root?.name ?? '',
+    status: running ? 'RUNNING' : errorCount ? 'ERROR' : 'OK',
+    startTime,
+    endMs: running || !spans.size ? null : endMs,
+    spanCount: spans.size,
+    errorCount,
+    totalTokens,
+    // Money is exact to 1e-8 USD on the server; rounded so the sum shows no float dust.
+    cost: Math.round(cost * 1e8) / 1e8,
+    extentMs,
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * Spantree's web UI: the trace explorer, the live span tree with its span detail, and the
+ * conversation view, each at its own URL. The page first settles which API key it reads with.
+ */
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, gql, pageKey, setApiKey, storedKey, storeKey } from './api.ts';
+import { followLink, paths, routeOf, useLocation } from './router.ts';
+import { Explorer } from './components/Explorer.tsx';
+import { TraceView } from './components/TraceView.tsx';
+import { ConversationView } from './components/ConversationView.tsx';
+import { KeyForm } from './components/KeyForm.tsx';
+import './styles.css';
+
+interface Viewer {
+  project: { id: string; name: string; organization: { name: string } };
+  scopes: string[];
+}
+
+const VIEWER = `query Viewer { viewer { scopes project { id name organization { name } } } }`;
+
+type KeyState =
+  | { state: 'checking'; key: string }
+  | { state: 'ready'; key: string; viewer: Viewer }
+  | { state: 'asking'; refused?: string; unreachable?: string };
+
+function initialKey(): KeyState {
+  const key = storedKey() ?? pageKey();
+  return key ? { state: 'checking', key } : { state: 'asking' };
+}
+
+function App() {
+  const [access, setAccess] = useState<KeyState>(initialKey);
+  const { path } = useLocation();
+
+  useEffect(() => {
+    if (access.state !== 'checking') return;
+    let current = true;
+    setApiKey(access.key);
+    gql<{ viewer: Viewer }>(VIEWER)
+      .then(({ viewer }) => current && setAccess({ state: 'ready', key: access.key, viewer }))
+      .catch((error: unknown) => {
+        if (!current) return;
+        setApiKey(undefined);
+        const message = error instanceof ApiError ? error.message : String(error);
+        if (error instanceof ApiError && error.code === 'NETWORK') setAccess({ state: 'asking', unreachable: message });
+        else setAccess({ state: 'asking', refused: message });
+      });
+    return () => {
+      current = false;
+    };
+  }, [access]);
+
+  const useThisKey = (key: string, remember: boolean) => {
+    storeKey(remember ? key : undefined);
+    setAccess({ state: 'checking', key });
+  };
+  const changeKey = () => {
+    storeKey(undefined);
+    setApiKey(undefined);
+    setAccess({ state: 'asking' });
+  };
+
+  if (access.state !== 'ready') {
+    return (
+      <div class="shell">
+        <TopBar />
+        {access.state === 'checking' ? (
+          <div class="center muted">Checking the API key…</div>
+        ) : (
+          <KeyForm refused={access.refused} unreachable={access.unreachable} startupKey={pageKey()} onKey={useThisKey} />
+        )}
+      </div>
+    );
+  }
+
+  const route = routeOf(path);
+  return (
+    <div class="shell">
+      <TopBar viewer={access.viewer} onChangeKey={changeKey} />
+      {route.view === 'explorer' && <Explorer />}
+      {route.view === 'trace' && <TraceView key={route.traceId} traceId={route.traceId} spanId={route.spanId} scopes={access.viewer.scopes} />}
+      {route.view === 'conversation' && <ConversationView traceId={route.traceId} />}
+      {route.view === 'missing' && (
+        <div class="center">
+          <p>There is no page at {route.path}.</p>
+          <a href="/" onClick={(event) => followLink(event, paths.explorer())}>
+            Back to the traces
+          </a>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function TopBar({ viewer, onChangeKey }: { viewer?: Viewer; onChangeKey?: () => void }) {
+  return (
+    <header class="topbar">
+      <a class="brand" href="/" onClick={(event) => followLink(event, paths.explorer())}>
+        <span class="brand-mark" aria-hidden="true">
+          ◆
+        </span>
+        Spantree
+      </a>
+      <nav class="topnav">
+        <a href="/" onClick={(event) => followLink(event, paths.explorer())}>
+          Traces
+        </a>
+        <a href="/graphql" target="_blank" rel="noopener">
+          GraphQL
+        </a>
+      </nav>
+      {viewer && (
+        <div class="project" data-testid="project">
+          <span class="muted">project</span> <strong>{viewer.project.name}</strong>
+          <span class="muted"> · {viewer.project.organization.name}</span>
+          <span class="scopes">{viewer.scopes.map((scope) => scope.toLowerCase()).join(' ')}</span>
+          <button type="button" class="link-button" onClick={onChangeKey}>
+            change key
+          </button>
+        </div>
+      )}
+    </header>
+  );
+}
+
+render(<App />, document.getElementById('app')!);

@@ -1,0 +1,64 @@
+/**
+ * The page's routes: every view has its own URL, so a link opens it in a new tab and a reload lands
+ * on the same view. The server answers index.html for each of these paths (src/http/web-app.ts).
+ */
+import { useEffect, useState } from 'preact/hooks';
+
+export type Route =
+  | { view: 'explorer' }
+  | { view: 'trace'; traceId: string; spanId?: string }
+  | { view: 'conversation'; traceId: string }
+  | { view: 'missing'; path: string };
+
+export function routeOf(path: string): Route {
+  const parts = path.replace(/\/+$/, '').split('/').slice(1).map(decodeURIComponent);
+  if (parts.length === 0 || (parts.length === 1 && parts[0] === '')) return { view: 'explorer' };
+  if (parts[0] === 'traces' && parts[1]) {
+    if (parts.length === 2) return { view: 'trace', traceId: parts[1] };
+    if (parts.length === 4 && parts[2] === 'spans' && parts[3]) return { view: 'trace', traceId: parts[1], spanId: parts[3] };
+    if (parts.length === 3 && parts[2] === 'conversation') return { view: 'conversation', traceId: parts[1] };
+  }
+  return { view: 'missing', path };
+}
+
+export const paths = {
+  explorer: () => '/',
+  trace: (traceId: string) => `/traces/${encodeURIComponent(traceId)}`,
+  span: (traceId: string, spanId: string) => `/traces/${encodeURIComponent(traceId)}/spans/${encodeURIComponent(spanId)}`,
+  conversation: (traceId: string) => `/traces/${encodeURIComponent(traceId)}/conversation`,
+};
+
+const listeners = new Set<() => void>();
+
+/** Goes to `url` without reloading; `replace` rewrites the current history entry instead. */
+export function navigate(url: string, replace = false) {
+  if (url === location.pathname + location.search) return;
+  if (replace) history.replaceState(null, '', url);
+  else history.pushState(null, '', url);
+  for (const listener of listeners) listener();
+}
+
+/** The current location, re-rendering on navigation and on back/forward. */
+export function useLocation(): { path: string; search: string } {
+  const [location_, setLocation] = useState(() => ({ path: location.pathname, search: location.search }));
+  useEffect(() => {
+    const update = () => setLocation({ path: location.pathname, search: location.search });
+    listeners.add(update);
+    addEventListener('popstate', update);
+    return () => {
+      listeners.delete(update);
+      removeEventListener('popstate', update);
+    };
+  }, []);
+  return location_;
+}
+
+/**
+ * A click on an in-page link: handled here unless the user asked for a new tab or window (modifier
+ * keys, middle button), which the browser then does with the link's real URL.
+ */
+export function followLink(event: MouseEvent, url: string) {
+  if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  event.preventDefault();
+  navigate(url);
+}
