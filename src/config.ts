@@ -82,6 +82,11 @@ const ConfigSchema = z.object({
    * between instances was lost still takes effect. Revocations normally apply at once.
    */
   API_KEY_RECHECK_MS: z.coerce.number().int().min(10).default(30_000),
+  /**
+   * How long a RUNNING trace may go without any change before it counts as stale (`Trace.stale`,
+   * `TraceFilter.stale`): a run that crashed without closing its spans, shown as stuck.
+   */
+  STALE_AFTER_MS: z.coerce.number().int().min(1000).default(30 * 60 * 1000),
 });
 
 /** A `true`/`false` setting. */

@@ -109,7 +109,12 @@ async function consoleKey(config: Config): Promise<string | undefined> {
 async function serve(config: Config, rateLimiter: RateLimiter, closeResources: () => Promise<void>): Promise<Omit<RunningServer, 'createdAccess'>> {
   const inFlight = new InFlight();
   const guards = new NetworkGuards(config);
-  const limits = { subscriptionBuffer: config.SUBSCRIPTION_BUFFER, batchSpans: config.MAX_BATCH_SPANS, maxComplexity: config.MAX_COMPLEXITY };
+  const limits = {
+    subscriptionBuffer: config.SUBSCRIPTION_BUFFER,
+    batchSpans: config.MAX_BATCH_SPANS,
+    maxComplexity: config.MAX_COMPLEXITY,
+    staleAfterMs: config.STALE_AFTER_MS,
+  };
   const contextOf = (principal: Principal | undefined, signal: AbortSignal | undefined): Context => {
     // Every entry point authenticates first; reaching here without a principal is a bug, not a client error.
     if (!principal) throw new Error('An operation reached execution without an authenticated principal');

@@ -5,11 +5,17 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { database } from '../src/db/database.js';
 import { memoryMatcher } from '../src/traces/trace-match.js';
+import { traceConditions } from '../src/traces/trace-search.js';
+import { sql } from '../src/db/dialect.js';
 import { useTestServer } from './helpers/server.js';
+import { eventually } from './helpers/wait.js';
 import { random } from './helpers/random.js';
 import { CREATE_SPANS } from './helpers/operations.js';
 
-const server = useTestServer();
+/** STALE_AFTER_MS of this file's server: the SQL of `traces` and the memory matcher must agree on it. */
+const STALE_AFTER_MS = 1000;
+const server = useTestServer({ STALE_AFTER_MS: String(STALE_AFTER_MS) });
+const staleClock = { afterMs: STALE_AFTER_MS };
 const SEED = Number(process.env.SPANTREE_MATCH_SEED ?? 7);
 const next = random(SEED);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
@@ -69,6 +75,9 @@ function randomFilter(): Record<string, unknown> {
     filter.startTime = { gte: new Date(a), ...(next() < 0.5 ? { lte: new Date(a + 40_000) } : {}) };
   }
   if (next() < 0.3) filter.tags = TAGS.filter(() => next() < 0.3);
+  // Some listed ids exist, some do not; an empty list matches nothing.
+  if (next() < 0.2) filter.ids = Array.from({ length: Math.floor(next() * 6) }, () => `match-${SEED}-${Math.floor(next() * 90)}`);
+  if (next() < 0.2) filter.stale = next() < 0.5;
   if (next() < 0.4)
     filter.meta = pick([
       { tenant: 't1' },
@@ -90,11 +99,14 @@ describe('the in-memory filter of the live explorer', () => {
   it(`agrees with the SQL filter of traces (seed ${SEED})`, async () => {
     const rows = await database().read.trace.findMany({ where: { projectId: 'default', id: { startsWith: `match-${SEED}-` } } });
     expect(rows).toHaveLength(80);
+    // Past the stale limit for every row, stale never flips between the SQL check and the memory one.
+    const newest = Math.max(...rows.map((row) => row.updatedAt.getTime()));
+    await eventually(async () => Date.now() > newest + STALE_AFTER_MS + 200, 'the traces to be past the stale limit');
     let decided = 0;
     let bySql = 0;
     for (let round = 0; round < 250; round++) {
       const filter = randomFilter();
-      const matcher = memoryMatcher(filter as never);
+      const matcher = memoryMatcher(filter as never, staleClock);
       if (!matcher) {
         bySql++;
         continue;
@@ -108,15 +120,46 @@ describe('the in-memory filter of the live explorer', () => {
       expect(inMemory, JSON.stringify(filter)).toEqual(inSql);
       decided++;
     }
+    // Filters on stale compare rows written long before the check: both sides see the running ones as stale.
+    expect(rows.some((row) => row.status === 'RUNNING' && row.updatedAt.getTime() < Date.now() - STALE_AFTER_MS)).toBe(true);
     // Most filters are decided in memory; non-ASCII search terms go to SQL.
     expect(decided).toBeGreaterThan(200);
     expect(bySql).toBeGreaterThan(0);
   });
 
   it('leaves conditions on spans to SQL', () => {
-    expect(memoryMatcher({ hasSpan: { type: ['TOOL'] } })).toBeNull();
-    expect(memoryMatcher({ model: 'gpt' })).toBeNull();
-    expect(memoryMatcher({ status: ['OK'] })).not.toBeNull();
+    expect(memoryMatcher({ hasSpan: { type: ['TOOL'] } }, staleClock)).toBeNull();
+    expect(memoryMatcher({ model: 'gpt' }, staleClock)).toBeNull();
+    expect(memoryMatcher({ status: ['OK'] }, staleClock)).not.toBeNull();
+  });
+
+  it('agrees with SQL on stale at every clock, right at the boundary too', async () => {
+    const rows = await database().read.trace.findMany({ where: { projectId: 'default', id: { startsWith: `match-${SEED}-` } } });
+    const running = rows.filter((row) => row.status === 'RUNNING');
+    expect(running.length).toBeGreaterThan(0);
+    // Clocks where each running trace has just turned stale, is exactly at the limit (not stale yet), or is far from it.
+    const instants = running.flatMap((row) => [-1, 0, 1].map((by) => row.updatedAt.getTime() + STALE_AFTER_MS + by));
+    let staleSeen = 0;
+    for (const instant of [...instants, Date.now() - 86_400_000]) {
+      const now = new Date(instant);
+      for (const stale of [true, false]) {
+        const filter = { stale, ids: rows.map((row) => row.id) };
+        const inSql = await database().read.$queryRaw<{ id: string }[]>(
+          sql`SELECT "trace"."id" AS "id" FROM "Trace" AS "trace" WHERE ${traceConditions({ projectId: 'default' }, filter, { afterMs: STALE_AFTER_MS, now })}`,
+        );
+        const matcher = memoryMatcher(filter, { afterMs: STALE_AFTER_MS, now: () => now })!;
+        const inMemory = rows.filter(matcher).map((row) => row.id).sort();
+        expect(inMemory, `stale: ${stale} at ${now.toISOString()}`).toEqual(inSql.map((row) => row.id).sort());
+        if (stale) staleSeen += inMemory.length;
+      }
+    }
+    expect(staleSeen).toBeGreaterThan(0);
+  });
+
+  it('lists at most 500 ids, as SQL does', () => {
+    const ids = Array.from({ length: 501 }, (_, index) => `t-${index}`);
+    expect(() => memoryMatcher({ ids }, staleClock)).toThrow(/filter.ids: may list at most 500 trace ids; this one lists 501/);
+    expect(() => memoryMatcher({ ids: [...ids.slice(0, 500), 't-0'] }, staleClock)).not.toThrow();
   });
 });
 

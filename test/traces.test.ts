@@ -39,12 +39,12 @@ beforeAll(async () => {
     const running = i % 17 === 0;
     const failedTool = i % 5 === 0;
     // A running trace's root and generation are still open; half of them have a finished tool
-    // step, so they have a duration so far (the latest span end), the others none yet.
+    // step, yet none has a duration: a trace has one only once it is no longer RUNNING.
     const toolOpen = i % 34 === 0;
     const genDuration = (i * 53) % 400;
     const rootDuration = 100 + ((i * 37) % 900);
     // The trace ends with its latest span, which may be the generation rather than the root.
-    const duration = running ? (toolOpen ? null : 3) : Math.max(rootDuration, 1 + genDuration);
+    const duration = running ? null : Math.max(rootDuration, 1 + genDuration);
     const seed: Seed = {
       id,
       name: `${NAMES[i % NAMES.length]} #${i}`,

@@ -98,13 +98,17 @@ async function eventAsSelected(query: object, ctx: Context, event: EventRow): Pr
 builder.subscriptionFields((t) => ({
   spanEvents: t.field({
     type: Event,
-    description: 'Events on the spans of a trace as they are recorded, feedback included.',
+    description:
+      'Events on the spans of a trace as they are recorded, feedback included. With replay: true, the events already ' +
+      'stored come first, oldest first, then the live ones, with no gap and no duplicate. A trace id with no span yet ' +
+      'is waited for: the subscription stays open and its events arrive once it has some.',
     args: {
       traceId: t.arg.id({ required: true, description: 'The trace to watch.' }),
       kind: t.arg({ type: [EventKind], required: false, description: 'Only events of these kinds.' }),
+      replay: t.arg.boolean({ required: false, defaultValue: false, description: 'Send the events already stored first.' }),
     },
     subscribe: (_root, args, ctx) =>
-      openSpanEventFeed(ctx.scope, args.traceId, { ...feedOptions(ctx), kinds: args.kind }),
+      openSpanEventFeed(ctx.scope, args.traceId, { ...feedOptions(ctx), kinds: args.kind, replay: args.replay ?? false }),
     resolve: (event) => unlessFailed(event),
   }),
 }));

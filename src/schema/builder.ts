@@ -42,6 +42,8 @@ export interface Limits {
   batchSpans: number;
   /** The estimated cost an operation may have (MAX_COMPLEXITY). */
   maxComplexity: number;
+  /** How long a RUNNING trace may go without a change before it is stale (STALE_AFTER_MS). */
+  staleAfterMs: number;
 }
 
 export const builder = new SchemaBuilder<{

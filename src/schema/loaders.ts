@@ -44,3 +44,15 @@ export function executionLoader<Loader>(ctx: Context, info: GraphQLResolveInfo, 
   }
   return loader;
 }
+
+/**
+ * The path of a field without list indexes (`trace.spans.ancestors`): what the fields of every item
+ * of a list share, so one batching loader serves them all.
+ */
+export function pathWithoutIndexes(info: GraphQLResolveInfo): string {
+  const parts: string[] = [];
+  for (let path: GraphQLResolveInfo['path'] | undefined = info.path; path; path = path.prev) {
+    if (typeof path.key === 'string') parts.unshift(path.key);
+  }
+  return parts.join('.');
+}

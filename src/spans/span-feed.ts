@@ -1,5 +1,6 @@
 /**
- * A live view of one trace: every span change, in the order the changes were committed.
+ * A live view of one trace: every span change, in the order the changes were committed. A trace id
+ * with no span yet is waited for: the feed stays open and its first span arrives as it is written.
  *
  * The changes of a trace are put in order once per process (`TraceChanges`), whatever the number of
  * subscribers: one pub/sub listener, one reorder buffer, one gap fill, and one change object per
@@ -18,7 +19,6 @@
  * is skipped, so there is no gap and no duplicate. Subscribers that join together share the pages.
  */
 import { database } from '../db/database.js';
-import { NotFound } from '../errors.js';
 import { isTraceDeletion, onEveryMessage, traceKey, type SpanChangeMessage } from '../pubsub.js';
 import { BoundedFeed, type FeedFailure, type FeedOptions } from '../subscriptions/bounded-feed.js';
 import type { Scope, SpanRow } from './span.service.js';
@@ -56,7 +56,7 @@ interface Follower {
 /** The changes of one trace, in commit order, for every subscriber of it in this process. */
 class TraceChanges {
   readonly followers = new Set<Follower>();
-  /** Resolves once the trace is known to exist and where its changes start; rejects with NotFound. */
+  /** Resolves once it is known where the trace's changes start (0 for a trace with no span yet). */
   readonly ready: Promise<void>;
   private readonly pending = new Map<number, SpanChangeMessage>();
   /** The highest seq sent; undefined until the start is read. */
@@ -89,9 +89,10 @@ class TraceChanges {
       where: { projectId_id: { projectId: this.projectId, id: this.traceId } },
       select: { spanSeq: true },
     });
-    if (!trace) throw new NotFound(`trace ${this.traceId} not found`, { traceId: this.traceId });
-    this.baseline = trace.spanSeq;
-    this.delivered = trace.spanSeq;
+    // A trace with no span yet (or only in another project: the read is scoped to this one) is
+    // waited for: its first change will be number 1, and every change from there on is sent.
+    this.baseline = trace?.spanSeq ?? 0;
+    this.delivered = trace?.spanSeq ?? 0;
     this.drain();
   }
 

@@ -17,8 +17,11 @@ import { connectionOf, PAGE, pageCost, resolveTotalCount } from '../schema/conne
 import { SPAN_JSON_FIELDS, spanJson } from './span-json.js';
 import { openTraceSpanFeed, type SpanChangeEvent } from './span-feed.js';
 import { CONTENT_COLUMNS } from './span-changes.js';
-import { executionLoader } from '../schema/loaders.js';
+import { executionLoader, pathWithoutIndexes } from '../schema/loaders.js';
 import type { GraphQLResolveInfo } from 'graphql';
+import DataLoader from 'dataloader';
+import { queryFromInfo } from '@pothos/plugin-prisma';
+import { placeOfSpan, type SubtreeRollup } from './span-tree.js';
 import { unlessFailed } from '../subscriptions/bounded-feed.js';
 
 export const CostSource = builder.enumType('CostSource', {
@@ -46,6 +49,36 @@ function startOffset(span: { startTime: Date; traceId: string }, starts: TraceSt
   const joined = (span as { trace?: { startTime?: unknown } }).trace?.startTime;
   const start = joined instanceof Date ? joined : starts.of(span.traceId);
   return start instanceof Date ? span.startTime.getTime() - start.getTime() : start.then((date) => span.startTime.getTime() - date.getTime());
+}
+
+const SpanSubtree = builder.objectRef<SubtreeRollup>('SpanSubtree').implement({
+  description: 'Rollups of a span and everything under it, at any depth.',
+  fields: (t) => ({
+    spanCount: t.exposeInt('spanCount', { description: 'The span itself and all its descendants.' }),
+    totalTokens: t.exposeInt('totalTokens', { description: 'Tokens over the span and its descendants.' }),
+    cost: t.exposeFloat('cost', { description: 'Cost in USD over the span and its descendants, to 1e-8.' }),
+    errorCount: t.exposeInt('errorCount', { description: 'How many of the span and its descendants have an error.' }),
+  }),
+});
+
+/**
+ * Spans by id with the selection planned at this field, for `ancestors`: the ancestors of every span
+ * of a response in one statement, each read once however many spans share it.
+ */
+function spansById(ctx: Context, info: GraphQLResolveInfo) {
+  // Planned for each span's field: planning records, under the field's own path, that its rows carry
+  // the selected columns. The same path plans the same query: the batch reads with the first one's.
+  const query = database().planned(queryFromInfo({ context: ctx, info, select: { id: true, traceId: true } }));
+  return executionLoader(ctx, info, `Span.ancestors:${pathWithoutIndexes(info)}`, () =>
+    new DataLoader<string, SpanRow>(async (ids) => {
+      const rows = (await database().read.span.findMany({
+        ...query,
+        where: { projectId: ctx.scope.projectId, id: { in: [...ids] } },
+      })) as unknown as SpanRow[];
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      return ids.map((id) => byId.get(id) ?? new Error(`span ${id} not found while its descendants were read`));
+    }),
+  );
 }
 
 /** A span's children, in the order they started. */
@@ -139,6 +172,48 @@ export const Span = builder.prismaObject('Span', {
     }),
   }),
 });
+
+// Where a span sits in its trace's tree, from one read of the trace's skeleton per response
+// (src/spans/span-tree.ts): a whole tree's worth of these costs a constant number of statements.
+builder.prismaObjectFields(Span, (t) => ({
+    depth: t.int({
+      description:
+        "How deep the span sits in its trace's tree: 0 for a root (a span without a parent, or whose parent is not in the " +
+        "trace), its parent's depth + 1 otherwise. With Trace.spans(order: TREE) it draws the whole tree from one flat list.",
+      select: { traceId: true },
+      resolve: async (span, _args, ctx, info) => (await placeOfSpan(ctx, info, span)).place.depth,
+    }),
+    ancestors: t.field({
+      type: [Span],
+      description: "The spans from the trace's root down to this span's parent, root first (a breadcrumb); empty for a root.",
+      select: { traceId: true },
+      resolve: async (span, _args, ctx, info) => {
+        const { tree } = await placeOfSpan(ctx, info, span);
+        const ids = tree.ancestorsOf(span.id);
+        if (ids.length === 0) return [];
+        const rows = await spansById(ctx, info).loadMany(ids);
+        const failed = rows.find((row) => row instanceof Error);
+        if (failed) throw failed;
+        return rows as SpanRow[];
+      },
+    }),
+    childCount: t.int({
+      description: 'How many spans sit directly under this one.',
+      select: { traceId: true },
+      resolve: async (span, _args, ctx, info) => (await placeOfSpan(ctx, info, span)).place.childCount,
+    }),
+    descendantCount: t.int({
+      description: 'How many spans sit under this one, at any depth.',
+      select: { traceId: true },
+      resolve: async (span, _args, ctx, info) => (await placeOfSpan(ctx, info, span)).place.descendantCount,
+    }),
+    subtree: t.field({
+      type: SpanSubtree,
+      description: 'Rollups (spans, tokens, cost, errors) of this span and everything under it.',
+      select: { traceId: true },
+      resolve: async (span, _args, ctx, info) => (await placeOfSpan(ctx, info, span)).place.subtree,
+    }),
+}));
 
 export const SpanFilterInput = builder.inputType('SpanFilter', {
   description: 'Conditions on spans; all given conditions must hold.',
@@ -359,7 +434,8 @@ builder.subscriptionFields((t) => ({
     type: SpanChange,
     description:
       'Every span created or updated in a trace, in commit order. With replay: true, the spans already ' +
-      'stored come first (as CREATED, in start order), then the live changes, with no gap and no duplicate.',
+      'stored come first (as CREATED, in start order), then the live changes, with no gap and no duplicate. ' +
+      'A trace id with no span yet is waited for: the subscription stays open and the first span arrives as it is written.',
     args: {
       traceId: t.arg.id({ required: true, description: 'The trace to tail.' }),
       replay: t.arg.boolean({ required: false, defaultValue: false, description: 'Send the spans already stored first.' }),

@@ -24,7 +24,8 @@ class FilterFeed {
   readonly feeds = new Set<BoundedFeed<TraceRow>>();
   private readonly lastSeq = new Map<string, number>();
   private readonly inMemory: ((trace: TraceRow) => boolean) | null;
-  private readonly conditions: Sql | undefined;
+  /** The filter's SQL as of now: `stale` moves with the clock. */
+  private readonly conditions: () => Sql;
   private readonly stopListening: () => void;
   private checking = 0;
   private queue = Promise.resolve();
@@ -33,11 +34,14 @@ class FilterFeed {
     scope: Scope,
     filter: TraceFilter | null | undefined,
     private readonly bufferLimit: number,
+    staleAfterMs: number,
     private readonly forget: () => void,
   ) {
     // Compiled first: a bad filter is an error when subscribing, not on the first update.
-    this.conditions = filter ? traceConditions(scope, filter) : undefined;
-    this.inMemory = memoryMatcher(filter);
+    const conditions = () => traceConditions(scope, filter, { afterMs: staleAfterMs, now: new Date() });
+    conditions();
+    this.conditions = conditions;
+    this.inMemory = memoryMatcher(filter, { afterMs: staleAfterMs });
     this.stopListening = onEveryMessage('trace:updated', scope.projectId, (trace) => this.arrived(trace));
   }
 
@@ -49,7 +53,7 @@ class FilterFeed {
       return;
     }
     this.queue = this.queue
-      .then(async () => this.matched(trace, await matchesInSql(this.conditions!, trace)))
+      .then(async () => this.matched(trace, await matchesInSql(this.conditions(), trace)))
       .catch(() => this.interrupt())
       .finally(() => this.checking--);
   }
@@ -76,15 +80,20 @@ class FilterFeed {
 
 const filters = new Map<string, FilterFeed>();
 
+/**
+ * Follows the traces of a project that change and match `filter`. `filter.stale` is checked as each
+ * change arrives: a change resets a trace's clock, so a stale trace shows as one only once it
+ * changes no more (a stale: true explorer lists them with `traces`; this feed shows them leaving).
+ */
 export function openTraceUpdateFeed(
   scope: Scope,
   filter: TraceFilter | null | undefined,
-  options: FeedOptions,
+  options: FeedOptions & { staleAfterMs: number },
 ): AsyncIterable<TraceRow | FeedFailure> {
-  const key = `${scope.projectId}\u0000${JSON.stringify(filter ?? null)}`;
+  const key = `${scope.projectId}\u0000${options.staleAfterMs}\u0000${JSON.stringify(filter ?? null)}`;
   let shared = filters.get(key);
   if (!shared) {
-    const created: FilterFeed = new FilterFeed(scope, filter, options.bufferLimit, () => {
+    const created: FilterFeed = new FilterFeed(scope, filter, options.bufferLimit, options.staleAfterMs, () => {
       if (filters.get(key) === created) filters.delete(key);
     });
     filters.set(key, (shared = created));

@@ -6,10 +6,17 @@
  * spans, name search beyond ASCII), the caller asks SQL.
  */
 import { filterText, metaObject, tagList, type DateTimeRange, type FloatRange } from '../db/filters.js';
-import type { TraceFilter } from './trace-search.js';
+import { traceIdList, type TraceFilter } from './trace-search.js';
+import { isStale } from './trace-stale.js';
 import type { TraceRow } from './trace.service.js';
 
 type Check = (trace: TraceRow) => boolean;
+
+/** STALE_AFTER_MS, and the clock `filter.stale` is checked against (now, each time it is asked). */
+export interface StaleClock {
+  afterMs: number;
+  now?: () => Date;
+}
 
 /**
  * The filter as a function of a trace row, or null when a condition needs SQL: `hasSpan` and
@@ -17,7 +24,7 @@ type Check = (trace: TraceRow) => boolean;
  * ASCII case, PostgreSQL's ILIKE folds all; memory would have to pick one). Throws the same
  * BAD_USER_INPUT as the SQL filter for a filter that is not valid.
  */
-export function memoryMatcher(filter: TraceFilter | null | undefined): Check | null {
+export function memoryMatcher(filter: TraceFilter | null | undefined, stale: StaleClock): Check | null {
   if (!filter) return () => true;
   const checks: Check[] = [];
   const search = filterText(filter.search, 'filter.search');
@@ -36,6 +43,16 @@ export function memoryMatcher(filter: TraceFilter | null | undefined): Check | n
   checks.push(...range(filter.startTime, (trace) => trace.startTime));
   const sessionId = filterText(filter.sessionId, 'filter.sessionId');
   if (sessionId) checks.push((trace) => trace.sessionId === sessionId);
+  const ids = traceIdList(filter.ids);
+  if (ids) {
+    const listed = new Set(ids);
+    checks.push((trace) => listed.has(trace.id));
+  }
+  if (filter.stale != null) {
+    const { afterMs, now = () => new Date() } = stale;
+    const wanted = filter.stale;
+    checks.push((trace) => isStale(trace, { afterMs, now: now() }) === wanted);
+  }
   const tags = tagList(filter.tags, 'filter.tags');
   if (tags.length) checks.push((trace) => tags.every((tag) => (trace.tags as string[]).includes(tag)));
   const meta = metaObject(filter.meta, 'filter.meta');

@@ -201,7 +201,9 @@ export function traceColumns(state: RollupState): TraceColumns {
     status: traceStatus(state.openCount, state.errorCount),
     startTime: state.startTime,
     endTime: state.endTime,
-    durationMs: state.endTime ? state.endTime.getTime() - state.startTime.getTime() : null,
+    // Null exactly while the trace is RUNNING: a root that ended with spans still open (or spans that
+    // ended under an open root) is not a duration yet, and must not sort among the finished ones.
+    durationMs: state.openCount === 0 && state.endTime ? state.endTime.getTime() - state.startTime.getTime() : null,
     spanCount: state.spanCount,
     openCount: state.openCount,
     errorCount: state.errorCount,

@@ -9,6 +9,8 @@ import { column, join, raw, sql, type Sql } from '../db/dialect.js';
 import { allOf, filterText, inList, metaObject, rangeConditions, tagList, type DateTimeRange, type FloatRange } from '../db/filters.js';
 import { countRows, nullsLast, pageOfRows, type Direction, type RowPage, type SortKey } from '../db/keyset.js';
 import { spanConditions, type SpanFilter } from '../spans/span-filter.js';
+import { BadUserInput } from '../errors.js';
+import { staleCondition, type Staleness } from './trace-stale.js';
 import type { Scope } from '../spans/span.service.js';
 
 export interface TraceFilter {
@@ -25,6 +27,23 @@ export interface TraceFilter {
   hasSpan?: SpanFilter | null;
   /** In this session. */
   sessionId?: string | null;
+  /** Only these traces; an empty list matches none (at most MAX_TRACE_IDS). */
+  ids?: readonly string[] | null;
+  /** true: only stale traces (RUNNING with no change for STALE_AFTER_MS); false: only the others. */
+  stale?: boolean | null;
+}
+
+/** How many ids `TraceFilter.ids` may list: a live explorer page's worth, and a bounded IN list. */
+export const MAX_TRACE_IDS = 500;
+
+/** The distinct ids a filter lists, at most MAX_TRACE_IDS; undefined when it lists none. */
+export function traceIdList(ids: readonly string[] | null | undefined, field = 'filter.ids'): string[] | undefined {
+  if (ids == null) return undefined;
+  const distinct = [...new Set(ids)];
+  if (distinct.length > MAX_TRACE_IDS) {
+    throw new BadUserInput(`${field}: may list at most ${MAX_TRACE_IDS} trace ids; this one lists ${distinct.length}`, { field });
+  }
+  return distinct;
 }
 
 export const TRACE_ORDER_FIELDS = ['START_TIME', 'DURATION', 'COST', 'TOKENS', 'SPAN_COUNT'] as const;
@@ -39,8 +58,11 @@ const ALIAS = 'trace';
 const FROM = raw(`"Trace" AS "${ALIAS}"`);
 const col = (name: string) => column(ALIAS, name);
 
-/** The WHERE clause of a trace filter, scoped to the caller's project. */
-export function traceConditions(scope: Scope, filter: TraceFilter | null | undefined): Sql {
+/**
+ * The WHERE clause of a trace filter, scoped to the caller's project. `staleness` says when a
+ * running trace is stale (`filter.stale`), as of the moment the statement is built.
+ */
+export function traceConditions(scope: Scope, filter: TraceFilter | null | undefined, staleness: Staleness): Sql {
   const { dialect } = database();
   const conditions: Sql[] = [sql`${col('projectId')} = ${scope.projectId}`];
   if (filter) {
@@ -53,6 +75,9 @@ export function traceConditions(scope: Scope, filter: TraceFilter | null | undef
     conditions.push(...rangeConditions(col('startTime'), filter.startTime, 'filter.startTime'));
     const sessionId = filterText(filter.sessionId, 'filter.sessionId');
     if (sessionId) conditions.push(sql`${col('sessionId')} = ${sessionId}`);
+    const ids = traceIdList(filter.ids);
+    if (ids) conditions.push(ids.length ? inList(col('id'), ids)[0]! : sql`1 = 0`);
+    if (filter.stale != null) conditions.push(staleCondition(ALIAS, filter.stale, staleness));
     const tags = tagList(filter.tags, 'filter.tags');
     if (tags.length) conditions.push(dialect.arrayContainsAll(col('tags'), tags));
     const meta = metaObject(filter.meta, 'filter.meta');
@@ -74,6 +99,7 @@ function orderKeys(order: TraceOrder | null | undefined): SortKey[] {
     case 'START_TIME':
       return [{ expr: col('startTime'), direction, kind: 'date' }, id];
     case 'DURATION':
+      // A running trace has no duration yet: it comes after the finished ones in both directions.
       return [...nullsLast(col('durationMs'), direction), id];
     case 'COST':
       return [{ expr: col('cost'), direction, kind: 'number' }, id];
@@ -91,12 +117,14 @@ export interface TraceSearch {
   orderBy?: TraceOrder | null;
   /** The columns of Trace each row holds (column names from the data model, never from input). */
   columns: readonly string[];
+  /** STALE_AFTER_MS, for `filter.stale`. */
+  staleAfterMs: number;
 }
 
 /** A page of matching traces, newest first unless ordered otherwise, and a lazy total. */
 export async function searchTraces(scope: Scope, search: TraceSearch): Promise<RowPage & { totalCount: () => Promise<number> }> {
   const { read } = database();
-  const where = traceConditions(scope, search.filter);
+  const where = traceConditions(scope, search.filter, { afterMs: search.staleAfterMs, now: new Date() });
   const page = await pageOfRows(read, {
     from: FROM,
     columns: join(search.columns.map((name) => col(name)), ', '),

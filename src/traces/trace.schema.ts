@@ -10,14 +10,16 @@ import { matchingSpanIds } from '../spans/span-search.js';
 import type { SpanFilter } from '../spans/span-filter.js';
 import { database } from '../db/database.js';
 import { inPageOrder, pageSize } from '../db/keyset.js';
-import { executionLoader } from '../schema/loaders.js';
+import { executionLoader, pathWithoutIndexes } from '../schema/loaders.js';
 import { withPlannedSelection } from '../schema/reload.js';
 import type { PlannedQuery } from '../schema/planned-selection.js';
 import { traceStarts } from './trace-start.js';
 import type { TraceRow } from './trace.service.js';
 import { TRACE_STATUSES } from '../vocabulary.js';
 import { compositionSteps, traceSummary } from './trace-rollup.js';
-import { searchTraces, TRACE_ORDER_FIELDS } from './trace-search.js';
+import { MAX_TRACE_IDS, searchTraces, TRACE_ORDER_FIELDS } from './trace-search.js';
+import { isStale } from './trace-stale.js';
+import { spanTrees, type SpanTree } from '../spans/span-tree.js';
 import { openTraceUpdateFeed } from './trace-feed.js';
 import { deleteTrace } from './trace.service.js';
 import { unlessFailed, type FeedFailure } from '../subscriptions/bounded-feed.js';
@@ -42,6 +44,30 @@ const StepCount = builder.objectRef<{ type: string; count: number }>('StepCount'
 
 const inStartOrder = [{ startTime: 'asc' as const }, { id: 'asc' as const }];
 
+const SpanOrder = builder.enumType('SpanOrder', {
+  description: 'The order of the spans of a trace.',
+  values: {
+    START: { description: 'By start time, then id.' },
+    TREE: {
+      description:
+        'Depth-first: each span right before its subtree, siblings by start time then id; roots (spans without a parent, ' +
+        'or whose parent is not in the trace) likewise. With Span.depth, one flat list draws a whole tree of any depth.',
+    },
+  },
+});
+
+/**
+ * Spans in the tree's depth-first order. A span the tree was read without (written between the two
+ * reads) keeps its place after the others, in start order.
+ */
+function inTreeOrder(rows: SpanRow[], tree: SpanTree): SpanRow[] {
+  const positionOf = (row: SpanRow) => tree.place(row.id)?.position ?? Number.MAX_SAFE_INTEGER;
+  return rows
+    .map((row, index) => ({ row, index, position: positionOf(row) }))
+    .sort((a, b) => a.position - b.position || a.index - b.index)
+    .map(({ row }) => row);
+}
+
 export const Trace = builder.prismaObject('Trace', {
   description: 'A tree of spans under one root span, with rollups over all of them.',
   // Select mode: a read loads the columns its fields need. The start always comes along: the spans
@@ -58,7 +84,20 @@ export const Trace = builder.prismaObject('Trace', {
     }),
     startTime: t.expose('startTime', { type: 'DateTime', description: 'The earliest span start.' }),
     endTime: t.expose('endTime', { type: 'DateTime', nullable: true, description: 'The latest span end; null until a span ends.' }),
-    durationMs: t.exposeFloat('durationMs', { nullable: true, description: 'endTime - startTime in milliseconds.' }),
+    durationMs: t.exposeFloat('durationMs', {
+      nullable: true,
+      description:
+        'endTime - startTime in milliseconds once the trace has finished; null while it is RUNNING (any span still open, ' +
+        'even when the root has ended): its elapsed time is then now - startTime. Ordered by DURATION, running traces come last.',
+    }),
+    errorCount: t.exposeInt('errorCount', { description: 'How many spans of the trace have an error.' }),
+    stale: t.boolean({
+      description:
+        'true when the trace is RUNNING and nothing in it changed for longer than the server setting STALE_AFTER_MS ' +
+        '(30 minutes unless set): a run that probably died without closing its spans.',
+      select: { status: true, updatedAt: true },
+      resolve: (trace, _args, ctx) => isStale(trace, { afterMs: ctx.limits.staleAfterMs, now: new Date() }),
+    }),
     spanCount: t.exposeInt('spanCount', { description: 'How many spans the trace has.' }),
     totalTokens: t.exposeInt('totalTokens', { description: 'Tokens over all spans.' }),
     cost: t.exposeFloat('cost', { description: 'Cost over all spans.' }),
@@ -98,11 +137,20 @@ export const Trace = builder.prismaObject('Trace', {
     sessionId: t.exposeID('sessionId', { nullable: true, description: 'The session (conversation, thread) the trace belongs to, if any.' }),
     spans: t.field({
       type: [Span],
-      description: 'All spans of the trace, flat, in start order; optionally only those matching a filter.',
-      args: { filter: t.arg({ type: SpanFilterInput, required: false, description: 'Only spans matching this.' }) },
+      description:
+        'All spans of the trace, flat, in start order or depth-first (order: TREE); optionally only those matching a filter.',
+      args: {
+        filter: t.arg({ type: SpanFilterInput, required: false, description: 'Only spans matching this.' }),
+        order: t.arg({ type: SpanOrder, required: false, defaultValue: 'START', description: 'The order of the list.' }),
+      },
       // Read after the trace, as rows: joined into the trace's read, thousands of spans would be
       // built into one JSON value on PostgreSQL.
-      resolve: (trace, args, ctx, info) => traceSpans(ctx, info, args.filter ?? null).load(trace.id),
+      resolve: async (trace, args, ctx, info) => {
+        const spans = traceSpans(ctx, info, args.filter ?? null).load(trace.id);
+        if (args.order !== 'TREE') return spans;
+        const [rows, tree] = await Promise.all([spans, spanTrees(ctx, info).load(trace.id)]);
+        return inTreeOrder(rows, tree);
+      },
     }),
     events: t.relation('events', {
       description: 'Events on any span of the trace, oldest first.',
@@ -143,14 +191,6 @@ function traceSpans(ctx: Context, info: GraphQLResolveInfo, filter: SpanFilter |
   });
 }
 
-function pathWithoutIndexes(info: GraphQLResolveInfo): string {
-  const parts: string[] = [];
-  for (let path: GraphQLResolveInfo['path'] | undefined = info.path; path; path = path.prev) {
-    if (typeof path.key === 'string') parts.unshift(path.key);
-  }
-  return parts.join('.');
-}
-
 export const TraceFilterInput = builder.inputType('TraceFilter', {
   description: 'Conditions on traces, as the trace explorer offers them; all given conditions must hold.',
   fields: (t) => ({
@@ -164,6 +204,16 @@ export const TraceFilterInput = builder.inputType('TraceFilter', {
     meta: t.field({ type: 'JSON', required: false, description: "The root span's meta contains these key/values." }),
     model: t.string({ required: false, description: 'Has a span that ran this model.' }),
     sessionId: t.id({ required: false, description: 'In this session.' }),
+    ids: t.idList({
+      required: false,
+      description: `Only the traces with these ids (at most ${MAX_TRACE_IDS}; an empty list matches none): the rows a live explorer shows.`,
+    }),
+    stale: t.boolean({
+      required: false,
+      description:
+        'true: only stale traces (RUNNING with no change for longer than STALE_AFTER_MS, see Trace.stale); false: only the others. ' +
+        'In traceUpdated a change resets the clock, so a change is checked as of when it arrives.',
+    }),
     hasSpan: t.field({
       type: SpanFilterInput,
       required: false,
@@ -176,7 +226,7 @@ const TraceOrderField = builder.enumType('TraceOrderField', {
   description: 'What traces can be sorted by.',
   values: {
     START_TIME: { description: 'When the trace started.' },
-    DURATION: { description: 'How long it took (running traces last).' },
+    DURATION: { description: 'How long it took; running traces (durationMs null) come after the finished ones in both directions.' },
     COST: { description: 'What it cost.' },
     TOKENS: { description: 'How many tokens it used.' },
     SPAN_COUNT: { description: 'How many spans it has.' },
@@ -236,7 +286,15 @@ builder.queryFields((t) => ({
         ctx,
         info,
         'Trace',
-        (columns) => searchTraces(ctx.scope, { first, after: args.after, filter: args.filter, orderBy: args.orderBy, columns }),
+        (columns) =>
+          searchTraces(ctx.scope, {
+            first,
+            after: args.after,
+            filter: args.filter,
+            orderBy: args.orderBy,
+            columns,
+            staleAfterMs: ctx.limits.staleAfterMs,
+          }),
         (query, where) => database().read.trace.findMany({ ...query, where }),
       );
       const starts = traceStarts(ctx, info);
@@ -263,7 +321,8 @@ builder.subscriptionFields((t) => ({
     type: 'Trace',
     description: 'Traces created or whose rollups changed; only those matching `filter`, the same filter as `traces`.',
     args: { filter: t.arg({ type: TraceFilterInput, required: false, description: 'Only traces matching this.' }) },
-    subscribe: (_root, args, ctx) => openTraceUpdateFeed(ctx.scope, args.filter, feedOptions(ctx)),
+    subscribe: (_root, args, ctx) =>
+      openTraceUpdateFeed(ctx.scope, args.filter, { ...feedOptions(ctx), staleAfterMs: ctx.limits.staleAfterMs }),
     resolve: async (query, change, _args, ctx, info) => {
       // The trace as this change left it; relations the client selected are read for it.
       const trace = unlessFailed(change as TraceRow | FeedFailure);
