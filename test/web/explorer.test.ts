@@ -1,0 +1,252 @@
+/**
+ * The trace explorer and the live span tree in a real browser against a real server: listing,
+ * searching, filtering and paging; a trace written while the page is open appears and its tree grows
+ * live; deep links; and the API key (start-up key on loopback, a wrong key refused plainly).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { openPage, useBrowser, type OpenPage } from '../helpers/browser.js';
+import { at, CREATE_SPAN, CREATE_SPANS, uid, UPDATE_SPAN } from '../helpers/operations.js';
+import { originOf, useTestServer } from '../helpers/server.js';
+
+const server = useTestServer();
+const browser = useBrowser();
+const WAIT = { timeout: 30_000 };
+
+let opened: OpenPage[] = [];
+afterEach(async () => {
+  for (const { context } of opened) await context.close();
+  opened = [];
+});
+
+async function open(path: string, init?: (page: Page) => Promise<void>): Promise<OpenPage> {
+  const origin = originOf(server().url);
+  const page = await openPage(browser(), origin);
+  opened.push(page);
+  await init?.(page.page);
+  await page.page.goto(origin + path);
+  return page;
+}
+
+const row = (page: Page, traceId: string) => page.locator(`[data-trace-id="${traceId}"]`);
+
+describe('the trace explorer', () => {
+  it('lists traces newest first with composition, cost, tokens and previews; searches, filters and pages', async () => {
+    const tag = uid('exp');
+    const ids = { alpha: uid('alpha'), beta: uid('beta'), gamma: uid('gamma') };
+    const write = (name: keyof typeof ids, start: number, extra: Record<string, unknown>, child: Record<string, unknown> = {}) =>
+      server().gql(CREATE_SPANS, {
+        input: [
+          { id: `${ids[name]}-root`, traceId: ids[name], name: `${name}-${tag}`, startTime: at(start), endTime: at(start + 900), tags: [tag], ...extra },
+          { id: `${ids[name]}-llm`, traceId: ids[name], parentId: `${ids[name]}-root`, name: 'llm', startTime: at(start + 10), endTime: at(start + 500), ...child },
+        ],
+      });
+    await write(
+      'alpha',
+      0,
+      { input: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'What is the capital of France?' }], output: { role: 'assistant', content: 'Paris.' } },
+      { model: 'gpt-4o-mini', inputTokens: 100, outputTokens: 20, cost: 0.25 },
+    );
+    await write('beta', 1000, { input: 'plain text input' }, { type: 'TOOL', error: 'tool failed: timeout', cost: 0.5 });
+    await write('gamma', 2000, { tags: [tag, 'vip'], sessionId: `session-${tag}` }, { model: 'claude-sonnet-4-5', inputTokens: 1000, outputTokens: 234, cost: 2 });
+
+    const { page, outside, errors } = await open(`/?q=${tag}`);
+    await row(page, ids.alpha).waitFor(WAIT);
+    const order = await page.locator('[data-trace-id]').evaluateAll((rows) => rows.map((element) => element.getAttribute('data-trace-id')));
+    expect(order).toEqual([ids.gamma, ids.beta, ids.alpha]);
+    const alpha = await row(page, ids.alpha).innerText();
+    expect(alpha).toContain(`alpha-${tag}`);
+    expect(alpha).toContain('2 steps · 1 llm · 1 function');
+    expect(alpha).toContain('What is the capital of France?'); // the last user message, not raw JSON
+    expect(alpha).not.toContain('"role"');
+    expect(alpha).toContain('Paris.');
+    expect(alpha).toContain('$0.25');
+    expect(alpha).toContain('120');
+    expect(alpha).toContain('900 ms');
+    expect(await row(page, ids.beta).getAttribute('data-status')).toBe('ERROR');
+    expect(await row(page, ids.beta).innerText()).toContain('1 failed');
+    expect(await page.getByTestId('trace-count').innerText()).toBe('3 traces');
+
+    // Search by name, typed.
+    await page.getByLabel('Search by name').fill(`beta-${tag}`);
+    await row(page, ids.alpha).waitFor({ state: 'detached', ...WAIT });
+    await row(page, ids.beta).waitFor(WAIT);
+    expect(await page.locator('[data-trace-id]').count()).toBe(1);
+    expect(new URL(page.url()).searchParams.get('q')).toBe(`beta-${tag}`);
+
+    // Status, then cost, model, tags and session: each narrows the list to what it should.
+    await page.getByLabel('Search by name').fill(tag);
+    await row(page, ids.alpha).waitFor(WAIT);
+    await page.getByLabel('Status').selectOption('ERROR');
+    await row(page, ids.alpha).waitFor({ state: 'detached', ...WAIT });
+    expect(await page.locator('[data-trace-id]').evaluateAll((rows) => rows.map((element) => element.getAttribute('data-trace-id')))).toEqual([ids.beta]);
+    await page.getByLabel('Status').selectOption('');
+    await row(page, ids.alpha).waitFor(WAIT);
+    await page.getByLabel('Minimum cost (USD)').fill('1');
+    await row(page, ids.alpha).waitFor({ state: 'detached', ...WAIT });
+    expect(await page.locator('[data-trace-id]').evaluateAll((rows) => rows.map((element) => element.getAttribute('data-trace-id')))).toEqual([ids.gamma]);
+    await page.getByLabel('Minimum cost (USD)').fill('');
+    await page.getByLabel('Maximum duration (seconds)').fill('0.5');
+    await row(page, ids.alpha).waitFor({ state: 'detached', ...WAIT });
+    await page.getByText('No traces match').waitFor(WAIT);
+    await page.getByLabel('Maximum duration (seconds)').fill('');
+    await row(page, ids.gamma).waitFor(WAIT);
+    await page.getByLabel('Model').fill('gpt-4o-mini');
+    await row(page, ids.gamma).waitFor({ state: 'detached', ...WAIT });
+    expect(await page.locator('[data-trace-id]').evaluateAll((rows) => rows.map((element) => element.getAttribute('data-trace-id')))).toEqual([ids.alpha]);
+    await page.getByLabel('Model').fill('');
+    await row(page, ids.gamma).waitFor(WAIT);
+    await page.getByLabel('Tags').fill('vip');
+    await row(page, ids.alpha).waitFor({ state: 'detached', ...WAIT });
+    await row(page, ids.gamma).waitFor(WAIT);
+    await page.getByLabel('Tags').fill('');
+    await row(page, ids.beta).waitFor(WAIT);
+    await page.getByLabel('Session').fill(`session-${tag}`);
+    await row(page, ids.beta).waitFor({ state: 'detached', ...WAIT });
+    await row(page, ids.gamma).waitFor(WAIT);
+    await page.getByLabel('Session').fill('');
+    await row(page, ids.beta).waitFor(WAIT);
+    // A time range that ends before these traces started.
+    await page.getByLabel('Time range').selectOption('custom');
+    await page.getByLabel('To').fill('2026-11-24T08:00');
+    await row(page, ids.gamma).waitFor({ state: 'detached', ...WAIT });
+    await page.getByLabel('Time range').selectOption('');
+    await row(page, ids.gamma).waitFor(WAIT);
+
+    // Paging: 55 matching traces come as 50, then the rest.
+    const many = uid('page');
+    await server().gql(CREATE_SPANS, {
+      input: Array.from({ length: 55 }, (_, index) => ({ id: `${many}-${index}`, traceId: `${many}-t${index}`, name: `${many}-run`, startTime: at(10_000 + index), endTime: at(10_100 + index) })),
+    });
+    await page.getByLabel('Search by name').fill(many);
+    await page.locator(`[data-trace-id="${many}-t54"]`).waitFor(WAIT);
+    await page.getByTestId('trace-count').getByText('55 traces').waitFor(WAIT);
+    expect(await page.locator('[data-trace-id]').count()).toBe(50);
+    await page.getByRole('button', { name: /Load 50 more/ }).click();
+    await page.locator(`[data-trace-id="${many}-t0"]`).waitFor(WAIT);
+    expect(await page.locator('[data-trace-id]').count()).toBe(55);
+
+    expect(outside).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
+  it('shows a trace written while the page is open, running, and its tree grows live as spans arrive and end', async () => {
+    const traceId = uid('live');
+    const { page, outside, errors } = await open('/');
+    await page.getByTestId('trace-count').waitFor(WAIT);
+    await page.locator('.live-badge').waitFor(WAIT);
+
+    const now = Date.now();
+    const iso = (ms: number) => new Date(now + ms).toISOString();
+    await server().gql(CREATE_SPAN, { input: { id: `${traceId}-root`, traceId, name: `live-run-${traceId}`, type: 'AGENT', startTime: iso(0) } });
+    await row(page, traceId).waitFor(WAIT);
+    expect(await row(page, traceId).getAttribute('data-status')).toBe('RUNNING');
+    await row(page, traceId).locator('.dot-running').waitFor(WAIT);
+    await row(page, traceId).locator('.elapsed').waitFor(WAIT);
+
+    // Into the trace: one span so far, running.
+    await row(page, traceId).click();
+    await page.waitForURL(`**/traces/${traceId}`, WAIT);
+    await page.locator(`[data-span-id="${traceId}-root"]`).waitFor(WAIT);
+    expect(await page.getByTestId('trace-status').innerText()).toBe('running');
+
+    // Spans written now appear in the tree, nested, without a reload.
+    await server().gql(CREATE_SPAN, { input: { id: `${traceId}-llm`, traceId, parentId: `${traceId}-root`, name: 'plan', model: 'gpt-4o', startTime: iso(100) } });
+    const llm = page.locator(`[data-span-id="${traceId}-llm"]`);
+    await llm.waitFor(WAIT);
+    expect(await llm.getAttribute('aria-level')).toBe('2');
+    expect(await llm.getAttribute('class')).toContain('running');
+    await server().gql(CREATE_SPAN, { input: { id: `${traceId}-tool`, traceId, parentId: `${traceId}-llm`, name: 'web_search', type: 'TOOL', startTime: iso(200) } });
+    await page.locator(`[data-span-id="${traceId}-tool"][aria-level="3"]`).waitFor(WAIT);
+    await page.getByTestId('span-count').getByText('3').waitFor(WAIT);
+
+    // Ending spans fills their bars in: no longer running, with a duration.
+    await server().gql(UPDATE_SPAN, { id: `${traceId}-tool`, input: { endTime: iso(700), error: 'rate limited' } });
+    await page.locator(`[data-span-id="${traceId}-tool"].failed:not(.running)`).waitFor(WAIT);
+    expect(await page.locator(`[data-span-id="${traceId}-tool"] .duration`).innerText()).toBe('500 ms');
+    await server().gql(UPDATE_SPAN, { id: `${traceId}-llm`, input: { endTime: iso(900), inputTokens: 50, outputTokens: 10 } });
+    await server().gql(UPDATE_SPAN, { id: `${traceId}-root`, input: { endTime: iso(1000) } });
+    await page.locator(`[data-span-id="${traceId}-root"]:not(.running)`).waitFor(WAIT);
+    await page.getByTestId('trace-status').getByText('error').waitFor(WAIT);
+    expect(await page.getByTestId('trace-sums').innerText()).toContain('1.00 s');
+
+    // Back in the explorer, the row has caught up.
+    await page.goBack();
+    await row(page, traceId).and(page.locator('[data-status="ERROR"]')).waitFor(WAIT);
+
+    expect(outside).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
+  it('a trace opened before its first span is written waits for it, then draws it live', async () => {
+    const traceId = uid('early');
+    const { page, outside } = await open(`/traces/${traceId}`);
+    await page.getByTestId('waiting').waitFor(WAIT);
+    await server().gql(CREATE_SPAN, { input: { id: `${traceId}-root`, traceId, name: 'early-bird', startTime: new Date().toISOString() } });
+    await page.locator(`[data-span-id="${traceId}-root"]`).waitFor(WAIT);
+    await page.getByTestId('trace-name').getByText('early-bird').waitFor(WAIT);
+    await page.getByTestId('waiting').waitFor({ state: 'detached', ...WAIT });
+    expect(outside).toEqual([]);
+  });
+
+  it('deep links open the right view, and survive a reload', async () => {
+    const traceId = uid('deep');
+    await server().gql(CREATE_SPANS, {
+      input: [
+        { id: `${traceId}-root`, traceId, name: 'deep-root', startTime: at(0), endTime: at(1000) },
+        {
+          id: `${traceId}-gen`, traceId, parentId: `${traceId}-root`, name: 'deep-generation', model: 'gpt-4o', startTime: at(10), endTime: at(900),
+          input: [{ role: 'user', content: 'Hello there' }], output: [{ role: 'assistant', content: 'General Kenobi' }],
+        },
+      ],
+    });
+    const { page, outside } = await open(`/traces/${traceId}/spans/${traceId}-gen`);
+    await page.getByTestId('span-name').getByText('deep-generation').waitFor(WAIT);
+    expect(await page.locator(`[data-span-id="${traceId}-gen"]`).getAttribute('aria-selected')).toBe('true');
+    await page.reload();
+    await page.getByTestId('span-name').getByText('deep-generation').waitFor(WAIT);
+
+    // Clicking another row changes the URL; back returns to the first.
+    await page.locator(`[data-span-id="${traceId}-root"]`).click();
+    await page.waitForURL(`**/traces/${traceId}/spans/${traceId}-root`, WAIT);
+    await page.getByTestId('span-name').getByText('deep-root').waitFor(WAIT);
+    await page.goBack();
+    await page.getByTestId('span-name').getByText('deep-generation').waitFor(WAIT);
+
+    await page.goto(`${originOf(server().url)}/traces/${traceId}/conversation`);
+    await page.getByTestId('conversation').getByText('General Kenobi').waitFor(WAIT);
+    await page.goto(`${originOf(server().url)}/traces/${traceId}`);
+    await page.getByTestId('trace-name').getByText('deep-root').waitFor(WAIT);
+    expect(await page.getByTestId('span-detail').count()).toBe(0);
+    expect(outside).toEqual([]);
+  });
+});
+
+describe('the API key', () => {
+  it('on loopback the start-up key opens the explorer without asking', async () => {
+    const { page, outside } = await open('/');
+    await page.getByTestId('project').getByText('default', { exact: true }).waitFor(WAIT);
+    expect(await page.locator('input[type="password"]').count()).toBe(0);
+    expect(outside).toEqual([]);
+  });
+
+  it('a wrong key is refused plainly, and another can be entered', async () => {
+    const { page, outside } = await open('/', (page) => page.addInitScript(() => localStorage.setItem('spantree.apiKey', 'st_not_a_real_key_0000000000000000')));
+    const refused = page.getByTestId('key-refused');
+    await refused.waitFor(WAIT);
+    expect(await refused.innerText()).toContain('This key was not accepted');
+    expect(await page.getByTestId('project').count()).toBe(0);
+
+    // The start-up key is offered on loopback; a typed key works the same way.
+    await page.getByLabel('API key').fill('st_test_suite_key_0123456789abcdef');
+    await page.getByRole('button', { name: 'Open', exact: true }).click();
+    await page.getByTestId('project').getByText('default', { exact: true }).waitFor(WAIT);
+    expect(await page.evaluate(() => localStorage.getItem('spantree.apiKey'))).toBe('st_test_suite_key_0123456789abcdef');
+
+    // "change key" asks again.
+    await page.getByRole('button', { name: 'change key' }).click();
+    await page.getByLabel('API key').waitFor(WAIT);
+    expect(await page.evaluate(() => localStorage.getItem('spantree.apiKey'))).toBeNull();
+    expect(outside).toEqual([]);
+  });
+});

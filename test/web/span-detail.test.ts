@@ -1,0 +1,198 @@
+/**
+ * The span detail pane and the quick actions in a real browser against a real server: chat and raw
+ * JSON, copy span, thumbs feedback (and its refusal for a read-only key), the conversation view,
+ * "retained: no", and a 5,000-span trace drawn a window at a time.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { openPage, useBrowser, type OpenPage } from '../helpers/browser.js';
+import { at, CREATE_SPANS, uid } from '../helpers/operations.js';
+import { eventually } from '../helpers/wait.js';
+import { originOf, useTestServer } from '../helpers/server.js';
+
+const server = useTestServer();
+const browser = useBrowser();
+const WAIT = { timeout: 30_000 };
+
+let opened: OpenPage[] = [];
+afterEach(async () => {
+  for (const { context } of opened) await context.close();
+  opened = [];
+});
+
+async function open(path: string, options: { permissions?: string[]; key?: string } = {}): Promise<OpenPage> {
+  const origin = originOf(server().url);
+  const page = await openPage(browser(), origin, options);
+  opened.push(page);
+  if (options.key) await page.page.addInitScript((key) => localStorage.setItem('spantree.apiKey', key), options.key);
+  await page.page.goto(origin + path);
+  return page;
+}
+
+const QUESTION = 'Which plan includes SSO?';
+const ANSWER = 'SSO is part of the Business plan and above.';
+
+async function writeAgentTrace() {
+  const traceId = uid('detail');
+  await server().gql(CREATE_SPANS, {
+    input: [
+      { id: `${traceId}-root`, traceId, name: 'support-agent', type: 'AGENT', startTime: at(0), endTime: at(3000), meta: { userId: 'u-42' } },
+      {
+        id: `${traceId}-gen`, traceId, parentId: `${traceId}-root`, name: 'answer', model: 'gpt-4o', startTime: at(100), endTime: at(2100),
+        inputTokens: 300, outputTokens: 40, cost: 0.0042, score: 0.8, tags: ['final'], instructions: 'Answer from the docs.',
+        input: [
+          { role: 'system', content: 'Answer from the docs.' },
+          { role: 'user', content: [{ type: 'text', text: QUESTION }] },
+        ],
+        output: [{ role: 'assistant', content: ANSWER }],
+        meta: { temperature: 0.1 },
+      },
+      { id: `${traceId}-tool`, traceId, parentId: `${traceId}-root`, name: 'lookup', type: 'TOOL', startTime: at(2200), endTime: at(2900), error: 'HTTP 503', input: { q: 'sso' } },
+    ],
+  });
+  await server().gql(`mutation ($id: ID!) { createSpanEvent(spanId: $id, input: { kind: GUARDRAIL, source: "pii-check", data: { passed: true } }) { id } }`, { id: `${traceId}-gen` });
+  await server().gql(`mutation ($id: ID!) { addSpanMetric(spanId: $id, input: { dimension: "relevance", value: 0.93 }) { id } }`, { id: `${traceId}-gen` });
+  return traceId;
+}
+
+const detail = (page: Page) => page.getByTestId('span-detail');
+
+describe('the span detail', () => {
+  it('shows ids, breadcrumb, numbers, events and metrics, and content as chat with a {} toggle to raw JSON', async () => {
+    const traceId = await writeAgentTrace();
+    const { page, outside, errors } = await open(`/traces/${traceId}/spans/${traceId}-gen`);
+    await detail(page).getByTestId('span-name').getByText('answer').waitFor(WAIT);
+    const text = await detail(page).innerText();
+    for (const expected of [`${traceId}-gen`, `${traceId}-root`, 'support-agent', '+100 ms', '2.00 s', 'gpt-4o', '340', '$0.0042', '0.8', 'final', 'Answer from the docs.', 'GUARDRAIL', 'pii-check', 'relevance', '0.93']) {
+      expect(text.toLowerCase(), expected).toContain(expected.toLowerCase());
+    }
+    // The breadcrumb leads to the ancestor.
+    expect(await detail(page).getByRole('navigation', { name: 'Ancestors' }).getByRole('link', { name: 'support-agent' }).count()).toBe(1);
+
+    // Input as chat bubbles (content parts read as text).
+    const input = page.getByTestId('span-input');
+    await input.locator('.bubble[data-role="user"]').getByText(QUESTION).waitFor(WAIT);
+    expect(await input.locator('.bubble[data-role="system"]').innerText()).toContain('Answer from the docs.');
+    await page.getByTestId('span-output').locator('.bubble[data-role="assistant"]').getByText(ANSWER).waitFor(WAIT);
+    // {} shows the raw JSON, and back.
+    await input.getByRole('button', { name: '{}' }).click();
+    const raw = await page.getByTestId('span-input-raw').innerText();
+    expect(JSON.parse(raw)).toEqual([
+      { role: 'system', content: 'Answer from the docs.' },
+      { role: 'user', content: [{ type: 'text', text: QUESTION }] },
+    ]);
+    expect(await input.locator('.bubble').count()).toBe(0);
+    await input.getByRole('button', { name: '{}' }).click();
+    await input.locator('.bubble').first().waitFor(WAIT);
+
+    // A failed span shows its error.
+    await page.locator(`[data-span-id="${traceId}-tool"]`).click();
+    await page.getByTestId('span-error').getByText('HTTP 503').waitFor(WAIT);
+    expect(outside).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
+  it('copy span puts the span JSON on the clipboard', async () => {
+    const traceId = await writeAgentTrace();
+    const { page, outside } = await open(`/traces/${traceId}/spans/${traceId}-gen`, { permissions: ['clipboard-read', 'clipboard-write'] });
+    await page.getByTestId('copy-span').click();
+    await page.getByTestId('action-notice').getByText('copied').waitFor(WAIT);
+    const copied = JSON.parse(await page.evaluate(() => navigator.clipboard.readText()));
+    const { span } = await server().gql(`query ($id: ID!) { span(id: $id) { json } }`, { id: `${traceId}-gen` });
+    expect(copied).toEqual(span.json);
+    expect(copied.id).toBe(`${traceId}-gen`);
+    expect(copied.output).toEqual([{ role: 'assistant', content: ANSWER }]);
+    expect(outside).toEqual([]);
+  });
+
+  it('thumbs up and down record FEEDBACK events the API returns; a read-only key is refused plainly', async () => {
+    const traceId = await writeAgentTrace();
+    const { page, outside } = await open(`/traces/${traceId}/spans/${traceId}-gen`);
+    await page.getByTestId('thumbs-up').click();
+    await page.getByTestId('action-notice').getByText('thumbs up recorded').waitFor(WAIT);
+    await page.getByTestId('thumbs-down').click();
+    await page.getByTestId('action-notice').getByText('thumbs down recorded').waitFor(WAIT);
+    const feedback = async () =>
+      (await server().gql(`query ($id: ID!) { span(id: $id) { events(kind: [FEEDBACK]) { kind source data } } }`, { id: `${traceId}-gen` })).span.events as { data: { thumbs: string } }[];
+    await eventually(async () => (await feedback()).length === 2, 'two feedback events');
+    expect((await feedback()).map((event) => event.data.thumbs)).toEqual(['UP', 'DOWN']);
+    // The detail shows them among the events.
+    await page.getByTestId('span-events').locator('.kind-feedback').nth(1).waitFor(WAIT);
+
+    const { createApiKey } = await server().gql(`mutation { createApiKey(input: { name: "reader", scopes: [READ] }) { key } }`);
+    const reader = await open(`/traces/${traceId}/spans/${traceId}-gen`, { key: createApiKey.key });
+    await reader.page.getByTestId('thumbs-up').click();
+    const refused = reader.page.getByTestId('action-notice');
+    await refused.getByText('Feedback was refused').waitFor(WAIT);
+    expect(await refused.innerText()).toMatch(/INGEST|scope|not allowed|permission/i);
+    expect((await feedback()).length).toBe(2);
+    expect(outside).toEqual([]);
+    expect(reader.outside).toEqual([]);
+  });
+
+  it('the conversation view shows the turns in order', async () => {
+    const traceId = await writeAgentTrace();
+    const { page, outside } = await open(`/traces/${traceId}/spans/${traceId}-gen`);
+    await detail(page).getByRole('link', { name: 'Conversation' }).click();
+    await page.waitForURL(`**/traces/${traceId}/conversation`, WAIT);
+    const turns = page.getByTestId('conversation').locator('.bubble');
+    await turns.nth(2).waitFor(WAIT);
+    expect(await turns.evaluateAll((bubbles) => bubbles.map((bubble) => bubble.getAttribute('data-role')))).toEqual(['system', 'user', 'assistant']);
+    expect(await turns.nth(1).innerText()).toContain(QUESTION);
+    expect(await turns.nth(2).innerText()).toContain(ANSWER);
+    expect(outside).toEqual([]);
+  });
+
+  it('says "retained: no" plainly when content was not kept', async () => {
+    const traceId = uid('meta-only');
+    await server().gql(`mutation { setRetentionRule(input: { mode: METADATA_ONLY }) { mode } }`);
+    try {
+      await server().gql(CREATE_SPANS, { input: [{ id: `${traceId}-root`, traceId, name: 'secret', startTime: at(0), endTime: at(10), input: { ssn: '000' }, output: 'hidden' }] });
+    } finally {
+      await server().gql(`mutation { setRetentionRule(input: { mode: FULL }) { mode } }`);
+    }
+    const { page, outside } = await open(`/traces/${traceId}/spans/${traceId}-root`);
+    await page.getByTestId('retained-no').getByText('retained: no').waitFor(WAIT);
+    expect(await page.getByTestId('span-input').innerText()).toContain('retained: no');
+    expect(await detail(page).innerText()).not.toContain('000');
+    expect(outside).toEqual([]);
+  });
+});
+
+describe('a 5,000-span trace', () => {
+  it('renders only a window of rows, and scrolling brings later spans in', async () => {
+    const traceId = uid('big');
+    const spans: Record<string, unknown>[] = [{ id: `${traceId}-root`, traceId, name: 'big-root', type: 'AGENT', startTime: at(0), endTime: at(60_000) }];
+    for (let step = 0; step < 50; step++) {
+      spans.push({ id: `${traceId}-s${step}`, traceId, parentId: `${traceId}-root`, name: `step-${step}`, startTime: at(step * 1000 + 1), endTime: at(step * 1000 + 900) });
+      for (let call = 0; call < 99 && spans.length < 5000; call++) {
+        spans.push({ id: `${traceId}-s${step}-c${call}`, traceId, parentId: `${traceId}-s${step}`, name: `call-${step}-${call}`, type: 'TOOL', startTime: at(step * 1000 + 2 + call * 8), endTime: at(step * 1000 + 9 + call * 8) });
+      }
+    }
+    expect(spans.length).toBe(5000);
+    for (let index = 0; index < spans.length; index += 1000) await server().gql(`mutation ($input: [CreateSpanInput!]!) { createSpans(input: $input) { id } }`, { input: spans.slice(index, index + 1000) });
+
+    const { page, outside, errors } = await open(`/traces/${traceId}`);
+    await page.getByTestId('span-count').getByText('5,000').waitFor({ timeout: 60_000 });
+    await page.locator(`[data-span-id="${traceId}-root"]`).waitFor(WAIT);
+    const rows = page.locator('.span-space .span-row');
+    expect(await rows.count()).toBeGreaterThan(5);
+    expect(await rows.count()).toBeLessThan(200);
+    // The tree's last row: the last call of the last step.
+    const last = spans[spans.length - 1]!.id as string;
+    expect(await page.locator(`[data-span-id="${last}"]`).count()).toBe(0);
+
+    await page.locator('.span-scroll').evaluate((element) => (element.scrollTop = element.scrollHeight));
+    await page.locator(`[data-span-id="${last}"]`).waitFor(WAIT);
+    expect(await rows.count()).toBeLessThan(200);
+    expect(await page.locator(`[data-span-id="${traceId}-root"]`).count()).toBe(0);
+
+    // Collapsing a step hides its 99 calls from the tree.
+    await page.locator('.span-scroll').evaluate((element) => (element.scrollTop = 0));
+    await page.locator(`[data-span-id="${traceId}-s0"] .toggle`).click();
+    await page.locator(`[data-span-id="${traceId}-s1"]`).waitFor(WAIT);
+    expect(await page.locator(`[data-span-id="${traceId}-s0-c0"]`).count()).toBe(0);
+    expect(outside).toEqual([]);
+    expect(errors).toEqual([]);
+  }, 120_000);
+});

@@ -1,0 +1,108 @@
+/**
+ * How the server serves the web UI, over plain HTTP: every UI route answers the page (with the
+ * start-up key on loopback, a strict Content-Security-Policy, no caching), hashed assets are cached
+ * for good with the right content types, a missing asset is a 404, and the API's own paths are
+ * untouched.
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { packageRoot } from '../../src/http/web-app.js';
+import { originOf, TEST_API_KEY, useTestServer } from '../helpers/server.js';
+
+const server = useTestServer();
+const assets = readdirSync(join(packageRoot(), 'dist', 'web', 'assets'));
+
+describe('the web UI over HTTP', () => {
+  it('answers index.html for every UI route, not cached, with a strict CSP and the start-up key on loopback', async () => {
+    const origin = originOf(server().url);
+    const host = new URL(origin).host;
+    for (const path of ['/', '/traces/tr-1', '/traces/tr-1/', '/traces/tr%201/spans/sp-2', '/traces/tr-1/conversation', '/?q=agent&status=ERROR']) {
+      const response = await fetch(origin + path);
+      expect(response.status, path).toBe(200);
+      expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(response.headers.get('cache-control')).toBe('no-cache');
+      const csp = response.headers.get('content-security-policy') ?? '';
+      expect(csp).toContain("default-src 'self'");
+      expect(csp).toContain("script-src 'self'");
+      expect(csp).not.toContain('unsafe-inline');
+      expect(csp).toContain(`connect-src 'self' ws://${host} wss://${host}`);
+      const html = await response.text();
+      expect(html).toMatch(/<script type="module" crossorigin src="\/assets\/index-[\w-]+\.js"><\/script>/);
+      expect(html).toContain(`<meta name="spantree-key" content="${TEST_API_KEY}">`);
+      // No inline script: every <script> has a src.
+      expect(html.match(/<script(?![^>]*\bsrc=)[^>]*>/g) ?? []).toEqual([]);
+    }
+  });
+
+  it('serves each hashed asset with its content type, cached for a year as immutable', async () => {
+    const origin = originOf(server().url);
+    const js = assets.find((name) => name.endsWith('.js'));
+    const css = assets.find((name) => name.endsWith('.css'));
+    expect(js).toBeDefined();
+    expect(css).toBeDefined();
+    for (const [name, type] of [
+      [js!, 'text/javascript; charset=utf-8'],
+      [css!, 'text/css; charset=utf-8'],
+    ] as const) {
+      const response = await fetch(`${origin}/assets/${name}`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toBe(type);
+      expect(response.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+      expect((await response.text()).length).toBeGreaterThan(100);
+    }
+    const head = await fetch(`${origin}/assets/${js}`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(Number(head.headers.get('content-length'))).toBeGreaterThan(100);
+  });
+
+  it('answers 404 for a missing asset and for names that try to leave the folder', async () => {
+    const origin = originOf(server().url);
+    for (const path of ['/assets/index-nothere.js', '/assets/..%2Fpackage.json', '/assets/.hidden', '/assets/']) {
+      const response = await fetch(origin + path);
+      expect(response.status, path).toBe(404);
+      expect(response.headers.get('cache-control')).toBe('no-cache');
+    }
+  });
+
+  it('leaves /graphql, /health and /health/live to the API', async () => {
+    const origin = originOf(server().url);
+    const graphql = await fetch(`${origin}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_API_KEY}` },
+      body: JSON.stringify({ query: '{ viewer { project { name } } }' }),
+    });
+    expect(graphql.status).toBe(200);
+    expect(await graphql.json()).toEqual({ data: { viewer: { project: { name: 'default' } } } });
+    const health = await fetch(`${origin}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.text()).not.toContain('<html');
+    const live = await fetch(`${origin}/health/live`);
+    expect(live.status).toBe(200);
+    expect(await live.text()).not.toContain('<html');
+    // A POST to a UI route is not the page's (and /v1/traces stays OTLP's).
+    const post = await fetch(`${origin}/traces/tr-1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(post.headers.get('content-type') ?? '').not.toContain('text/html');
+    const otlp = await fetch(`${origin}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(otlp.status).toBe(401);
+  });
+
+  it('writes no key into the page when the server does not listen on loopback', async () => {
+    const { createWebApp } = await import('../../src/http/web-app.js');
+    const app = createWebApp({ pageKey: async () => undefined });
+    const { createServer } = await import('node:http');
+    const plain = createServer((req, res) => {
+      if (app.handles(req)) void app.serve(req, res);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = plain.address() as { port: number };
+      const html = await (await fetch(`http://127.0.0.1:${port}/`)).text();
+      expect(html).toContain('<div id="app">');
+      expect(html).not.toContain('spantree-key');
+    } finally {
+      await new Promise((resolve) => plain.close(resolve));
+    }
+  });
+});
