@@ -19,7 +19,7 @@ afterEach(async () => {
   opened = [];
 });
 
-async function open(path: string, init?: (page: Page) => Promise<void>): Promise<OpenPage> {
+async function open(path: string, init?: (page: Page) => Promise<unknown>): Promise<OpenPage> {
   const origin = originOf(server().url);
   const page = await openPage(browser(), origin);
   opened.push(page);
