@@ -4,7 +4,8 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bearer, useTestServer } from './helpers/server.js';
-import { connect, endedWithError, untilLive } from './helpers/clients.js';
+import { connect, untilLive } from './helpers/clients.js';
+import { established } from './helpers/established.js';
 import { CREATE_SPAN, uid } from './helpers/operations.js';
 
 const server = useTestServer();
@@ -83,20 +84,43 @@ describe("another project's data, with project B's key", () => {
   });
 
   for (const transport of ['ws', 'sse'] as const) {
-    it(`subscriptions over ${transport}: A's traces answer as missing ones, and no change of A reaches B`, async () => {
+    it(`subscriptions over ${transport}: A's traces look to B exactly like unknown ones (they wait), and no change of A reaches B`, async () => {
       const client = connect(transport, server().url, keyB);
-      // A trace of A's own for this test (the mutations test gives B a trace with the first one's id).
-      const traceOfA = (await server().gql(CREATE_SPAN, { input: { name: 'a-only-trace' } })).createSpan.traceId;
+      // A trace of A's own for this test (the mutations test gives B a trace with the first one's id), with an event stored.
+      const rootOfA = (await server().gql(CREATE_SPAN, { input: { name: 'a-only-trace' } })).createSpan;
+      const traceOfA = rootOfA.traceId;
+      await server().gql(`mutation($id: ID!) { createSpanEvent(spanId: $id, input: { kind: GUARDRAIL, source: "a-rule" }) { id } }`, { id: rootOfA.id });
+      const missing = uid('missing-trace');
       try {
-        for (const query of [
-          `subscription($id: ID!) { traceSpans(traceId: $id) { op } }`,
-          `subscription($id: ID!) { spanEvents(traceId: $id) { kind } }`,
-        ]) {
-          const onA = await endedWithError(client.subscribe(query, { id: traceOfA }));
-          const onMissing = await endedWithError(client.subscribe(query, { id: 'missing-trace' }));
-          expect(onA.extensions?.code).toBe('NOT_FOUND');
-          expect(onA.message.replace(traceOfA, '<id>')).toBe(onMissing.message.replace('missing-trace', '<id>'));
+        // With replay, so that anything of A stored under the id would be sent at once.
+        const watch = async (traceId: string) => ({
+          spans: await established(
+            () => client.subscribe(`subscription($id: ID!) { traceSpans(traceId: $id, replay: true) { op replayed span { name } } }`, { id: traceId }),
+            traceId,
+            /[`"]Span[`"][\s\S]*ORDER BY/,
+          ),
+          events: await established(
+            () => client.subscribe(`subscription($id: ID!) { spanEvents(traceId: $id, replay: true) { kind source } }`, { id: traceId }),
+            traceId,
+            /[`"]Event[`"]/,
+          ),
+        });
+        const onA = await watch(traceOfA);
+        const onMissing = await watch(missing);
+        // A keeps writing into its trace; then B writes its own trace under each id.
+        const moreOfA = (await server().gql(CREATE_SPAN, { input: { traceId: traceOfA, parentId: rootOfA.id, name: 'a-secret-step' } })).createSpan;
+        await server().gql(`mutation($id: ID!) { submitFeedback(spanId: $id, input: { thumbs: DOWN, source: "a-user" }) { id } }`, { id: moreOfA.id });
+        for (const traceId of [traceOfA, missing]) {
+          const own = (await asB(CREATE_SPAN, { input: { traceId, name: 'b-own' } })).data.createSpan;
+          await asB(`mutation($id: ID!) { createSpanEvent(spanId: $id, input: { kind: OBSERVE, source: "b-judge" }) { id } }`, { id: own.id });
         }
+        for (const watched of [onA, onMissing]) {
+          expect((await watched.spans.waitFor(1)).map((result) => result.data.traceSpans)).toEqual([
+            { op: 'CREATED', replayed: false, span: { name: 'b-own' } },
+          ]);
+          expect((await watched.events.waitFor(1)).map((result) => result.data.spanEvents)).toEqual([{ kind: 'OBSERVE', source: 'b-judge' }]);
+        }
+        // Nothing of A came after them either: B's explorer below ends the wait for late messages.
         // The live explorer of B sees B's writes only.
         const explorer = client.subscribe(`subscription { traceUpdated { id name } }`);
         await untilLive(explorer, () => asB(CREATE_SPAN, { input: { name: 'b-probe' } }));
@@ -106,6 +130,12 @@ describe("another project's data, with project B's key", () => {
         await explorer.until((results) => results.some((result) => result.data?.traceUpdated.name === sentinel));
         expect(explorer.results.map((result) => result.data.traceUpdated.name)).not.toContain('a-write-while-b-watches');
         await explorer.stop();
+        for (const watched of [onA, onMissing]) {
+          expect(watched.spans.results).toHaveLength(1);
+          expect(watched.events.results).toHaveLength(1);
+          await watched.spans.stop();
+          await watched.events.stop();
+        }
       } finally {
         await client.dispose();
       }

@@ -7,6 +7,7 @@ import { database } from '../src/db/database.js';
 import { useTestServer } from './helpers/server.js';
 import { losing } from './helpers/lost-changes.js';
 import { connect, untilLive, type SubscriptionClient, type Transport } from './helpers/clients.js';
+import { established } from './helpers/established.js';
 import { at, CREATE_SPAN, CREATE_SPANS, UPDATE_SPAN, uid } from './helpers/operations.js';
 
 const server = useTestServer();
@@ -140,12 +141,17 @@ describe.each(['ws', 'sse'] as Transport[])('over %s', (transport) => {
     await subscription.stop();
   });
 
-  it('a subscription to an unknown trace is an error with a code, not a silent stream', async () => {
-    const subscription = client(transport).subscribe(TAIL, { traceId: uid('no-such-trace') });
-    const outcome = await subscription.ended;
-    const errors = (outcome as any)?.[0] ? (outcome as any) : subscription.results[0]?.errors;
-    expect(errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
-    expect(errors?.[0]?.message).toMatch(/trace no-such-trace-\w+ not found/);
+  it('a subscription to a trace with no span yet waits for it, and tails it once it is written', async () => {
+    const traceId = uid('not-yet');
+    // Started once the server has read where the trace's changes start (there is no trace to read yet).
+    const subscription = await established(() => client(transport).subscribe(TAIL, { traceId }), traceId, /spanSeq/);
+    let ended = false;
+    void subscription.ended.then(() => (ended = true));
+    expect(ended).toBe(false);
+    const root = (await server().gql(CREATE_SPAN, { input: { traceId, name: 'arrives-later', startTime: at(0) } })).createSpan;
+    const [first] = await subscription.waitFor(1);
+    expect(first.data.traceSpans).toMatchObject({ op: 'CREATED', seq: 1, span: { id: root.id, name: 'arrives-later', trace: { id: traceId } } });
+    await subscription.stop();
   });
 
   it('a malformed or invalid subscription is refused with the code HTTP would give', async () => {
