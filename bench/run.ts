@@ -2,7 +2,7 @@
  * `npm run bench` (full) or `npm run bench -- --quick` (CI): each workload's value beside a baseline
  * measured in the same run, with the ratio and the target, on SQLite and, when
  * SPANTREE_TEST_POSTGRES_URL is set, on PostgreSQL. Prints a markdown table per database and writes
- * bench/results/latest.json. `--only=ingest,tree` runs some workloads (`--only=live`: the live views) (while working on them).
+ * bench/results/latest.json. `--only=ingest,tree` runs some workloads (`--only=live`: the live views, `--only=browser`: the web UI in Chromium) (while working on them).
  * BENCHMARKS.md describes the method.
  */
 import { postgresDatabases, sqliteDatabases, type BenchDatabase } from './databases.js';
@@ -15,6 +15,7 @@ import { growth, type BigDatabaseCase } from './workloads/growth.js';
 import { treeRead } from './workloads/tree-read.js';
 import { explorer } from './workloads/explorer.js';
 import { live } from './workloads/live.js';
+import { browser } from './workloads/browser.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -32,6 +33,8 @@ const WORKLOADS: [string, (databases: BenchDatabase, sizes: Sizes) => Promise<vo
   ['explorer', (databases, s) => explorer(databases, s.explorer, bigDatabaseCase)],
   // Subscription fan-out against a raw ws server; Spantree in a child process (see live.ts).
   ['live', (databases, s) => live(databases, s.live)],
+  // The web UI in Debian's Chromium against static raw-SQL pages (see browser.ts).
+  ['browser', (databases, s) => browser(databases, s.browser)],
 ];
 
 const startedAt = new Date();

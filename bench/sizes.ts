@@ -18,6 +18,19 @@ export interface Sizes {
   explorer: { traces: number; requests: number; rounds: number };
   /** The live views (bench/workloads/live.ts): subscribers, measurement windows, rounds. */
   live: LiveSizes;
+  /** The web UI in Chromium (bench/workloads/browser.ts). */
+  browser: BrowserSizes;
+}
+
+export interface BrowserSizes {
+  /** Traces of one span each behind the explorer (the issue: 100,000). */
+  traces: number;
+  /** Spans of the trace whose tree is rendered (the issue: 5,000). */
+  treeSpans: number;
+  /** Measured page loads per side and view, alternating sides, after one unmeasured load each. */
+  loads: number;
+  /** Measured live span writes per side, alternating sides, after one unmeasured write each. */
+  liveWrites: number;
 }
 
 export interface LiveSizes {
@@ -70,6 +83,7 @@ export const FULL: Sizes = {
     replaySpans: 1000,
     drainS: 20,
   },
+  browser: { traces: 100_000, treeSpans: 5000, loads: 10, liveWrites: 30 },
 };
 
 export const QUICK: Sizes = {
@@ -94,4 +108,5 @@ export const QUICK: Sizes = {
     replaySpans: 1000,
     drainS: 10,
   },
+  browser: { traces: 3000, treeSpans: 5000, loads: 3, liveWrites: 8 },
 };

@@ -31,8 +31,8 @@ interface Filter {
   meta?: Record<string, string>;
 }
 
-/** The root span of trace i: one span per trace, as most of an explorer's rows are when listed. */
-function rootSpan(i: number) {
+/** The root span of trace i: one span per trace, as most of an explorer's rows are when listed (also the browser workload's traces). */
+export function rootSpan(i: number) {
   const start = NEWEST - Math.floor(((i * 7919) % 100_000) * (SPREAD / 100_000)) - (i % 1000);
   const running = i % 50 === 0;
   return {
