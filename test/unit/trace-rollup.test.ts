@@ -64,7 +64,8 @@ describe('applySpan and traceColumns', () => {
       status: 'RUNNING',
       startTime: t(10),
       endTime: t(900),
-      durationMs: 890,
+      // A span is still open: RUNNING, so no duration yet.
+      durationMs: null,
       spanCount: 3,
       openCount: 1,
       errorCount: 1,
