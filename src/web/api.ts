@@ -42,6 +42,17 @@ export function storeKey(key: string | undefined) {
 
 let apiKey: string | undefined;
 let socket: Client | undefined;
+let connections = 0;
+const reconnectListeners = new Set<() => void>();
+
+/**
+ * Calls `listener` each time the live connection comes back after a drop: the subscriptions resume
+ * by themselves, and a view without replay (the explorer) re-reads what it may have missed meanwhile.
+ */
+export function onReconnect(listener: () => void): () => void {
+  reconnectListeners.add(listener);
+  return () => reconnectListeners.delete(listener);
+}
 
 /** Sets the key every request from now on sends; open subscriptions reconnect with it. */
 export function setApiKey(key: string | undefined) {
@@ -91,6 +102,10 @@ function client(): Client {
     retryAttempts: Infinity,
     shouldRetry: (event) => !(event && typeof event === 'object' && 'code' in event && (event as CloseEvent).code === 4403),
     retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, Math.min(500 * 2 ** retries, 10_000))),
+  });
+  connections = 0;
+  socket.on('connected', () => {
+    if (connections++ > 0) for (const listener of reconnectListeners) listener();
   });
   return socket;
 }

@@ -4,7 +4,7 @@
  * without a reload, and running rows tick.
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { ApiError, gql, subscribe } from '../api.ts';
+import { ApiError, gql, onReconnect, subscribe } from '../api.ts';
 import { composition, elapsedMs, formatCost, formatDuration, formatTime, formatTokens, previewText } from '../format.ts';
 import { followLink, navigate, paths, useLocation } from '../router.ts';
 import { ErrorNotice, StatusDot, useNow } from './common.tsx';
@@ -132,6 +132,9 @@ export function Explorer() {
   const [error, setError] = useState<string | undefined>();
   const [liveError, setLiveError] = useState<string | undefined>();
   const [loadingMore, setLoadingMore] = useState(false);
+  // Bumped when the live connection comes back: the first page is read again.
+  const [reread, setReread] = useState(0);
+  useEffect(() => onReconnect(() => setReread((n) => n + 1)), []);
 
   useEffect(() => {
     const controller = new AbortController();
@@ -148,7 +151,7 @@ export function Explorer() {
         if (!controller.signal.aborted) setError(caught instanceof ApiError ? caught.message : String(caught));
       });
     return () => controller.abort();
-  }, [filterKey]);
+  }, [filterKey, reread]);
 
   // Live: new and changed traces that match the filters.
   useEffect(() => {

@@ -29,7 +29,7 @@ const TRACE = `query TraceTree($id: ID!) {
 }`;
 
 const TRACE_SPANS = `subscription TraceTreeLive($traceId: ID!) {
-  traceSpans(traceId: $traceId, replay: true) { op seq span { ${SPAN_ROW_FIELDS} } }
+  traceSpans(traceId: $traceId, replay: true) { op seq replayed span { ${SPAN_ROW_FIELDS} } }
 }`;
 
 const SPAN_EVENTS = `subscription TraceEventsLive($traceId: ID!) { spanEvents(traceId: $traceId) { id spanId kind } }`;
@@ -47,12 +47,13 @@ export function TraceView({ traceId, spanId, scopes }: { traceId: string; spanId
 
   useEffect(() => {
     let frame = 0;
-    const pending: SpanRow[] = [];
+    const pending: { span: SpanRow; replayed: boolean }[] = [];
     const flush = () => {
       frame = 0;
-      for (const span of pending.splice(0)) {
+      for (const { span, replayed } of pending.splice(0)) {
         spans.set(span.id, span);
-        changes.set(span.id, (changes.get(span.id) ?? 0) + 1);
+        // A replayed span is what was stored: the detail pane already read it.
+        if (!replayed) changes.set(span.id, (changes.get(span.id) ?? 0) + 1);
       }
       setVersion((v) => v + 1);
     };
@@ -70,12 +71,12 @@ export function TraceView({ traceId, spanId, scopes }: { traceId: string; spanId
       .catch((caught: unknown) => {
         if (!controller.signal.aborted) setError(caught instanceof ApiError ? caught.message : String(caught));
       });
-    const stopSpans = subscribe<{ traceSpans: { op: string; seq: number; span: SpanRow } }>(
+    const stopSpans = subscribe<{ traceSpans: { op: string; seq: number; replayed: boolean; span: SpanRow } }>(
       TRACE_SPANS,
       { traceId },
       {
         next: ({ traceSpans }) => {
-          pending.push(traceSpans.span);
+          pending.push({ span: traceSpans.span, replayed: traceSpans.replayed });
           schedule();
         },
         error: (caught) => setLiveError(caught.message),
