@@ -34,6 +34,13 @@ describe('README examples', () => {
     expect(trace).toMatchObject({ name: 'my-pipeline', status: 'ERROR', durationMs: 1500, spanCount: 4, totalTokens: 876, cost: 0.00093 });
     expect(readme).toContain(`\`summary\` reads like a trace explorer row: \`${trace.summary}\``);
     expect(trace.rootSpan.children[0].children.map((span: { name: string }) => span.name)).toEqual(['web_search', 'web_fetch']);
+    expect(results.ReadWholeTree.trace.spans.map((span: { name: string; depth: number }) => [span.name, span.depth])).toEqual([
+      ['my-pipeline', 0],
+      [trace.rootSpan.children[0].name, 1],
+      ['web_search', 2],
+      ['web_fetch', 2],
+    ]);
+    expect(results.ReadWholeTree.trace.spans[0].subtree).toMatchObject({ spanCount: 4, totalTokens: 876, cost: 0.00093 });
     expect(results.FindFailedTools.traces.edges.map((edge: any) => edge.node.id)).toEqual(['trace-demo-1']);
     expect(results.Judge.submitFeedback).toMatchObject({ kind: 'FEEDBACK', data: { thumbs: 'UP', comment: 'clear answer' } });
     expect(results.SpanDetail.span.events).toHaveLength(1);
