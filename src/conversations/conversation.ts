@@ -121,6 +121,25 @@ export function conversationOf(spans: readonly ConversationSpan[], upToSpanId?: 
   return { retained: true, reason: null, messages: mergedHistories(generations.map(recordedGeneration)) };
 }
 
+/**
+ * What a person reads first of a span's input or output in a list of traces: the last user message
+ * of a chat input (the question, not the system prompt before it), the last assistant message of a
+ * chat output. Null when the value is plain text or not a chat, or that message has no text: the
+ * value itself is shown then.
+ */
+export function headlineOf(value: unknown, side: 'input' | 'output'): string | null {
+  const decoded = decodedTranscript(value);
+  if (typeof decoded === 'string') return null;
+  const drafts = side === 'input' ? inputMessagesOf(decoded) : outputMessagesOf(decoded);
+  const role: ConversationRole = side === 'input' ? 'USER' : 'ASSISTANT';
+  for (let index = drafts.length - 1; index >= 0; index--) {
+    if (drafts[index]!.role !== role) continue;
+    const text = textOf(drafts[index]!.parts);
+    if (text) return text;
+  }
+  return null;
+}
+
 function inStartOrder(a: ConversationSpan, b: ConversationSpan): number {
   return a.startTime.getTime() - b.startTime.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { conversationOf, type Conversation, type ConversationSpan } from '../../src/conversations/conversation.js';
+import { conversationOf, headlineOf, type Conversation, type ConversationSpan } from '../../src/conversations/conversation.js';
 
 const t = (seconds: number) => new Date(Date.UTC(2026, 10, 24, 9, 0, seconds));
 
@@ -620,5 +620,32 @@ describe('conversationOf: plain and unknown shapes', () => {
       { type: 'text', text: 'Transcribe.' },
     ]);
     expect(message!.content).toBe('Transcribe.');
+  });
+});
+
+describe('headlineOf: the line a list of traces shows', () => {
+  const system = 'You are Acme Cloud support. '.repeat(20);
+  it("is a chat input's last user message, however long the system prompt before it", () => {
+    const input = [
+      { role: 'system', content: system },
+      { role: 'user', content: 'first question' },
+      { role: 'assistant', content: 'an answer' },
+      { role: 'user', content: [{ type: 'text', text: 'Can I get a refund on my annual plan?' }] },
+    ];
+    expect(headlineOf(input, 'input')).toBe('Can I get a refund on my annual plan?');
+    expect(headlineOf({ model: 'gpt-4o', messages: input }, 'input')).toBe('Can I get a refund on my annual plan?');
+    expect(headlineOf(JSON.stringify(input), 'input')).toBe('Can I get a refund on my annual plan?');
+  });
+  it("is a chat output's last assistant message, from a message, a choice or a list", () => {
+    expect(headlineOf({ choices: [{ message: { role: 'assistant', content: 'Yes, pro rata.' } }] }, 'output')).toBe('Yes, pro rata.');
+    expect(headlineOf([{ role: 'assistant', content: 'one' }, { role: 'assistant', content: 'two' }], 'output')).toBe('two');
+    expect(headlineOf({ role: 'assistant', content: [{ type: 'text', text: 'done' }] }, 'output')).toBe('done');
+  });
+  it('is null for plain text and for values that are not a chat, which show as they are', () => {
+    expect(headlineOf('just a question', 'input')).toBeNull();
+    expect(headlineOf({ ticket: 4471, priority: 'high' }, 'input')).toBeNull();
+    expect(headlineOf(42, 'output')).toBeNull();
+    expect(headlineOf(null, 'input')).toBeNull();
+    expect(headlineOf([{ role: 'system', content: system }], 'input')).toBeNull();
   });
 });
