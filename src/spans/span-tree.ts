@@ -186,36 +186,65 @@ async function readSkeletons(projectId: string, traceIds: readonly string[]): Pr
   return byTrace;
 }
 
-/** A loader of span trees: the traces asked for in one tick read in one statement. */
-function treeLoader(projectId: string): DataLoader<string, SpanTree> {
-  return new DataLoader(async (traceIds) => {
+/** The span trees of one execution: those read so far, and a loader for the others. */
+export interface SpanTrees {
+  /** Trees already read, by trace id: fields of spans in them resolve without waiting. */
+  readonly known: Map<string, SpanTree>;
+  /** The tree of a trace; the traces asked for in one tick are read in one statement. */
+  load(traceId: string): Promise<SpanTree>;
+  /** Forgets a trace's tree, so that the next load reads it again. */
+  forget(traceId: string): void;
+}
+
+function treesOf(projectId: string): SpanTrees {
+  const known = new Map<string, SpanTree>();
+  const loader = new DataLoader<string, SpanTree>(async (traceIds) => {
     const skeletons = await readSkeletons(projectId, traceIds);
-    return traceIds.map((traceId) => spanTreeOf(skeletons.get(traceId) ?? []));
+    return traceIds.map((traceId) => {
+      const tree = spanTreeOf(skeletons.get(traceId) ?? []);
+      known.set(traceId, tree);
+      return tree;
+    });
   });
+  return {
+    known,
+    load: (traceId) => loader.load(traceId),
+    forget(traceId) {
+      known.delete(traceId);
+      loader.clear(traceId);
+    },
+  };
 }
 
 /** The span trees of the execution `info` belongs to: each trace's read once, for every field that asks. */
-export function spanTrees(ctx: Context, info: GraphQLResolveInfo): DataLoader<string, SpanTree> {
-  return executionLoader(ctx, info, 'spanTrees', () => treeLoader(ctx.scope.projectId));
+export function spanTrees(ctx: Context, info: GraphQLResolveInfo): SpanTrees {
+  return executionLoader(ctx, info, 'spanTrees', () => treesOf(ctx.scope.projectId));
 }
 
 /**
- * Where a span sits in its trace. A span the execution's tree was read without (written after that
- * read, within the same response) has the tree read again, once.
+ * `pick` of where a span sits in its trace: at once when the trace's tree is already read (a whole
+ * tree's fields then cost no promise each), else once it is. A span the execution's tree was read
+ * without (written after that read, within the same response) has the tree read again, once.
  */
-export async function placeOfSpan(
+export function placeOfSpan<Value>(
   ctx: Context,
   info: GraphQLResolveInfo,
   span: { id: string; traceId: string },
-): Promise<{ place: SpanPlace; tree: SpanTree }> {
+  pick: (place: SpanPlace, tree: SpanTree) => Value,
+): Value | Promise<Value> {
   const trees = spanTrees(ctx, info);
-  let tree = await trees.load(span.traceId);
-  let place = tree.place(span.id);
-  if (!place) {
-    trees.clear(span.traceId);
-    tree = await trees.load(span.traceId);
-    place = tree.place(span.id);
-  }
-  if (!place) throw new Error(`span ${span.id} is not in trace ${span.traceId}`);
-  return { place, tree };
+  const known = trees.known.get(span.traceId);
+  const place = known?.place(span.id);
+  if (known && place) return pick(place, known);
+  return (async () => {
+    let tree = await trees.load(span.traceId);
+    let found = tree.place(span.id);
+    if (!found) {
+      trees.forget(span.traceId);
+      tree = await trees.load(span.traceId);
+      found = tree.place(span.id);
+    }
+    if (!found) throw new Error(`span ${span.id} is not in trace ${span.traceId}`);
+    return pick(found, tree);
+  })();
 }

@@ -63,22 +63,34 @@ const SpanSubtree = builder.objectRef<SubtreeRollup>('SpanSubtree').implement({
 
 /**
  * Spans by id with the selection planned at this field, for `ancestors`: the ancestors of every span
- * of a response in one statement, each read once however many spans share it.
+ * of a response in one statement, each read once however many spans share it, and handed out at
+ * once (no promise per span) once read.
  */
-function spansById(ctx: Context, info: GraphQLResolveInfo) {
-  // Planned for each span's field: planning records, under the field's own path, that its rows carry
-  // the selected columns. The same path plans the same query: the batch reads with the first one's.
-  const query = database().planned(queryFromInfo({ context: ctx, info, select: { id: true, traceId: true } }));
-  return executionLoader(ctx, info, `Span.ancestors:${pathWithoutIndexes(info)}`, () =>
-    new DataLoader<string, SpanRow>(async (ids) => {
-      const rows = (await database().read.span.findMany({
+function ancestorRows(ctx: Context, info: GraphQLResolveInfo, ids: string[]): SpanRow[] | Promise<SpanRow[]> {
+  const rows = executionLoader(ctx, info, `Span.ancestors:${pathWithoutIndexes(info)}`, () => {
+    // The same path plans the same query: the batch reads with the first one's.
+    const query = database().planned(queryFromInfo({ context: ctx, info, select: { id: true, traceId: true } }));
+    const loaded = new Map<string, SpanRow>();
+    const loader = new DataLoader<string, SpanRow>(async (batch) => {
+      const found = (await database().read.span.findMany({
         ...query,
-        where: { projectId: ctx.scope.projectId, id: { in: [...ids] } },
+        where: { projectId: ctx.scope.projectId, id: { in: [...batch] } },
       })) as unknown as SpanRow[];
-      const byId = new Map(rows.map((row) => [row.id, row]));
-      return ids.map((id) => byId.get(id) ?? new Error(`span ${id} not found while its descendants were read`));
-    }),
-  );
+      for (const row of found) loaded.set(row.id, row);
+      return batch.map((id) => loaded.get(id) ?? new Error(`span ${id} not found while its descendants were read`));
+    });
+    return { query, loaded, loader };
+  });
+  // Planned for each span's field all the same: planning records, under the field's own path, that
+  // these rows carry the selection (else each of their fields would fall back to a query of its own).
+  queryFromInfo({ context: ctx, info, select: { id: true, traceId: true } });
+  const known = ids.map((id) => rows.loaded.get(id));
+  if (known.every((row) => row !== undefined)) return known as SpanRow[];
+  return rows.loader.loadMany(ids).then((loaded) => {
+    const failed = loaded.find((row) => row instanceof Error);
+    if (failed) throw failed;
+    return loaded as SpanRow[];
+  });
 }
 
 /** A span's children, in the order they started. */
@@ -181,37 +193,33 @@ builder.prismaObjectFields(Span, (t) => ({
         "How deep the span sits in its trace's tree: 0 for a root (a span without a parent, or whose parent is not in the " +
         "trace), its parent's depth + 1 otherwise. With Trace.spans(order: TREE) it draws the whole tree from one flat list.",
       select: { traceId: true },
-      resolve: async (span, _args, ctx, info) => (await placeOfSpan(ctx, info, span)).place.depth,
+      resolve: (span, _args, ctx, info) => placeOfSpan(ctx, info, span, (place) => place.depth),
     }),
     ancestors: t.field({
       type: [Span],
       description: "The spans from the trace's root down to this span's parent, root first (a breadcrumb); empty for a root.",
       select: { traceId: true },
-      resolve: async (span, _args, ctx, info) => {
-        const { tree } = await placeOfSpan(ctx, info, span);
-        const ids = tree.ancestorsOf(span.id);
-        if (ids.length === 0) return [];
-        const rows = await spansById(ctx, info).loadMany(ids);
-        const failed = rows.find((row) => row instanceof Error);
-        if (failed) throw failed;
-        return rows as SpanRow[];
+      resolve: (span, _args, ctx, info) => {
+        const rowsOf = (ids: string[]) => (ids.length === 0 ? [] : ancestorRows(ctx, info, ids));
+        const ids = placeOfSpan(ctx, info, span, (_place, tree) => tree.ancestorsOf(span.id));
+        return Array.isArray(ids) ? rowsOf(ids) : ids.then(rowsOf);
       },
     }),
     childCount: t.int({
       description: 'How many spans sit directly under this one.',
       select: { traceId: true },
-      resolve: async (span, _args, ctx, info) => (await placeOfSpan(ctx, info, span)).place.childCount,
+      resolve: (span, _args, ctx, info) => placeOfSpan(ctx, info, span, (place) => place.childCount),
     }),
     descendantCount: t.int({
       description: 'How many spans sit under this one, at any depth.',
       select: { traceId: true },
-      resolve: async (span, _args, ctx, info) => (await placeOfSpan(ctx, info, span)).place.descendantCount,
+      resolve: (span, _args, ctx, info) => placeOfSpan(ctx, info, span, (place) => place.descendantCount),
     }),
     subtree: t.field({
       type: SpanSubtree,
       description: 'Rollups (spans, tokens, cost, errors) of this span and everything under it.',
       select: { traceId: true },
-      resolve: async (span, _args, ctx, info) => (await placeOfSpan(ctx, info, span)).place.subtree,
+      resolve: (span, _args, ctx, info) => placeOfSpan(ctx, info, span, (place) => place.subtree),
     }),
 }));
 
