@@ -194,9 +194,11 @@ interface Loads {
   fromNode: number[];
   firstIds: (string | null)[];
   domRows: number[];
+  /** ms of the page's longest fetch (its data request), from Resource Timing. */
+  slowestFetch: number[];
 }
 
-async function load(side: Side, url: string, what: 'firstRow' | 'tree'): Promise<{ inPage: number; fromNode: number; firstId: string | null; domRows: number }> {
+async function load(side: Side, url: string, what: 'firstRow' | 'tree'): Promise<{ inPage: number; fromNode: number; firstId: string | null; domRows: number; slowestFetch: number }> {
   const page = await side.context.newPage();
   try {
     const began = performance.now();
@@ -205,8 +207,17 @@ async function load(side: Side, url: string, what: 'firstRow' | 'tree'): Promise
     const handle = await page.waitForFunction((name) => (window as unknown as Record<string, number | undefined>)[name], mark, { timeout: WAIT_MS });
     const fromNode = performance.now() - began;
     const inPage = (await handle.jsonValue()) as number;
-    const [firstId, domRows] = await page.evaluate((selectors) => [document.querySelector(selectors.traceRow)?.getAttribute('data-trace-id') ?? null, document.querySelectorAll(selectors.spanRow).length] as const, SELECTORS);
-    return { inPage, fromNode, firstId, domRows };
+    const [firstId, domRows, slowestFetch] = await page.evaluate(
+      (selectors) =>
+        [
+          document.querySelector(selectors.traceRow)?.getAttribute('data-trace-id') ?? null,
+          document.querySelectorAll(selectors.spanRow).length,
+          // The page's longest data request (GraphQL on one side, the JSON route on the other): how much of the wait is the server's.
+          Math.max(0, ...performance.getEntriesByType('resource').flatMap((entry) => ((entry as PerformanceResourceTiming).initiatorType === 'fetch' ? [entry.duration] : []))),
+        ] as const,
+      SELECTORS,
+    );
+    return { inPage, fromNode, firstId, domRows, slowestFetch };
   } finally {
     await page.close();
   }
@@ -214,7 +225,7 @@ async function load(side: Side, url: string, what: 'firstRow' | 'tree'): Promise
 
 /** One unmeasured load per side (cache, JIT, connections), then `loads` rounds alternating the sides. */
 async function alternateLoads(loads: number, sides: (() => ReturnType<typeof load>)[]): Promise<Loads[]> {
-  const results = sides.map((): Loads => ({ inPage: [], fromNode: [], firstIds: [], domRows: [] }));
+  const results = sides.map((): Loads => ({ inPage: [], fromNode: [], firstIds: [], domRows: [], slowestFetch: [] }));
   for (const side of sides) await side();
   for (let round = 0; round < loads; round++) {
     for (const [i, side] of sides.entries()) {
@@ -223,6 +234,7 @@ async function alternateLoads(loads: number, sides: (() => ReturnType<typeof loa
       results[i]!.fromNode.push(one.fromNode);
       results[i]!.firstIds.push(one.firstId);
       results[i]!.domRows.push(one.domRows);
+      results[i]!.slowestFetch.push(one.slowestFetch);
     }
   }
   return results;
@@ -242,6 +254,8 @@ function recordLoads(provider: string, workload: string, [mine, floors]: Loads[]
       floorP95: percentile(floors!.inPage, 95),
       gotoToSeenFromNodeP50: percentile(mine!.fromNode, 50),
       floorGotoToSeenFromNodeP50: percentile(floors!.fromNode, 50),
+      slowestFetchP50: percentile(mine!.slowestFetch, 50),
+      floorSlowestFetchP50: percentile(floors!.slowestFetch, 50),
       loads,
     },
   });
