@@ -82,8 +82,8 @@ const filters = new Map<string, FilterFeed>();
 
 /**
  * Follows the traces of a project that change and match `filter`. `filter.stale` is checked as each
- * change arrives: a change resets a trace's clock, so a stale trace shows as one only once it
- * changes no more (a stale: true explorer lists them with `traces`; this feed shows them leaving).
+ * change arrives; a change resets the trace's clock, so stale traces are listed with `traces`, and
+ * under `stale: false` this feed shows a stuck run that comes back to life.
  */
 export function openTraceUpdateFeed(
   scope: Scope,
