@@ -1,5 +1,5 @@
 /**
- * Workload 8, the web UI in a real browser (Debian's Chromium through playwright-core): what a person
+ * Workload 7, the web UI in a real browser (Debian's Chromium through playwright-core): what a person
  * waits for, each beside a floor measured in the same run, in the same browser, the same way.
  *
  * 1. Time to the first explorer row at `/` on the explorer's traces (100,000; quick: 3,000).
