@@ -88,7 +88,7 @@ describe('rules', () => {
       expect(kept).toMatchObject({ input: CONTENT.input, output: 'noted', instructions: 'be nice' });
       expect((await project.as(`query($id: ID!) { span(id: $id) { retained trace { retained inputPreview outputPreview } } }`, { id: kept.id })).span).toEqual({
         retained: true,
-        trace: { retained: true, inputPreview: '[{"role":"user","content":"my card is 4111"}]', outputPreview: 'noted' },
+        trace: { retained: true, inputPreview: 'my card is 4111', outputPreview: 'noted' },
       });
       // ... except this one, whose own rule says metadata only.
       expect((await project.as(SET_RULE, { input: { projectId: project.id, mode: 'METADATA_ONLY' } })).setRetentionRule.source).toBe('project');
@@ -113,7 +113,7 @@ describe('rules', () => {
     expect(await storedSpan(project.id, late.id)).toMatchObject({ input: null, output: null, retained: false });
     // Stored spans keep what they had.
     expect(await storedSpan(project.id, early.id)).toMatchObject({ input: CONTENT.input, output: 'noted', retained: true });
-    expect(await storedTrace(project.id, root.traceId)).toMatchObject({ inputPreview: '[{"role":"user","content":"my card is 4111"}]', retained: true });
+    expect(await storedTrace(project.id, root.traceId)).toMatchObject({ inputPreview: 'my card is 4111', retained: true });
     // A span written again now holds what the rule in force allows: closing the root drops its content.
     await project.as(UPDATE_SPAN, { id: root.id, input: { endTime: new Date().toISOString() } });
     expect(await storedSpan(project.id, root.id)).toMatchObject({ input: null, output: null, instructions: null, retained: false });

@@ -2,7 +2,7 @@
  * What the trace explorer asks of the API beyond the span tree (test/span-tree.test.ts): error
  * counts, traces by id (in `traces` and live in `traceUpdated`), stale runs, a running trace's
  * missing duration and where it sorts, subscriptions that wait for a trace with no span yet, and
- * spanEvents with replay. STALE_AFTER_MS is small here, so a run turns stale within the test.
+ * spanEvents with replay, and previews that show a chat as its question and answer. STALE_AFTER_MS is small here, so a run turns stale within the test.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
@@ -60,6 +60,30 @@ describe('Trace.errorCount', () => {
     expect(await read()).toEqual({ status: 'ERROR', errorCount: 1 });
     await server().gql(UPDATE_SPAN, { id: root.id, input: { error: 'root failed' } });
     expect(await read()).toEqual({ status: 'ERROR', errorCount: 2 });
+  });
+});
+
+describe('trace previews', () => {
+  it("show a chat as its last user message and its answer, whatever the system prompt before them", async () => {
+    const system = 'You are Acme Cloud support. Answer from the help center; cite the policy. '.repeat(5);
+    const { createSpans } = await server().gql(CREATE_SPANS, {
+      input: [
+        {
+          name: 'preview-chat',
+          startTime: at(5_000_000),
+          input: { model: 'gpt-4o', messages: [{ role: 'system', content: system }, { role: 'user', content: 'Can I get a refund on my annual plan?' }] },
+          output: { choices: [{ message: { role: 'assistant', content: 'Yes: pro rata for the months left.' } }] },
+        },
+        { name: 'preview-plain', startTime: at(5_000_001), input: { ticket: 4471 }, output: 'closed' },
+      ],
+    });
+    const { traces } = await server().gql(`query($ids: [ID!]) { traces(filter: { ids: $ids }) { edges { node { name inputPreview outputPreview } } } }`, {
+      ids: createSpans.map((span: { traceId: string }) => span.traceId),
+    });
+    expect(Object.fromEntries(traces.edges.map(({ node }: any) => [node.name, [node.inputPreview, node.outputPreview]]))).toEqual({
+      'preview-chat': ['Can I get a refund on my annual plan?', 'Yes: pro rata for the months left.'],
+      'preview-plain': ['{"ticket":4471}', 'closed'],
+    });
   });
 });
 

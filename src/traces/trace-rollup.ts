@@ -4,6 +4,7 @@
  * Pure: the rules (status precedence, what the root contributes, when a delta is not enough) are
  * tested without a database, and against a full recomputation in test/rollup-deltas.test.ts.
  */
+import { headlineOf } from '../conversations/conversation.js';
 import { addCosts } from '../costs/money.js';
 import { SPAN_TYPES, SPAN_TYPE_LABELS, type SpanType, type TraceStatus } from '../vocabulary.js';
 
@@ -49,8 +50,9 @@ export function rootFieldsOf(span: {
     name: span.name,
     meta: span.meta ?? null,
     retained: span.retained,
-    inputPreview: preview(span.input),
-    outputPreview: preview(span.output),
+    // A chat shows as its question and its answer, not as the JSON of a system prompt cut short.
+    inputPreview: preview(headlineOf(span.input, 'input') ?? span.input),
+    outputPreview: preview(headlineOf(span.output, 'output') ?? span.output),
     startTime: span.startTime,
   };
 }

@@ -126,8 +126,8 @@ export const Trace = builder.prismaObject('Trace', {
       select: { rootSpan: { select: { output: true } } },
       resolve: (trace) => trace.rootSpan?.output ?? null,
     }),
-    inputPreview: t.exposeString('inputPreview', { nullable: true, description: "The root span's input as text, cut to 200 characters." }),
-    outputPreview: t.exposeString('outputPreview', { nullable: true, description: "The root span's output as text, cut to 200 characters." }),
+    inputPreview: t.exposeString('inputPreview', { nullable: true, description: "The root span's input as text, cut to 200 characters; of a chat, its last user message." }),
+    outputPreview: t.exposeString('outputPreview', { nullable: true, description: "The root span's output as text, cut to 200 characters; of a chat, its last assistant message." }),
     tags: t.stringList({ description: 'The tags of all its spans, sorted.', select: { tags: true }, resolve: (trace) => trace.tags as string[] }),
     meta: t.expose('meta', { type: 'JSON', nullable: true, description: "The root span's meta." }),
     retained: t.exposeBoolean('retained', {

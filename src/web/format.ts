@@ -117,27 +117,3 @@ export function chatMessages(value: unknown): ChatMessage[] | undefined {
   }
   return messages;
 }
-
-/**
- * A preview line for the explorer: the last user message of a chat, the text of a plain value. The
- * server's previews are cut at 200 characters, so a cut JSON chat is read with a pattern instead.
- */
-export function previewText(preview: string | null | undefined): string {
-  if (!preview) return '';
-  const trimmed = preview.trim();
-  if (!trimmed.startsWith('[') && !trimmed.startsWith('{')) return preview;
-  try {
-    const messages = chatMessages(JSON.parse(trimmed));
-    if (messages) {
-      const last = [...messages].reverse().find((message) => message.role === 'user') ?? messages[messages.length - 1]!;
-      return last.text || preview;
-    }
-  } catch {
-    // Cut short: fall through to the pattern.
-  }
-  const users = [...trimmed.matchAll(/"role"\s*:\s*"user"\s*,\s*"content"\s*:\s*"((?:[^"\\]|\\.)*)/g)];
-  const last = users[users.length - 1]?.[1];
-  if (last) return last.replace(/\\n/g, ' ').replace(/\\(.)/g, '$1');
-  const anyText = /"(?:content|text)"\s*:\s*"((?:[^"\\]|\\.)*)/.exec(trimmed)?.[1];
-  return anyText ? anyText.replace(/\\n/g, ' ').replace(/\\(.)/g, '$1') : preview;
-}

@@ -5,7 +5,7 @@
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, gql, onReconnect, subscribe } from '../api.ts';
-import { composition, elapsedMs, formatCost, formatDuration, formatTime, formatTokens, previewText } from '../format.ts';
+import { composition, elapsedMs, formatCost, formatDuration, formatTime, formatTokens } from '../format.ts';
 import { followLink, navigate, paths, useLocation } from '../router.ts';
 import { ErrorNotice, StatusDot, useNow } from './common.tsx';
 
@@ -251,8 +251,9 @@ function merged(current: Listing | undefined, row: TraceRow, insert: boolean): L
 function TraceRowView({ row, now }: { row: TraceRow; now: number }) {
   const url = paths.trace(row.id);
   const running = row.status === 'RUNNING';
-  const input = previewText(row.inputPreview);
-  const output = previewText(row.outputPreview);
+  // The server's previews are already the chat's question and answer (or the value's text).
+  const input = row.inputPreview ?? '';
+  const output = row.outputPreview ?? '';
   return (
     <a class={`trace-row${running ? ' running' : ''}${row.stale ? ' stale' : ''}`} href={url} onClick={(event) => followLink(event, url)} data-trace-id={row.id} data-status={row.status}>
       <span>
