@@ -23,7 +23,8 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../../scripts/chromium.js';
 import { WebSocketServer } from 'ws';
 import type { BenchDatabase } from '../databases.js';
 import { TraceSpans } from '../data.js';
@@ -48,18 +49,6 @@ const WAIT_MS = 60_000;
 
 /** Stable hooks of the UI (src/web/components): explorer rows, span rows, the header's span count. */
 const SELECTORS = { traceRow: '[data-trace-id]', spanRow: '[data-span-id]', spanCount: '[data-testid="span-count"]' };
-
-/**
- * Headless Chromium as test/helpers/browser.ts launches it (that module registers vitest hooks, so
- * the options are repeated here rather than imported).
- */
-function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env.SPANTREE_TEST_CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-}
 
 export async function browser(databases: BenchDatabase, sizes: Sizes['browser']) {
   const db = await databases.fresh('browser');

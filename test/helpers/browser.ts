@@ -4,18 +4,10 @@
  * the internet (a CDN, a font service) fails here as it would offline.
  */
 import { afterAll, beforeAll } from 'vitest';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../../scripts/chromium.js';
 
-export const CHROMIUM = process.env.SPANTREE_TEST_CHROMIUM ?? '/usr/bin/chromium';
-
-/** Headless Chromium as the machine allows it: no sandbox (root), no background networking (no internet). */
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-}
+export { launchChromium };
 
 export interface OpenPage {
   page: Page;
