@@ -8,6 +8,7 @@ import { useTestServer } from './helpers/server.js';
 import { connect, type SubscriptionClient, type Transport } from './helpers/clients.js';
 import { at, CREATE_SPAN, UPDATE_SPAN, uid } from './helpers/operations.js';
 import { eventually } from './helpers/wait.js';
+import { established } from './helpers/established.js';
 import { database } from '../src/db/database.js';
 
 const server = useTestServer();
@@ -146,4 +147,89 @@ describe('subscribers joining one after another', () => {
     await earlier.stop();
     await later!.stop();
   }, 120_000);
+});
+
+describe('resuming after a seq (a client that read the spans itself, or lost its connection)', () => {
+  const RESUME = `subscription($traceId: ID!, $after: Int) {
+    traceSpans(traceId: $traceId, after: $after) { op seq replayed span { id name endTime output } }
+  }`;
+  const READ = `query($id: ID!) { trace(id: $id) { spans { id seq name endTime output } } }`;
+
+  /** A trace of a root and 10 children, read as a client reads it; then changes made after the read. */
+  async function readThenChange(label: string, beforeChanges: (read: { traceId: string; after: number }) => Promise<unknown> = async () => {}) {
+    const { gql } = server();
+    const root = (await gql(CREATE_SPAN, { input: { id: uid(label), name: label, startTime: at(0) } })).createSpan;
+    const batch = Array.from({ length: 10 }, (_, i) => ({ traceId: root.traceId, parentId: root.id, name: `read-${i}`, startTime: at(1 + i) }));
+    const children = (await gql(`mutation($input: [CreateSpanInput!]!) { createSpans(input: $input) { id } }`, { input: batch })).createSpans;
+    const { trace } = await gql(READ, { id: root.traceId });
+    const after = Math.max(...trace.spans.map((span: any) => span.seq));
+    expect(trace.spans).toHaveLength(11);
+    await beforeChanges({ traceId: root.traceId, after });
+    // Missed by the client: two new spans and two updates of spans it read.
+    const added = [];
+    for (let i = 0; i < 2; i++) added.push((await gql(CREATE_SPAN, { input: { traceId: root.traceId, parentId: root.id, name: `missed-${i}`, startTime: at(50 + i) } })).createSpan);
+    for (let i = 0; i < 2; i++) await gql(UPDATE_SPAN, { id: children[i].id, input: { endTime: at(100), output: `missed update ${i}` } });
+    return { root, children, added, after };
+  }
+
+  /** What a resumed subscriber must end with: the missed changes once each, then live ones, in seq order. */
+  async function expectResumed(subscription: ReturnType<SubscriptionClient['subscribe']>, state: Awaited<ReturnType<typeof readThenChange>>) {
+    await subscription.waitFor(4);
+    await server().gql(UPDATE_SPAN, { id: state.root.id, input: { endTime: at(10_000), output: 'live' } });
+    await subscription.until((results) => results.some((result) => result.data?.traceSpans?.span.output === 'live'), 60_000);
+    const received = subscription.results.map((result) => result.data.traceSpans);
+    expect(received.map((change: any) => [change.op, change.span.name])).toEqual([
+      ['CREATED', 'missed-0'],
+      ['CREATED', 'missed-1'],
+      ['UPDATED', 'read-0'],
+      ['UPDATED', 'read-1'],
+      ['UPDATED', state.root.name],
+    ]);
+    expect(received.every((change: any) => change.seq > state.after && change.replayed === false)).toBe(true);
+    expect(received.map((change: any) => change.seq)).toEqual([...received.map((change: any) => change.seq)].sort((a, b) => a - b));
+    expect(received[2].span).toMatchObject({ id: state.children[0].id, output: 'missed update 0' });
+  }
+
+  it('sends only what changed since, read from the stored spans when no stream holds it', async () => {
+    const state = await readThenChange('resume-cold');
+    const client = connect('ws', server().url);
+    clients.push(client);
+    const resumed = client.subscribe(RESUME, { traceId: state.root.traceId, after: state.after });
+    await expectResumed(resumed, state);
+    await resumed.stop();
+  }, 120_000);
+
+  it('takes the changes since from the stream another subscriber keeps, reading no span', async () => {
+    const client = connect('sse', server().url);
+    clients.push(client);
+    // Another page already follows the trace, from before the missed changes.
+    let other: ReturnType<typeof client.subscribe>;
+    const state = await readThenChange('resume-warm', async ({ traceId, after }) => {
+      other = await established(() => client.subscribe(RESUME, { traceId, after }), traceId, /spanSeq/);
+    });
+    await other!.waitFor(4);
+    let resumed: ReturnType<typeof client.subscribe>;
+    const statements = await server().statementsOf(async () => {
+      resumed = client.subscribe(RESUME, { traceId: state.root.traceId, after: state.after });
+      await resumed.waitFor(4);
+    });
+    expect(statements.filter((statement) => /^SELECT/i.test(statement.sql) && /\bSpan\b/.test(statement.sql) && /\bseq\W* > /.test(statement.sql))).toEqual([]);
+    await expectResumed(resumed!, state);
+    await other!.stop();
+    await resumed!.stop();
+  }, 120_000);
+
+  it('is refused with replay: true, or below 0', async () => {
+    const client = connect('ws', server().url);
+    clients.push(client);
+    for (const [variables, message] of [
+      [{ traceId: 'any', after: 3, replay: true }, /not both/],
+      [{ traceId: 'any', after: -1 }, /0 or more/],
+    ] as const) {
+      const refused = client.subscribe(`subscription($traceId: ID!, $after: Int, $replay: Boolean) { traceSpans(traceId: $traceId, after: $after, replay: $replay) { seq } }`, variables);
+      const outcome = (await refused.ended) as any;
+      const errors = Array.isArray(outcome) ? outcome : (outcome?.errors ?? refused.results[0]?.errors);
+      expect(errors?.[0], JSON.stringify(outcome ?? refused.results)).toMatchObject({ message: expect.stringMatching(message), extensions: { code: 'BAD_USER_INPUT' } });
+    }
+  });
 });

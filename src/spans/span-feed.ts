@@ -17,6 +17,9 @@
  * reading). The subscriber follows the trace's changes before the first page is read; the live
  * changes wait until the replay ends, and a change already reflected by the stored state a page sent
  * is skipped, so there is no gap and no duplicate. Subscribers that join together share the pages.
+ *
+ * With `after`, a client that read the spans itself (or lost its connection) resumes where it left
+ * off: only the changes with a higher seq are sent, with no replay of what it already holds.
  */
 import { database } from '../db/database.js';
 import { isTraceDeletion, onEveryMessage, traceKey, type SpanChangeMessage } from '../pubsub.js';
@@ -143,11 +146,7 @@ class TraceChanges {
     if (this.filling || this.stopped || this.delivered === undefined) return;
     this.filling = true;
     try {
-      const rows = await database().read.span.findMany({
-        where: { projectId: this.projectId, traceId: this.traceId, seq: { gt: this.delivered } },
-        orderBy: { seq: 'asc' },
-      });
-      for (const row of rows) this.send(row);
+      for (const row of await spansChangedAfter(this.projectId, this.traceId, this.delivered)) this.send(row);
     } catch {
       return this.interrupt();
     } finally {
@@ -185,6 +184,18 @@ class TraceChanges {
     this.stopListening();
     this.forget();
   }
+}
+
+/**
+ * The spans whose last change is past `seq`, in change order, without their content (read when a
+ * subscriber selects it): exactly the state the changes after `seq` led to.
+ */
+function spansChangedAfter(projectId: string, traceId: string, seq: number): Promise<SpanRow[]> {
+  return database().read.span.findMany({
+    where: { projectId, traceId, seq: { gt: seq } },
+    orderBy: { seq: 'asc' },
+    omit: { input: true, output: true, instructions: true },
+  }) as Promise<SpanRow[]>;
 }
 
 const traces = new Map<string, TraceChanges>();
@@ -330,20 +341,24 @@ async function storedSpans(projectId: string, traceId: string, changes: TraceCha
 export async function openTraceSpanFeed(
   scope: Scope,
   traceId: string,
-  options: FeedOptions & { replay: boolean },
+  options: FeedOptions & { replay: boolean; after?: number | null },
 ): Promise<AsyncIterable<SpanChangeEvent | FeedFailure>> {
   const { projectId } = scope;
   const feed = new BoundedFeed<SpanChangeEvent>(options);
   const joinedAt = ++joins;
-  /** Live changes held while the replay is read and sent; undefined once they flow. */
-  let held: SpanChangeEvent[] | undefined = options.replay ? [] : undefined;
+  const resuming = options.after !== undefined && options.after !== null;
+  /** Live changes held while the replay (or what was missed since `after`) is read and sent; undefined once they flow. */
+  let held: SpanChangeEvent[] | undefined = options.replay || resuming ? [] : undefined;
   /** Changes up to this seq are reflected in what the subscriber was sent first (or came before it). */
   let baseline = 0;
+  /** The last seq sent live: a change can reach the stream after a read already reflected it. */
+  let sentThrough = 0;
   /** Spans created after the baseline that this subscriber has been sent. */
   const seen = new Set<string>();
 
   const forward = (event: SpanChangeEvent) => {
-    if (event.seq <= baseline) return;
+    if (event.seq <= baseline || event.seq <= sentThrough) return;
+    sentThrough = event.seq;
     const { id, createdSeq } = event.span;
     // A span the subscriber has not been sent yet arrives as CREATED, whatever became of it since.
     const isNew = createdSeq > baseline && !seen.has(id);
@@ -367,6 +382,19 @@ export async function openTraceSpanFeed(
   let stored: SpanChangeEvent[];
   try {
     await changes.ready;
+    if (resuming) {
+      // From where the client's own read (or its last change) left off: the changes since, from the
+      // stream when it still holds them, else the spans they left (one read, usually of nothing).
+      baseline = options.after!;
+      const missed =
+        changes.changesAfter(baseline) ??
+        (await spansChangedAfter(projectId, traceId, baseline)).map((span): SpanChangeEvent => ({ op: 'UPDATED', span, seq: span.seq, replayed: false }));
+      const lastMissed = missed.at(-1)?.seq ?? 0;
+      const live = [...missed, ...held!.filter((event) => event.seq > lastMissed)];
+      held = undefined;
+      for (const event of live) forward(event);
+      return feed;
+    }
     if (!options.replay) {
       // From the changes the stream has sent so far: nothing to read.
       baseline = changes.sentUpTo;

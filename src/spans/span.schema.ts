@@ -23,6 +23,7 @@ import DataLoader from 'dataloader';
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { placeOfSpan, type SubtreeRollup } from './span-tree.js';
 import { unlessFailed } from '../subscriptions/bounded-feed.js';
+import { BadUserInput } from '../errors.js';
 
 export const CostSource = builder.enumType('CostSource', {
   description: "Where a span's cost came from.",
@@ -117,6 +118,11 @@ export const Span = builder.prismaObject('Span', {
       description: 'The spans nested directly under this one, in start order.',
     }),
     name: t.exposeString('name', { description: 'A human-readable label for the step.' }),
+    seq: t.exposeInt('seq', {
+      description:
+        "The number of the span's last change in its trace (as SpanChange.seq). The highest seq of the spans a " +
+        'client read is where traceSpans(after:) resumes, with nothing missed and nothing sent twice.',
+    }),
     type: t.field({ type: SpanType, description: 'What kind of step this is.', select: { type: true }, resolve: (span) => span.type as never }),
     startTime: t.expose('startTime', { type: 'DateTime', description: 'When the step started.' }),
     endTime: t.expose('endTime', { type: 'DateTime', nullable: true, description: 'When the step ended; null while it runs.' }),
@@ -443,13 +449,24 @@ builder.subscriptionFields((t) => ({
     description:
       'Every span created or updated in a trace, in commit order. With replay: true, the spans already ' +
       'stored come first (as CREATED, in start order), then the live changes, with no gap and no duplicate. ' +
-      'A trace id with no span yet is waited for: the subscription stays open and the first span arrives as it is written.',
+      'A trace id with no span yet is waited for: the subscription stays open and the first span arrives as it is written. ' +
+      'A client that read the spans itself (trace { spans { seq ... } }), or lost its connection, passes after: the highest ' +
+      'seq it holds, and gets only the changes since: no replay, no gap, no duplicate.',
     args: {
       traceId: t.arg.id({ required: true, description: 'The trace to tail.' }),
       replay: t.arg.boolean({ required: false, defaultValue: false, description: 'Send the spans already stored first.' }),
+      after: t.arg.int({
+        required: false,
+        description: 'Resume after this seq (Span.seq or SpanChange.seq): only later changes are sent. Not with replay: true.',
+      }),
     },
-    subscribe: (_root, args, ctx) =>
-      openTraceSpanFeed(ctx.scope, args.traceId, { ...feedOptions(ctx), replay: args.replay ?? false }),
+    subscribe: (_root, args, ctx) => {
+      if (args.after !== null && args.after !== undefined) {
+        if (args.after < 0) throw new BadUserInput('after: a seq is 0 or more', { argument: 'after' });
+        if (args.replay) throw new BadUserInput('Use replay: true (send every stored span) or after: seq (send what changed since), not both', { argument: 'after' });
+      }
+      return openTraceSpanFeed(ctx.scope, args.traceId, { ...feedOptions(ctx), replay: args.replay ?? false, after: args.after });
+    },
     resolve: (change) => unlessFailed(change),
   }),
 }));

@@ -47,7 +47,7 @@ const reconnectListeners = new Set<() => void>();
 
 /**
  * Calls `listener` each time the live connection comes back after a drop: the subscriptions resume
- * by themselves, and a view without replay (the explorer) re-reads what it may have missed meanwhile.
+ * by themselves (the span tree from the last seq it received), and the explorer re-reads what it may have missed meanwhile.
  */
 export function onReconnect(listener: () => void): () => void {
   reconnectListeners.add(listener);
@@ -97,8 +97,8 @@ function client(): Client {
     connectionParams: () => ({ authorization: `Bearer ${key ?? ''}` }),
     lazy: true,
     keepAlive: 20_000,
-    // A server restart or a network blip: reconnect and resubscribe (the views subscribe with
-    // replay, so nothing is missed). A refused key (4403) is final.
+    // A server restart or a network blip: reconnect and resubscribe (the span tree subscribes with
+    // after: the last seq they received, so nothing is missed). A refused key (4403) is final.
     retryAttempts: Infinity,
     shouldRetry: (event) => !(event && typeof event === 'object' && 'code' in event && (event as CloseEvent).code === 4403),
     retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, Math.min(500 * 2 ** retries, 10_000))),

@@ -1,8 +1,9 @@
 /**
  * A trace: its header (summed from the spans, so it is live), the span tree drawn as a timeline, and
  * the selected span's detail beside it. The tree is read once as a flat depth-first list
- * (`spans(order: TREE)`), then kept up to date by `traceSpans(replay: true)`: a running trace grows
- * and its bars fill in as spans arrive and end, with no reload and no re-query.
+ * (`spans(order: TREE)`), then kept up to date by `traceSpans(after:)` from the highest seq read: a
+ * running trace grows and its bars fill in as spans arrive and end, with no reload, no re-query and
+ * no second copy of the spans already read (after a dropped connection, it resumes the same way).
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, gql, subscribe } from '../api.ts';
@@ -25,11 +26,11 @@ interface TraceInfo {
 }
 
 const TRACE = `query TraceTree($id: ID!) {
-  trace(id: $id) { id name status stale startTime sessionId tags spans(order: TREE) { ${SPAN_ROW_FIELDS} depth } }
+  trace(id: $id) { id name status stale startTime sessionId tags spans(order: TREE) { ${SPAN_ROW_FIELDS} } }
 }`;
 
-const TRACE_SPANS = `subscription TraceTreeLive($traceId: ID!) {
-  traceSpans(traceId: $traceId, replay: true) { op seq replayed span { ${SPAN_ROW_FIELDS} } }
+const TRACE_SPANS = `subscription TraceTreeLive($traceId: ID!, $after: Int!) {
+  traceSpans(traceId: $traceId, after: $after) { op seq span { ${SPAN_ROW_FIELDS} } }
 }`;
 
 const SPAN_EVENTS = `subscription TraceEventsLive($traceId: ID!) { spanEvents(traceId: $traceId) { id spanId kind } }`;
@@ -47,41 +48,50 @@ export function TraceView({ traceId, spanId, scopes }: { traceId: string; spanId
 
   useEffect(() => {
     let frame = 0;
-    const pending: { span: SpanRow; replayed: boolean }[] = [];
+    let lastFlush = 0;
+    const pending: SpanRow[] = [];
     const flush = () => {
       frame = 0;
-      for (const { span, replayed } of pending.splice(0)) {
+      lastFlush = performance.now();
+      for (const span of pending.splice(0)) {
         spans.set(span.id, span);
-        // A replayed span is what was stored: the detail pane already read it.
-        if (!replayed) changes.set(span.id, (changes.get(span.id) ?? 0) + 1);
+        changes.set(span.id, (changes.get(span.id) ?? 0) + 1);
       }
       setVersion((v) => v + 1);
     };
+    // A change that comes alone is drawn at once; a burst (a batch of spans, a busy run) once per frame.
     const schedule = () => {
-      if (!frame) frame = requestAnimationFrame(flush);
+      if (frame) return;
+      if (performance.now() - lastFlush > 50) flush();
+      else frame = requestAnimationFrame(flush);
     };
     const controller = new AbortController();
+    let stopSpans = () => {};
     gql<{ trace: TraceInfo | null }>(TRACE, { id: traceId }, controller.signal)
       .then(({ trace }) => {
+        if (controller.signal.aborted) return;
         setInfo(trace);
-        // Spans the subscription already brought are as new or newer: keep those.
-        for (const span of trace?.spans ?? []) if (!spans.has(span.id)) spans.set(span.id, span);
+        let after = 0;
+        for (const span of trace?.spans ?? []) {
+          spans.set(span.id, span);
+          after = Math.max(after, span.seq);
+        }
         setVersion((v) => v + 1);
+        // graphql-ws sends these same variables again when it reconnects: kept at the last seq
+        // received, a dropped connection resumes where it stopped.
+        const variables = { traceId, after };
+        stopSpans = subscribe<{ traceSpans: { op: string; seq: number; span: SpanRow } }>(TRACE_SPANS, variables, {
+          next: ({ traceSpans }) => {
+            variables.after = Math.max(variables.after, traceSpans.seq);
+            pending.push(traceSpans.span);
+            schedule();
+          },
+          error: (caught) => setLiveError(caught.message),
+        });
       })
       .catch((caught: unknown) => {
         if (!controller.signal.aborted) setError(caught instanceof ApiError ? caught.message : String(caught));
       });
-    const stopSpans = subscribe<{ traceSpans: { op: string; seq: number; replayed: boolean; span: SpanRow } }>(
-      TRACE_SPANS,
-      { traceId },
-      {
-        next: ({ traceSpans }) => {
-          pending.push({ span: traceSpans.span, replayed: traceSpans.replayed });
-          schedule();
-        },
-        error: (caught) => setLiveError(caught.message),
-      },
-    );
     const stopEvents = subscribe<{ spanEvents: { spanId: string } }>(
       SPAN_EVENTS,
       { traceId },

@@ -1,12 +1,14 @@
 /**
  * A trace's spans as the tree view keeps them: a map by id that live changes update in place, and the
  * depth-first order (children in start order) the rows are drawn in, computed here so spans arriving
- * in any order (a child before its parent, replay then live) always land in the right place.
+ * in any order (a child before its parent, a read then live changes) always land in the right place.
  */
 
 /** A span as a tree row needs it. */
 export interface SpanRow {
   id: string;
+  /** The number of the span's last change in its trace: where a live view resumes. */
+  seq: number;
   parentId: string | null;
   name: string;
   type: string;
@@ -20,7 +22,7 @@ export interface SpanRow {
   cost: number | null;
 }
 
-export const SPAN_ROW_FIELDS = 'id parentId name type startTime endTime durationMs startOffsetMs error model totalTokens cost';
+export const SPAN_ROW_FIELDS = 'id seq parentId name type startTime endTime durationMs startOffsetMs error model totalTokens cost';
 
 /** A row to draw: the span, its depth, and whether it has children. */
 export interface TreeRow {
