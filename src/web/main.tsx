@@ -26,6 +26,8 @@ type KeyState =
 
 function initialKey(): KeyState {
   const key = storedKey() ?? pageKey();
+  // Set before the first render: the view's own requests go out with it (children's effects run first).
+  if (key) setApiKey(key);
   return key ? { state: 'checking', key } : { state: 'asking' };
 }
 
@@ -53,6 +55,7 @@ function App() {
 
   const useThisKey = (key: string, remember: boolean) => {
     storeKey(remember ? key : undefined);
+    setApiKey(key);
     setAccess({ state: 'checking', key });
   };
   const changeKey = () => {
@@ -61,25 +64,24 @@ function App() {
     setAccess({ state: 'asking' });
   };
 
-  if (access.state !== 'ready') {
+  if (access.state === 'asking') {
     return (
       <div class="shell">
         <TopBar />
-        {access.state === 'checking' ? (
-          <div class="center muted">Checking the API key…</div>
-        ) : (
-          <KeyForm refused={access.refused} unreachable={access.unreachable} startupKey={pageKey()} onKey={useThisKey} />
-        )}
+        <KeyForm refused={access.refused} unreachable={access.unreachable} startupKey={pageKey()} onKey={useThisKey} />
       </div>
     );
   }
 
+  // While the key is being checked the view already asks for its data with it, rather than one
+  // round trip after the other; a refused key replaces the view with the key form.
+  const viewer = access.state === 'ready' ? access.viewer : undefined;
   const route = routeOf(path);
   return (
     <div class="shell">
-      <TopBar viewer={access.viewer} onChangeKey={changeKey} />
+      <TopBar viewer={viewer} onChangeKey={changeKey} />
       {route.view === 'explorer' && <Explorer />}
-      {route.view === 'trace' && <TraceView key={route.traceId} traceId={route.traceId} spanId={route.spanId} scopes={access.viewer.scopes} />}
+      {route.view === 'trace' && <TraceView key={route.traceId} traceId={route.traceId} spanId={route.spanId} scopes={viewer?.scopes ?? []} />}
       {route.view === 'conversation' && <ConversationView traceId={route.traceId} />}
       {route.view === 'missing' && (
         <div class="center">

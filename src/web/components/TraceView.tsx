@@ -62,7 +62,7 @@ export function TraceView({ traceId, spanId, scopes }: { traceId: string; spanId
     // A change that comes alone is drawn at once; a burst (a batch of spans, a busy run) once per frame.
     const schedule = () => {
       if (frame) return;
-      if (performance.now() - lastFlush > 50) flush();
+      if (performance.now() - lastFlush > 16) flush();
       else frame = requestAnimationFrame(flush);
     };
     const controller = new AbortController();
