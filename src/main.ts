@@ -19,6 +19,7 @@ if (server.createdAccess) {
   );
 }
 console.log(`Spantree is serving GraphQL at ${server.url} (database: ${redact(config.DATABASE_URL)})`);
+console.log(`Trace explorer: ${server.url.replace(/\/graphql$/, '/')}`);
 
 /**
  * The first SIGTERM or SIGINT stops gracefully; a second one means "now". Except the same signal

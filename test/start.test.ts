@@ -201,6 +201,15 @@ describe(`npm start (${databaseKind})`, () => {
       expect((await fetch(live)).status).toBe(200);
       const viewer = await post(url, '{ viewer { scopes } }');
       expect(viewer).toEqual({ data: { viewer: { scopes: ['INGEST', 'READ', 'ADMIN'] } } });
+      // The trace explorer, built by npm install into dist/web/, is where the server says it is.
+      const explorer = url.replace(/\/graphql$/, '/');
+      await eventually(async () => output().includes(`Trace explorer: ${explorer}`), 'the start-up line naming the trace explorer');
+      const page = await fetch(explorer, { headers: { accept: 'text/html' } });
+      expect(page.status).toBe(200);
+      const html = await page.text();
+      const script = /<script type="module"[^>]* src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+      expect(script, html).toBeDefined();
+      expect((await fetch(new URL(script!, explorer))).status).toBe(200);
 
       // npm's only child is the server itself: node running dist/main.js, no shell or tsx between.
       const children = childrenOf(npm.pid!);
