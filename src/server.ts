@@ -18,7 +18,7 @@ import { authenticate, startKeyWatch, stopKeyWatch, type Principal } from './aut
 import { ensureAccess, type CreatedAccess } from './auth/first-start.js';
 import { openRateLimiter, type RateLimiter } from './auth/rate-limit.js';
 import { authenticateConnection, useApiKeyAuth, type ServerContext } from './auth/request-auth.js';
-import { isLoopback, NetworkGuards, useRequestBodyGuards } from './http/network-guards.js';
+import { isDirectLoopbackRequest, isLoopback, NetworkGuards, useRequestBodyGuards } from './http/network-guards.js';
 import { startRetentionWatch, stopRetentionWatch } from './retention/retention.service.js';
 import { startRetentionSweep } from './retention/retention-sweep.js';
 import { startPriceWatch, stopPriceWatch } from './costs/cost.service.js';
@@ -97,11 +97,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
 }
 
 /**
- * The key GraphiQL is pre-filled with when the server listens on loopback: the start-up key, or the
- * one a first start wrote to SPANTREE_ADMIN_KEY_FILE, as long as it still works.
+ * The key GraphiQL and the web UI are pre-filled with, for a browser on this machine: the start-up key,
+ * or the one a first start wrote to SPANTREE_ADMIN_KEY_FILE, as long as it still works. Only when the
+ * server listens on loopback and the request itself came straight from loopback (not through a proxy).
  */
-async function consoleKey(config: Config): Promise<string | undefined> {
-  if (!isLoopback(config.HOST)) return undefined;
+async function consoleKey(config: Config, req: IncomingMessage | undefined): Promise<string | undefined> {
+  if (!isLoopback(config.HOST) || !req || !isDirectLoopbackRequest(req)) return undefined;
   const key = config.SPANTREE_INIT_API_KEY ?? (await readFile(config.SPANTREE_ADMIN_KEY_FILE, 'utf8').catch(() => '')).trim();
   return key && (await authenticate(key)) ? key : undefined;
 }
@@ -125,8 +126,9 @@ async function serve(config: Config, rateLimiter: RateLimiter, closeResources: (
     graphqlEndpoint: ENDPOINT,
     // GraphiQL subscribes over SSE, which sends the headers pane (the API key) like any request.
     graphiql: config.GRAPHIQL
-      ? async () => {
-          const key = await consoleKey(config);
+      ? async (_request, serverContext) => {
+          // yoga is handed the Node request as its server context (`yoga(req, res)` below).
+          const key = await consoleKey(config, serverContext?.req as IncomingMessage | undefined);
           return {
             title: 'Spantree',
             subscriptionsProtocol: 'SSE',
@@ -170,7 +172,7 @@ async function serve(config: Config, rateLimiter: RateLimiter, closeResources: (
   });
 
   // The browser UI (dist/web/), handed the start-up key on loopback as GraphiQL is.
-  const webApp = createWebApp({ pageKey: () => consoleKey(config) });
+  const webApp = createWebApp({ pageKey: (req) => consoleKey(config, req) });
   let stopping: Promise<void> | undefined;
   const httpServer = createServer((req, res) => {
     if (stopping) {

@@ -34,7 +34,7 @@ export interface WebAppOptions {
    * The key to hand the page, when the server may (loopback, start-up key): written into index.html
    * as `<meta name="spantree-key">` so the page opens without asking. Undefined otherwise.
    */
-  pageKey(): Promise<string | undefined>;
+  pageKey(req: IncomingMessage): Promise<string | undefined>;
   /** Where the built UI is; dist/web/ under the package root when left out. */
   root?: string;
 }
@@ -123,9 +123,11 @@ async function servePage(root: string, options: WebAppOptions, req: IncomingMess
     );
     return;
   }
-  const key = await options.pageKey();
+  const key = await options.pageKey(req);
   const page = key ? html.replace('</head>', `  <meta name="spantree-key" content="${escapeAttribute(key)}">\n  </head>`) : html;
-  res.writeHead(200, { ...PAGE_HEADERS, 'content-security-policy': contentSecurityPolicy(req) });
+  // A page that carries a key is never stored, by the browser or anything between.
+  const caching = key ? { 'cache-control': 'no-store' } : {};
+  res.writeHead(200, { ...PAGE_HEADERS, ...caching, 'content-security-policy': contentSecurityPolicy(req) });
   res.end(req.method === 'HEAD' ? undefined : page);
 }
 

@@ -1,19 +1,35 @@
 /**
  * How the server serves the web UI, over plain HTTP: every UI route answers the page (with the
- * start-up key on loopback, a strict Content-Security-Policy, no caching), hashed assets are cached
+ * start-up key only to a browser on this machine, never through a proxy; a strict
+ * Content-Security-Policy; no caching), hashed assets are cached
  * for good with the right content types, a missing asset is a 404, and the API's own paths are
  * untouched.
  */
 import { readdirSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/http/web-app.js';
 import { originOf, TEST_API_KEY, useTestServer } from '../helpers/server.js';
 
-const server = useTestServer();
+/** A GET with headers fetch will not send (Host), over plain node:http to the server on loopback. */
+function get(port: number, path: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest({ host: '127.0.0.1', port, path, headers }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }));
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
 const assets = readdirSync(join(packageRoot(), 'dist', 'web', 'assets'));
 
 describe('the web UI over HTTP', () => {
+  // One server at a time per process: each describe starts its own.
+  const server = useTestServer();
   it('answers index.html for every UI route, not cached, with a strict CSP and the start-up key on loopback', async () => {
     const origin = originOf(server().url);
     const host = new URL(origin).host;
@@ -21,7 +37,8 @@ describe('the web UI over HTTP', () => {
       const response = await fetch(origin + path);
       expect(response.status, path).toBe(200);
       expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
-      expect(response.headers.get('cache-control')).toBe('no-cache');
+      // It carries the start-up key: never stored, by the browser or anything between.
+      expect(response.headers.get('cache-control')).toBe('no-store');
       const csp = response.headers.get('content-security-policy') ?? '';
       expect(csp).toContain("default-src 'self'");
       expect(csp).toContain("script-src 'self'");
@@ -87,22 +104,38 @@ describe('the web UI over HTTP', () => {
     expect(otlp.status).toBe(401);
   });
 
-  it('writes no key into the page when the server does not listen on loopback', async () => {
-    const { createWebApp } = await import('../../src/http/web-app.js');
-    const app = createWebApp({ pageKey: async () => undefined });
-    const { createServer } = await import('node:http');
-    const plain = createServer((req, res) => {
-      if (app.handles(req)) void app.serve(req, res);
-      else res.writeHead(404).end();
-    });
-    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
-    try {
-      const { port } = plain.address() as { port: number };
-      const html = await (await fetch(`http://127.0.0.1:${port}/`)).text();
-      expect(html).toContain('<div id="app">');
-      expect(html).not.toContain('spantree-key');
-    } finally {
-      await new Promise((resolve) => plain.close(resolve));
+  it('writes no key into a page (nor into GraphiQL) asked for through a proxy, or under a name that is not loopback', async () => {
+    const { port } = new URL(server().url);
+    const forwarded: Record<string, string>[] = [{ 'x-forwarded-for': '203.0.113.9' }, { forwarded: 'for=203.0.113.9' }, { 'x-real-ip': '203.0.113.9' }, { 'x-forwarded-host': 'spantree.example' }];
+    for (const headers of forwarded) {
+      const page = await get(Number(port), '/', headers);
+      expect(page.status, JSON.stringify(headers)).toBe(200);
+      expect(page.body).toContain('<div id="app">');
+      expect(page.body, JSON.stringify(headers)).not.toContain('spantree-key');
+      expect(page.body).not.toContain(TEST_API_KEY);
+      expect(page.headers['cache-control']).toBe('no-cache');
+      const graphiql = await get(Number(port), '/graphql', { ...headers, accept: 'text/html' });
+      expect(graphiql.status).toBe(200);
+      expect(graphiql.body).toContain('graphiql-options');
+      expect(graphiql.body, JSON.stringify(headers)).not.toContain(TEST_API_KEY);
     }
+    // The same requests without the proxy's headers do get the key: the refusals above are the headers'.
+    expect((await get(Number(port), '/', {})).body).toContain(TEST_API_KEY);
+    expect((await get(Number(port), '/graphql', { accept: 'text/html' })).body).toContain(TEST_API_KEY);
+  });
+});
+
+describe('the web UI behind a name in ALLOWED_HOSTS (what a reverse proxy is given)', () => {
+  const named = useTestServer({ ALLOWED_HOSTS: 'spantree.example' });
+  it('answers the page under that name without the start-up key', async () => {
+    const { port } = new URL(named().url);
+    const page = await get(Number(port), '/', { host: `spantree.example:${port}` });
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('<div id="app">');
+    expect(page.body).not.toContain('spantree-key');
+    const graphiql = await get(Number(port), '/graphql', { host: `spantree.example:${port}`, accept: 'text/html' });
+    expect(graphiql.body).toContain('graphiql-options');
+    expect(graphiql.body).not.toContain(TEST_API_KEY);
+    expect((await get(Number(port), '/', {})).body).toContain(TEST_API_KEY);
   });
 });
