@@ -6,6 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
+import { database } from '../src/db/database.js';
+import { publishEvents } from '../src/events/event.service.js';
 import { useTestServer } from './helpers/server.js';
 import { connect, untilLive, type SubscriptionClient, type Transport } from './helpers/clients.js';
 import { established, listenerCount, untilListenersSettle } from './helpers/established.js';
@@ -333,6 +335,21 @@ describe('spanEvents(replay: true)', () => {
     const results = await subscription.waitFor(4);
     expect(results.map((result) => result.data.spanEvents.id)).toEqual([...stored, live.id]);
     expect(results.map((result) => result.data.spanEvents.data)).toEqual([{ index: 0 }, { index: 2 }, { index: 3 }, { live: true }]);
+    await subscription.stop();
+  });
+
+  it('does not send again an event whose publish arrives after the replay read it (a late copy)', async () => {
+    const traceId = uid('event-late');
+    const span = (await server().gql(CREATE_SPAN, { input: { traceId, name: 'root', startTime: at(0) } })).createSpan;
+    const first = (await server().gql(CREATE_EVENT, { id: span.id, kind: 'OBSERVE', data: { index: 0 } })).createSpanEvent;
+    const subscription = client().subscribe(EVENTS, { traceId, replay: true });
+    await subscription.waitFor(1);
+    // The commit was visible to the read, and only now does its publish arrive (slow Redis, a busy pool).
+    const row = await database().read.event.findFirstOrThrow({ where: { id: first.id } });
+    publishEvents(row.projectId, [row]);
+    const live = (await server().gql(CREATE_EVENT, { id: span.id, kind: 'OBSERVE', data: { index: 1 } })).createSpanEvent;
+    await subscription.until((results) => results.some((result) => result.data?.spanEvents?.id === live.id), 60_000);
+    expect(subscription.results.map((result) => result.data.spanEvents.id)).toEqual([first.id, live.id]);
     await subscription.stop();
   });
 

@@ -3,9 +3,12 @@
  * span yet is waited for, as `traceSpans` does: its events arrive once it has some.
  *
  * With `replay`, the events already stored come first, oldest first, then the live ones. The feed
- * listens before it reads, holds what arrives meanwhile, and drops from the held events those the
- * read already had: no gap and no duplicate. The stored events go out a page at a time as the
- * subscriber reads them, so a long history never counts as falling behind.
+ * listens before it reads, holds what arrives meanwhile, and drops those the read already had: no
+ * duplicate, including an event whose publish was still on its way when the read saw it committed
+ * (the ids sent are remembered for a while). No gap either: one catch-up read soon after covers an
+ * event published while a Redis SUBSCRIBE was in flight, as the span feed's does. The stored events
+ * go out a page at a time as the subscriber reads them, so a long history never counts as falling
+ * behind.
  */
 import { database } from '../db/database.js';
 import { isTraceDeletion, traceKey } from '../pubsub.js';
@@ -15,6 +18,12 @@ import type { EventRow } from './event.service.js';
 
 /** Stored events per page of a replay, at most. */
 const REPLAY_PAGE = 100;
+/** When a replaying feed reads once more what was recorded around its start (see above). */
+const CATCH_UP_AFTER_MS = 500;
+/** How far before the replay's read the catch-up looks: events are stamped before they commit, by any instance's clock. */
+const CATCH_UP_MARGIN_MS = 5_000;
+/** How long the ids sent are remembered, so a late publish of one of them is dropped. */
+const SENT_REMEMBERED_MS = 30_000;
 
 export async function openSpanEventFeed(
   scope: Scope,
@@ -26,27 +35,53 @@ export async function openSpanEventFeed(
   const wanted = kinds && new Set(kinds);
   /** Live events held while the stored ones are read and sent; undefined once they flow. */
   let held: EventRow[] | undefined = options.replay ? [] : undefined;
+  /** The ids a replaying feed has sent (or will send from its read), while they are remembered. */
+  let sentIds: Set<string> | undefined;
+  /** Sends a live event once: never again after the read or an earlier copy had it. */
+  const sendLive = (event: EventRow) => {
+    if (sentIds?.has(event.id)) return;
+    sentIds?.add(event.id);
+    feed.push(event);
+  };
   listen('trace:events', traceKey(scope.projectId, traceId), feed, (event) => {
     if (isTraceDeletion(event)) return feed.deleted(`trace ${traceId}`);
     if (wanted && !wanted.has(event.kind)) return;
-    if (!held) return feed.push(event);
+    if (!held) return sendLive(event);
     held.push(event);
     if (held.length > options.bufferLimit) feed.failTooSlow();
   });
   if (!options.replay) return feed;
 
+  // Scoped to the caller's project: another project's trace of the same id has nothing here.
+  const where = { projectId: scope.projectId, traceId, ...(kinds ? { kind: { in: kinds } } : {}) };
+  const readStartedAt = Date.now();
   let stored: EventRow[];
   try {
-    // Scoped to the caller's project: another project's trace of the same id has nothing here.
-    stored = await database().read.event.findMany({
-      where: { projectId: scope.projectId, traceId, ...(kinds ? { kind: { in: kinds } } : {}) },
-      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-    });
+    stored = await database().read.event.findMany({ where, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
   } catch (error) {
     feed.end();
     throw error;
   }
-  const replayed = new Set(stored.map((event) => event.id));
+  sentIds = new Set(stored.map((event) => event.id));
+  const catchUp = setTimeout(() => {
+    void database()
+      .read.event.findMany({ where: { ...where, createdAt: { gte: new Date(readStartedAt - CATCH_UP_MARGIN_MS) } }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] })
+      .then((recent) => {
+        if (feed.closed) return;
+        for (const event of recent) {
+          if (held) held.push(event);
+          else sendLive(event);
+        }
+      })
+      .catch(() => feed.interrupt());
+  }, CATCH_UP_AFTER_MS);
+  catchUp.unref();
+  const forget = setTimeout(() => (sentIds = undefined), SENT_REMEMBERED_MS);
+  forget.unref();
+  feed.onEnd(() => {
+    clearTimeout(catchUp);
+    clearTimeout(forget);
+  });
   const pageSize = Math.max(1, Math.min(REPLAY_PAGE, Math.floor(options.bufferLimit * 0.8)));
   let sent = 0;
   const sendPage = () => {
@@ -57,10 +92,9 @@ export async function openSpanEventFeed(
     // The stored events are out: those recorded meanwhile follow (each once), then the rest as it comes.
     feed.whenLow(0, undefined);
     stored = [];
-    const live = held.filter((event) => !replayed.has(event.id));
+    const live = held;
     held = undefined;
-    replayed.clear();
-    for (const event of live) feed.push(event);
+    for (const event of live) sendLive(event);
   };
   feed.whenLow(options.bufferLimit - pageSize, sendPage);
   sendPage();
