@@ -144,6 +144,30 @@ describe('span tree fields', () => {
   });
 });
 
+describe('subscribers of one trace selecting different ancestor fields', () => {
+  it('each gets the fields it selected (they share the change, not the plan)', async () => {
+    const traceId = uid('two-plans');
+    const root = (await server().gql(CREATE_SPAN, { input: { traceId, name: 'root', startTime: at(0), model: 'gpt-4o' } })).createSpan;
+    const client = connect('ws', server().url);
+    try {
+      const byName = client.subscribe(`subscription($id: ID!) { traceSpans(traceId: $id, after: 0) { span { name ancestors { name } } } }`, { id: traceId });
+      const byStart = client.subscribe(`subscription($id: ID!) { traceSpans(traceId: $id, after: 0) { span { name ancestors { startTime model } } } }`, { id: traceId });
+      // Both resume after seq 0: the root's creation reaches both, whenever each started.
+      await byName.waitFor(1);
+      await byStart.waitFor(1);
+      await server().gql(CREATE_SPAN, { input: { traceId, parentId: root.id, name: 'child', startTime: at(5) } });
+      const [named, started] = await Promise.all([
+        byName.until((all) => all.some((result) => result.data?.traceSpans.span.name === 'child' || result.errors)),
+        byStart.until((all) => all.some((result) => result.data?.traceSpans.span.name === 'child' || result.errors)),
+      ]);
+      expect(named.at(-1)).toEqual({ data: { traceSpans: { span: { name: 'child', ancestors: [{ name: 'root' }] } } } });
+      expect(started.at(-1)).toEqual({ data: { traceSpans: { span: { name: 'child', ancestors: [{ startTime: at(0), model: 'gpt-4o' }] } } } });
+    } finally {
+      await client.dispose();
+    }
+  });
+});
+
 /** A random tree of `size` spans, up to 12 levels deep, with tokens, costs and failures. */
 function randomTree(traceId: string, size: number) {
   let seed = size;

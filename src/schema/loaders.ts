@@ -45,11 +45,25 @@ export function executionLoader<Loader>(ctx: Context, info: GraphQLResolveInfo, 
   return loader;
 }
 
+const operationIds = new WeakMap<object, number>();
+let lastOperationId = 0;
+
+/**
+ * The key part of a loader whose rows carry the selection planned at a field: its path without list
+ * indexes, within its operation. The subscribers of one event share its loaders, and two operations
+ * can select different fields at the same path: each must read with its own plan.
+ */
+export function selectionKey(info: GraphQLResolveInfo): string {
+  let id = operationIds.get(info.operation);
+  if (id === undefined) operationIds.set(info.operation, (id = ++lastOperationId));
+  return `${id}:${pathWithoutIndexes(info)}`;
+}
+
 /**
  * The path of a field without list indexes (`trace.spans.ancestors`): what the fields of every item
  * of a list share, so one batching loader serves them all.
  */
-export function pathWithoutIndexes(info: GraphQLResolveInfo): string {
+function pathWithoutIndexes(info: GraphQLResolveInfo): string {
   const parts: string[] = [];
   for (let path: GraphQLResolveInfo['path'] | undefined = info.path; path; path = path.prev) {
     if (typeof path.key === 'string') parts.unshift(path.key);

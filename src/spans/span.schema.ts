@@ -17,7 +17,7 @@ import { connectionOf, PAGE, pageCost, resolveTotalCount } from '../schema/conne
 import { SPAN_JSON_FIELDS, spanJson } from './span-json.js';
 import { openTraceSpanFeed, type SpanChangeEvent } from './span-feed.js';
 import { CONTENT_COLUMNS } from './span-changes.js';
-import { executionLoader, pathWithoutIndexes } from '../schema/loaders.js';
+import { executionLoader, selectionKey } from '../schema/loaders.js';
 import type { GraphQLResolveInfo } from 'graphql';
 import DataLoader from 'dataloader';
 import { queryFromInfo } from '@pothos/plugin-prisma';
@@ -68,7 +68,7 @@ const SpanSubtree = builder.objectRef<SubtreeRollup>('SpanSubtree').implement({
  * once (no promise per span) once read.
  */
 function ancestorRows(ctx: Context, info: GraphQLResolveInfo, ids: string[]): SpanRow[] | Promise<SpanRow[]> {
-  const rows = executionLoader(ctx, info, `Span.ancestors:${pathWithoutIndexes(info)}`, () => {
+  const rows = executionLoader(ctx, info, `Span.ancestors:${selectionKey(info)}`, () => {
     // The same path plans the same query: the batch reads with the first one's.
     const query = database().planned(queryFromInfo({ context: ctx, info, select: { id: true, traceId: true } }));
     const loaded = new Map<string, SpanRow>();

@@ -10,7 +10,7 @@ import { matchingSpanIds } from '../spans/span-search.js';
 import type { SpanFilter } from '../spans/span-filter.js';
 import { database } from '../db/database.js';
 import { inPageOrder, pageSize } from '../db/keyset.js';
-import { executionLoader, pathWithoutIndexes } from '../schema/loaders.js';
+import { executionLoader, selectionKey } from '../schema/loaders.js';
 import { withPlannedSelection } from '../schema/reload.js';
 import type { PlannedQuery } from '../schema/planned-selection.js';
 import { traceStarts } from './trace-start.js';
@@ -168,7 +168,7 @@ function traceSpans(ctx: Context, info: GraphQLResolveInfo, filter: SpanFilter |
   // Planned for each trace's field, not once per batch: planning records, under the field's own
   // path, that its rows carry the selected columns (else each field would fall back to a query).
   const query = database().planned(queryFromInfo({ context: ctx, info, select: { id: true, traceId: true } }));
-  const key = `Trace.spans:${pathWithoutIndexes(info)}:${JSON.stringify(filter)}`;
+  const key = `Trace.spans:${selectionKey(info)}:${JSON.stringify(filter)}`;
   // The same path and arguments plan the same query: the batch reads with the first one's.
   return executionLoader(ctx, info, key, () => {
     type Row = { id: string; traceId: string };
