@@ -219,6 +219,55 @@ describe('resuming after a seq (a client that read the spans itself, or lost its
     await resumed!.stop();
   }, 120_000);
 
+  it('resumes while spans are being written: what was read plus the changes after it is what is stored, each change once', async () => {
+    const { gql } = server();
+    for (let round = 0; round < 3; round++) {
+      const root = (await gql(CREATE_SPAN, { input: { id: uid(`resume-busy-${round}`), name: 'busy', startTime: at(0) } })).createSpan;
+      let acknowledged = 0;
+      let joinNow = () => {};
+      const joining = new Promise<void>((resolve) => (joinNow = resolve));
+      const writer = async (w: number) => {
+        for (let i = 0; i < 12; i++) {
+          const span = (await gql(CREATE_SPAN, { input: { parentId: root.id, name: `w${w}-${i}`, startTime: at(1 + w * 100 + i) } })).createSpan;
+          if (++acknowledged === 4 + round * 9) joinNow();
+          await gql(UPDATE_SPAN, { id: span.id, input: { endTime: at(500 + i), output: `done ${w}/${i}` } });
+        }
+      };
+      const writers = Promise.all([0, 1, 2].map(writer));
+      await Promise.race([joining, writers]);
+      // A client's own read in the middle of the run, then the changes after it.
+      const { trace: read } = await gql(READ, { id: root.traceId });
+      const after = Math.max(...read.spans.map((span: any) => span.seq));
+      const client = connect(round % 2 ? 'sse' : 'ws', server().url);
+      clients.push(client);
+      const resumed = client.subscribe(RESUME, { traceId: root.traceId, after });
+      await writers;
+      await gql(UPDATE_SPAN, { id: root.id, input: { endTime: at(10_000), output: 'sentinel' } });
+      await resumed.until((results) => results.some((result) => result.data?.traceSpans?.span.output === 'sentinel'), 60_000);
+      await resumed.stop();
+      const received = resumed.results.map((result) => {
+        expect(result.errors).toBeUndefined();
+        return result.data.traceSpans;
+      });
+      let previous = after;
+      for (const change of received) {
+        expect(change.seq, 'after the read, in commit order, once').toBeGreaterThan(previous);
+        previous = change.seq;
+      }
+      // A span the client did not read arrives CREATED first; everything else is UPDATED.
+      const known = new Set(read.spans.map((span: any) => span.id));
+      for (const change of received) {
+        expect(change.op, change.span.id).toBe(known.has(change.span.id) ? 'UPDATED' : 'CREATED');
+        known.add(change.span.id);
+      }
+      const state = new Map(read.spans.map((span: any) => [span.id, { id: span.id, name: span.name, endTime: span.endTime, output: span.output }]));
+      for (const change of received) state.set(change.span.id, change.span);
+      const { trace: stored } = await gql(`query($id: ID!) { trace(id: $id) { spans { id name endTime output } } }`, { id: root.traceId });
+      expect(state.size).toBe(stored.spans.length);
+      for (const span of stored.spans) expect(state.get(span.id), span.id).toEqual(span);
+    }
+  }, 300_000);
+
   it('is refused with replay: true, or below 0', async () => {
     const client = connect('ws', server().url);
     clients.push(client);
