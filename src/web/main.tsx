@@ -22,7 +22,9 @@ const VIEWER = `query Viewer { viewer { scopes project { id name organization { 
 type KeyState =
   | { state: 'checking'; key: string }
   | { state: 'ready'; key: string; viewer: Viewer }
-  | { state: 'asking'; refused?: string; unreachable?: string };
+  | { state: 'asking'; refused?: string }
+  // The check failed for another reason (server down, overloaded, erring): the key may be fine.
+  | { state: 'failed'; key: string; message: string };
 
 function initialKey(): KeyState {
   const key = storedKey() ?? pageKey();
@@ -43,10 +45,13 @@ function App() {
       .then(({ viewer }) => current && setAccess({ state: 'ready', key: access.key, viewer }))
       .catch((error: unknown) => {
         if (!current) return;
-        setApiKey(undefined);
         const message = error instanceof ApiError ? error.message : String(error);
-        if (error instanceof ApiError && error.code === 'NETWORK') setAccess({ state: 'asking', unreachable: message });
-        else setAccess({ state: 'asking', refused: message });
+        // Only the API's own verdict on the key sends the user to the key form; a 429, a 500 or a
+        // dropped connection says nothing about the key, which is kept for "try again".
+        if (error instanceof ApiError && (error.code === 'UNAUTHENTICATED' || error.code === 'FORBIDDEN')) {
+          setApiKey(undefined);
+          setAccess({ state: 'asking', refused: message });
+        } else setAccess({ state: 'failed', key: access.key, message });
       });
     return () => {
       current = false;
@@ -68,7 +73,28 @@ function App() {
     return (
       <div class="shell">
         <TopBar />
-        <KeyForm refused={access.refused} unreachable={access.unreachable} startupKey={pageKey()} onKey={useThisKey} />
+        <KeyForm refused={access.refused} startupKey={pageKey()} onKey={useThisKey} />
+      </div>
+    );
+  }
+
+  if (access.state === 'failed') {
+    return (
+      <div class="shell">
+        <TopBar />
+        <div class="center" data-testid="key-check-failed">
+          <p class="notice error" role="alert">
+            The server could not check the API key: {access.message}
+          </p>
+          <div class="row-actions">
+            <button type="button" class="primary" onClick={() => setAccess({ state: 'checking', key: access.key })}>
+              Try again
+            </button>
+            <button type="button" onClick={changeKey}>
+              Use another key
+            </button>
+          </div>
+        </div>
       </div>
     );
   }

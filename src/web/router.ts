@@ -11,7 +11,13 @@ export type Route =
   | { view: 'missing'; path: string };
 
 export function routeOf(path: string): Route {
-  const parts = path.replace(/\/+$/, '').split('/').slice(1).map(decodeURIComponent);
+  let parts: string[];
+  try {
+    parts = path.replace(/\/+$/, '').split('/').slice(1).map(decodeURIComponent);
+  } catch {
+    // A malformed escape (`%E0%A4%A`) names no page; decodeURIComponent throws URIError on it.
+    return { view: 'missing', path };
+  }
   if (parts.length === 0 || (parts.length === 1 && parts[0] === '')) return { view: 'explorer' };
   if (parts[0] === 'traces' && parts[1]) {
     if (parts.length === 2) return { view: 'trace', traceId: parts[1] };

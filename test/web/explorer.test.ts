@@ -1,7 +1,9 @@
 /**
  * The trace explorer and the live span tree in a real browser against a real server: listing,
  * searching, filtering and paging; a trace written while the page is open appears and its tree grows
- * live; deep links; and the API key (start-up key on loopback, a wrong key refused plainly).
+ * live; rows that change while the page reads them end up in their latest state, and the count
+ * moves only for new matches; deep links, and URLs it cannot read; and the API key (start-up key on
+ * loopback, a wrong key refused plainly, a failed check offered again).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -233,11 +235,130 @@ describe('the trace explorer', () => {
   });
 });
 
+describe('the explorer keeps up with traces that change while it reads', () => {
+  it('a running trace that ends while the first page is on its way stops running, even under a RUNNING filter', async () => {
+    const tag = uid('ends');
+    const traceId = uid('ending');
+    await server().gql(CREATE_SPAN, { input: { id: `${traceId}-root`, traceId, name: `ending-${tag}`, startTime: at(0) } });
+    // The first page is read (RUNNING) and held back until the trace has ended: the page learns of the
+    // end only live or by reading the row again, never from that page.
+    let read!: () => void;
+    const wasRead = new Promise<void>((resolve) => (read = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const { page, outside, errors } = await open(`/?q=${tag}&status=RUNNING`, (page) =>
+      page.route('**/graphql', async (route) => {
+        if (!route.request().postData()?.includes('query Explorer(')) return route.fallback();
+        const response = await route.fetch();
+        read();
+        await released;
+        await route.fulfill({ response });
+      }),
+    );
+    await wasRead;
+    await server().gql(UPDATE_SPAN, { id: `${traceId}-root`, input: { endTime: at(500) } });
+    release();
+    await row(page, traceId).waitFor(WAIT);
+    await row(page, traceId).and(page.locator('[data-status="OK"]')).waitFor(WAIT);
+    expect(await row(page, traceId).locator('.elapsed').count()).toBe(0);
+    expect(await row(page, traceId).innerText()).toContain('500 ms');
+    expect(outside).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
+  it('counts a new matching trace once, and not a live change to an old trace past the loaded rows', async () => {
+    const tag = uid('count');
+    const oldest = `${tag}-t0`;
+    // 51 matches: the oldest (still running) is past the first page of 50.
+    await server().gql(CREATE_SPANS, {
+      input: Array.from({ length: 51 }, (_, index) => ({
+        id: `${tag}-s${index}`,
+        traceId: `${tag}-t${index}`,
+        name: `${tag}-run`,
+        startTime: at(index * 10),
+        ...(index === 0 ? {} : { endTime: at(index * 10 + 5) }),
+      })),
+    });
+    const { page, outside, errors } = await open(`/?q=${tag}`);
+    await page.getByTestId('trace-count').getByText('51 traces').waitFor(WAIT);
+    expect(await row(page, oldest).count()).toBe(0);
+
+    // Once a probe written now shows, the page is listening.
+    let expected = 51;
+    for (let attempt = 0; ; attempt++) {
+      const probe = `${tag}-probe${attempt}`;
+      await server().gql(CREATE_SPAN, { input: { traceId: probe, name: `${tag}-probe`, startTime: at(100_000 + attempt), endTime: at(100_001 + attempt) } });
+      expected++;
+      const shown = await row(page, probe)
+        .waitFor({ timeout: 2_000 })
+        .then(() => true)
+        .catch(() => false);
+      if (shown) break;
+      if (attempt > 15) throw new Error('the explorer never showed a trace written after it opened');
+    }
+    await page.getByTestId('trace-count').getByText(`${expected} traces`).waitFor(WAIT);
+
+    // The old trace ends (a live change for a trace already counted), then a new one starts: changes
+    // come in order, so once the new one shows the old one's change has been handled too.
+    await server().gql(UPDATE_SPAN, { id: `${tag}-s0`, input: { endTime: at(5) } });
+    const marker = `${tag}-marker`;
+    await server().gql(CREATE_SPAN, { input: { traceId: marker, name: `${tag}-marker`, startTime: at(200_000) } });
+    await row(page, marker).waitFor(WAIT);
+    expect(await page.getByTestId('trace-count').innerText()).toBe(`${expected + 1} traces`);
+    expect(await row(page, oldest).count()).toBe(0);
+    expect(outside).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+});
+
+describe('URLs the page cannot read', () => {
+  it('a malformed trace path shows "no page", and an unreadable date in the filters is ignored', async () => {
+    const broken = await open('/traces/%E0%A4%A');
+    await broken.page.getByText('There is no page at').waitFor(WAIT);
+    expect(broken.errors).toEqual([]);
+
+    const tag = uid('baddate');
+    await server().gql(CREATE_SPAN, { input: { traceId: tag, name: `baddate-${tag}`, startTime: at(0), endTime: at(10) } });
+    const { page, outside, errors } = await open(`/?since=custom&from=abc&to=also-not-a-date&q=${tag}`);
+    await row(page, tag).waitFor(WAIT);
+    expect(await page.getByTestId('trace-count').innerText()).toBe('1 trace');
+    expect(outside).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+});
+
 describe('the API key', () => {
   it('on loopback the start-up key opens the explorer without asking', async () => {
     const { page, outside } = await open('/');
     await page.getByTestId('project').getByText('default', { exact: true }).waitFor(WAIT);
     expect(await page.locator('input[type="password"]').count()).toBe(0);
+    expect(outside).toEqual([]);
+  });
+
+  it('a key check that fails for another reason (a 500, a dropped connection) keeps the key and offers to try again', async () => {
+    let failures = 0;
+    const { page, outside } = await open('/', (page) =>
+      page.route('**/graphql', (route) => {
+        if (!route.request().postData()?.includes('query Viewer')) return route.fallback();
+        failures++;
+        if (failures === 1) return route.fulfill({ status: 500, contentType: 'text/plain', body: 'Internal Server Error' });
+        if (failures === 2) return route.abort('connectionreset');
+        return route.fallback();
+      }),
+    );
+    const failed = page.getByTestId('key-check-failed');
+    await failed.waitFor(WAIT);
+    expect(await failed.innerText()).toContain('500');
+    expect(await page.getByTestId('key-refused').count()).toBe(0);
+    expect(await page.locator('input[type="password"]').count()).toBe(0);
+
+    await page.getByRole('button', { name: 'Try again' }).click();
+    await failed.getByText('could not be reached').waitFor(WAIT);
+    expect(await page.locator('input[type="password"]').count()).toBe(0);
+
+    await page.getByRole('button', { name: 'Try again' }).click();
+    await page.getByTestId('project').getByText('default', { exact: true }).waitFor(WAIT);
+    expect(failures).toBe(3);
     expect(outside).toEqual([]);
   });
 

@@ -16,6 +16,7 @@ export interface TraceRow {
   status: 'RUNNING' | 'OK' | 'ERROR';
   stale: boolean;
   startTime: string;
+  endTime: string | null;
   durationMs: number | null;
   spanCount: number;
   errorCount: number;
@@ -28,7 +29,7 @@ export interface TraceRow {
   sessionId: string | null;
 }
 
-const ROW_FIELDS = `id name status stale startTime durationMs spanCount errorCount composition { type count } cost totalTokens
+const ROW_FIELDS = `id name status stale startTime endTime durationMs spanCount errorCount composition { type count } cost totalTokens
   inputPreview outputPreview tags sessionId`;
 
 const TRACES = `query Explorer($filter: TraceFilter, $after: String, $first: Int) {
@@ -41,7 +42,17 @@ const TRACES = `query Explorer($filter: TraceFilter, $after: String, $first: Int
 
 const TRACE_UPDATED = `subscription ExplorerLive($filter: TraceFilter) { traceUpdated(filter: $filter) { ${ROW_FIELDS} } }`;
 
+/** Listed rows still running, read again by id: one that ended before their subscription began. */
+const RUNNING_ROWS = `query ExplorerRunning($ids: [ID!]!, $first: Int) { traces(filter: { ids: $ids }, first: $first) { edges { node { ${ROW_FIELDS} } } } }`;
+
+interface TracesPage {
+  traces: { totalCount: number; pageInfo: { endCursor: string | null; hasNextPage: boolean }; edges: { node: TraceRow }[] };
+}
+
 const PAGE_SIZE = 50;
+
+/** The most ids `TraceFilter.ids` takes: the most running rows followed by id. */
+const MAX_FOLLOWED = 500;
 
 /** The explorer's filters, as they appear in the URL (so a filtered list is a link too). */
 interface Filters {
@@ -84,6 +95,12 @@ function range(min: string, max: string, scale = 1): { gte?: number; lte?: numbe
   return Object.keys(result).length ? result : undefined;
 }
 
+/** `text` as an ISO timestamp, or undefined when it is empty or not a date. */
+function isoOf(text: string): string | undefined {
+  const time = text ? new Date(text).getTime() : NaN;
+  return Number.isFinite(time) ? new Date(time).toISOString() : undefined;
+}
+
 /** The filters as a TraceFilter. */
 function traceFilter(filters: Filters, now: number): Record<string, unknown> {
   const filter: Record<string, unknown> = {};
@@ -96,10 +113,10 @@ function traceFilter(filters: Filters, now: number): Record<string, unknown> {
   if (cost) filter.cost = cost;
   if (filters.since && SINCE_MS[filters.since]) filter.startTime = { gte: new Date(now - SINCE_MS[filters.since]!).toISOString() };
   else if (filters.since === 'custom' && (filters.from || filters.to)) {
-    filter.startTime = {
-      ...(filters.from ? { gte: new Date(filters.from).toISOString() } : {}),
-      ...(filters.to ? { lte: new Date(filters.to).toISOString() } : {}),
-    };
+    // A hand-edited URL can carry anything here: a date that does not parse is left out.
+    const from = isoOf(filters.from);
+    const to = isoOf(filters.to);
+    if (from || to) filter.startTime = { ...(from ? { gte: from } : {}), ...(to ? { lte: to } : {}) };
   }
   const tags = filters.tags
     .split(',')
@@ -132,21 +149,37 @@ export function Explorer() {
   const [error, setError] = useState<string | undefined>();
   const [liveError, setLiveError] = useState<string | undefined>();
   const [loadingMore, setLoadingMore] = useState(false);
-  // Bumped when the live connection comes back: the first page is read again.
+  // Bumped when the live connection comes back: the first page is read again, the subscriptions reopen.
   const [reread, setReread] = useState(0);
   useEffect(() => onReconnect(() => setReread((n) => n + 1)), []);
+  // Live changes received while a page is being read: the page may have been read before them, so
+  // each is put into the page as it arrives (the newer state wins). Kept only while a read is out.
+  const received = useRef(new Map<string, { row: TraceRow; matches: boolean }>()).current;
+  const readsOut = useRef(0);
+  const reading = <T,>(read: Promise<T>): Promise<T> => {
+    readsOut.current++;
+    return read.finally(() => {
+      if (--readsOut.current === 0) received.clear();
+    });
+  };
+  /** A live change: into the listing now, and remembered for a page still on its way. */
+  const receive = (row: TraceRow, matches: boolean) => {
+    if (readsOut.current > 0) received.set(row.id, { row, matches: matches || received.get(row.id)?.matches === true });
+    setListing((current) => merged(current, row, { insert: matches, incomingWinsTie: true }));
+  };
 
   useEffect(() => {
     const controller = new AbortController();
     setError(undefined);
-    gql<{ traces: { totalCount: number; pageInfo: { endCursor: string | null; hasNextPage: boolean }; edges: { node: TraceRow }[] } }>(
-      TRACES,
-      { filter, first: PAGE_SIZE },
-      controller.signal,
-    )
-      .then(({ traces }) =>
-        setListing({ rows: traces.edges.map((edge) => edge.node), totalCount: traces.totalCount, endCursor: traces.pageInfo.endCursor, hasNextPage: traces.pageInfo.hasNextPage }),
-      )
+    // Whatever arrived before this read started is in it; only what comes after can be newer.
+    received.clear();
+    reading(gql<TracesPage>(TRACES, { filter, first: PAGE_SIZE }, controller.signal))
+      .then(({ traces }) => {
+        if (controller.signal.aborted) return;
+        let next: Listing | undefined = { rows: traces.edges.map((edge) => edge.node), totalCount: traces.totalCount, endCursor: traces.pageInfo.endCursor, hasNextPage: traces.pageInfo.hasNextPage };
+        for (const { row, matches } of received.values()) next = merged(next, row, { insert: matches, incomingWinsTie: true });
+        setListing(next);
+      })
       .catch((caught: unknown) => {
         if (!controller.signal.aborted) setError(caught instanceof ApiError ? caught.message : String(caught));
       });
@@ -156,33 +189,56 @@ export function Explorer() {
   // Live: new and changed traces that match the filters.
   useEffect(() => {
     setLiveError(undefined);
-    return subscribe<{ traceUpdated: TraceRow }>(TRACE_UPDATED, { filter }, { next: ({ traceUpdated }) => setListing((current) => merged(current, traceUpdated, true)), error: (caught) => setLiveError(caught.message) });
-  }, [filterKey]);
+    return subscribe<{ traceUpdated: TraceRow }>(TRACE_UPDATED, { filter }, { next: ({ traceUpdated }) => receive(traceUpdated, true), error: (caught) => setLiveError(caught.message) });
+  }, [filterKey, reread]);
 
   // Rows already listed that are still running: followed by id, so they stop "running" even when
-  // their new state no longer matches the filters (a RUNNING filter, say).
+  // their new state no longer matches the filters (a RUNNING filter, say). The API takes at most
+  // MAX_FOLLOWED ids: the newest running rows are followed.
   const runningIds = listing?.rows.filter((row) => row.status === 'RUNNING').map((row) => row.id) ?? [];
-  const runningKey = runningIds.join(',');
+  const followedIds = runningIds.slice(0, MAX_FOLLOWED);
+  const followedKey = followedIds.join(',');
   useEffect(() => {
-    if (!runningIds.length) return;
-    return subscribe<{ traceUpdated: TraceRow }>(TRACE_UPDATED, { filter: { ids: runningIds } }, { next: ({ traceUpdated }) => setListing((current) => merged(current, traceUpdated, false)) });
-  }, [runningKey]);
+    if (!followedIds.length) return;
+    const controller = new AbortController();
+    const stop = subscribe<{ traceUpdated: TraceRow }>(
+      TRACE_UPDATED,
+      { filter: { ids: followedIds } },
+      { next: ({ traceUpdated }) => receive(traceUpdated, false), error: (caught) => setLiveError(caught.message) },
+    );
+    // A row that ended before this subscription started (while the page was read, or while the
+    // previous set of ids was being replaced) sends nothing more: read their state once now.
+    gql<{ traces: { edges: { node: TraceRow }[] } }>(RUNNING_ROWS, { ids: followedIds, first: followedIds.length }, controller.signal)
+      .then(({ traces }) =>
+        setListing((current) => traces.edges.reduce<Listing | undefined>((next, edge) => merged(next, edge.node, { insert: false, incomingWinsTie: false }), current)),
+      )
+      .catch(() => {
+        // Not fatal: the subscription still brings every change from now on.
+      });
+    return () => {
+      controller.abort();
+      stop();
+    };
+  }, [followedKey, reread]);
 
   const now = useNow(runningIds.length > 0);
 
   const loadMore = () => {
     if (!listing?.endCursor) return;
     setLoadingMore(true);
-    gql<{ traces: { totalCount: number; pageInfo: { endCursor: string | null; hasNextPage: boolean }; edges: { node: TraceRow }[] } }>(TRACES, {
-      filter,
-      first: PAGE_SIZE,
-      after: listing.endCursor,
-    })
+    reading(gql<TracesPage>(TRACES, { filter, first: PAGE_SIZE, after: listing.endCursor }))
       .then(({ traces }) =>
         setListing((current) => {
           const known = new Set(current?.rows.map((row) => row.id));
+          const added = traces.edges
+            .map((edge) => edge.node)
+            .filter((row) => !known.has(row.id))
+            .map((row) => {
+              const live = received.get(row.id)?.row;
+              return live && newerThan(live, row) >= 0 ? live : row;
+            });
           return {
-            rows: [...(current?.rows ?? []), ...traces.edges.map((edge) => edge.node).filter((row) => !known.has(row.id))],
+            rows: [...(current?.rows ?? []), ...added],
             totalCount: traces.totalCount,
             endCursor: traces.pageInfo.endCursor,
             hasNextPage: traces.pageInfo.hasNextPage,
@@ -232,19 +288,40 @@ export function Explorer() {
   );
 }
 
-/** The listing with `row` put in: replaced where it is, or (when `insert`) added in start order. */
-function merged(current: Listing | undefined, row: TraceRow, insert: boolean): Listing | undefined {
+/**
+ * How `a` compares with `b`, two states of one trace: > 0 when `a` is the later one. Trace exposes no
+ * change stamp (no updatedAt, no seq), so this orders by what only moves forward as spans are written:
+ * more spans, then ended (a RUNNING trace ends when its last open span does), then a later end.
+ * 0 when these agree (say, only an output changed): the caller decides.
+ */
+function newerThan(a: TraceRow, b: TraceRow): number {
+  return (
+    a.spanCount - b.spanCount ||
+    Number(a.status !== 'RUNNING') - Number(b.status !== 'RUNNING') ||
+    (a.endTime ? Date.parse(a.endTime) : -Infinity) - (b.endTime ? Date.parse(b.endTime) : -Infinity) ||
+    0
+  );
+}
+
+/**
+ * The listing with `row` put in: in place of an older state of it, or (when `insert`, it matched the
+ * filters) added in start order when it falls within the loaded rows. Only such an added row counts
+ * as one more match: a trace past the loaded rows may well be counted already.
+ */
+function merged(current: Listing | undefined, row: TraceRow, { insert, incomingWinsTie }: { insert: boolean; incomingWinsTie: boolean }): Listing | undefined {
   if (!current) return current;
   const index = current.rows.findIndex((existing) => existing.id === row.id);
   if (index >= 0) {
+    const order = newerThan(row, current.rows[index]!);
+    if (order < 0 || (order === 0 && !incomingWinsTie)) return current;
     const rows = current.rows.slice();
     rows[index] = row;
     return { ...current, rows };
   }
   if (!insert) return current;
-  // Past the loaded pages it will come with "load more"; within them, it takes its place.
+  // Past the loaded pages it will come with "load more".
   const oldest = current.rows[current.rows.length - 1];
-  if (current.hasNextPage && oldest && byNewest(row, oldest) > 0) return { ...current, totalCount: current.totalCount + 1 };
+  if (current.hasNextPage && oldest && byNewest(row, oldest) > 0) return current;
   return { ...current, rows: [...current.rows, row].sort(byNewest), totalCount: current.totalCount + 1 };
 }
 

@@ -1,7 +1,7 @@
 /** Asks for an API key: the first time, after "change key", and when the server refused one. */
 import { useState } from 'preact/hooks';
 
-export function KeyForm(props: { refused?: string; unreachable?: string; startupKey?: string; onKey(key: string, remember: boolean): void }) {
+export function KeyForm(props: { refused?: string; startupKey?: string; onKey(key: string, remember: boolean): void }) {
   const [key, setKey] = useState('');
   const [remember, setRemember] = useState(true);
   return (
@@ -16,11 +16,6 @@ export function KeyForm(props: { refused?: string; unreachable?: string; startup
       {props.refused && (
         <p class="notice error" role="alert" data-testid="key-refused">
           This key was not accepted by the server: {props.refused} Enter another key.
-        </p>
-      )}
-      {props.unreachable && (
-        <p class="notice error" role="alert">
-          {props.unreachable}
         </p>
       )}
       <p class="muted">
