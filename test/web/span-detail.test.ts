@@ -1,7 +1,7 @@
 /**
  * The span detail pane and the quick actions in a real browser against a real server: chat and raw
  * JSON, copy span, thumbs feedback (and its refusal for a read-only key), the conversation view,
- * "retained: no", and a 5,000-span trace drawn a window at a time.
+ * "retained: no", a 5,000-span trace drawn a window at a time, and a stale trace that changes.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -10,7 +10,8 @@ import { at, CREATE_SPANS, uid } from '../helpers/operations.js';
 import { eventually } from '../helpers/wait.js';
 import { originOf, useTestServer } from '../helpers/server.js';
 
-const server = useTestServer();
+// A run turns stale after 3 s without a change (the last test); every other trace here has ended.
+const server = useTestServer({ STALE_AFTER_MS: '3000' });
 const browser = useBrowser();
 const WAIT = { timeout: 30_000 };
 
@@ -195,4 +196,33 @@ describe('a 5,000-span trace', () => {
     expect(outside).toEqual([]);
     expect(errors).toEqual([]);
   }, 120_000);
+});
+
+describe('a trace shown as stale', () => {
+  it('is shown running again once a change arrives, without reading the tree again', async () => {
+    const traceId = uid('stale');
+    await server().gql(CREATE_SPANS, { input: [{ id: `${traceId}-root`, traceId, name: 'stuck-run', startTime: new Date().toISOString() }] });
+    await eventually(
+      async () => (await server().gql(`query { trace(id: "${traceId}") { stale } }`)).trace?.stale === true,
+      'the trace to turn stale',
+      30_000,
+    );
+    const origin = originOf(server().url);
+    const opened_ = await openPage(browser(), origin);
+    opened.push(opened_);
+    const { page, outside, errors } = opened_;
+    const treeReads: string[] = [];
+    page.on('request', (request) => {
+      if (request.postData()?.includes('query TraceTree(')) treeReads.push(request.url());
+    });
+    await page.goto(`${origin}/traces/${traceId}`);
+    await page.getByTestId('trace-status').getByText('stale').waitFor(WAIT);
+
+    await server().gql(CREATE_SPANS, { input: [{ id: `${traceId}-step`, traceId, parentId: `${traceId}-root`, name: 'step', startTime: new Date().toISOString() }] });
+    await page.locator(`[data-span-id="${traceId}-step"]`).waitFor(WAIT);
+    await page.getByTestId('trace-status').getByText('running').waitFor(WAIT);
+    expect(treeReads).toHaveLength(1);
+    expect(outside).toEqual([]);
+    expect(errors).toEqual([]);
+  });
 });

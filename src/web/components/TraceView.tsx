@@ -6,7 +6,7 @@
  * no second copy of the spans already read (after a dropped connection, it resumes the same way).
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { ApiError, gql, subscribe } from '../api.ts';
+import { ApiError, gql, onReconnect, subscribe } from '../api.ts';
 import { elapsedMs, formatCost, formatDuration, formatTime, formatTokens } from '../format.ts';
 import { followLink, navigate, paths } from '../router.ts';
 import { ErrorNotice, StatusDot, useNow } from './common.tsx';
@@ -14,7 +14,7 @@ import { SpanDetail } from './SpanDetail.tsx';
 import { SpanTree } from './SpanTree.tsx';
 import { SPAN_ROW_FIELDS, traceSums, treeRows, type SpanRow } from './spans.ts';
 
-interface TraceInfo {
+interface TraceHeader {
   id: string;
   name: string;
   status: string;
@@ -22,12 +22,23 @@ interface TraceInfo {
   startTime: string;
   sessionId: string | null;
   tags: string[];
+}
+
+interface TraceInfo extends TraceHeader {
   spans: SpanRow[];
 }
 
+const HEADER_FIELDS = 'id name status stale startTime sessionId tags';
+
 const TRACE = `query TraceTree($id: ID!) {
-  trace(id: $id) { id name status stale startTime sessionId tags spans(order: TREE) { ${SPAN_ROW_FIELDS} } }
+  trace(id: $id) { ${HEADER_FIELDS} spans(order: TREE) { ${SPAN_ROW_FIELDS} } }
 }`;
+
+/** The header alone, read again when a trace shown as stale changes (a change makes it fresh). */
+const TRACE_HEADER = `query TraceHeader($id: ID!) { trace(id: $id) { ${HEADER_FIELDS} } }`;
+
+/** The least time between two reads of the header for staleness. */
+const HEADER_REREAD_MS = 5_000;
 
 const TRACE_SPANS = `subscription TraceTreeLive($traceId: ID!, $after: Int!) {
   traceSpans(traceId: $traceId, after: $after) { op seq span { ${SPAN_ROW_FIELDS} } }
@@ -39,7 +50,10 @@ export function TraceView({ traceId, spanId, scopes }: { traceId: string; spanId
   const spans = useRef(new Map<string, SpanRow>()).current;
   // Bumped when spans change; live changes are applied once per frame, so a burst costs one render.
   const [version, setVersion] = useState(0);
-  const [info, setInfo] = useState<TraceInfo | null | undefined>(undefined);
+  const [info, setInfo] = useState<TraceHeader | null | undefined>(undefined);
+  // Read by the live handlers, which outlive the render they were made in.
+  const staleShown = useRef(false);
+  staleShown.current = info?.stale === true;
   const [error, setError] = useState<string | undefined>();
   const [liveError, setLiveError] = useState<string | undefined>();
   const [collapsed, setCollapsed] = useState<Set<string>>(() => new Set());
@@ -66,11 +80,34 @@ export function TraceView({ traceId, spanId, scopes }: { traceId: string; spanId
       else frame = requestAnimationFrame(flush);
     };
     const controller = new AbortController();
+    // A live change to a trace shown as stale: the header is read again (not the spans), at most once
+    // per HEADER_REREAD_MS; a change in between is covered by one more read when the time is up.
+    let lastHeaderRead = -Infinity;
+    let headerTimer = 0;
+    const rereadHeader = () => {
+      headerTimer = 0;
+      lastHeaderRead = performance.now();
+      gql<{ trace: TraceHeader | null }>(TRACE_HEADER, { id: traceId }, controller.signal)
+        .then(({ trace }) => {
+          if (trace) setInfo(trace);
+        })
+        .catch(() => {
+          // The next change tries again; the tree itself is unaffected.
+        });
+    };
+    const changed = () => {
+      if (!staleShown.current || headerTimer) return;
+      const wait = lastHeaderRead + HEADER_REREAD_MS - performance.now();
+      if (wait <= 0) rereadHeader();
+      else headerTimer = window.setTimeout(rereadHeader, wait);
+    };
     let stopSpans = () => {};
+    let spansFailed = false;
+    let openSpans = () => {};
     gql<{ trace: TraceInfo | null }>(TRACE, { id: traceId }, controller.signal)
       .then(({ trace }) => {
         if (controller.signal.aborted) return;
-        setInfo(trace);
+        setInfo(trace && { id: trace.id, name: trace.name, status: trace.status, stale: trace.stale, startTime: trace.startTime, sessionId: trace.sessionId, tags: trace.tags });
         let after = 0;
         for (const span of trace?.spans ?? []) {
           spans.set(span.id, span);
@@ -80,31 +117,66 @@ export function TraceView({ traceId, spanId, scopes }: { traceId: string; spanId
         // graphql-ws sends these same variables again when it reconnects: kept at the last seq
         // received, a dropped connection resumes where it stopped.
         const variables = { traceId, after };
-        stopSpans = subscribe<{ traceSpans: { op: string; seq: number; span: SpanRow } }>(TRACE_SPANS, variables, {
-          next: ({ traceSpans }) => {
-            variables.after = Math.max(variables.after, traceSpans.seq);
-            pending.push(traceSpans.span);
-            schedule();
-          },
-          error: (caught) => setLiveError(caught.message),
-        });
+        openSpans = () => {
+          spansFailed = false;
+          stopSpans = subscribe<{ traceSpans: { op: string; seq: number; span: SpanRow } }>(TRACE_SPANS, variables, {
+            next: ({ traceSpans }) => {
+              variables.after = Math.max(variables.after, traceSpans.seq);
+              pending.push(traceSpans.span);
+              schedule();
+              changed();
+            },
+            error: (caught) => {
+              spansFailed = true;
+              setLiveError(caught.message);
+            },
+          });
+        };
+        openSpans();
       })
       .catch((caught: unknown) => {
         if (!controller.signal.aborted) setError(caught instanceof ApiError ? caught.message : String(caught));
       });
-    const stopEvents = subscribe<{ spanEvents: { spanId: string } }>(
-      SPAN_EVENTS,
-      { traceId },
-      {
-        next: ({ spanEvents }) => {
-          changes.set(spanEvents.spanId, (changes.get(spanEvents.spanId) ?? 0) + 1);
-          setVersion((v) => v + 1);
+    let stopEvents = () => {};
+    let eventsFailed = false;
+    const openEvents = () => {
+      eventsFailed = false;
+      stopEvents = subscribe<{ spanEvents: { spanId: string } }>(
+        SPAN_EVENTS,
+        { traceId },
+        {
+          next: ({ spanEvents }) => {
+            changes.set(spanEvents.spanId, (changes.get(spanEvents.spanId) ?? 0) + 1);
+            setVersion((v) => v + 1);
+            changed();
+          },
+          error: (caught) => {
+            eventsFailed = true;
+            setLiveError(caught.message);
+          },
         },
-      },
-    );
+      );
+    };
+    openEvents();
+    // The connection is back: subscriptions that were still open resume by themselves (the tree from
+    // the last seq it received); one that had failed is opened again the same way, so the notice
+    // that live updates stopped is no longer true.
+    const stopReconnect = onReconnect(() => {
+      if (spansFailed) {
+        stopSpans();
+        openSpans();
+      }
+      if (eventsFailed) {
+        stopEvents();
+        openEvents();
+      }
+      setLiveError(undefined);
+    });
     return () => {
       controller.abort();
       cancelAnimationFrame(frame);
+      window.clearTimeout(headerTimer);
+      stopReconnect();
       stopSpans();
       stopEvents();
     };
