@@ -44,6 +44,7 @@ describe('schema.graphql', () => {
       ['Mutation', 'addSpanMetric', { spanId: 'ID!', input: 'MetricInput!' }, 'Metric!'],
       ['Trace', 'spans', { filter: 'SpanFilter', order: 'SpanOrder' }, '[Span!]!'],
       ['Trace', 'errorCount', {}, 'Int!'],
+      ['Trace', 'seq', {}, 'Int!'],
       ['Trace', 'stale', {}, 'Boolean!'],
       ['Span', 'depth', {}, 'Int!'],
       ['Span', 'ancestors', {}, '[Span!]!'],

@@ -118,13 +118,21 @@ describe('TraceFilter.ids', () => {
   it('traceUpdated(filter: { ids }) sends the changes of those traces only', async () => {
     const watched = uid('watched');
     const other = uid('other');
-    const subscription = client().subscribe(`subscription($ids: [ID!]) { traceUpdated(filter: { ids: $ids }) { id spanCount } }`, { ids: [watched] });
+    const subscription = client().subscribe(`subscription($ids: [ID!]) { traceUpdated(filter: { ids: $ids }) { id spanCount seq } }`, { ids: [watched] });
     let probe = 0;
     await untilLive(subscription, () => server().gql(CREATE_SPAN, { input: { traceId: watched, name: `probe-${probe++}`, startTime: at(0) } }));
     await server().gql(CREATE_SPAN, { input: { traceId: other, name: 'not watched', startTime: at(0) } });
     await server().gql(CREATE_SPAN, { input: { traceId: watched, name: 'last', startTime: at(1) } });
     const results = await subscription.until((all) => all.some((result) => result.data.traceUpdated.spanCount === probe + 1));
     expect(new Set(results.map((result) => result.data.traceUpdated.id))).toEqual(new Set([watched]));
+    // Each state carries the number of its last span change: later states, higher numbers, ending
+    // where a query of the trace stands.
+    const seqs = results.map((result) => result.data.traceUpdated.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(new Set(seqs).size).toBe(seqs.length);
+    const { trace } = await server().gql(`query($id: ID!) { trace(id: $id) { seq spans { seq } } }`, { id: watched });
+    expect(trace.seq).toBe(Math.max(...trace.spans.map((span: { seq: number }) => span.seq)));
+    expect(seqs.at(-1)).toBe(trace.seq);
     await subscription.stop();
   });
 });

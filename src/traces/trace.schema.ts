@@ -99,6 +99,11 @@ export const Trace = builder.prismaObject('Trace', {
       resolve: (trace, _args, ctx) => isStale(trace, { afterMs: ctx.limits.staleAfterMs, now: new Date() }),
     }),
     spanCount: t.exposeInt('spanCount', { description: 'How many spans the trace has.' }),
+    seq: t.exposeInt('spanSeq', {
+      description:
+        'The number of the last span change in the trace (the highest Span.seq; 0 before any): of two states of ' +
+        'a trace, from a query and from traceUpdated, the one with the higher seq is the later.',
+    }),
     totalTokens: t.exposeInt('totalTokens', { description: 'Tokens over all spans.' }),
     cost: t.exposeFloat('cost', { description: 'Cost over all spans.' }),
     composition: t.field({

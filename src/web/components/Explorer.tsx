@@ -19,6 +19,8 @@ export interface TraceRow {
   endTime: string | null;
   durationMs: number | null;
   spanCount: number;
+  /** The number of the trace's last span change: which of two states is the later. */
+  seq: number;
   errorCount: number;
   composition: { type: string; count: number }[];
   cost: number;
@@ -29,7 +31,7 @@ export interface TraceRow {
   sessionId: string | null;
 }
 
-const ROW_FIELDS = `id name status stale startTime endTime durationMs spanCount errorCount composition { type count } cost totalTokens
+const ROW_FIELDS = `id seq name status stale startTime endTime durationMs spanCount errorCount composition { type count } cost totalTokens
   inputPreview outputPreview tags sessionId`;
 
 const TRACES = `query Explorer($filter: TraceFilter, $after: String, $first: Int) {
@@ -289,18 +291,11 @@ export function Explorer() {
 }
 
 /**
- * How `a` compares with `b`, two states of one trace: > 0 when `a` is the later one. Trace exposes no
- * change stamp (no updatedAt, no seq), so this orders by what only moves forward as spans are written:
- * more spans, then ended (a RUNNING trace ends when its last open span does), then a later end.
- * 0 when these agree (say, only an output changed): the caller decides.
+ * How `a` compares with `b`, two states of one trace: > 0 when `a` is the later one, by the number of
+ * the trace's last span change (`seq`). 0 when no span changed between them: the caller decides.
  */
 function newerThan(a: TraceRow, b: TraceRow): number {
-  return (
-    a.spanCount - b.spanCount ||
-    Number(a.status !== 'RUNNING') - Number(b.status !== 'RUNNING') ||
-    (a.endTime ? Date.parse(a.endTime) : -Infinity) - (b.endTime ? Date.parse(b.endTime) : -Infinity) ||
-    0
-  );
+  return a.seq - b.seq;
 }
 
 /**
