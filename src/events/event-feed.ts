@@ -82,21 +82,11 @@ export async function openSpanEventFeed(
     clearTimeout(catchUp);
     clearTimeout(forget);
   });
-  const pageSize = Math.max(1, Math.min(REPLAY_PAGE, Math.floor(options.bufferLimit * 0.8)));
-  let sent = 0;
-  const sendPage = () => {
-    if (feed.closed || !held) return;
-    feed.preload(stored.slice(sent, sent + pageSize));
-    sent += pageSize;
-    if (sent < stored.length) return;
+  feed.preloadInPages(stored, REPLAY_PAGE, () => {
     // The stored events are out: those recorded meanwhile follow (each once), then the rest as it comes.
-    feed.whenLow(0, undefined);
-    stored = [];
-    const live = held;
+    const live = held ?? [];
     held = undefined;
     for (const event of live) sendLive(event);
-  };
-  feed.whenLow(options.bufferLimit - pageSize, sendPage);
-  sendPage();
+  });
   return feed;
 }

@@ -411,24 +411,11 @@ export async function openTraceSpanFeed(
     throw error;
   }
 
-  // The snapshot goes out a page at a time, as the subscriber reads: what it holds unread never
-  // exceeds its bound, and a subscriber that left stops costing anything at once.
-  const pageSize = Math.max(1, Math.min(REPLAY_PAGE, Math.floor(options.bufferLimit * 0.8)));
-  const lowWater = options.bufferLimit - pageSize;
-  let sent = 0;
-  const sendPage = () => {
-    if (feed.closed || !held) return;
-    feed.preload(stored.slice(sent, sent + pageSize));
-    sent += pageSize;
-    if (sent < stored.length) return;
+  feed.preloadInPages(stored, REPLAY_PAGE, () => {
     // The replay is out: the live changes held meanwhile follow, then the rest as it comes.
-    feed.whenLow(0, undefined);
-    stored = [];
-    const live = held;
+    const live = held ?? [];
     held = undefined;
     for (const event of live) forward(event);
-  };
-  feed.whenLow(lowWater, sendPage);
-  sendPage();
+  });
   return feed;
 }

@@ -132,6 +132,29 @@ export class BoundedFeed<T> implements AsyncIterableIterator<T | FeedFailure> {
     this.signal();
   }
 
+  /**
+   * Sends `snapshot` (what a replay read) a page of at most `pageLimit` at a time, as the subscriber
+   * reads: what it holds unread never exceeds its bound, and a subscriber that left stops costing
+   * anything at once. `then` runs once all of it is out (the live items held meanwhile follow).
+   */
+  preloadInPages(snapshot: T[], pageLimit: number, then: () => void): void {
+    const pageSize = Math.max(1, Math.min(pageLimit, Math.floor(this.limit * 0.8)));
+    // Let go of the snapshot once it is out (or the subscriber has left).
+    let rest: T[] | undefined = snapshot;
+    let sent = 0;
+    const sendPage = () => {
+      if (this.ended || !rest) return;
+      this.preload(rest.slice(sent, sent + pageSize));
+      sent += pageSize;
+      if (sent < rest.length) return;
+      rest = undefined;
+      this.whenLow(0, undefined);
+      then();
+    };
+    this.whenLow(this.limit - pageSize, sendPage);
+    sendPage();
+  }
+
   push(item: T): void {
     if (this.ended) return;
     if (this.queue.length - this.preloaded >= this.limit) return this.failTooSlow();
