@@ -1,4 +1,5 @@
 /** How numbers, times and content read on the page. */
+import { SPAN_TYPE_LABELS } from '../vocabulary.ts';
 
 /** "820 ms", "4.2 s", "3 m 05 s", "1 h 02 m". */
 export function formatDuration(ms: number | null | undefined): string {
@@ -43,24 +44,9 @@ export function elapsedMs(startTime: string, now: number): number {
   return Math.max(0, now - Date.parse(startTime));
 }
 
-/** The short label of each span type, as the explorer's step composition names them. */
-export const TYPE_LABELS: Record<string, string> = {
-  GENERATION: 'llm',
-  TOOL: 'tool',
-  FUNCTION: 'function',
-  CALL: 'call',
-  AGENT: 'agent',
-  RETRIEVAL: 'retrieval',
-  EMBEDDING: 'embedding',
-};
-
+/** The short label of a span type ("llm" for GENERATION), as the server's trace summaries name them. */
 export function typeLabel(type: string): string {
-  return TYPE_LABELS[type] ?? type.toLowerCase();
-}
-
-/** "28 steps · 8 llm · 11 tool". */
-export function composition(spanCount: number, steps: { type: string; count: number }[]): string {
-  return [`${spanCount} ${spanCount === 1 ? 'step' : 'steps'}`, ...steps.filter((step) => step.count > 0).map((step) => `${step.count} ${typeLabel(step.type)}`)].join(' · ');
+  return (SPAN_TYPE_LABELS as Record<string, string>)[type] ?? type.toLowerCase();
 }
 
 /** Pretty JSON for display; strings as they are. */

@@ -5,7 +5,7 @@
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, gql, onReconnect, subscribe } from '../api.ts';
-import { composition, elapsedMs, formatCost, formatDuration, formatTime, formatTokens } from '../format.ts';
+import { elapsedMs, formatCost, formatDuration, formatTime, formatTokens } from '../format.ts';
 import { followLink, navigate, paths, useLocation } from '../router.ts';
 import { ErrorNotice, StatusDot, useNow } from './common.tsx';
 
@@ -22,7 +22,8 @@ export interface TraceRow {
   /** The number of the trace's last span change: which of two states is the later. */
   seq: number;
   errorCount: number;
-  composition: { type: string; count: number }[];
+  /** "28 steps · 8 llm · 11 tool", as the server sums it. */
+  summary: string;
   cost: number;
   totalTokens: number;
   inputPreview: string | null;
@@ -31,7 +32,7 @@ export interface TraceRow {
   sessionId: string | null;
 }
 
-const ROW_FIELDS = `id seq name status stale startTime endTime durationMs spanCount errorCount composition { type count } cost totalTokens
+const ROW_FIELDS = `id seq name status stale startTime endTime durationMs spanCount errorCount summary cost totalTokens
   inputPreview outputPreview tags sessionId`;
 
 const TRACES = `query Explorer($filter: TraceFilter, $after: String, $first: Int) {
@@ -337,7 +338,7 @@ function TraceRowView({ row, now }: { row: TraceRow; now: number }) {
       <span class="name-cell">
         <span class="trace-name">{row.name || <em class="muted">(waiting for the root span)</em>}</span>
         <span class="composition">
-          {composition(row.spanCount, row.composition)}
+          {row.summary}
           {row.errorCount > 0 && <span class="error-count"> · {row.errorCount} failed</span>}
           {row.stale && <span class="stale-label"> · stale</span>}
         </span>
