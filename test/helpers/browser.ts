@@ -3,7 +3,7 @@
  * headless, with every request that leaves the server under test refused, so a page that would need
  * the internet (a CDN, a font service) fails here as it would offline.
  */
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../../scripts/chromium.js';
 
@@ -53,5 +53,33 @@ export function useBrowser(): () => Browser {
   return () => {
     if (!browser) throw new Error('The browser has not started');
     return browser;
+  };
+}
+
+export interface PageOptions {
+  permissions?: string[];
+  /** An API key the page finds in its storage, as if the user had entered it before. */
+  key?: string;
+  /** Runs before the page loads (a request to hold back, a script to add). */
+  init?: (page: Page) => Promise<unknown>;
+}
+
+/**
+ * Opens `path` of the server at `origin()` in a fresh context (see openPage), closed after the test
+ * that opened it.
+ */
+export function usePages(browser: () => Browser, origin: () => string): (path: string, options?: PageOptions) => Promise<OpenPage> {
+  let opened: OpenPage[] = [];
+  afterEach(async () => {
+    for (const { context } of opened) await context.close();
+    opened = [];
+  });
+  return async (path, { permissions, key, init } = {}) => {
+    const page = await openPage(browser(), origin(), { permissions });
+    opened.push(page);
+    if (key) await page.page.addInitScript((stored) => localStorage.setItem('spantree.apiKey', stored), key);
+    await init?.(page.page);
+    await page.page.goto(origin() + path);
+    return page;
   };
 }

@@ -5,9 +5,9 @@
  * moves only for new matches; deep links, and URLs it cannot read; and the API key (start-up key on
  * loopback, a wrong key refused plainly, a failed check offered again).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { openPage, useBrowser, type OpenPage } from '../helpers/browser.js';
+import { usePages, useBrowser } from '../helpers/browser.js';
 import { at, CREATE_SPAN, CREATE_SPANS, uid, UPDATE_SPAN } from '../helpers/operations.js';
 import { originOf, useTestServer } from '../helpers/server.js';
 
@@ -15,22 +15,12 @@ const server = useTestServer();
 const browser = useBrowser();
 const WAIT = { timeout: 30_000 };
 
-let opened: OpenPage[] = [];
-afterEach(async () => {
-  for (const { context } of opened) await context.close();
-  opened = [];
-});
-
-async function open(path: string, init?: (page: Page) => Promise<unknown>): Promise<OpenPage> {
-  const origin = originOf(server().url);
-  const page = await openPage(browser(), origin);
-  opened.push(page);
-  await init?.(page.page);
-  await page.page.goto(origin + path);
-  return page;
-}
+const openPath = usePages(browser, () => originOf(server().url));
+const open = (path: string, init?: (page: Page) => Promise<unknown>) => openPath(path, { init });
 
 const row = (page: Page, traceId: string) => page.locator(`[data-trace-id="${traceId}"]`);
+/** The trace ids the explorer lists, in order. */
+const listed = (page: Page) => page.locator('[data-trace-id]').evaluateAll((rows) => rows.map((element) => element.getAttribute('data-trace-id')));
 
 describe('the trace explorer', () => {
   it('lists traces newest first with composition, cost, tokens and previews; searches, filters and pages', async () => {
@@ -81,12 +71,12 @@ describe('the trace explorer', () => {
     await row(page, ids.alpha).waitFor(WAIT);
     await page.getByLabel('Status').selectOption('ERROR');
     await row(page, ids.alpha).waitFor({ state: 'detached', ...WAIT });
-    expect(await page.locator('[data-trace-id]').evaluateAll((rows) => rows.map((element) => element.getAttribute('data-trace-id')))).toEqual([ids.beta]);
+    expect(await listed(page)).toEqual([ids.beta]);
     await page.getByLabel('Status').selectOption('');
     await row(page, ids.alpha).waitFor(WAIT);
     await page.getByLabel('Minimum cost (USD)').fill('1');
     await row(page, ids.alpha).waitFor({ state: 'detached', ...WAIT });
-    expect(await page.locator('[data-trace-id]').evaluateAll((rows) => rows.map((element) => element.getAttribute('data-trace-id')))).toEqual([ids.gamma]);
+    expect(await listed(page)).toEqual([ids.gamma]);
     await page.getByLabel('Minimum cost (USD)').fill('');
     await page.getByLabel('Maximum duration (seconds)').fill('0.5');
     await row(page, ids.alpha).waitFor({ state: 'detached', ...WAIT });
@@ -95,7 +85,7 @@ describe('the trace explorer', () => {
     await row(page, ids.gamma).waitFor(WAIT);
     await page.getByLabel('Model').fill('gpt-4o-mini');
     await row(page, ids.gamma).waitFor({ state: 'detached', ...WAIT });
-    expect(await page.locator('[data-trace-id]').evaluateAll((rows) => rows.map((element) => element.getAttribute('data-trace-id')))).toEqual([ids.alpha]);
+    expect(await listed(page)).toEqual([ids.alpha]);
     await page.getByLabel('Model').fill('');
     await row(page, ids.gamma).waitFor(WAIT);
     await page.getByLabel('Tags').fill('vip');

@@ -3,9 +3,9 @@
  * JSON, copy span, thumbs feedback (and its refusal for a read-only key), the conversation view,
  * "retained: no", a 5,000-span trace drawn a window at a time, and a stale trace that changes.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { openPage, useBrowser, type OpenPage } from '../helpers/browser.js';
+import { usePages, useBrowser } from '../helpers/browser.js';
 import { at, CREATE_SPANS, uid } from '../helpers/operations.js';
 import { eventually } from '../helpers/wait.js';
 import { originOf, useTestServer } from '../helpers/server.js';
@@ -15,20 +15,7 @@ const server = useTestServer({ STALE_AFTER_MS: '3000' });
 const browser = useBrowser();
 const WAIT = { timeout: 30_000 };
 
-let opened: OpenPage[] = [];
-afterEach(async () => {
-  for (const { context } of opened) await context.close();
-  opened = [];
-});
-
-async function open(path: string, options: { permissions?: string[]; key?: string } = {}): Promise<OpenPage> {
-  const origin = originOf(server().url);
-  const page = await openPage(browser(), origin, options);
-  opened.push(page);
-  if (options.key) await page.page.addInitScript((key) => localStorage.setItem('spantree.apiKey', key), options.key);
-  await page.page.goto(origin + path);
-  return page;
-}
+const open = usePages(browser, () => originOf(server().url));
 
 const QUESTION = 'Which plan includes SSO?';
 const ANSWER = 'SSO is part of the Business plan and above.';
@@ -207,15 +194,13 @@ describe('a trace shown as stale', () => {
       'the trace to turn stale',
       30_000,
     );
-    const origin = originOf(server().url);
-    const opened_ = await openPage(browser(), origin);
-    opened.push(opened_);
-    const { page, outside, errors } = opened_;
     const treeReads: string[] = [];
-    page.on('request', (request) => {
-      if (request.postData()?.includes('query TraceTree(')) treeReads.push(request.url());
+    const { page, outside, errors } = await open(`/traces/${traceId}`, {
+      init: async (page) =>
+        page.on('request', (request) => {
+          if (request.postData()?.includes('query TraceTree(')) treeReads.push(request.url());
+        }),
     });
-    await page.goto(`${origin}/traces/${traceId}`);
     await page.getByTestId('trace-status').getByText('stale').waitFor(WAIT);
 
     await server().gql(CREATE_SPANS, { input: [{ id: `${traceId}-step`, traceId, parentId: `${traceId}-root`, name: 'step', startTime: new Date().toISOString() }] });
