@@ -44,7 +44,7 @@ describe('the trace explorer', () => {
 
     const { page, outside, errors } = await open(`/?q=${tag}`);
     await row(page, ids.alpha).waitFor(WAIT);
-    const order = await page.locator('[data-trace-id]').evaluateAll((rows) => rows.map((element) => element.getAttribute('data-trace-id')));
+    const order = await listed(page);
     expect(order).toEqual([ids.gamma, ids.beta, ids.alpha]);
     const alpha = await row(page, ids.alpha).innerText();
     expect(alpha).toContain(`alpha-${tag}`);
