@@ -10,27 +10,17 @@ import { formatCost, formatDuration, formatTime, formatTokens, prettyJson } from
 import { followLink, paths } from '../router.ts';
 import { ContentBlock } from './Chat.tsx';
 import { ErrorNotice, TypeBadge } from './common.tsx';
+import { SPAN_ROW_FIELDS, type SpanRow } from './spans.ts';
 
-interface SpanDetailData {
-  id: string;
+/** A span as the detail pane shows it: its tree row's fields and the rest. */
+interface SpanDetailData extends SpanRow {
   traceId: string;
-  parentId: string | null;
-  name: string;
-  type: string;
-  startTime: string;
-  endTime: string | null;
-  durationMs: number | null;
-  startOffsetMs: number;
-  model: string | null;
   inputTokens: number | null;
   outputTokens: number | null;
-  totalTokens: number | null;
-  cost: number | null;
   costSource: string;
   score: number | null;
   meta: unknown;
   tags: string[];
-  error: string | null;
   input: unknown;
   output: unknown;
   instructions: string | null;
@@ -46,8 +36,8 @@ interface SpanDetailData {
 
 const SPAN = `query SpanDetail($id: ID!) {
   span(id: $id) {
-    id traceId parentId name type startTime endTime durationMs startOffsetMs model inputTokens outputTokens totalTokens
-    cost costSource score meta tags error input output instructions retained json childCount descendantCount
+    ${SPAN_ROW_FIELDS} traceId inputTokens outputTokens
+    costSource score meta tags input output instructions retained json childCount descendantCount
     subtree { spanCount totalTokens cost errorCount }
     ancestors { id name type }
     events { id kind source data createdAt }
