@@ -46,8 +46,8 @@ export class PendingSpanProcessor implements SpanProcessor {
   }
 }
 
-export const child = (tracer: Tracer, parent: OtelSpan, name: string, attributes: Attributes, kind = SpanKind.INTERNAL) =>
-  tracer.startSpan(name, { attributes, kind }, trace.setSpan(context.active(), parent));
+export const child = (tracer: Tracer, parent: OtelSpan, name: string, attributes: Attributes, kind = SpanKind.INTERNAL, startTime?: number) =>
+  tracer.startSpan(name, { attributes, kind, startTime }, trace.setSpan(context.active(), parent));
 
 export const SYSTEM = [{ type: 'text', content: 'You are a weather bot.' }];
 export const USER = { role: 'user', parts: [{ type: 'text', content: 'Weather in Paris?' }] };
@@ -57,7 +57,11 @@ export const ANSWER = { role: 'assistant', parts: [{ type: 'text', content: 'It 
 
 /** An agent run as GenAI-instrumented code records it: agent → chat → tool → chat. */
 export async function recordAgentRun(tracer: Tracer, flush: () => Promise<void>, session: string) {
+  // Times as a run takes them (a model call lasts hundreds of milliseconds), not as fast as this
+  // code runs: stored to the millisecond, steps started in the same one would have no order.
+  const at = Date.now() - 10_000;
   const agent = tracer.startSpan('invoke_agent weather', {
+    startTime: at,
     attributes: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': 'weather', 'gen_ai.conversation.id': session, 'tag.tags': ['prod', 'weather'] },
   });
   const chat1 = child(tracer, agent, 'chat gpt-4o-mini', {
@@ -72,17 +76,17 @@ export async function recordAgentRun(tracer: Tracer, flush: () => Promise<void>,
     'gen_ai.input.messages': JSON.stringify([USER]),
     'gen_ai.output.messages': JSON.stringify([CALL]),
     'gen_ai.conversation.id': session,
-  }, SpanKind.CLIENT);
-  chat1.end();
+  }, SpanKind.CLIENT, at + 100);
+  chat1.end(at + 900);
   const tool = child(tracer, agent, 'execute_tool get_weather', {
     'gen_ai.operation.name': 'execute_tool',
     'gen_ai.tool.name': 'get_weather',
     'gen_ai.tool.call.id': 'call_1',
     'gen_ai.tool.call.arguments': JSON.stringify({ city: 'Paris' }),
     'gen_ai.tool.call.result': '18°C, sunny',
-  });
-  tool.addEvent('exception', { 'exception.type': 'TimeoutError', 'exception.message': 'first try timed out' });
-  tool.end();
+  }, SpanKind.INTERNAL, at + 1000);
+  tool.addEvent('exception', { 'exception.type': 'TimeoutError', 'exception.message': 'first try timed out' }, at + 1200);
+  tool.end(at + 1500);
   const chat2 = child(tracer, agent, 'chat gpt-4o-mini', {
     'gen_ai.operation.name': 'chat',
     'gen_ai.request.model': 'gpt-4o-mini',
@@ -93,10 +97,10 @@ export async function recordAgentRun(tracer: Tracer, flush: () => Promise<void>,
     'gen_ai.input.messages': JSON.stringify([USER, CALL, RESULT]),
     'gen_ai.output.messages': JSON.stringify([ANSWER]),
     'some.custom.attribute': 'kept',
-  }, SpanKind.CLIENT);
-  chat2.addEvent('gen_ai.evaluation.result', { 'gen_ai.evaluation.name': 'helpfulness', 'gen_ai.evaluation.score.value': 0.9, 'gen_ai.evaluation.explanation': 'answered' });
-  chat2.end();
-  agent.end();
+  }, SpanKind.CLIENT, at + 1600);
+  chat2.addEvent('gen_ai.evaluation.result', { 'gen_ai.evaluation.name': 'helpfulness', 'gen_ai.evaluation.score.value': 0.9, 'gen_ai.evaluation.explanation': 'answered' }, at + 2300);
+  chat2.end(at + 2400);
+  agent.end(at + 2500);
   await flush();
   const hex = (span: OtelSpan) => span.spanContext().spanId;
   return { traceId: agent.spanContext().traceId, agent: hex(agent), chat1: hex(chat1), tool: hex(tool), chat2: hex(chat2) };
