@@ -7,12 +7,12 @@ import { setMaxListeners } from 'node:events';
 import { createPubSub, type PubSub } from 'graphql-yoga';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { Redis } from 'ioredis';
-import type { Span, Trace, Event as EventRow } from './generated/sqlite/client.js';
+import type { EventRow, SpanRow, TraceRow } from './db/rows.js';
 
 /** A span created or updated, numbered in its trace's commit order. */
 export interface SpanChangeMessage {
   op: 'CREATED' | 'UPDATED';
-  span: Span;
+  span: SpanRow;
 }
 
 /**
@@ -31,7 +31,7 @@ export type Channels = {
   /** Span changes of one trace; key `${projectId}/${traceId}`. */
   'trace:spans': [traceKey: string, change: SpanChangeMessage | TraceDeletion];
   /** Traces created or whose rollups changed, per project. */
-  'trace:updated': [projectId: string, trace: Trace];
+  'trace:updated': [projectId: string, trace: TraceRow];
   /** Events (feedback included) of one trace; key `${projectId}/${traceId}`. */
   'trace:events': [traceKey: string, event: EventRow | TraceDeletion];
   /** API keys revoked, on every instance: their cached entries and open subscriptions end. Key `all`. */

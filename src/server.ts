@@ -14,7 +14,8 @@ import { GraphQLError, type DocumentNode, type ExecutionArgs, type execute, type
 import type { Config } from './config.js';
 import { database, openDatabase } from './db/database.js';
 import { closePubSub, openPubSub } from './pubsub.js';
-import { authenticate, startKeyWatch, stopKeyWatch, type Principal } from './auth/api-key.service.js';
+import { authenticate, startKeyWatch, stopKeyWatch } from './auth/api-key.service.js';
+import type { Context, Principal } from './schema/context.js';
 import { ensureAccess, type CreatedAccess } from './auth/first-start.js';
 import { openRateLimiter, type RateLimiter } from './auth/rate-limit.js';
 import { authenticateConnection, useApiKeyAuth, type ServerContext } from './auth/request-auth.js';
@@ -22,7 +23,6 @@ import { isDirectLoopbackRequest, isLoopback, NetworkGuards, useRequestBodyGuard
 import { startRetentionWatch, stopRetentionWatch } from './retention/retention.service.js';
 import { startRetentionSweep } from './retention/retention-sweep.js';
 import { startPriceWatch, stopPriceWatch } from './costs/cost.service.js';
-import type { Context } from './schema/builder.js';
 import { schema } from './schema/index.js';
 import { useQueryLimits } from './schema/limits.js';
 import { useStorableInput } from './schema/storable-input.js';

@@ -2,7 +2,8 @@ import { builder } from '../schema/builder.js';
 import { database } from '../db/database.js';
 import { API_KEY_SCOPES, type ApiKeyScope as Scope } from '../vocabulary.js';
 import { ApiKeyScope } from '../projects/project.schema.js';
-import { apiKeysWhere, createApiKey, revokeApiKey, type ApiKeyRow } from './api-key.service.js';
+import type { ApiKeyRow } from '../db/rows.js';
+import { apiKeysWhere, createApiKey, revokeApiKey } from './api-key.service.js';
 
 export const ApiKey = builder.prismaObject('ApiKey', {
   description: 'A key that reads or writes one project. The key itself is shown only once, when it is created.',

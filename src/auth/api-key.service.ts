@@ -14,22 +14,11 @@ import { z } from 'zod';
 import { database, type Tx } from '../db/database.js';
 import { NotFound } from '../errors.js';
 import { projectInOrganization } from '../projects/project.service.js';
-import { parse, type Unchecked } from '../spans/span-input.js';
+import { parse, type Unchecked } from '../validation.js';
 import { onEveryMessage, publish } from '../pubsub.js';
 import { API_KEY_SCOPES, type ApiKeyScope } from '../vocabulary.js';
-import type { ApiKey } from '../generated/sqlite/client.js';
-
-export type ApiKeyRow = ApiKey;
-
-/** Who is calling: the key's project, its organization and what the key may do. */
-export interface Principal {
-  keyId: string;
-  projectId: string;
-  organizationId: string;
-  scopes: ReadonlySet<ApiKeyScope>;
-  /** Aborted when the key is revoked: live subscriptions opened with it end. */
-  revoked: AbortSignal;
-}
+import type { ApiKeyRow } from '../db/rows.js';
+import type { Principal } from '../schema/context.js';
 
 /** What a new key looks like: `st_` and 32 base64url characters (192 bits). */
 const KEY_PREFIX = 'st_';

@@ -6,7 +6,8 @@
  */
 import type { Plugin } from 'graphql-yoga';
 import type { ErrorCode } from '../errors.js';
-import { authenticate, bearerKey, type Principal } from './api-key.service.js';
+import type { Principal } from '../schema/context.js';
+import { authenticate, bearerKey } from './api-key.service.js';
 import type { RateLimiter } from './rate-limit.js';
 
 /** What the HTTP handler hands yoga per request; the plugin adds the principal. */

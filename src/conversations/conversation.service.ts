@@ -1,6 +1,6 @@
 /** The conversation of a trace, rebuilt from its generation spans as stored (see conversation.ts). */
 import { database } from '../db/database.js';
-import type { Scope } from '../spans/span.service.js';
+import type { Scope } from '../schema/context.js';
 import { conversationOf, type Conversation, type ConversationSpan } from './conversation.js';
 
 /**

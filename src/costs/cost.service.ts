@@ -7,16 +7,15 @@
 import { z } from 'zod';
 import { database } from '../db/database.js';
 import { BadUserInput } from '../errors.js';
-import type { ModelPrice as ModelPriceRow } from '../generated/sqlite/client.js';
+import type { ModelPriceRow } from '../db/rows.js';
 import { onEveryMessage, publish } from '../pubsub.js';
-import { boundedNumber, parse, type SpanFields, type Unchecked } from '../spans/span-input.js';
-import type { Principal } from '../auth/api-key.service.js';
+import { boundedNumber, parse, type Unchecked } from '../validation.js';
+import type { SpanFields } from '../spans/span-fields.js';
+import type { Principal } from '../schema/context.js';
 import { canonicalModelName, costOf, findModelPrice, tokenUsageFromMeta, type ModelPrice } from './price-table.js';
 
 export const COST_SOURCES = ['PROVIDED', 'COMPUTED', 'UNKNOWN'] as const;
 export type CostSource = (typeof COST_SOURCES)[number];
-
-export type { ModelPriceRow };
 
 /** A project's prices, by canonical model name. */
 export type ProjectPrices = ReadonlyMap<string, ModelPrice>;

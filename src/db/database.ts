@@ -108,7 +108,7 @@ export async function openDatabase(url: string): Promise<Database> {
   }
 
   // SQLite: one writer, so writes that queue behind each other are committed together (group commit).
-  const group = provider === 'sqlite' ? new GroupCommit((run) => writer.$transaction(run, TRANSACTION_OPTIONS)) : undefined;
+  const group = provider === 'sqlite' ? new GroupCommit<Tx>((run) => writer.$transaction(run, TRANSACTION_OPTIONS)) : undefined;
   // Statistics kept current as the file grows: cheap when little has changed (SQLite's advice).
   const optimizer =
     provider === 'sqlite'

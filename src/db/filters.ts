@@ -1,6 +1,6 @@
 /** SQL conditions shared by the trace and span filters. */
 import { BadUserInput } from '../errors.js';
-import { anyWithin, isNonFiniteNumber, isStorableDate, nestedDeeperThan, STORABLE_DATES } from '../spans/span-input.js';
+import { anyWithin, isNonFiniteNumber, isStorableDate, nestedDeeperThan, STORABLE_DATES } from '../validation.js';
 import { join, sql, type Sql } from './dialect.js';
 
 /**

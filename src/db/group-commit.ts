@@ -5,9 +5,13 @@
  * commit, so nothing is acknowledged that a crash could take back, and writes still commit in the
  * order they were queued (change numbers follow commit order).
  */
-import type { Tx } from './database.js';
 
-interface Queued {
+/** What group commit needs of a transaction: raw statements, for its savepoints. */
+interface Savepoints {
+  $executeRawUnsafe(query: string): Promise<unknown>;
+}
+
+interface Queued<Tx> {
   work: (tx: Tx) => Promise<unknown>;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
@@ -18,8 +22,8 @@ const MAX_GROUP = 256;
 /** Turns of the event loop a group waits for more writes, while more keep arriving. */
 const GATHER_TURNS = 4;
 
-export class GroupCommit {
-  private readonly queue: Queued[] = [];
+export class GroupCommit<Tx extends Savepoints> {
+  private readonly queue: Queued<Tx>[] = [];
   private draining = false;
 
   /** `transaction` runs its callback in one database transaction and commits it. */
@@ -53,7 +57,7 @@ export class GroupCommit {
         const group = this.queue.splice(0, MAX_GROUP);
         if (group.length === 1) {
           // Alone: a transaction of its own, rolled back whole if it fails; no savepoint needed.
-          const [only] = group as [Queued];
+          const [only] = group as [Queued<Tx>];
           let value: unknown;
           try {
             await this.transaction(async (tx) => {

@@ -5,7 +5,7 @@
 import { BadUserInput } from '../errors.js';
 import { join, raw, sql, type Sql } from './dialect.js';
 import { bound } from './filters.js';
-import { isStorableDate, storableString } from '../spans/span-input.js';
+import { isStorableDate, storableString } from '../validation.js';
 
 export type Direction = 'ASC' | 'DESC';
 

@@ -13,8 +13,8 @@
 import { database } from '../db/database.js';
 import { isTraceDeletion, traceKey } from '../pubsub.js';
 import { BoundedFeed, listen, type FeedFailure, type FeedOptions } from '../subscriptions/bounded-feed.js';
-import type { Scope } from '../spans/span.service.js';
-import type { EventRow } from './event.service.js';
+import type { Scope } from '../schema/context.js';
+import type { EventRow } from '../db/rows.js';
 
 /** Stored events per page of a replay, at most. */
 const REPLAY_PAGE = 100;

@@ -1,11 +1,12 @@
-import { builder, feedOptions, readScope, type Context } from '../schema/builder.js';
+import { builder, readScope } from '../schema/builder.js';
+import type { Context } from '../schema/context.js';
 import { withPlannedSelection } from '../schema/reload.js';
 import { database } from '../db/database.js';
-import type { EventRow } from './event.service.js';
+import type { EventRow } from '../db/rows.js';
 import { EVENT_KINDS } from '../vocabulary.js';
 import { createSpanEvent, submitFeedback } from './event.service.js';
 import { openSpanEventFeed } from './event-feed.js';
-import { unlessFailed } from '../subscriptions/bounded-feed.js';
+import { feedOptionsOf, unlessFailed } from '../subscriptions/bounded-feed.js';
 
 const KIND_DESCRIPTIONS: Record<(typeof EVENT_KINDS)[number], string> = {
   GUARDRAIL: 'A guardrail checked or blocked the step.',
@@ -108,7 +109,7 @@ builder.subscriptionFields((t) => ({
       replay: t.arg.boolean({ required: false, defaultValue: false, description: 'Send the events already stored first.' }),
     },
     subscribe: (_root, args, ctx) =>
-      openSpanEventFeed(ctx.scope, args.traceId, { ...feedOptions(ctx), kinds: args.kind, replay: args.replay ?? false }),
+      openSpanEventFeed(ctx.scope, args.traceId, { ...feedOptionsOf(ctx), kinds: args.kind, replay: args.replay ?? false }),
     resolve: (event) => unlessFailed(event),
   }),
 }));

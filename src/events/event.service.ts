@@ -3,14 +3,13 @@ import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import { database } from '../db/database.js';
 import { BadUserInput } from '../errors.js';
-import { Prisma, type Event } from '../generated/sqlite/client.js';
+import { Prisma } from '../generated/sqlite/client.js';
+import type { EventRow } from '../db/rows.js';
 import { publish, traceKey } from '../pubsub.js';
-import { boundedNumber, jsonSchema, parse } from '../spans/span-input.js';
-import type { Unchecked } from '../spans/span-input.js';
-import { spanTrace, type Scope } from '../spans/span.service.js';
+import { boundedNumber, jsonSchema, parse, type Unchecked } from '../validation.js';
+import type { Scope } from '../schema/context.js';
+import { spanTrace } from '../spans/span.service.js';
 import { EVENT_KINDS } from '../vocabulary.js';
-
-export type EventRow = Event;
 
 const SOURCE_LENGTH = 256;
 const COMMENT_LENGTH = 16_384;

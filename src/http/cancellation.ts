@@ -4,7 +4,7 @@
  */
 import { defaultFieldResolver, GraphQLObjectType, GraphQLSchema, type ExecutionArgs, type GraphQLFieldResolver } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { Context } from '../schema/builder.js';
+import type { Context } from '../schema/context.js';
 
 /** Hands the executor the signal of the operation's client (see Context.signal), which it checks between fields. */
 export function useCancelWhenClientLeaves(): Plugin {

@@ -14,20 +14,14 @@ import { database, type Tx } from '../db/database.js';
 import { sql } from '../db/dialect.js';
 import { BadUserInput, Conflict, NotFound } from '../errors.js';
 import { publishSpanChanges, type SpanChange } from '../spans/span-changes.js';
-import {
-  durationOf,
-  LIMITS,
-  prepareCreate,
-  prepareUpdate,
-  spanFieldsOf,
-  type CreateSpanInput,
-  type PreparedSpan,
-  type UpdateSpanInput,
-} from '../spans/span-input.js';
-import type { Scope } from '../spans/span.service.js';
+import { LIMITS } from '../validation.js';
+import { durationOf, spanFieldsOf } from '../spans/span-fields.js';
+import type { Scope } from '../schema/context.js';
+import { prepareCreate, prepareUpdate, type CreateSpanInput, type PreparedSpan, type UpdateSpanInput } from './span-input.js';
 import { retentionFor, withRetention } from '../retention/retention.service.js';
 import { costFor, needsPrice, pricesFor, type CostSource } from '../costs/cost.service.js';
-import { publishEvents, type EventRow } from '../events/event.service.js';
+import { publishEvents } from '../events/event.service.js';
+import type { EventRow, SpanRow, TraceRow } from '../db/rows.js';
 import { sessionDeltas } from '../sessions/session-rollup.js';
 import type { EventKind } from '../vocabulary.js';
 import {
@@ -55,8 +49,6 @@ import {
   writeTraceRows,
   type EventRowInput,
   type LockedTrace,
-  type SpanRow,
-  type TraceRow,
 } from './statements.js';
 
 /** The result of a write: the spans in input order, and what changed for subscribers. */

@@ -7,11 +7,8 @@
 import type { Tx } from '../db/database.js';
 import { database } from '../db/database.js';
 import { empty, join, raw, sql, type Sql } from '../db/dialect.js';
-import type { Span, Trace } from '../generated/sqlite/client.js';
+import type { SpanRow, TraceRow } from '../db/rows.js';
 import type { RollupState, TraceColumns } from '../traces/trace-rollup.js';
-
-export type SpanRow = Span;
-export type TraceRow = Trace;
 
 /** The columns of a span row, in the order the insert lists them. */
 const SPAN_COLUMNS = [

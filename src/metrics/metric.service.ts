@@ -2,12 +2,10 @@
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import { database } from '../db/database.js';
-import type { Metric } from '../generated/sqlite/client.js';
-import { boundedNumber, parse } from '../spans/span-input.js';
-import type { Unchecked } from '../spans/span-input.js';
-import { spanTrace, type Scope } from '../spans/span.service.js';
-
-export type MetricRow = Metric;
+import type { MetricRow } from '../db/rows.js';
+import { boundedNumber, parse, type Unchecked } from '../validation.js';
+import type { Scope } from '../schema/context.js';
+import { spanTrace } from '../spans/span.service.js';
 
 const metricSchema = z
   .object({

@@ -8,8 +8,8 @@
  * Every other attribute is kept in meta as sent, mapped or not; resource attributes under
  * `meta.resource`, the span's kind, scope and links under `meta.otel`.
  */
-import type { CreateSpanInput } from '../spans/span-input.js';
-import { idSchema } from '../spans/span-input.js';
+import type { CreateSpanInput } from '../ingest/span-input.js';
+import { idSchema } from '../validation.js';
 import type { SpanType, EventKind } from '../vocabulary.js';
 import type { AttributeValue, Attributes, OtlpEvent, OtlpSpan } from './otlp-decode.js';
 

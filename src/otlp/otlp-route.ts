@@ -12,7 +12,7 @@ import type { RateLimiter } from '../auth/rate-limit.js';
 import { UNAUTHENTICATED_MESSAGE, UNKNOWN_KEY_MESSAGE } from '../auth/request-auth.js';
 import { SpantreeError } from '../errors.js';
 import { ingestSpans, type SpanEventInput } from '../ingest/ingest.service.js';
-import type { CreateSpanInput } from '../spans/span-input.js';
+import type { CreateSpanInput } from '../ingest/span-input.js';
 import { decodeJson, decodeProtobuf, encodeResponseProtobuf, MalformedBody, responseJson, type OtlpSpan } from './otlp-decode.js';
 import { mapSpan, type MappedSpan } from './otlp-mapping.js';
 

@@ -3,12 +3,9 @@ import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import { database, type Tx } from '../db/database.js';
 import { Conflict, NotFound } from '../errors.js';
-import type { Principal } from '../auth/api-key.service.js';
-import { parse, type Unchecked } from '../spans/span-input.js';
-import type { Organization, Project } from '../generated/sqlite/client.js';
-
-export type ProjectRow = Project;
-export type OrganizationRow = Organization;
+import type { Principal } from '../schema/context.js';
+import { parse, type Unchecked } from '../validation.js';
+import type { ProjectRow } from '../db/rows.js';
 
 /** The organization of first-start projects (and of projects that existed before organizations). */
 export const DEFAULT_ORGANIZATION_ID = 'default';

@@ -11,9 +11,9 @@ import { z } from 'zod';
 import { database } from '../db/database.js';
 import { BadUserInput, NotFound } from '../errors.js';
 import { onEveryMessage, publish } from '../pubsub.js';
-import { parse, type Unchecked } from '../spans/span-input.js';
+import { parse, type Unchecked } from '../validation.js';
 import { projectInOrganization } from '../projects/project.service.js';
-import type { Principal } from '../auth/api-key.service.js';
+import type { Principal } from '../schema/context.js';
 import { RETENTION_MODES, type RetentionMode } from '../vocabulary.js';
 
 export interface RetentionRule {

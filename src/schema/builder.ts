@@ -1,6 +1,6 @@
 /**
- * The Pothos builder: plugins, scalars and the context type. It defines no domain type; each domain
- * folder defines its own types and the root fields that return them.
+ * The Pothos builder: plugins and scalars, over the context type of src/schema/context.ts. It defines
+ * no domain type; each domain folder defines its own types and the root fields that return them.
  */
 import SchemaBuilder from '@pothos/core';
 import ComplexityPlugin from '@pothos/plugin-complexity';
@@ -11,40 +11,10 @@ import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { database } from '../db/database.js';
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
-import type { Scope } from '../spans/span.service.js';
-import type { Principal } from '../auth/api-key.service.js';
 import { SpantreeError } from '../errors.js';
 import type { ApiKeyScope } from '../vocabulary.js';
-import type { FeedOptions } from '../subscriptions/bounded-feed.js';
 import { complexityRefusal } from './limits.js';
-
-/** What every resolver gets: who is asking, and per-request caches. */
-export interface Context {
-  /** The API key the request was made with. */
-  principal: Principal;
-  /** The project every read and write of this request is confined to: the key's. */
-  scope: Scope;
-  /**
-   * Batching loaders for this request, keyed by what they load. Reach them through
-   * `executionLoader` (src/schema/loaders.ts), which gives each event of a subscription its own.
-   */
-  loaders: Map<string, unknown>;
-  /** Limits from the server's settings. */
-  limits: Limits;
-  /** Aborted when the client goes away: execution stops resolving fields for nobody. */
-  signal?: AbortSignal;
-}
-
-export interface Limits {
-  /** How many changes a subscriber may fall behind (SUBSCRIPTION_BUFFER). */
-  subscriptionBuffer: number;
-  /** The most spans one createSpans call may carry (MAX_BATCH_SPANS). */
-  batchSpans: number;
-  /** The estimated cost an operation may have (MAX_COMPLEXITY). */
-  maxComplexity: number;
-  /** How long a RUNNING trace may go without a change before it is stale (STALE_AFTER_MS). */
-  staleAfterMs: number;
-}
+import type { Context } from './context.js';
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -136,11 +106,6 @@ builder.subscriptionType({
  * is reading, and needs READ. An INGEST-only key (an SDK's, a feedback widget's) reads nothing back.
  */
 export const readScope = { authScopes: { READ: true } } as const;
-
-/** How a subscription's feed is bounded and when it must end, for this request. */
-export function feedOptions(ctx: Context): FeedOptions {
-  return { bufferLimit: ctx.limits.subscriptionBuffer, revoked: ctx.principal.revoked };
-}
 
 /** The scope names an authorization failure was missing. */
 function neededScopes(failure: { kind: string; scope?: string; failures?: unknown[] }): string[] {

@@ -2,7 +2,7 @@
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import type { GraphQLResolveInfo } from 'graphql';
 import type { RowPage } from '../db/keyset.js';
-import type { Context } from './builder.js';
+import type { Context } from './context.js';
 import { database } from '../db/database.js';
 import { columnsOf, relationsOf, type ModelName, type PlannedQuery } from './planned-selection.js';
 

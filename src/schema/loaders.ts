@@ -6,7 +6,7 @@
  * start is read once per change, not once per distinct subscription.
  */
 import type { GraphQLResolveInfo } from 'graphql';
-import type { Context } from './builder.js';
+import type { Context } from './context.js';
 
 /** A subscription's loaders, per event and rights: graphql-js executes each event with the event as rootValue. */
 const perEvent = new WeakMap<object, Map<string, Map<string, unknown>>>();

@@ -24,7 +24,7 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { BadUserInput } from '../errors.js';
-import { LIMITS, nestedDeeperThan, storableString, storableText } from '../spans/span-input.js';
+import { LIMITS, nestedDeeperThan, storableString, storableText } from '../validation.js';
 
 /** Text a document could carry that is not storable: a NUL, as a character or an escape, or half a surrogate pair. */
 function mayHoldUnstorable(source: string): boolean {

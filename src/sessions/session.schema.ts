@@ -8,7 +8,8 @@ import { database } from '../db/database.js';
 import { TraceConnection, TraceFilterInput } from '../traces/trace.schema.js';
 import { searchTraces } from '../traces/trace-search.js';
 import { traceStarts } from '../traces/trace-start.js';
-import { searchSessions, sessionsByIds, type SessionRow } from './session.service.js';
+import type { SessionRow } from '../db/rows.js';
+import { searchSessions, sessionsByIds } from './session.service.js';
 
 export const Session = builder.prismaObject('Session', {
   description:

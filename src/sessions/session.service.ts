@@ -6,10 +6,8 @@ import { database } from '../db/database.js';
 import { column, raw, sql, type Sql } from '../db/dialect.js';
 import { filterText, rangeConditions, type DateTimeRange } from '../db/filters.js';
 import { countRows, pageOfRows, type RowPage, type SortKey } from '../db/keyset.js';
-import type { Session } from '../generated/sqlite/client.js';
-import type { Scope } from '../spans/span.service.js';
-
-export type SessionRow = Session;
+import type { SessionRow } from '../db/rows.js';
+import type { Scope } from '../schema/context.js';
 
 export interface SessionFilter {
   /** Substring of the session id, ignoring case as the trace search does. */

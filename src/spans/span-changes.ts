@@ -1,6 +1,5 @@
 import { publish, traceKey, type SpanChangeMessage } from '../pubsub.js';
-import type { TraceRow } from '../traces/trace.service.js';
-import type { SpanRow } from './span.service.js';
+import type { SpanRow, TraceRow } from '../db/rows.js';
 
 export type SpanChange = SpanChangeMessage;
 

@@ -24,7 +24,8 @@
 import { database } from '../db/database.js';
 import { isTraceDeletion, onEveryMessage, traceKey, type SpanChangeMessage } from '../pubsub.js';
 import { BoundedFeed, type FeedFailure, type FeedOptions } from '../subscriptions/bounded-feed.js';
-import type { Scope, SpanRow } from './span.service.js';
+import type { SpanRow } from '../db/rows.js';
+import type { Scope } from '../schema/context.js';
 
 export interface SpanChangeEvent {
   op: 'CREATED' | 'UPDATED';

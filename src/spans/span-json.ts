@@ -1,15 +1,15 @@
-import type { Event, Metric, Span } from '../generated/sqlite/client.js';
-import { spanFieldsOf } from './span-input.js';
+import type { EventRow, MetricRow, SpanRow } from '../db/rows.js';
+import { spanFieldsOf } from './span-fields.js';
 
 /** The span columns the JSON object is made of (a read of the `json` field selects exactly these). */
 export const SPAN_JSON_FIELDS = [
   'id', 'traceId', 'parentId', 'name', 'type', 'startTime', 'endTime', 'durationMs', 'input', 'output', 'error', 'meta',
   'tags', 'score', 'model', 'inputTokens', 'outputTokens', 'totalTokens', 'cost', 'instructions',
-] as const satisfies readonly (keyof Span)[];
+] as const satisfies readonly (keyof SpanRow)[];
 
 /** The span as one JSON object, as "copy span" puts it on the clipboard: no internal columns. */
 export function spanJson(
-  span: Pick<Span, (typeof SPAN_JSON_FIELDS)[number]> & { events: Event[]; metrics: Metric[] },
+  span: Pick<SpanRow, (typeof SPAN_JSON_FIELDS)[number]> & { events: EventRow[]; metrics: MetricRow[] },
 ): Record<string, unknown> {
   return {
     id: span.id,

@@ -4,7 +4,7 @@ import { column, join, raw, sql, type Sql } from '../db/dialect.js';
 import { allOf, inList } from '../db/filters.js';
 import { countRows, pageOfRows, type RowPage, type SortKey } from '../db/keyset.js';
 import { spanConditions, type SpanFilter } from './span-filter.js';
-import type { Scope } from './span.service.js';
+import type { Scope } from '../schema/context.js';
 
 const ALIAS = 'span';
 const FROM = raw(`"Span" AS "${ALIAS}"`);

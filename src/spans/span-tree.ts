@@ -12,7 +12,7 @@ import type { GraphQLResolveInfo } from 'graphql';
 import { addCosts } from '../costs/money.js';
 import { database } from '../db/database.js';
 import { join, sql } from '../db/dialect.js';
-import type { Context } from '../schema/builder.js';
+import type { Context } from '../schema/context.js';
 import { executionLoader } from '../schema/loaders.js';
 
 /** What the tree needs of a span. */

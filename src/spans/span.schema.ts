@@ -1,5 +1,6 @@
 import type { SchemaTypes } from '../schema/builder.js';
-import { builder, feedOptions, readScope, type Context } from '../schema/builder.js';
+import { builder, readScope } from '../schema/builder.js';
+import type { Context } from '../schema/context.js';
 import { withPlannedSelection } from '../schema/reload.js';
 import type { PlannedQuery } from '../schema/planned-selection.js';
 import { selectsField } from '../schema/selected-fields.js';
@@ -10,7 +11,7 @@ import { database } from '../db/database.js';
 import { pageSize } from '../db/keyset.js';
 import { SPAN_TYPES, SPAN_TYPE_DESCRIPTIONS } from '../vocabulary.js';
 import { COST_SOURCES } from '../costs/cost.service.js';
-import type { SpanRow } from './span.service.js';
+import type { SpanRow } from '../db/rows.js';
 import { createSpan, createSpans, updateSpan } from '../ingest/ingest.service.js';
 import { searchSpans } from './span-search.js';
 import { connectionOf, PAGE, pageCost, resolveTotalCount } from '../schema/connections.js';
@@ -22,7 +23,7 @@ import type { GraphQLResolveInfo } from 'graphql';
 import DataLoader from 'dataloader';
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { placeOfSpan, type SubtreeRollup } from './span-tree.js';
-import { unlessFailed } from '../subscriptions/bounded-feed.js';
+import { feedOptionsOf, unlessFailed } from '../subscriptions/bounded-feed.js';
 import { BadUserInput } from '../errors.js';
 
 export const CostSource = builder.enumType('CostSource', {
@@ -465,7 +466,7 @@ builder.subscriptionFields((t) => ({
         if (args.after < 0) throw new BadUserInput('after: a seq is 0 or more', { argument: 'after' });
         if (args.replay) throw new BadUserInput('Use replay: true (send every stored span) or after: seq (send what changed since), not both', { argument: 'after' });
       }
-      return openTraceSpanFeed(ctx.scope, args.traceId, { ...feedOptions(ctx), replay: args.replay ?? false, after: args.after });
+      return openTraceSpanFeed(ctx.scope, args.traceId, { ...feedOptionsOf(ctx), replay: args.replay ?? false, after: args.after });
     },
     resolve: (change) => unlessFailed(change),
   }),

@@ -7,6 +7,7 @@
 import { SpantreeError } from '../errors.js';
 import { shutdownSignal } from '../shutdown.js';
 import { onEveryMessage, type Channels } from '../pubsub.js';
+import type { Context } from '../schema/context.js';
 
 /** The item a feed yields in place of data to end a subscription with an error. */
 export class FeedFailure {
@@ -25,6 +26,11 @@ export interface FeedOptions {
   bufferLimit: number;
   /** Aborted when the API key the subscription was opened with is revoked: the feed ends at once. */
   revoked?: AbortSignal;
+}
+
+/** How a subscription's feed is bounded and when it must end, for this request. */
+export function feedOptionsOf(ctx: Context): FeedOptions {
+  return { bufferLimit: ctx.limits.subscriptionBuffer, revoked: ctx.principal.revoked };
 }
 
 let highWater = 0;

@@ -14,7 +14,7 @@
  */
 import { createSourceEventStream, execute, print, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { Context } from '../schema/builder.js';
+import type { Context } from '../schema/context.js';
 import { rightsOf } from '../schema/loaders.js';
 
 type Result = ExecutionResult | Promise<ExecutionResult>;

@@ -8,10 +8,10 @@ import { database } from '../db/database.js';
 import { sql, type Sql } from '../db/dialect.js';
 import { onEveryMessage } from '../pubsub.js';
 import { BoundedFeed, type FeedFailure, type FeedOptions } from '../subscriptions/bounded-feed.js';
-import type { Scope } from '../spans/span.service.js';
+import type { Scope } from '../schema/context.js';
 import { traceConditions, type TraceFilter } from './trace-search.js';
 import { memoryMatcher } from './trace-match.js';
-import type { TraceRow } from './trace.service.js';
+import type { TraceRow } from '../db/rows.js';
 
 /** How many traces a filter remembers the last change of, to drop a stale one arriving late. */
 const REMEMBERED_TRACES = 10_000;

@@ -8,7 +8,7 @@
 import { filterText, metaObject, tagList, type DateTimeRange, type FloatRange } from '../db/filters.js';
 import { traceIdList, type TraceFilter } from './trace-search.js';
 import { isStale } from './trace-stale.js';
-import type { TraceRow } from './trace.service.js';
+import type { TraceRow } from '../db/rows.js';
 
 type Check = (trace: TraceRow) => boolean;
 

@@ -11,7 +11,7 @@ import { countRows, nullsLast, pageOfRows, type Direction, type RowPage, type So
 import { spanConditions, type SpanFilter } from '../spans/span-filter.js';
 import { BadUserInput } from '../errors.js';
 import { staleCondition, type Staleness } from './trace-stale.js';
-import type { Scope } from '../spans/span.service.js';
+import type { Scope } from '../schema/context.js';
 
 export interface TraceFilter {
   /** Case-insensitive substring of the trace name. */

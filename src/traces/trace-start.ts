@@ -5,7 +5,7 @@
  */
 import DataLoader from 'dataloader';
 import type { GraphQLResolveInfo } from 'graphql';
-import type { Context } from '../schema/builder.js';
+import type { Context } from '../schema/context.js';
 import { executionLoader } from '../schema/loaders.js';
 import { database } from '../db/database.js';
 

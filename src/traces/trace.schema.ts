@@ -1,7 +1,8 @@
 import DataLoader from 'dataloader';
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import type { GraphQLResolveInfo } from 'graphql';
-import { builder, feedOptions, type Context } from '../schema/builder.js';
+import { builder } from '../schema/builder.js';
+import type { Context } from '../schema/context.js';
 import { DateTimeRange, FloatRange } from '../schema/ranges.js';
 import { connectionOf, PAGE, pageCost, resolveTotalCount } from '../schema/connections.js';
 import { EventKind, eventsQuery } from '../events/event.schema.js';
@@ -14,7 +15,7 @@ import { executionLoader, selectionKey } from '../schema/loaders.js';
 import { withPlannedSelection } from '../schema/reload.js';
 import type { PlannedQuery } from '../schema/planned-selection.js';
 import { traceStarts } from './trace-start.js';
-import type { TraceRow } from './trace.service.js';
+import type { SpanRow, TraceRow } from '../db/rows.js';
 import { TRACE_STATUSES } from '../vocabulary.js';
 import { compositionSteps, traceSummary } from './trace-rollup.js';
 import { MAX_TRACE_IDS, searchTraces, TRACE_ORDER_FIELDS } from './trace-search.js';
@@ -22,8 +23,7 @@ import { isStale } from './trace-stale.js';
 import { spanTrees, type SpanTree } from '../spans/span-tree.js';
 import { openTraceUpdateFeed } from './trace-feed.js';
 import { deleteTrace } from './trace.service.js';
-import { unlessFailed, type FeedFailure } from '../subscriptions/bounded-feed.js';
-import type { Span as SpanRow } from '../generated/sqlite/client.js';
+import { feedOptionsOf, unlessFailed, type FeedFailure } from '../subscriptions/bounded-feed.js';
 
 export const TraceStatus = builder.enumType('TraceStatus', {
   description: 'Where a trace stands.',
@@ -327,7 +327,7 @@ builder.subscriptionFields((t) => ({
     description: 'Traces created or whose rollups changed; only those matching `filter`, the same filter as `traces`.',
     args: { filter: t.arg({ type: TraceFilterInput, required: false, description: 'Only traces matching this.' }) },
     subscribe: (_root, args, ctx) =>
-      openTraceUpdateFeed(ctx.scope, args.filter, { ...feedOptions(ctx), staleAfterMs: ctx.limits.staleAfterMs }),
+      openTraceUpdateFeed(ctx.scope, args.filter, { ...feedOptionsOf(ctx), staleAfterMs: ctx.limits.staleAfterMs }),
     resolve: async (query, change, _args, ctx, info) => {
       // The trace as this change left it; relations the client selected are read for it.
       const trace = unlessFailed(change as TraceRow | FeedFailure);

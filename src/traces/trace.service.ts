@@ -1,11 +1,9 @@
 /** Deleting traces: for erasure requests (deleteTrace) and for the retention sweep's trace clock. */
 import { database, type Tx } from '../db/database.js';
 import { sql, raw } from '../db/dialect.js';
-import type { Trace } from '../generated/sqlite/client.js';
+import type { TraceRow } from '../db/rows.js';
 import { publish, traceKey } from '../pubsub.js';
 import { upsertSessionDeltas, type SessionDelta } from '../ingest/statements.js';
-
-export type TraceRow = Trace;
 
 /** Tables whose rows belong to a trace (by "traceId"), deleted before the trace itself. */
 const TRACE_MEMBERS = ['Event', 'Metric', 'Span'] as const;
