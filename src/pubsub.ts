@@ -9,7 +9,14 @@ import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { Redis } from 'ioredis';
 import type { EventRow, SpanRow, TraceRow } from './db/rows.js';
 
-/** A span created or updated, numbered in its trace's commit order. */
+/**
+ * The columns a span change is published without: content can be megabytes, travels through Redis
+ * to every instance, and most live views never select it. A subscriber that does gets it read once
+ * per change for all its executions (`spanContent` in src/spans/span.schema.ts).
+ */
+export const CONTENT_COLUMNS = ['input', 'output', 'instructions'] as const;
+
+/** A span created or updated, numbered in its trace's commit order; without its CONTENT_COLUMNS. */
 export interface SpanChangeMessage {
   op: 'CREATED' | 'UPDATED';
   span: SpanRow;

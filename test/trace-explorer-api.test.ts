@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { database } from '../src/db/database.js';
-import { publishEvents } from '../src/events/event.service.js';
+import { publishEvents } from '../src/ingest/publish.js';
 import { useTestServer } from './helpers/server.js';
 import { connect, untilLive, type SubscriptionClient, type Transport } from './helpers/clients.js';
 import { established, listenerCount, untilListenersSettle } from './helpers/established.js';

@@ -52,6 +52,15 @@ export interface Dialect {
   roundCost(amount: Sql): Sql;
 }
 
+/**
+ * Runs one multi-row statement per chunk of `rows` that fits the database's limit on bound values,
+ * `columns` values a row: a batch costs as few statements as the database allows.
+ */
+export async function inChunks<Row>(dialect: Dialect, rows: Row[], columns: number, run: (chunk: Row[]) => Promise<unknown>): Promise<void> {
+  const perStatement = Math.max(1, Math.floor(dialect.maxBindValues / columns));
+  for (let start = 0; start < rows.length; start += perStatement) await run(rows.slice(start, start + perStatement));
+}
+
 /** `%term%` for LIKE, with LIKE's own wildcards in the term taken literally. */
 function likePattern(term: string): string {
   return `%${term.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;

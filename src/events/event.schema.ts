@@ -1,10 +1,5 @@
 import { builder, readScope } from '../schema/builder.js';
-import type { Context } from '../schema/context.js';
-import { withPlannedSelection } from '../schema/reload.js';
-import { database } from '../db/database.js';
-import type { EventRow } from '../db/rows.js';
 import { EVENT_KINDS } from '../vocabulary.js';
-import { createSpanEvent, submitFeedback } from './event.service.js';
 import { openSpanEventFeed } from './event-feed.js';
 import { feedOptionsOf, unlessFailed } from '../subscriptions/bounded-feed.js';
 
@@ -48,53 +43,6 @@ export const Event = builder.prismaObject('Event', {
     span: t.relation('span', { ...readScope, description: 'The span the event is on.' }),
   }),
 });
-
-const CreateEventInput = builder.inputType('CreateEventInput', {
-  description: 'An event to attach to a span.',
-  fields: (t) => ({
-    kind: t.field({ type: EventKind, required: true, description: 'What kind of event.' }),
-    source: t.string({ required: false, description: 'Who or what emitted it; "api" when left out.' }),
-    data: t.field({ type: 'JSON', required: false, description: 'The payload, any JSON.' }),
-  }),
-});
-
-const FeedbackInput = builder.inputType('FeedbackInput', {
-  description: 'Feedback on a span; give at least one of score, thumbs and comment.',
-  fields: (t) => ({
-    score: t.float({ required: false, description: 'A numeric score on your own scale.' }),
-    thumbs: t.field({ type: Thumbs, required: false, description: 'Thumbs up or down.' }),
-    comment: t.string({ required: false, description: 'Free text.' }),
-    source: t.string({ required: false, description: 'Who gave it; "user" when left out.' }),
-  }),
-});
-
-builder.mutationFields((t) => ({
-  createSpanEvent: t.prismaField({
-    type: 'Event',
-    description: 'Attaches an event to a span.',
-    args: {
-      spanId: t.arg.id({ required: true, description: 'The span to attach it to.' }),
-      input: t.arg({ type: CreateEventInput, required: true }),
-    },
-    resolve: async (query, _root, args, ctx) => eventAsSelected(query, ctx, await createSpanEvent(ctx.scope, args.spanId, args.input)),
-  }),
-  submitFeedback: t.prismaField({
-    type: 'Event',
-    description: 'Records feedback on a span, stored as an event of kind FEEDBACK.',
-    args: {
-      spanId: t.arg.id({ required: true, description: 'The span the feedback is about.' }),
-      input: t.arg({ type: FeedbackInput, required: true }),
-    },
-    resolve: async (query, _root, args, ctx) => eventAsSelected(query, ctx, await submitFeedback(ctx.scope, args.spanId, args.input)),
-  }),
-}));
-
-async function eventAsSelected(query: object, ctx: Context, event: EventRow): Promise<EventRow> {
-  const [selected] = await withPlannedSelection('Event', query, [event], (planned, ids) =>
-    database().read.event.findMany({ ...database().planned(planned), where: { projectId: ctx.scope.projectId, id: { in: ids } } }),
-  );
-  return selected!;
-}
 
 builder.subscriptionFields((t) => ({
   spanEvents: t.field({

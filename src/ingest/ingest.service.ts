@@ -1,5 +1,5 @@
 /**
- * The one write path for spans, whichever transport they came by (GraphQL mutations now, OTLP later):
+ * The one write path for spans, for every transport (GraphQL mutations, OTLP/HTTP):
  * validate → retention → rows and rollup deltas in one transaction → publish after commit.
  *
  * A batch costs a fixed number of statements whatever its number of spans and traces: the stored
@@ -13,16 +13,16 @@ import { v7 as uuidv7 } from 'uuid';
 import { database, type Tx } from '../db/database.js';
 import { sql } from '../db/dialect.js';
 import { BadUserInput, Conflict, NotFound } from '../errors.js';
-import { publishSpanChanges, type SpanChange } from '../spans/span-changes.js';
+import { publishEvents, publishSpanChanges } from './publish.js';
+import type { SpanChangeMessage } from '../pubsub.js';
 import { LIMITS } from '../validation.js';
 import { durationOf, spanFieldsOf } from '../spans/span-fields.js';
 import type { Scope } from '../schema/context.js';
 import { prepareCreate, prepareUpdate, type CreateSpanInput, type PreparedSpan, type UpdateSpanInput } from './span-input.js';
 import { retentionFor, withRetention } from '../retention/retention.service.js';
 import { costFor, needsPrice, pricesFor, type CostSource } from '../costs/cost.service.js';
-import { publishEvents } from '../events/event.service.js';
 import type { EventRow, SpanRow, TraceRow } from '../db/rows.js';
-import { sessionDeltas } from '../sessions/session-rollup.js';
+import { sessionDeltas, upsertSessionDeltas } from '../sessions/session-rollup.js';
 import type { EventKind } from '../vocabulary.js';
 import {
   applyRootCandidate,
@@ -45,7 +45,6 @@ import {
   traceRowOf,
   updateSpanRow,
   waitingChildren,
-  upsertSessionDeltas,
   writeTraceRows,
   type EventRowInput,
   type LockedTrace,
@@ -54,7 +53,7 @@ import {
 /** The result of a write: the spans in input order, and what changed for subscribers. */
 interface WriteResult {
   spans: SpanRow[];
-  changes: SpanChange[];
+  changes: SpanChangeMessage[];
   traces: TraceRow[];
 }
 
@@ -223,7 +222,7 @@ async function insertSpans(
     states.set(traceId, { state: rollupStateOf(trace), seq: trace.spanSeq, sessionId: trace.sessionId, recompute: { startTime: false, endTime: false, root: false } });
   }
   const rows: SpanRow[] = [];
-  const changes: SpanChange[] = [];
+  const changes: SpanChangeMessage[] = [];
   for (const index of written) {
     const span = prepared[index]!;
     const traceId = traceIds[index]!;

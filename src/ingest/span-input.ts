@@ -1,6 +1,6 @@
 /**
- * Validation and normalisation of span writes, for every transport (GraphQL, OTLP, REST): what a
- * create or an update may hold, the defaults a create takes, and the hash that recognises a retry.
+ * Validation and normalisation of span writes, for every transport (GraphQL mutations, OTLP/HTTP):
+ * what a create or an update may hold, the defaults a create takes, and the hash that recognises a retry.
  * Messages name the field and say what is wrong in words a person acts on.
  */
 import { createHash } from 'node:crypto';

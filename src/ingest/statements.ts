@@ -6,7 +6,7 @@
  */
 import type { Tx } from '../db/database.js';
 import { database } from '../db/database.js';
-import { empty, join, raw, sql, type Sql } from '../db/dialect.js';
+import { empty, inChunks, join, raw, sql, type Sql } from '../db/dialect.js';
 import type { SpanRow, TraceRow } from '../db/rows.js';
 import type { RollupState, TraceColumns } from '../traces/trace-rollup.js';
 
@@ -26,11 +26,6 @@ function parameter(column: string, value: unknown): Sql {
 
 const quoted = (columns: readonly string[]) => raw(columns.map((column) => `"${column}"`).join(', '));
 
-/** Runs one multi-row statement per chunk of rows that fits the database's limit on bound values. */
-async function inChunks<Row>(rows: Row[], columns: number, run: (chunk: Row[]) => Promise<unknown>) {
-  const perStatement = Math.max(1, Math.floor(database().dialect.maxBindValues / columns));
-  for (let start = 0; start < rows.length; start += perStatement) await run(rows.slice(start, start + perStatement));
-}
 
 /**
  * Inserts span rows. With `replace`, rows whose span is stored already replace it (a span sent again
@@ -42,7 +37,7 @@ export async function insertSpanRows(tx: Tx, rows: SpanRow[], replace = false): 
         SPAN_COLUMNS.filter((column) => !SPAN_KEY.has(column)).map((column) => raw(`"${column}" = excluded."${column}"`)),
       )}`
     : empty;
-  await inChunks(rows, SPAN_COLUMNS.length, (chunk) =>
+  await inChunks(database().dialect, rows, SPAN_COLUMNS.length, (chunk) =>
     tx.$executeRaw(sql`INSERT INTO "Span" (${quoted(SPAN_COLUMNS)}) VALUES ${join(
       chunk.map((row) => sql`(${join(SPAN_COLUMNS.map((column) => parameter(column, row[column])))})`),
     )}${onConflict}`),
@@ -96,7 +91,7 @@ export async function lockTraces(tx: Tx, projectId: string, startTimes: Map<stri
   const ids = [...startTimes.keys()].sort();
   const now = new Date();
   if (create) {
-    await inChunks(ids, 14, (chunk) =>
+    await inChunks(database().dialect, ids, 14, (chunk) =>
       tx.$executeRaw(sql`INSERT INTO "Trace" ("projectId", "id", "name", "status", "startTime", "spanCount", "totalTokens", "cost",
           "composition", "tags", "tagCounts", "spanSeq", "createdAt", "updatedAt")
         VALUES ${join(chunk.map((id) => sql`(${projectId}, ${id}, '', 'RUNNING', ${startTimes.get(id)!}, 0, 0, 0, '{}', '[]', '{}', 0, ${now}, ${now})`))}
@@ -155,7 +150,7 @@ export function traceRowOf(locked: LockedTrace, columns: TraceColumns, spanSeq: 
 
 /** Writes the rollups of several traces in one statement (they exist: they were locked). */
 export async function writeTraceRows(tx: Tx, rows: TraceRow[]): Promise<void> {
-  await inChunks(rows, TRACE_COLUMNS.length, (chunk) =>
+  await inChunks(database().dialect, rows, TRACE_COLUMNS.length, (chunk) =>
     tx.$executeRaw(sql`INSERT INTO "Trace" (${quoted(TRACE_COLUMNS)}) VALUES ${join(
       chunk.map((row) => sql`(${join(TRACE_COLUMNS.map((column) => parameter(column, row[column])))})`),
     )} ON CONFLICT ("projectId", "id") DO UPDATE SET ${join(
@@ -193,42 +188,6 @@ export async function firstRootSpan(tx: Tx, projectId: string, traceId: string):
   return candidates.sort((a, b) => a.startTime.getTime() - b.startTime.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))[0];
 }
 
-/** What a write changes in one session's rollups (see sessionDeltas in src/sessions/session-rollup.ts). */
-export interface SessionDelta {
-  sessionId: string;
-  traceCount: number;
-  totalTokens: number;
-  cost: number;
-  errorCount: number;
-  firstTime: Date;
-  lastTime: Date;
-}
-
-/**
- * Applies session deltas in one statement: a new session is inserted with them, a stored one adds
- * them to its counts (the database adds, so no read or lock of the session row is needed, and
- * concurrent writers to one session each add their own part).
- */
-export async function upsertSessionDeltas(tx: Tx, projectId: string, deltas: SessionDelta[], now: Date): Promise<void> {
-  const { dialect } = database();
-  const stored = (name: string) => raw(`"Session"."${name}"`);
-  const added = (name: string) => raw(`"${name}" = "Session"."${name}" + excluded."${name}"`);
-  await inChunks(deltas, 10, (chunk) =>
-    tx.$executeRaw(sql`INSERT INTO "Session" ("projectId", "id", "traceCount", "firstTime", "lastTime", "totalTokens", "cost", "errorCount", "createdAt", "updatedAt")
-      VALUES ${join(
-        chunk.map(
-          (delta) =>
-            sql`(${projectId}, ${delta.sessionId}, ${delta.traceCount}, ${delta.firstTime}, ${delta.lastTime}, ${delta.totalTokens}, ${delta.cost}, ${delta.errorCount}, ${now}, ${now})`,
-        ),
-      )}
-      ON CONFLICT ("projectId", "id") DO UPDATE SET ${added('traceCount')}, ${added('totalTokens')}, ${added('errorCount')},
-        "cost" = ${dialect.roundCost(sql`${stored('cost')} + excluded."cost"`)},
-        "firstTime" = ${dialect.least(stored('firstTime'), raw('excluded."firstTime"'))},
-        "lastTime" = ${dialect.greatest(stored('lastTime'), raw('excluded."lastTime"'))},
-        "updatedAt" = excluded."updatedAt"`),
-  );
-}
-
 /** An event recorded with the spans of a write (OTLP span events). */
 export interface EventRowInput {
   id: string;
@@ -245,7 +204,7 @@ const EVENT_COLUMNS = ['projectId', 'id', 'traceId', 'spanId', 'kind', 'source',
 /** Inserts events; ids are derived from what they record, so a resent batch inserts nothing twice. */
 export async function insertEventRows(tx: Tx, projectId: string, events: EventRowInput[]): Promise<string[]> {
   const inserted: string[] = [];
-  await inChunks(events, EVENT_COLUMNS.length, async (chunk) => {
+  await inChunks(database().dialect, events, EVENT_COLUMNS.length, async (chunk) => {
     const rows = await tx.$queryRaw<{ id: string }[]>(sql`INSERT INTO "Event" (${quoted(EVENT_COLUMNS)}) VALUES ${join(
       chunk.map(
         (event) =>

@@ -2,7 +2,7 @@
  * `POST /v1/traces`: OTLP/HTTP trace exports, in protobuf or JSON, gzip-compressed or not, answered as
  * the OTLP specification says, in the request's own encoding. The route only translates: it
  * authenticates and rate-limits before it reads the body (as the GraphQL endpoint does), decodes,
- * maps, and hands the spans to the one write path every writer uses (src/ingest/ingest.service.ts).
+ * maps, and hands the spans to the one write path every writer uses (src/ingest/).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createGunzip } from 'node:zlib';

@@ -1,4 +1,7 @@
-/** The GraphQL schema: each domain's types and root fields, registered on the shared builder. */
+/**
+ * The GraphQL schema: each domain's types and root fields, then the write path's mutations, registered
+ * on the shared builder. The only file of src/schema/ that imports the domains.
+ */
 import { builder } from './builder.js';
 import '../auth/api-key.schema.js';
 import '../events/event.schema.js';
@@ -10,5 +13,6 @@ import '../costs/cost.schema.js';
 import '../conversations/conversation.schema.js';
 import '../spans/span.schema.js';
 import '../traces/trace.schema.js';
+import '../ingest/ingest.schema.js';
 
 export const schema = builder.toSchema();

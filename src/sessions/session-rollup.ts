@@ -1,10 +1,49 @@
 /**
  * A session's rollups (trace count, first and last time, tokens, cost, failed traces), kept by the
  * deltas of its traces: each write adds what its traces contribute now and takes away what they
- * contributed before, so the cost of a write does not depend on the size of the session. Pure.
+ * contributed before, so the cost of a write does not depend on the size of the session. The deltas
+ * are computed here in memory, and applied by one statement (`upsertSessionDeltas`) in the write's
+ * transaction: by the write path, and by trace deletion.
  */
 import { addCosts } from '../costs/money.js';
-import type { SessionDelta } from '../ingest/statements.js';
+import { database, type Tx } from '../db/database.js';
+import { inChunks, join, raw, sql } from '../db/dialect.js';
+
+/** What a write changes in one session's rollups (see sessionDeltas). */
+export interface SessionDelta {
+  sessionId: string;
+  traceCount: number;
+  totalTokens: number;
+  cost: number;
+  errorCount: number;
+  firstTime: Date;
+  lastTime: Date;
+}
+
+/**
+ * Applies session deltas in one statement: a new session is inserted with them, a stored one adds
+ * them to its counts (the database adds, so no read or lock of the session row is needed, and
+ * concurrent writers to one session each add their own part).
+ */
+export async function upsertSessionDeltas(tx: Tx, projectId: string, deltas: SessionDelta[], now: Date): Promise<void> {
+  const { dialect } = database();
+  const stored = (name: string) => raw(`"Session"."${name}"`);
+  const added = (name: string) => raw(`"${name}" = "Session"."${name}" + excluded."${name}"`);
+  await inChunks(dialect, deltas, 10, (chunk) =>
+    tx.$executeRaw(sql`INSERT INTO "Session" ("projectId", "id", "traceCount", "firstTime", "lastTime", "totalTokens", "cost", "errorCount", "createdAt", "updatedAt")
+      VALUES ${join(
+        chunk.map(
+          (delta) =>
+            sql`(${projectId}, ${delta.sessionId}, ${delta.traceCount}, ${delta.firstTime}, ${delta.lastTime}, ${delta.totalTokens}, ${delta.cost}, ${delta.errorCount}, ${now}, ${now})`,
+        ),
+      )}
+      ON CONFLICT ("projectId", "id") DO UPDATE SET ${added('traceCount')}, ${added('totalTokens')}, ${added('errorCount')},
+        "cost" = ${dialect.roundCost(sql`${stored('cost')} + excluded."cost"`)},
+        "firstTime" = ${dialect.least(stored('firstTime'), raw('excluded."firstTime"'))},
+        "lastTime" = ${dialect.greatest(stored('lastTime'), raw('excluded."lastTime"'))},
+        "updatedAt" = excluded."updatedAt"`),
+  );
+}
 
 /** What a trace contributes to its session. */
 export interface SessionContribution {

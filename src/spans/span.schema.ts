@@ -1,4 +1,3 @@
-import type { SchemaTypes } from '../schema/builder.js';
 import { builder, readScope } from '../schema/builder.js';
 import type { Context } from '../schema/context.js';
 import { withPlannedSelection } from '../schema/reload.js';
@@ -12,12 +11,11 @@ import { pageSize } from '../db/keyset.js';
 import { SPAN_TYPES, SPAN_TYPE_DESCRIPTIONS } from '../vocabulary.js';
 import { COST_SOURCES } from '../costs/cost.service.js';
 import type { SpanRow } from '../db/rows.js';
-import { createSpan, createSpans, updateSpan } from '../ingest/ingest.service.js';
 import { searchSpans } from './span-search.js';
 import { connectionOf, PAGE, pageCost, resolveTotalCount } from '../schema/connections.js';
 import { SPAN_JSON_FIELDS, spanJson } from './span-json.js';
 import { openTraceSpanFeed, type SpanChangeEvent } from './span-feed.js';
-import { CONTENT_COLUMNS } from './span-changes.js';
+import { CONTENT_COLUMNS } from '../pubsub.js';
 import { executionLoader, selectionKey } from '../schema/loaders.js';
 import type { GraphQLResolveInfo } from 'graphql';
 import DataLoader from 'dataloader';
@@ -250,53 +248,6 @@ export const SpanFilterInput = builder.inputType('SpanFilter', {
   }),
 });
 
-/** The fields a writer sets on a span, shared by CreateSpanInput and UpdateSpanInput. */
-function writableSpanFields(t: PothosSchemaTypes.InputFieldBuilder<SchemaTypes, 'InputObject'>) {
-  return {
-    type: t.field({ type: SpanType, required: false, description: 'What kind of step; GENERATION when a model is given, else FUNCTION.' }),
-    startTime: t.field({ type: 'DateTime', required: false, description: 'When the step started; now when left out on create.' }),
-    endTime: t.field({ type: 'DateTime', required: false, description: 'When it ended: leave out while it runs, set it to close the span.' }),
-    input: t.field({ type: 'JSON', required: false, description: 'What went in.' }),
-    output: t.field({ type: 'JSON', required: false, description: 'What came out.' }),
-    error: t.string({ required: false, description: 'The error message, if it failed.' }),
-    meta: t.field({ type: 'JSON', required: false, description: 'A JSON object of metadata; an update replaces it whole.' }),
-    tags: t.stringList({ required: false, description: 'Tags; an update replaces them all.' }),
-    score: t.float({ required: false, description: 'A numeric score.' }),
-    model: t.string({ required: false, description: 'The model that ran.' }),
-    inputTokens: t.int({ required: false, description: 'Prompt tokens.' }),
-    outputTokens: t.int({ required: false, description: 'Completion tokens.' }),
-    totalTokens: t.int({ required: false, description: 'All tokens; inputTokens + outputTokens unless set.' }),
-    cost: t.float({ required: false, description: 'What it cost.' }),
-    instructions: t.string({ required: false, description: 'The instructions (system prompt) used.' }),
-  };
-}
-
-export const CreateSpanInput = builder.inputType('CreateSpanInput', {
-  description: 'A span to record. Without parentId and traceId it starts a new trace.',
-  fields: (t) => ({
-    id: t.id({ required: false, description: 'Your own id for the span (kept as given); generated when left out.' }),
-    traceId: t.id({
-      required: false,
-      description: "The trace to join. Needed for a child sent before its parent, or to choose a new trace's id.",
-    }),
-    parentId: t.id({ required: false, description: 'The parent span; leave out for a root span.' }),
-    sessionId: t.id({
-      required: false,
-      description: "The session (conversation, thread) the span's trace belongs to. Set it on the root span; a trace keeps the first session any of its spans names.",
-    }),
-    name: t.string({ required: true, description: 'A human-readable label for the step.' }),
-    ...writableSpanFields(t),
-  }),
-});
-
-export const UpdateSpanInput = builder.inputType('UpdateSpanInput', {
-  description: 'Changes to a span: fields left out stay as they are; null clears a field that may be empty.',
-  fields: (t) => ({
-    name: t.string({ required: false, description: 'A human-readable label for the step.' }),
-    ...writableSpanFields(t),
-  }),
-});
-
 const SpanConnection = builder.connectionObject({
   type: Span,
   name: 'SpanConnection',
@@ -346,34 +297,6 @@ builder.queryFields((t) => ({
         (query, where) => database().read.span.findMany({ ...query, where }),
       );
     },
-  }),
-}));
-
-builder.mutationFields((t) => ({
-  createSpan: t.prismaField({
-    type: 'Span',
-    description:
-      'Records a span. Without parentId and traceId it starts a new trace named after it. ' +
-      'Sending the same id with the same content again returns the stored span (a safe retry).',
-    args: { input: t.arg({ type: CreateSpanInput, required: true }) },
-    resolve: async (query, _root, args, ctx) => (await spansAsSelected(query, ctx, [await createSpan(ctx.scope, args.input)]))[0]!,
-  }),
-  createSpans: t.prismaField({
-    type: ['Span'],
-    description: 'Records many spans at once, in any order (parents after children is fine): all of them or, on any error, none.',
-    args: { input: t.arg({ type: [CreateSpanInput], required: true }) },
-    resolve: async (query, _root, args, ctx) =>
-      spansAsSelected(query, ctx, await createSpans(ctx.scope, args.input, { maxSpans: ctx.limits.batchSpans })),
-  }),
-  updateSpan: t.prismaField({
-    type: 'Span',
-    description: 'Changes a span, e.g. closes it with its output, end time, tokens and cost.',
-    args: {
-      id: t.arg.id({ required: true, description: 'The span to change.' }),
-      input: t.arg({ type: UpdateSpanInput, required: true }),
-    },
-    resolve: async (query, _root, args, ctx) =>
-      (await spansAsSelected(query, ctx, [await updateSpan(ctx.scope, args.id, args.input)]))[0]!,
   }),
 }));
 
@@ -434,7 +357,7 @@ const SpanChange = builder.objectRef<SpanChangeEvent>('SpanChange').implement({
       description: 'The span, as this change left it; select what you need (children, events, ...).',
       resolve: async (query, change, _args, ctx, info) => {
         const [loaded] = await spansAsSelected(query, ctx, [change.span]);
-        // Changes and snapshots come without content (src/spans/span-changes.ts): read when selected.
+        // Changes and snapshots come without content (CONTENT_COLUMNS in src/pubsub.ts): read when selected.
         const content =
           loaded === change.span && missesContent(query, change.span) ? await (change.content?.() ?? spanContent(ctx, info, change.span)) : undefined;
         // Relations come from the database; the span's own fields stay as this change left them.

@@ -3,7 +3,7 @@ import { database, type Tx } from '../db/database.js';
 import { sql, raw } from '../db/dialect.js';
 import type { TraceRow } from '../db/rows.js';
 import { publish, traceKey } from '../pubsub.js';
-import { upsertSessionDeltas, type SessionDelta } from '../ingest/statements.js';
+import { upsertSessionDeltas, type SessionDelta } from '../sessions/session-rollup.js';
 
 /** Tables whose rows belong to a trace (by "traceId"), deleted before the trace itself. */
 const TRACE_MEMBERS = ['Event', 'Metric', 'Span'] as const;

@@ -1,4 +1,4 @@
-/** Custom measurements on spans: a dimension, a value and an optional comment. */
+/** Writing custom measurements on spans: a dimension, a value and an optional comment. */
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import { database } from '../db/database.js';

@@ -1,11 +1,14 @@
-/** Events on spans (guardrail, observe, route, comply, feedback), written by integrators or rules. */
+/**
+ * Writing events on spans (guardrail, observe, route, comply, feedback), sent by integrators or rules:
+ * validate → one transaction → publish after commit.
+ */
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import { database } from '../db/database.js';
 import { BadUserInput } from '../errors.js';
 import { Prisma } from '../generated/sqlite/client.js';
 import type { EventRow } from '../db/rows.js';
-import { publish, traceKey } from '../pubsub.js';
+import { publishEvents } from './publish.js';
 import { boundedNumber, jsonSchema, parse, type Unchecked } from '../validation.js';
 import type { Scope } from '../schema/context.js';
 import { spanTrace } from '../spans/span.service.js';
@@ -73,9 +76,4 @@ async function recordEvent(scope: Scope, spanId: string, kind: string, source: s
   });
   publishEvents(projectId, [event]);
   return event;
-}
-
-/** Called after the write's transaction commits: a failed write publishes nothing. */
-export function publishEvents(projectId: string, events: EventRow[]): void {
-  for (const event of events) publish('trace:events', traceKey(projectId, event.traceId), event);
 }

@@ -1,0 +1,26 @@
+/**
+ * Publishing after commit: what a write changed, told to live subscribers on every instance. Called
+ * by the write path once its transaction has committed, so a failed write publishes nothing.
+ */
+import type { EventRow, SpanRow, TraceRow } from '../db/rows.js';
+import { CONTENT_COLUMNS, publish, traceKey, type SpanChangeMessage } from '../pubsub.js';
+
+/** The span as published: every column but its content (CONTENT_COLUMNS). */
+function withoutContent(span: SpanRow): SpanRow {
+  // Destructured rather than deleted: objects keep their fast shape, and every subscriber reads them.
+  const { input: _input, output: _output, instructions: _instructions, ...lean } = span satisfies Record<(typeof CONTENT_COLUMNS)[number], unknown>;
+  return lean as SpanRow;
+}
+
+/** The changed spans on their traces' channels, then the traces whose rollups changed. */
+export function publishSpanChanges(projectId: string, changes: SpanChangeMessage[], traces: TraceRow[]): void {
+  for (const change of changes) {
+    publish('trace:spans', traceKey(projectId, change.span.traceId), { op: change.op, span: withoutContent(change.span) });
+  }
+  for (const trace of traces) publish('trace:updated', projectId, trace);
+}
+
+/** Recorded events on their traces' channels. */
+export function publishEvents(projectId: string, events: EventRow[]): void {
+  for (const event of events) publish('trace:events', traceKey(projectId, event.traceId), event);
+}
