@@ -1,7 +1,8 @@
 /**
- * The README's OpenTelemetry examples run as written: its Node exporter example is saved as a file
- * and run with `node` against a fresh server (only the URL and key placeholders replaced), and its
- * PendingSpanProcessor is used as a module, with a live subscription watching.
+ * The OpenTelemetry examples of docs/otlp.md run as written: its Node exporter example (which the
+ * README's quick start repeats) is saved as a file and run with `node` against a fresh server (only the
+ * URL and key placeholders replaced), and its PendingSpanProcessor is used as a module, with a live
+ * subscription watching.
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,12 +19,14 @@ const URL_PLACEHOLDER = 'http://localhost:4000/v1/traces';
 const KEY_PLACEHOLDER = 'st_your_ingest_key';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-/** The section's text, up to the next section of the same level. */
+const page = readFileSync(new URL('../docs/otlp.md', import.meta.url), 'utf8');
+/** The section's text, up to the next heading of the same level or higher, whatever its level. */
 const section = (() => {
-  const start = readme.indexOf('\n## Sending OpenTelemetry spans\n');
-  if (start < 0) throw new Error('README section "Sending OpenTelemetry spans" is missing');
-  const end = readme.indexOf('\n## ', start + 1);
-  return readme.slice(start, end < 0 ? undefined : end);
+  const heading = /^(#+) Sending OpenTelemetry spans\n/m.exec(page);
+  if (!heading) throw new Error('docs/otlp.md section "Sending OpenTelemetry spans" is missing');
+  const rest = page.slice(heading.index + heading[0].length);
+  const next = new RegExp(`^#{1,${heading[1]!.length}} `, 'm').exec(rest);
+  return page.slice(heading.index, next ? heading.index + heading[0].length + next.index : undefined);
 })();
 const jsBlocks = [...section.matchAll(/```js\n([\s\S]*?)```/g)].map((match) => match[1]!);
 
@@ -36,12 +39,18 @@ afterAll(() => {
   if (readdirSync(join(dir, '..')).length === 0) rmSync(join(dir, '..'), { recursive: true, force: true });
 });
 
-/** The README's code with the placeholders pointing at the test server. */
+/** The page's code with the placeholders pointing at the test server. */
 function forTestServer(code: string): string {
   return code.replaceAll(URL_PLACEHOLDER, server().url.replace(/\/graphql$/, '/v1/traces')).replaceAll(KEY_PLACEHOLDER, TEST_API_KEY);
 }
 
-describe('README: sending OpenTelemetry spans', () => {
+describe('docs/otlp.md: sending OpenTelemetry spans', () => {
+  it("the README's quick start shows the same variables and Node example", () => {
+    const blocks = (text: string) => [...text.matchAll(/```(?:sh|js)\n((?:export OTEL_|\/\/ otel-demo\.mjs)[\s\S]*?)```/g)].map((match) => match[1]!);
+    expect(blocks(section)).toHaveLength(2);
+    expect(blocks(readme)).toEqual(blocks(section));
+  });
+
   it('the Node example runs as written and its GenAI chat span is stored as it says', async () => {
     const example = jsBlocks[0];
     expect(example).toBeDefined();
@@ -107,7 +116,7 @@ describe('README: sending OpenTelemetry spans', () => {
     const processor = jsBlocks[1];
     expect(processor).toMatch(/export class PendingSpanProcessor/);
     writeFileSync(join(dir, 'pending-span-processor.mjs'), processor!);
-    // Set up as the README says, beside the batch processor on the same exporter; steps when told.
+    // Set up as docs/otlp.md says, beside the batch processor on the same exporter; steps when told.
     writeFileSync(
       join(dir, 'pending-demo.mjs'),
       forTestServer(`

@@ -1,38 +1,58 @@
-/** The README's GraphQL examples run as written, in order, against a freshly started server. */
+/**
+ * The GraphQL examples of the README and of the docs pages run as written, in order, against a freshly
+ * started server: the README's first span, then the main flows (docs/api.md), which the pages after it
+ * continue.
+ */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { TEST_API_KEY, useTestServer } from './helpers/server.js';
 
-// As a new user finds it: metadata only until the README's own KeepContent example.
+// As a new user finds it: metadata only until the main flows' own KeepContent example.
 const server = useTestServer({}, { retention: 'METADATA_ONLY' });
-const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-const examples = [...readme.matchAll(/```graphql\n([\s\S]*?)```/g)].map((match) => match[1]!);
+const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
+const readme = read('README.md');
+const api = read('docs/api.md');
+const liveViews = read('docs/live-views.md');
+const costs = read('docs/costs-and-sessions.md');
+/** The pages whose examples make one run, in the order they run. */
+const pages = ['README.md', 'docs/api.md', 'docs/live-views.md', 'docs/costs-and-sessions.md', 'docs/conversation.md', 'docs/keys-and-projects.md', 'docs/retention.md'];
+const examples = pages.flatMap((page) => [...read(page).matchAll(/```graphql\n([\s\S]*?)```/g)].map((match) => match[1]!));
 const named = (name: string) => {
   const found = examples.find((example) => new RegExp(`^(query|mutation) ${name}\\b`, 'm').test(example));
-  if (!found) throw new Error(`README example ${name} is missing`);
+  if (!found) throw new Error(`Example ${name} is missing from ${pages.join(', ')}`);
   return found;
 };
 
-describe('README examples', () => {
-  it('has the main flows', () => {
-    for (const name of ['KeepContent', 'CreateRoot', 'CreateChild', 'CloseChild', 'Batch', 'CloseRoot', 'ReadTree', 'FindFailedTools', 'Judge', 'SpanDetail', 'CreateIngestKey', 'Keys', 'NewProject', 'Retention', 'PricedCall', 'SetPrice', 'Prices', 'ChatTurns', 'Sessions', 'Conversation']) {
+describe('README and docs examples', () => {
+  it('has the main flows, in the order they run', () => {
+    const operations = examples.map((example) => /^(?:query|mutation|subscription) (\w+)/m.exec(example)?.[1]);
+    expect(operations).toEqual([
+      'FirstSpan', 'KeepContent', 'CreateRoot', 'CreateChild', 'CloseChild', 'Batch', 'CloseRoot', 'ReadTree', 'ReadWholeTree', 'FindFailedTools',
+      'Judge', 'SpanDetail', 'TailTrace', 'PricedCall', 'SetPrice', 'Prices', 'ChatTurns', 'Sessions', 'Conversation', 'CreateIngestKey', 'Keys',
+      'NewProject', 'Retention',
+    ]);
+    for (const name of ['FirstSpan', 'KeepContent', 'CreateRoot', 'CreateChild', 'CloseChild', 'Batch', 'CloseRoot', 'ReadTree', 'FindFailedTools', 'Judge', 'SpanDetail', 'CreateIngestKey', 'Keys', 'NewProject', 'Retention', 'PricedCall', 'SetPrice', 'Prices', 'ChatTurns', 'Sessions', 'Conversation']) {
       expect(named(name)).toBeTruthy();
     }
   });
 
-  it('every query and mutation runs without an error, and they say what the README says', async () => {
+  it('every query and mutation runs without an error, and they say what the pages say', async () => {
     const results: Record<string, any> = {};
     for (const example of examples.filter((text) => /^(query|mutation) /m.test(text))) {
       const name = /^(?:query|mutation) (\w+)/m.exec(example)![1]!;
       results[name] = await server().gql(example);
     }
+    // The README's first span: a generation priced from the table.
+    expect(results.FirstSpan.createSpan).toEqual({ traceId: 'my-first-trace', type: 'GENERATION', durationMs: 850, cost: 0.0000036, costSource: 'COMPUTED' });
+    expect(readme).toContain(`so it is a \`GENERATION\` of \`${results.FirstSpan.createSpan.durationMs}\` ms costing \`${results.FirstSpan.createSpan.cost}\` USD, \`COMPUTED\``);
+    expect(await server().gql(named('FirstSpan'))).toEqual(results.FirstSpan);
     expect(results.KeepContent.setRetentionRule).toEqual({ mode: 'FULL', source: 'project' });
     expect(results.CreateRoot.createSpan).toEqual({ id: 'span-root-1', traceId: 'trace-demo-1' });
     expect(results.CreateChild.createSpan).toEqual({ id: 'span-llm-1', traceId: 'trace-demo-1', startOffsetMs: 120 });
     expect(results.CloseChild.updateSpan).toEqual({ durationMs: 1250, totalTokens: 876 });
     const trace = results.ReadTree.trace;
     expect(trace).toMatchObject({ name: 'my-pipeline', status: 'ERROR', durationMs: 1500, spanCount: 4, totalTokens: 876, cost: 0.00093 });
-    expect(readme).toContain(`\`summary\` reads like a trace explorer row: \`${trace.summary}\``);
+    expect(api).toContain(`\`summary\` reads like a trace explorer row: \`${trace.summary}\``);
     expect(trace.rootSpan.children[0].children.map((span: { name: string }) => span.name)).toEqual(['web_search', 'web_fetch']);
     expect(results.ReadWholeTree.trace.spans.map((span: { name: string; depth: number }) => [span.name, span.depth])).toEqual([
       ['my-pipeline', 0],
@@ -62,7 +82,7 @@ describe('README examples', () => {
     expect(results.Retention.span).toEqual({ retained: true, input: [{ role: 'user', content: 'Why is the sky blue?' }] });
     // Costs: the table's price (cached input at its own price), then the project's own.
     expect(results.PricedCall.createSpan).toEqual({ type: 'GENERATION', cost: 0.0001272, costSource: 'COMPUTED' });
-    expect(readme).toContain(`It is a \`GENERATION\` costing \`${results.PricedCall.createSpan.cost}\` USD, \`COMPUTED\``);
+    expect(costs).toContain(`It is a \`GENERATION\` costing \`${results.PricedCall.createSpan.cost}\` USD, \`COMPUTED\``);
     expect(results.SetPrice.setModelPrice).toEqual({ model: 'acme-support-8b', inputPerMillion: 0.2, outputPerMillion: 0.8, cachedInputPerMillion: null, source: 'PROJECT' });
     expect(results.Prices.bedrock).toEqual({ model: 'claude-sonnet-4-5', inputPerMillion: 3, outputPerMillion: 15, cachedInputPerMillion: 0.3, source: 'TABLE' });
     expect(results.Prices.modelPrices).toEqual([{ model: 'acme-support-8b', inputPerMillion: 0.2, outputPerMillion: 0.8, source: 'PROJECT' }]);
@@ -117,7 +137,7 @@ describe('README examples', () => {
   });
 });
 
-describe('README live examples', () => {
+describe('live view examples (docs/live-views.md)', () => {
   it('the GraphiQL subscription is valid and streams the demo trace', async () => {
     const subscription = examples.find((example) => /^subscription TailTrace/m.test(example));
     expect(subscription).toBeDefined();
@@ -135,7 +155,7 @@ describe('README live examples', () => {
   });
 
   it('tail.mjs runs as written and prints the changes of a trace as they happen', async () => {
-    const code = /```js\n(\/\/ tail\.mjs[\s\S]*?)```/.exec(readme)?.[1];
+    const code = /```js\n(\/\/ tail\.mjs[\s\S]*?)```/.exec(liveViews)?.[1];
     expect(code).toBeDefined();
     const { writeFileSync, rmSync } = await import('node:fs');
     const { spawn } = await import('node:child_process');
