@@ -1,5 +1,5 @@
 /**
- * README "Limits", as a client meets them: a whole span tree fits in one request, while what would
+ * docs/limits-and-network.md, "Limits", as a client meets them: a whole span tree fits in one request, while what would
  * make the server work for minutes or hold gigabytes is refused before anything runs, with a code and
  * the setting that refused it; per-key rate limits; no GraphiQL or schema hints when turned off; and
  * no work going on for a client that has left.
@@ -401,7 +401,7 @@ describe('rate limits per API key', () => {
 
 const redisUrl = process.env.SPANTREE_TEST_REDIS_URL;
 // Only with a Redis server to share (SPANTREE_TEST_REDIS_URL), and on PostgreSQL, the database several
-// instances serve side by side (README "Running on PostgreSQL"); nothing is registered otherwise.
+// instances serve side by side (docs/postgresql.md); nothing is registered otherwise.
 if (redisUrl && databaseKind === 'postgresql') {
   describe('rate limits shared through Redis', () => {
     const LIMIT = 5;

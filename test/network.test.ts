@@ -1,5 +1,5 @@
 /**
- * README "Browsers and the network": what any web page the user opens could do to a Spantree server on
+ * docs/limits-and-network.md, "Browsers and the network": what any web page the user opens could do to a Spantree server on
  * their machine, and why it fails: reading answers (CORS), forging writes (forms, text/plain),
  * opening WebSockets, and reaching the server under a name of its own (DNS rebinding). Requests go
  * through node:http, which sends exactly the headers a browser would (Origin, Host) and shows every

@@ -48,7 +48,7 @@ async function found(server: ServerProcess, ids: string[]): Promise<string[]> {
 if (databaseKind === 'sqlite') {
   describe('one SQLite file, one server (sqlite)', () => {
     it('a second server on the same file fails at once, in one line naming the first server and what to do', async () => {
-      // The default DATABASE_URL, relative to the folder the servers start in, as in the README.
+      // The default DATABASE_URL, relative to the folder the servers start in, as in docs/settings.md.
       const cwd = mkdtempSync(join(tmpdir(), 'spantree-lock-'));
       cleanups.push(async () => rmSync(cwd, { recursive: true, force: true }));
       const env = { DATABASE_URL: 'file:./data/spantree.db' };

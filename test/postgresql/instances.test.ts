@@ -1,5 +1,5 @@
 /**
- * The README's PostgreSQL section as written: instances started with a DATABASE_URL whose database
+ * docs/postgresql.md as written: instances started with a DATABASE_URL whose database
  * does not exist yet create it, migrate it once between them, and serve the same data.
  */
 import { readdirSync } from 'node:fs';
