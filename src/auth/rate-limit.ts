@@ -1,11 +1,13 @@
 /**
  * Per-key rate limiting: each API key may start RATE_LIMIT_PER_SECOND operations a second (HTTP
- * requests, WebSocket operations). Counted in fixed one-second windows: in memory for one instance,
- * in Redis (INCR on a key that expires with its window) when REDIS_URL is set, so several instances
- * share one budget per key. None of the envelop rate limiters fits: they limit fields inside an
- * execution, while this must answer a plain HTTP 429 before the body is even parsed.
+ * requests, WebSocket operations, OTLP exports). rate-limiter-flexible counts them in fixed
+ * one-second windows that start with a key's first operation: in memory for one instance, in Redis
+ * (one atomic increment with its expiry) when REDIS_URL is set, so several instances share one budget
+ * per key. The envelop rate limiters do not fit: they limit fields inside an execution, while this must
+ * answer a plain HTTP 429 before the body is even parsed.
  */
 import { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 
 export type RateVerdict = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
@@ -15,54 +17,44 @@ export interface RateLimiter {
   close(): Promise<void>;
 }
 
-const WINDOW_MS = 1000;
 const ALLOWED: RateVerdict = { allowed: true };
 
 export async function openRateLimiter(perSecond: number, redisUrl?: string): Promise<RateLimiter> {
   if (perSecond <= 0) return { take: async () => ALLOWED, close: async () => {} };
-  const refuse = (windowStart: number): RateVerdict => ({
-    allowed: false,
-    retryAfterSeconds: Math.max(1, Math.ceil((windowStart + WINDOW_MS - Date.now()) / 1000)),
-  });
-
-  if (!redisUrl) {
-    const windows = new Map<string, { start: number; count: number }>();
-    return {
-      async take(keyId) {
-        const start = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
-        let window = windows.get(keyId);
-        if (!window || window.start !== start) {
-          if (windows.size > 100_000) windows.clear(); // only current windows matter
-          windows.set(keyId, (window = { start, count: 0 }));
-        }
-        return ++window.count > perSecond ? refuse(start) : ALLOWED;
-      },
-      close: async () => {},
+  const options = { points: perSecond, duration: 1 };
+  let limiter: RateLimiterAbstract;
+  let close = async () => {};
+  if (redisUrl) {
+    // No offline queue: while Redis is away a count fails at once (and the operation is served), rather
+    // than waiting for a reconnection.
+    const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+    redis.on('error', () => {}); // reported by the pub/sub's clients; a limiter must not crash the server
+    try {
+      await redis.connect();
+    } catch (error) {
+      redis.disconnect();
+      throw error;
+    }
+    limiter = new RateLimiterRedis({ ...options, storeClient: redis, keyPrefix: 'spantree:rate', rejectIfRedisNotReady: true });
+    close = async () => {
+      await redis.quit().catch(() => redis.disconnect());
     };
-  }
-
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
-  redis.on('error', () => {}); // reported by the pub/sub's clients; a limiter must not crash the server
-  try {
-    await redis.connect();
-  } catch (error) {
-    redis.disconnect();
-    throw error;
+  } else {
+    limiter = new RateLimiterMemory(options);
   }
   return {
     async take(keyId) {
-      const start = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
-      const counter = `spantree:rate:${keyId}:${start}`;
       try {
-        const [[, count]] = (await redis.multi().incr(counter).pexpire(counter, WINDOW_MS * 2).exec()) as [[unknown, number]];
-        return count > perSecond ? refuse(start) : ALLOWED;
-      } catch {
-        // Redis unreachable: serve rather than refuse everyone; the outage is logged elsewhere.
+        await limiter.consume(keyId);
+        return ALLOWED;
+      } catch (refusal) {
+        if (refusal instanceof RateLimiterRes) {
+          return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(refusal.msBeforeNext / 1000)) };
+        }
+        // Redis unreachable: serve rather than refuse everyone; the outage is logged by the pub/sub.
         return ALLOWED;
       }
     },
-    async close() {
-      await redis.quit().catch(() => redis.disconnect());
-    },
+    close,
   };
 }

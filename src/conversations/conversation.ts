@@ -8,6 +8,7 @@
  * GenAI, LangChain, plain text) into one shape, so the reply one generation recorded as its output
  * is recognized in the next generation's input, and only what each generation adds is kept.
  */
+import { canonicalJson } from '../canonical-json.js';
 
 /** The columns of a span this module reads. Only GENERATION spans contribute messages. */
 export interface ConversationSpan {
@@ -300,14 +301,6 @@ function digest(text: string): string {
     hash = Math.imul(hash, 0x01000193);
   }
   return `${text.length}:${(hash >>> 0).toString(16)}`;
-}
-
-function canonicalJson(value: unknown): string {
-  return (
-    JSON.stringify(value, (_key, inner: unknown) =>
-      isRecord(inner) ? Object.fromEntries(Object.keys(inner).sort().map((key) => [key, inner[key]])) : inner,
-    ) ?? 'null'
-  );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { BadUserInput } from '../errors.js';
+import { canonicalJson } from '../canonical-json.js';
 import { roundCost } from '../costs/money.js';
 import { SPAN_TYPES } from '../vocabulary.js';
 import { boundedNumber, checkJsonSize, dateSchema, idSchema, jsonSchema, LIMITS, parse, type Unchecked } from '../validation.js';
@@ -161,20 +162,12 @@ function normalizeTags(tags: string[] | null | undefined): string[] {
   return [...new Set(tags ?? [])].sort();
 }
 
-/** A stable hash of what the writer sent (keys sorted), so a retry is recognised whatever its key order. */
-function hashOf(input: unknown): string {
-  return createHash('sha256').update(canonicalJson(input)).digest('hex');
-}
-
-function canonicalJson(value: unknown, topLevel = true): string {
-  if (value instanceof Date) return JSON.stringify(value.toISOString());
-  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item, false)).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    // A field left out and a field sent as null mean the same to a create; inside JSON values they differ.
-    const entries = Object.entries(value)
-      .filter(([, v]) => v !== undefined && !(topLevel && v === null))
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v, false)}`).join(',')}}`;
-  }
-  return JSON.stringify(value ?? null);
+/**
+ * A stable hash of what the writer sent (keys sorted), so a retry is recognised whatever its key
+ * order. A field left out and a field sent as null mean the same to a create (inside JSON values
+ * they differ). Stored with the span: the text hashed must never change for the same input.
+ */
+function hashOf(input: Record<string, unknown>): string {
+  const given = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== null && value !== undefined));
+  return createHash('sha256').update(canonicalJson(given)).digest('hex');
 }
