@@ -1,12 +1,12 @@
 /**
  * Spantree under test: started in this process on a fresh database, spoken to only through its
  * public GraphQL API over HTTP, as any client would. In-process so that the SQL statements a request
- * sends can be counted (database().onQuery).
+ * sends can be counted, for the workloads that report them (`countStatements`); the others run the
+ * server as it runs in production, with no query events at all.
  */
 import { loadConfig } from '../src/config.js';
-import { database } from '../src/db/database.js';
+import type { QueryObserver } from '../src/db/database.js';
 import { startServer } from '../src/server.js';
-import { resetShutdownSignal } from '../src/shutdown.js';
 import type { FreshDatabase } from './databases.js';
 import { postJson } from './http.js';
 
@@ -20,13 +20,18 @@ export interface Spantree {
   projectId: string;
   /** Runs a GraphQL operation; throws on any error in the answer. */
   gql<T = any>(query: string, variables?: Record<string, unknown>): Promise<T>;
-  /** The SQL statements Spantree sends while `work` runs (run it alone for a per-request count). */
+  /** The SQL statements Spantree sends while `work` runs (run it alone for a per-request count); needs `countStatements`. */
   statementsDuring(work: () => Promise<unknown>): Promise<number>;
   stop(): Promise<void>;
 }
 
-export async function startSpantree(db: FreshDatabase): Promise<Spantree> {
-  resetShutdownSignal();
+export interface SpantreeOptions {
+  /** Count the SQL statements sent (statementsDuring): Prisma then emits an event per statement. */
+  countStatements?: boolean;
+}
+
+export async function startSpantree(db: FreshDatabase, { countStatements = false }: SpantreeOptions = {}): Promise<Spantree> {
+  let counting: QueryObserver | undefined;
   const server = await startServer(
     loadConfig({
       DATABASE_URL: db.url,
@@ -36,6 +41,7 @@ export async function startSpantree(db: FreshDatabase): Promise<Spantree> {
       // A benchmark is one client sending as fast as it can: the per-key limit would measure itself.
       RATE_LIMIT_PER_SECOND: '0',
     }),
+    countStatements ? { onQuery: (sql, params) => counting?.(sql, params) } : {},
   );
   const headers = { authorization: `Bearer ${KEY}` };
   const gql = async (query: string, variables?: Record<string, unknown>) => {
@@ -52,12 +58,13 @@ export async function startSpantree(db: FreshDatabase): Promise<Spantree> {
     projectId: viewer.project.id,
     gql,
     async statementsDuring(work) {
+      if (!countStatements) throw new Error('statementsDuring needs a Spantree started with countStatements');
       let count = 0;
-      const stopCounting = database().onQuery(() => count++);
+      counting = () => count++;
       try {
         await work();
       } finally {
-        stopCounting();
+        counting = undefined;
       }
       return count;
     },
@@ -66,8 +73,8 @@ export async function startSpantree(db: FreshDatabase): Promise<Spantree> {
 }
 
 /** Starts Spantree on `db`, runs `work`, and always stops it again. */
-export async function withSpantree<T>(db: FreshDatabase, work: (spantree: Spantree) => Promise<T>): Promise<T> {
-  const spantree = await startSpantree(db);
+export async function withSpantree<T>(db: FreshDatabase, work: (spantree: Spantree) => Promise<T>, options: SpantreeOptions = {}): Promise<T> {
+  const spantree = await startSpantree(db, options);
   try {
     return await work(spantree);
   } finally {

@@ -4,7 +4,7 @@
  * instance sees writes made through another. Nothing else in Spantree knows which one is in use.
  */
 import { setMaxListeners } from 'node:events';
-import { createPubSub, type PubSub } from 'graphql-yoga';
+import { createPubSub, type PubSub as YogaPubSub } from 'graphql-yoga';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { Redis } from 'ioredis';
 import type { EventRow, SpanRow, TraceRow } from './db/rows.js';
@@ -49,82 +49,95 @@ export type Channels = {
   'prices:changed': [all: 'all', projectId: string];
 };
 
-export type SpantreePubSub = PubSub<Channels>;
-
 export function traceKey(projectId: string, traceId: string): string {
   return `${projectId}/${traceId}`;
 }
 
-let current: { pubsub: SpantreePubSub; target: EventTarget; close(): Promise<void> } | undefined;
-
-/** The pub/sub this process opened. */
-export function pubsub(): SpantreePubSub {
-  if (!current) throw new Error('The pub/sub is not open: start the server first');
-  return current.pubsub;
-}
-
-/**
- * Publishes a committed change. After shutdown has closed the pub/sub there is no subscriber left
- * to tell, and the write it follows has committed: nothing to do, and no error for the writer.
- */
-export function publish<Channel extends keyof Channels>(channel: Channel, ...args: Channels[Channel]): void {
-  current?.pubsub.publish(channel, ...args);
-}
-
-/** What follows a topic in this process: its handlers, and the one pub/sub listener they share. */
+/** What follows a topic in this pub/sub: its handlers, and the one listener they share. */
 interface Topic {
   handlers: Set<(message: unknown) => void>;
   stop(): void;
 }
-const topics = new Map<string, Topic>();
 
-/**
- * Calls `handle` with every message of a topic from now on, until the returned function is called.
- * All the followers of a topic in this process share one listener on the pub/sub's event target (one
- * Redis SUBSCRIBE), and each message is decoded once and handed to all of them as the same object,
- * synchronously: a thousand subscribers of one trace cost one listener, and what they execute on a
- * message can be shared (see src/subscriptions/shared-execution.ts). The listener is registered
- * before this returns, so a read made afterwards cannot miss a change published after it.
- *
- * Over Redis, messages arrive as JSON: the rows' dates are turned back into Dates here, by name, so
- * JSON the writers sent (input, output, meta, event data) is never touched.
- */
-export function onEveryMessage<Channel extends keyof Channels>(
-  channel: Channel,
-  key: Channels[Channel][0],
-  handle: (message: Channels[Channel][1]) => void,
-): () => void {
-  const open = current;
-  if (!open) throw new Error('The pub/sub is not open: start the server first');
-  // graphql-yoga's pub/sub dispatches `${channel}:${key}` on its event target.
-  const name = `${channel}:${key}`;
-  let topic = topics.get(name);
-  if (!topic) {
-    const handlers = new Set<(message: unknown) => void>();
-    const revive = REVIVERS[channel] as (message: unknown) => unknown;
-    const listener = (event: Event) => {
-      const message = revive((event as CustomEvent).detail);
-      for (const handler of handlers) {
-        try {
-          handler(message);
-        } catch (error) {
-          // One follower's failure must not keep the message from the others, nor escape as uncaught.
-          console.error(`Delivering a ${channel} message failed:`, error);
-        }
-      }
-    };
-    open.target.addEventListener(name, listener);
-    topic = { handlers, stop: () => open.target.removeEventListener(name, listener) };
-    topics.set(name, topic);
+/** The pub/sub of one application object; open it with `openPubSub`. */
+export class PubSub {
+  private readonly topics = new Map<string, Topic>();
+  private closed = false;
+
+  constructor(
+    private readonly pubsub: YogaPubSub<Channels>,
+    private readonly target: EventTarget,
+    private readonly closeTransport: () => Promise<void>,
+  ) {}
+
+  /**
+   * Publishes a committed change. After stop has closed the pub/sub there is no subscriber left to
+   * tell, and the write it follows has committed: nothing to do, and no error for the writer.
+   */
+  publish<Channel extends keyof Channels>(channel: Channel, ...args: Channels[Channel]): void {
+    if (!this.closed) this.pubsub.publish(channel, ...args);
   }
-  const handler = handle as (message: unknown) => void;
-  topic.handlers.add(handler);
-  const following = topic;
-  return () => {
-    if (!following.handlers.delete(handler) || following.handlers.size > 0) return;
-    following.stop();
-    if (topics.get(name) === following) topics.delete(name);
-  };
+
+  /**
+   * Calls `handle` with every message of a topic from now on, until the returned function is called.
+   * All the followers of a topic share one listener on the pub/sub's event target (one Redis
+   * SUBSCRIBE), and each message is decoded once and handed to all of them as the same object,
+   * synchronously: a thousand subscribers of one trace cost one listener, and what they execute on a
+   * message can be shared (see src/subscriptions/shared-execution.ts). The listener is registered
+   * before this returns, so a read made afterwards cannot miss a change published after it.
+   *
+   * Over Redis, messages arrive as JSON: the rows' dates are turned back into Dates here, by name, so
+   * JSON the writers sent (input, output, meta, event data) is never touched.
+   */
+  follow<Channel extends keyof Channels>(channel: Channel, key: Channels[Channel][0], handle: (message: Channels[Channel][1]) => void): () => void {
+    if (this.closed) throw new Error('The pub/sub is closed: the server is stopping');
+    // graphql-yoga's pub/sub dispatches `${channel}:${key}` on its event target.
+    const name = `${channel}:${key}`;
+    let topic = this.topics.get(name);
+    if (!topic) {
+      const handlers = new Set<(message: unknown) => void>();
+      const revive = REVIVERS[channel] as (message: unknown) => unknown;
+      const listener = (event: Event) => {
+        const message = revive((event as CustomEvent).detail);
+        for (const handler of handlers) {
+          try {
+            handler(message);
+          } catch (error) {
+            // One follower's failure must not keep the message from the others, nor escape as uncaught.
+            console.error(`Delivering a ${channel} message failed:`, error);
+          }
+        }
+      };
+      const target = this.target;
+      target.addEventListener(name, listener);
+      topic = { handlers, stop: () => target.removeEventListener(name, listener) };
+      this.topics.set(name, topic);
+    }
+    const handler = handle as (message: unknown) => void;
+    topic.handlers.add(handler);
+    const following = topic;
+    return () => {
+      if (!following.handlers.delete(handler) || following.handlers.size > 0) return;
+      following.stop();
+      if (this.topics.get(name) === following) this.topics.delete(name);
+    };
+  }
+
+  /** How many followers the topics have now, over all topics: what live views hold open. */
+  get followerCount(): number {
+    let total = 0;
+    for (const topic of this.topics.values()) total += topic.handlers.size;
+    return total;
+  }
+
+  /** Stops every topic's listener and closes the connections to Redis, if any. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const topic of this.topics.values()) topic.stop();
+    this.topics.clear();
+    await this.closeTransport();
+  }
 }
 
 const ROW_DATES = ['startTime', 'endTime', 'createdAt', 'updatedAt'] as const;
@@ -147,15 +160,8 @@ const REVIVERS: { [Channel in keyof Channels]: (message: Channels[Channel][1]) =
   'prices:changed': (projectId) => projectId,
 };
 
-/** How many followers topics have now (all topics), for the leak checks. */
-export function listenerCount(): number {
-  let total = 0;
-  for (const topic of topics.values()) total += topic.handlers.size;
-  return total;
-}
-
-export async function openPubSub(redisUrl?: string): Promise<SpantreePubSub> {
-  if (current) throw new Error('A pub/sub is already open in this process');
+/** Opens the pub/sub: through Redis when `redisUrl` is given, else within this process. */
+export async function openPubSub(redisUrl?: string): Promise<PubSub> {
   let close = async () => {};
   let target: EventTarget;
   if (redisUrl) {
@@ -175,33 +181,24 @@ export async function openPubSub(redisUrl?: string): Promise<SpantreePubSub> {
         `Redis (REDIS_URL) is unreachable: ${reason.message}; check that it is running and that the URL is right`,
       );
     }
+    const report = reportOnceASecond();
     for (const client of [publishClient, subscribeClient]) {
       client.off('error', onStartError);
-      client.on('error', reportRedisError);
+      client.on('error', report);
     }
     target = createRedisEventTarget({
-      publishClient: failSoft(publishClient),
-      subscribeClient: failSoft(subscribeClient),
+      publishClient: failSoft(publishClient, report),
+      subscribeClient: failSoft(subscribeClient, report),
     }) as unknown as EventTarget;
     close = async () => {
       await Promise.allSettled([publishClient.quit(), subscribeClient.quit()]);
     };
   } else {
     target = new EventTarget();
-    // One listener per subscriber on a topic: many subscribers to one trace is normal, not a leak.
+    // One listener per topic is the rule, but many topics share the target: not a leak.
     setMaxListeners(0, target);
   }
-  const pubsub = createPubSub<Channels>({ eventTarget: target as never });
-  current = { pubsub, target, close };
-  return pubsub;
-}
-
-export async function closePubSub(): Promise<void> {
-  const closing = current;
-  current = undefined;
-  for (const topic of topics.values()) topic.stop();
-  topics.clear();
-  await closing?.close();
+  return new PubSub(createPubSub<Channels>({ eventTarget: target as never }), target, close);
 }
 
 /**
@@ -210,20 +207,22 @@ export async function closePubSub(): Promise<void> {
  * committed. The write stands; the change is logged as not delivered, and live subscribers fill the
  * gap from the database on the next change they receive.
  */
-function failSoft(client: Redis): Redis {
+function failSoft(client: Redis, report: (error: unknown) => void): Redis {
   return new Proxy(client, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver);
       if (property !== 'publish' && property !== 'subscribe' && property !== 'unsubscribe') return value;
-      return (...args: unknown[]) => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args).catch(reportRedisError);
+      return (...args: unknown[]) => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args).catch(report);
     },
   });
 }
 
-let lastReport = 0;
-function reportRedisError(error: unknown) {
-  // Once a second at most: an outage fails every publish.
-  if (Date.now() - lastReport < 1000) return;
-  lastReport = Date.now();
-  console.error(`Redis: ${(error as Error)?.message ?? error} (live updates between instances are delayed until it is back)`);
+/** Logs Redis errors once a second at most: an outage fails every publish. */
+function reportOnceASecond(): (error: unknown) => void {
+  let lastReport = 0;
+  return (error) => {
+    if (Date.now() - lastReport < 1000) return;
+    lastReport = Date.now();
+    console.error(`Redis: ${(error as Error)?.message ?? error} (live updates between instances are delayed until it is back)`);
+  };
 }

@@ -1,9 +1,11 @@
 /**
- * One HTTP server on one port: GraphQL over HTTP and SSE (graphql-yoga), GraphQL over WebSocket
- * (graphql-ws) on the same path, GraphiQL for people, health checks. start() and stop() are all
- * main.ts needs.
+ * The application object: `buildServer` takes the settings and makes everything a server holds (the
+ * database, the pub/sub, the caches, the live feeds) and hands them to the services explicitly; its
+ * `start()` listens and `stop()` closes what it made. One HTTP server on one port: GraphQL over HTTP
+ * and SSE (graphql-yoga), GraphQL over WebSocket (graphql-ws) on the same path, OTLP/HTTP, the web
+ * UI, GraphiQL for people, health checks. Servers built in one process share nothing.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { createYoga, useReadinessCheck, type Plugin, type YogaServerInstance } from 'graphql-yoga';
@@ -12,17 +14,20 @@ import { WebSocketServer } from 'ws';
 import { CloseCode } from 'graphql-ws';
 import { GraphQLError, type DocumentNode, type ExecutionArgs, type execute, type subscribe } from 'graphql';
 import type { Config } from './config.js';
-import { database, openDatabase } from './db/database.js';
-import { closePubSub, openPubSub } from './pubsub.js';
-import { authenticate, startKeyWatch, stopKeyWatch } from './auth/api-key.service.js';
+import { openDatabase, type Database, type QueryObserver } from './db/database.js';
+import { openPubSub, type PubSub } from './pubsub.js';
+import { ApiKeys } from './auth/api-key.service.js';
 import type { Context, Principal } from './schema/context.js';
+import type { Services } from './services.js';
 import { ensureAccess, type CreatedAccess } from './auth/first-start.js';
 import { openRateLimiter, type RateLimiter } from './auth/rate-limit.js';
 import { authenticateConnection, useApiKeyAuth, type ServerContext } from './auth/request-auth.js';
 import { isDirectLoopbackRequest, isLoopback, NetworkGuards, useRequestBodyGuards } from './http/network-guards.js';
-import { startRetentionWatch, stopRetentionWatch } from './retention/retention.service.js';
+import { RetentionRules } from './retention/retention.service.js';
 import { startRetentionSweep } from './retention/retention-sweep.js';
-import { startPriceWatch, stopPriceWatch } from './costs/cost.service.js';
+import { PriceBook } from './costs/cost.service.js';
+import { TraceSpanFeeds } from './spans/span-feed.js';
+import { TraceUpdateFeeds } from './traces/trace-feed.js';
 import { schema } from './schema/index.js';
 import { useQueryLimits } from './schema/limits.js';
 import { useStorableInput } from './schema/storable-input.js';
@@ -32,18 +37,29 @@ import { serveGraphqlWs } from './http/graphql-ws.js';
 import { createWebApp } from './http/web-app.js';
 import { handleOtlpTraces, isOtlpRequest, refuseOtlp } from './otlp/otlp-route.js';
 import { isGraphiQLAssetRequest, renderOfflineGraphiQL, serveGraphiQLAsset, useGraphiQLContentSecurityPolicy } from './http/graphiql-assets.js';
-import { turnSlot } from './subscriptions/bounded-feed.js';
-import { shutdownSignal } from './shutdown.js';
+import { LiveFeeds, turnSlot } from './subscriptions/bounded-feed.js';
 import { SpantreeError, useErrorCodes } from './errors.js';
 
-export interface RunningServer {
-  /** http://host:port/graphql */
-  url: string;
-  port: number;
+/** A Spantree server: what it holds, and how to start and stop it. */
+export interface SpantreeServer {
+  readonly config: Config;
+  /** The database, pub/sub, caches and live feeds, as services and resolvers are handed them. */
+  readonly services: Services;
   /** The key a first start created (to be shown once), if it created one. */
-  createdAccess?: CreatedAccess;
+  readonly createdAccess: CreatedAccess | undefined;
+  /** http://host:port/graphql, once started. */
+  readonly url: string;
+  /** The port listened on, once started (PORT=0 picks a free one). */
+  readonly port: number;
+  /** Listens; a start that fails closes everything the server holds. */
+  start(): Promise<void>;
   /** Stops accepting, lets in-flight operations finish, closes subscribers with 1001, closes the database. */
   stop(): Promise<void>;
+}
+
+export interface ServerOptions {
+  /** Sees every SQL statement the server sends (tests and the benchmark count them); off when left out. */
+  onQuery?: QueryObserver;
 }
 
 const ENDPOINT = '/graphql';
@@ -67,33 +83,59 @@ query RecentTraces {
 }
 `;
 
-export async function startServer(config: Config): Promise<RunningServer> {
-  const db = await openDatabase(config.DATABASE_URL);
+/** Builds a server and starts it. */
+export async function startServer(config: Config, options: ServerOptions = {}): Promise<SpantreeServer> {
+  const server = await buildServer(config, options);
+  await server.start();
+  return server;
+}
+
+/**
+ * Opens the database (migrating it) and the pub/sub, makes the caches and live feeds, and ensures a
+ * first key exists; the server listens once started. A build that fails closes what it opened.
+ */
+export async function buildServer(config: Config, options: ServerOptions = {}): Promise<SpantreeServer> {
+  const db = await openDatabase(config.DATABASE_URL, { onQuery: options.onQuery });
+  let pubsub: PubSub | undefined;
   let rateLimiter: RateLimiter | undefined;
-  let sweep: { stop(): Promise<void> } | undefined;
-  const close = async () => {
-    await sweep?.stop();
-    await stopKeyWatch();
-    stopRetentionWatch();
-    stopPriceWatch();
-    await rateLimiter?.close();
-    await closePubSub();
-    await db.close();
-  };
+  let services: Services | undefined;
+  // Once, whether a failed build or start or a stop comes first.
+  let closing: Promise<void> | undefined;
+  const closeResources = () =>
+    (closing ??= (async () => {
+      services?.feeds.endAll();
+      await services?.apiKeys.close();
+      services?.retention.close();
+      services?.prices.close();
+      await rateLimiter?.close();
+      await pubsub?.close();
+      await db.close();
+    })());
   try {
-    await openPubSub(config.REDIS_URL);
+    pubsub = await openPubSub(config.REDIS_URL);
     rateLimiter = await openRateLimiter(config.RATE_LIMIT_PER_SECOND, config.REDIS_URL);
-    const createdAccess = await ensureAccess(config);
-    startKeyWatch(config.API_KEY_RECHECK_MS);
-    startRetentionWatch();
-    startPriceWatch();
-    sweep = startRetentionSweep(config.RETENTION_SWEEP_MS);
-    return { ...(await serve(config, rateLimiter, close)), createdAccess };
+    services = openServices(config, db, pubsub);
+    const createdAccess = await ensureAccess(db, config);
+    return assemble(config, services, rateLimiter, createdAccess, closeResources);
   } catch (error) {
     // Whatever was opened is closed again: a failed start leaves nothing running or locked.
-    await close();
+    await closeResources();
     throw error;
   }
+}
+
+/** The parts of the application object that services and resolvers are handed. */
+function openServices(config: Config, db: Database, pubsub: PubSub): Services {
+  return {
+    db,
+    pubsub,
+    feeds: new LiveFeeds(),
+    apiKeys: new ApiKeys(db, pubsub, config.API_KEY_RECHECK_MS),
+    retention: new RetentionRules(db, pubsub),
+    prices: new PriceBook(db, pubsub),
+    spanFeeds: new TraceSpanFeeds(db, pubsub),
+    traceFeeds: new TraceUpdateFeeds(db, pubsub),
+  };
 }
 
 /**
@@ -101,13 +143,20 @@ export async function startServer(config: Config): Promise<RunningServer> {
  * or the one a first start wrote to SPANTREE_ADMIN_KEY_FILE, as long as it still works. Only when the
  * server listens on loopback and the request itself came straight from loopback (not through a proxy).
  */
-async function consoleKey(config: Config, req: IncomingMessage | undefined): Promise<string | undefined> {
+async function consoleKey(config: Config, apiKeys: ApiKeys, req: IncomingMessage | undefined): Promise<string | undefined> {
   if (!isLoopback(config.HOST) || !req || !isDirectLoopbackRequest(req)) return undefined;
   const key = config.SPANTREE_INIT_API_KEY ?? (await readFile(config.SPANTREE_ADMIN_KEY_FILE, 'utf8').catch(() => '')).trim();
-  return key && (await authenticate(key)) ? key : undefined;
+  return key && (await apiKeys.authenticate(key)) ? key : undefined;
 }
 
-async function serve(config: Config, rateLimiter: RateLimiter, closeResources: () => Promise<void>): Promise<Omit<RunningServer, 'createdAccess'>> {
+/** The HTTP, WebSocket and OTLP front of a server over its services. */
+function assemble(
+  config: Config,
+  services: Services,
+  rateLimiter: RateLimiter,
+  createdAccess: CreatedAccess | undefined,
+  closeResources: () => Promise<void>,
+): SpantreeServer {
   const inFlight = new InFlight();
   const guards = new NetworkGuards(config);
   const limits = {
@@ -119,7 +168,7 @@ async function serve(config: Config, rateLimiter: RateLimiter, closeResources: (
   const contextOf = (principal: Principal | undefined, signal: AbortSignal | undefined): Context => {
     // Every entry point authenticates first; reaching here without a principal is a bug, not a client error.
     if (!principal) throw new Error('An operation reached execution without an authenticated principal');
-    return { principal, scope: { projectId: principal.projectId }, loaders: new Map(), limits, signal };
+    return { services, principal, scope: { projectId: principal.projectId }, loaders: new Map(), limits, signal };
   };
   const yoga: YogaServerInstance<ServerContext, Context> = createYoga<ServerContext, Context>({
     schema: cancellableSchema(schema),
@@ -128,7 +177,7 @@ async function serve(config: Config, rateLimiter: RateLimiter, closeResources: (
     graphiql: config.GRAPHIQL
       ? async (_request, serverContext) => {
           // yoga is handed the Node request as its server context (`yoga(req, res)` below).
-          const key = await consoleKey(config, serverContext?.req as IncomingMessage | undefined);
+          const key = await consoleKey(config, services.apiKeys, serverContext?.req as IncomingMessage | undefined);
           return {
             title: 'Spantree',
             subscriptionsProtocol: 'SSE',
@@ -156,8 +205,8 @@ async function serve(config: Config, rateLimiter: RateLimiter, closeResources: (
     },
     plugins: [
       useRequestBodyGuards(config.MAX_BODY_BYTES),
-      useReadinessCheck({ endpoint: '/health', check: () => database().checkReady().then(() => true) }),
-      useApiKeyAuth({ rateLimiter }),
+      useReadinessCheck({ endpoint: '/health', check: () => services.db.checkReady().then(() => true) }),
+      useApiKeyAuth({ apiKeys: services.apiKeys, rateLimiter }),
       // Every request carries Authorization, which browsers never send cross-site without a CORS
       // preflight; a request with neither it nor yoga's header is refused as a forgery.
       useCSRFPrevention({ requestHeaders: ['authorization', 'x-graphql-yoga-csrf'] }) as Plugin,
@@ -172,9 +221,9 @@ async function serve(config: Config, rateLimiter: RateLimiter, closeResources: (
   });
 
   // The browser UI (dist/web/), handed the start-up key on loopback as GraphiQL is.
-  const webApp = createWebApp({ pageKey: (req) => consoleKey(config, req) });
+  const webApp = createWebApp({ pageKey: (req) => consoleKey(config, services.apiKeys, req) });
   let stopping: Promise<void> | undefined;
-  const httpServer = createServer((req, res) => {
+  const httpServer = createHttpServer((req, res) => {
     if (stopping) {
       // A keep-alive client may still send on a connection it opened before: refuse plainly (the
       // request was not acknowledged, so nothing is owed) and close the connection.
@@ -191,7 +240,7 @@ async function serve(config: Config, rateLimiter: RateLimiter, closeResources: (
       return;
     }
     if (isOtlpRequest(req)) {
-      void handleOtlpTraces(req, res, { maxBodyBytes: config.MAX_BODY_BYTES, rateLimiter, hold: () => inFlight.hold() });
+      void handleOtlpTraces(req, res, { services, maxBodyBytes: config.MAX_BODY_BYTES, rateLimiter, hold: () => inFlight.hold() });
       return;
     }
     if (config.GRAPHIQL && isGraphiQLAssetRequest(req)) {
@@ -208,174 +257,202 @@ async function serve(config: Config, rateLimiter: RateLimiter, closeResources: (
     }
     void yoga(req, res);
   });
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', reject);
-    httpServer.listen(config.PORT, config.HOST, () => {
-      httpServer.off('error', reject);
-      resolve();
-    });
-  });
-  // WebSocket operations in flight, per socket, each with the release of its in-flight count.
-  const operations = new WeakMap<object, Map<string, () => void>>();
-  const operationsOf = (ctx: { extra: { socket: object } }) => {
-    let ofSocket = operations.get(ctx.extra.socket);
-    if (!ofSocket) operations.set(ctx.extra.socket, (ofSocket = new Map()));
-    return ofSocket;
-  };
-  const settle = (ctx: { extra: { socket: object } }, id: string) => {
-    operationsOf(ctx).get(id)?.();
-    operationsOf(ctx).delete(id);
-  };
-  // WebSocket operations are cancelled when their socket closes.
-  const socketSignals = new WeakMap<object, AbortController>();
-  // Each operation gets a signal of its own, aborted when its socket closes, and forgotten when the
-  // operation ends: the executor removes the listener it adds to a signal only when that signal
-  // aborts, so handing it the socket's signal would keep every finished operation (context, loaders
-  // and all) alive for as long as the socket stays open.
-  const operationControllers = new WeakMap<object, Map<string, AbortController>>();
-  const operationSignal = (ctx: { extra: { socket: object } }, id: string): AbortSignal => {
-    let ofSocket = operationControllers.get(ctx.extra.socket);
-    if (!ofSocket) operationControllers.set(ctx.extra.socket, (ofSocket = new Map()));
-    const controller = new AbortController();
-    if (socketSignals.get(ctx.extra.socket)?.signal.aborted) controller.abort();
-    ofSocket.set(id, controller);
-    return controller.signal;
-  };
-  const forgetSignal = (ctx: { extra: { socket: object } }, id: string) => operationControllers.get(ctx.extra.socket)?.delete(id);
-  // Attached once listening: a failed listen is then only the HTTP server's error.
-  const wsServer = new WebSocketServer({
-    server: httpServer,
-    path: ENDPOINT,
-    maxPayload: config.MAX_BODY_BYTES,
-    verifyClient: ({ req }: { req: IncomingMessage }, done: (ok: boolean, status?: number, message?: string) => void) => {
-      const problem = guards.hostProblem(req) ?? guards.originProblem(req);
-      if (problem) done(false, 403, problem);
-      // A burst of connections is accepted a batch per turn, other requests served in between.
-      else void turnSlot().then(() => done(true));
-    },
-  });
-  wsServer.on('connection', (socket) => {
-    const controller = new AbortController();
-    socketSignals.set(socket, controller);
-    socket.once('close', () => {
-      controller.abort();
-      for (const operation of operationControllers.get(socket)?.values() ?? []) operation.abort();
-    });
-  });
-  const ws = serveGraphqlWs<{ principal?: Principal }>(
-    {
-      // The key is checked once, at connection_init: a missing or bad one closes the socket with
-      // 4403 Forbidden. A revocation later closes it the same way, ending its subscriptions.
-      onConnect: async (ctx) => {
-        const principal = await authenticateConnection(ctx.connectionParams);
-        if (!principal) return false;
-        ctx.extra.principal = principal;
-        const socket = ctx.extra.socket as unknown as { close(code: number, reason: string): void };
-        const onRevoked = () => socket.close(CloseCode.Forbidden, 'Forbidden: the API key was revoked');
-        principal.revoked.addEventListener('abort', onRevoked, { once: true });
-        socketSignals.get(ctx.extra.socket)?.signal.addEventListener('abort', () => principal.revoked.removeEventListener('abort', onRevoked), { once: true });
-        return true;
+  /** graphql-ws on the HTTP server's port and path, attached once listening: a failed listen is then only the HTTP server's error. */
+  const serveWebSocket = () => {
+    // WebSocket operations in flight, per socket, each with the release of its in-flight count.
+    const operations = new WeakMap<object, Map<string, () => void>>();
+    const operationsOf = (ctx: { extra: { socket: object } }) => {
+      let ofSocket = operations.get(ctx.extra.socket);
+      if (!ofSocket) operations.set(ctx.extra.socket, (ofSocket = new Map()));
+      return ofSocket;
+    };
+    const settle = (ctx: { extra: { socket: object } }, id: string) => {
+      operationsOf(ctx).get(id)?.();
+      operationsOf(ctx).delete(id);
+    };
+    // WebSocket operations are cancelled when their socket closes.
+    const socketSignals = new WeakMap<object, AbortController>();
+    // Each operation gets a signal of its own, aborted when its socket closes, and forgotten when the
+    // operation ends: the executor removes the listener it adds to a signal only when that signal
+    // aborts, so handing it the socket's signal would keep every finished operation (context, loaders
+    // and all) alive for as long as the socket stays open.
+    const operationControllers = new WeakMap<object, Map<string, AbortController>>();
+    const operationSignal = (ctx: { extra: { socket: object } }, id: string): AbortSignal => {
+      let ofSocket = operationControllers.get(ctx.extra.socket);
+      if (!ofSocket) operationControllers.set(ctx.extra.socket, (ofSocket = new Map()));
+      const controller = new AbortController();
+      if (socketSignals.get(ctx.extra.socket)?.signal.aborted) controller.abort();
+      ofSocket.set(id, controller);
+      return controller.signal;
+    };
+    const forgetSignal = (ctx: { extra: { socket: object } }, id: string) => operationControllers.get(ctx.extra.socket)?.delete(id);
+    const wsServer = new WebSocketServer({
+      server: httpServer,
+      path: ENDPOINT,
+      maxPayload: config.MAX_BODY_BYTES,
+      verifyClient: ({ req }: { req: IncomingMessage }, done: (ok: boolean, status?: number, message?: string) => void) => {
+        const problem = guards.hostProblem(req) ?? guards.originProblem(req);
+        if (problem) done(false, 403, problem);
+        // A burst of connections is accepted a batch per turn, other requests served in between.
+        else void turnSlot().then(() => done(true));
       },
-      // Every WebSocket operation runs through yoga's envelop, so plugins, context and limits are the
-      // same as over HTTP.
-      execute: async (args) => {
-        try {
-          return await (args.rootValue as Enveloped).execute(args);
-        } catch (error) {
-          // Cancelled because its socket closed: nobody to answer, and no server fault to log.
-          if ((args.contextValue as Context).signal?.aborted) return { data: null };
-          throw error;
-        }
-      },
-      subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
-      onSubscribe: async (ctx, id, params) => {
-        // Refused once stopping; otherwise counted as in flight from here, not only once it executes,
-        // so shutdown waits for an operation that is still being set up.
-        if (stopping) return [new GraphQLError('The server is shutting down; retry the operation', { extensions: { code: 'SHUTTING_DOWN' } })];
-        // A burst of subscriptions is set up a batch per turn, other requests served in between.
-        await turnSlot();
-        const principal = ctx.extra.principal!;
-        const verdict = await rateLimiter.take(principal.keyId);
-        if (!verdict.allowed) {
-          return [
-            new SpantreeError('RATE_LIMITED', `This API key is over its rate limit; retry in ${verdict.retryAfterSeconds} s`, {
-              retryAfterSeconds: verdict.retryAfterSeconds,
-            }),
-          ];
-        }
-        const release = inFlight.hold();
-        try {
-          const enveloped = yoga.getEnveloped({
-            ...ctx,
-            req: ctx.extra.request,
-            socket: ctx.extra.socket,
-            params,
-            principal,
-            signal: operationSignal(ctx, id),
-          });
-          let document: DocumentNode;
+    });
+    wsServer.on('connection', (socket) => {
+      const controller = new AbortController();
+      socketSignals.set(socket, controller);
+      socket.once('close', () => {
+        controller.abort();
+        for (const operation of operationControllers.get(socket)?.values() ?? []) operation.abort();
+      });
+    });
+    const ws = serveGraphqlWs<{ principal?: Principal }>(
+      {
+        // The key is checked once, at connection_init: a missing or bad one closes the socket with
+        // 4403 Forbidden. A revocation later closes it the same way, ending its subscriptions.
+        onConnect: async (ctx) => {
+          const principal = await authenticateConnection(services.apiKeys, ctx.connectionParams);
+          if (!principal) return false;
+          ctx.extra.principal = principal;
+          const socket = ctx.extra.socket as unknown as { close(code: number, reason: string): void };
+          const onRevoked = () => socket.close(CloseCode.Forbidden, 'Forbidden: the API key was revoked');
+          principal.revoked.addEventListener('abort', onRevoked, { once: true });
+          socketSignals.get(ctx.extra.socket)?.signal.addEventListener('abort', () => principal.revoked.removeEventListener('abort', onRevoked), { once: true });
+          return true;
+        },
+        // Every WebSocket operation runs through yoga's envelop, so plugins, context and limits are the
+        // same as over HTTP.
+        execute: async (args) => {
           try {
-            document = enveloped.parse(params.query);
+            return await (args.rootValue as Enveloped).execute(args);
           } catch (error) {
-            if (error instanceof GraphQLError) {
-              release();
-              return [error]; // a syntax error: the client's, with its message
-            }
+            // Cancelled because its socket closed: nobody to answer, and no server fault to log.
+            if ((args.contextValue as Context).signal?.aborted) return { data: null };
             throw error;
           }
-          const errors = enveloped.validate(enveloped.schema, document);
-          if (errors.length) {
-            release();
-            return errors;
+        },
+        subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
+        onSubscribe: async (ctx, id, params) => {
+          // Refused once stopping; otherwise counted as in flight from here, not only once it executes,
+          // so shutdown waits for an operation that is still being set up.
+          if (stopping) return [new GraphQLError('The server is shutting down; retry the operation', { extensions: { code: 'SHUTTING_DOWN' } })];
+          // A burst of subscriptions is set up a batch per turn, other requests served in between.
+          await turnSlot();
+          const principal = ctx.extra.principal!;
+          const verdict = await rateLimiter.take(principal.keyId);
+          if (!verdict.allowed) {
+            return [
+              new SpantreeError('RATE_LIMITED', `This API key is over its rate limit; retry in ${verdict.retryAfterSeconds} s`, {
+                retryAfterSeconds: verdict.retryAfterSeconds,
+              }),
+            ];
           }
-          const args = {
-            schema: enveloped.schema,
-            operationName: params.operationName,
-            document,
-            variableValues: params.variables,
-            contextValue: await enveloped.contextFactory(),
-            rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
-          };
-          operationsOf(ctx).set(id, release);
-          return args;
-        } catch (error) {
-          release();
-          throw error;
-        }
+          const release = inFlight.hold();
+          try {
+            const enveloped = yoga.getEnveloped({
+              ...ctx,
+              req: ctx.extra.request,
+              socket: ctx.extra.socket,
+              params,
+              principal,
+              signal: operationSignal(ctx, id),
+            });
+            let document: DocumentNode;
+            try {
+              document = enveloped.parse(params.query);
+            } catch (error) {
+              if (error instanceof GraphQLError) {
+                release();
+                return [error]; // a syntax error: the client's, with its message
+              }
+              throw error;
+            }
+            const errors = enveloped.validate(enveloped.schema, document);
+            if (errors.length) {
+              release();
+              return errors;
+            }
+            const args = {
+              schema: enveloped.schema,
+              operationName: params.operationName,
+              document,
+              variableValues: params.variables,
+              contextValue: await enveloped.contextFactory(),
+              rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+            };
+            operationsOf(ctx).set(id, release);
+            return args;
+          } catch (error) {
+            release();
+            throw error;
+          }
+        },
+        // Queries and mutations have executed (subscriptions have started): no longer in flight.
+        onOperation: (ctx, id) => settle(ctx, id),
+        onError: (ctx, id) => {
+          settle(ctx, id);
+          forgetSignal(ctx, id);
+        },
+        onComplete: (ctx, id) => {
+          settle(ctx, id);
+          forgetSignal(ctx, id);
+        },
+        // A socket that goes away (even mid-operation) leaves nothing counted.
+        onClose: (ctx) => {
+          for (const release of operationsOf(ctx).values()) release();
+          operations.delete(ctx.extra.socket);
+        },
       },
-      // Queries and mutations have executed (subscriptions have started): no longer in flight.
-      onOperation: (ctx, id) => settle(ctx, id),
-      onError: (ctx, id) => {
-        settle(ctx, id);
-        forgetSignal(ctx, id);
-      },
-      onComplete: (ctx, id) => {
-        settle(ctx, id);
-        forgetSignal(ctx, id);
-      },
-      // A socket that goes away (even mid-operation) leaves nothing counted.
-      onClose: (ctx) => {
-        for (const release of operationsOf(ctx).values()) release();
-        operations.delete(ctx.extra.socket);
-      },
-    },
-    wsServer,
-    config.KEEPALIVE_MS,
-  );
+      wsServer,
+      config.KEEPALIVE_MS,
+    );
+    return ws;
+  };
 
-  const { port } = httpServer.address() as AddressInfo;
-  const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
-
+  let ws: { dispose(): Promise<void> } | undefined;
+  let sweep: { stop(): Promise<void> } | undefined;
+  let address: AddressInfo | undefined;
+  const listening = () => {
+    if (!address) throw new Error('The server has not started');
+    return address;
+  };
   return {
-    url: `http://${host}:${port}/graphql`,
-    port,
+    config,
+    services,
+    createdAccess,
+    get url() {
+      const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
+      return `http://${host}:${listening().port}/graphql`;
+    },
+    get port() {
+      return listening().port;
+    },
+    async start() {
+      try {
+        await new Promise<void>((resolve, reject) => {
+          httpServer.once('error', reject);
+          httpServer.listen(config.PORT, config.HOST, () => {
+            httpServer.off('error', reject);
+            resolve();
+          });
+        });
+        address = httpServer.address() as AddressInfo;
+        ws = serveWebSocket();
+        sweep = startRetentionSweep(services, config.RETENTION_SWEEP_MS);
+      } catch (error) {
+        // Whatever was opened is closed again: a failed start leaves nothing running or locked.
+        await closeResources();
+        throw error;
+      }
+    },
     stop: () =>
       (stopping ??= (async () => {
         const closed = closeHttp(httpServer);
         await inFlight.drain(config.SHUTDOWN_TIMEOUT_MS);
-        shutdownSignal.abort();
-        await ws.dispose();
+        // Live feeds end: SSE responses complete, WebSocket subscribers get their final messages.
+        services.feeds.endAll();
+        await ws?.dispose();
         await drainConnections(httpServer, closed, config.SHUTDOWN_TIMEOUT_MS);
+        await sweep?.stop();
         await closeResources();
       })()),
   };

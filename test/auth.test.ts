@@ -5,7 +5,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { database } from '../src/db/database.js';
 import { bearer, TEST_API_KEY, useTestServer } from './helpers/server.js';
 import { connect, endedWithError, untilLive } from './helpers/clients.js';
 import { rawWs } from './helpers/raw-ws.js';
@@ -180,7 +179,7 @@ describe('scopes', () => {
 
   it("an ADMIN key cannot reach another organization's projects or keys", async () => {
     const other = uid('org');
-    await database().write(async (tx) => {
+    await server().services.db.write(async (tx) => {
       await tx.organization.create({ data: { id: other, name: 'Another organization' } });
       await tx.project.create({ data: { id: `${other}-project`, organizationId: other, name: 'theirs' } });
     });
@@ -209,7 +208,7 @@ describe('keys', () => {
     const listed = (await server().gql('{ apiKeys { id prefix name } }')).apiKeys;
     expect(listed.find((listedKey: { id: string }) => listedKey.id === first.createApiKey.apiKey.id)).toEqual({ id: first.createApiKey.apiKey.id, prefix, name: 'one' });
     expect(JSON.stringify(listed)).not.toContain(key);
-    const rows = await database().read.apiKey.findMany();
+    const rows = await server().services.db.read.apiKey.findMany();
     expect(JSON.stringify(rows)).not.toContain(key);
     expect(rows.find((row) => row.id === first.createApiKey.apiKey.id)!.keyHash).toBe(createHash('sha256').update(key).digest('hex'));
   });
@@ -238,7 +237,7 @@ describe('keys', () => {
     const recorded = await lastUsed();
     expect(recorded).not.toBeNull();
     const writes: string[] = [];
-    const stop = database().onQuery((sql) => {
+    const stop = server().onQuery((sql) => {
       if (/UPDATE.*"ApiKey"/is.test(sql)) writes.push(sql);
     });
     try {

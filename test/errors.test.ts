@@ -1,5 +1,4 @@
 import { describe, expect, it, vi } from 'vitest';
-import { database } from '../src/db/database.js';
 import { useTestServer, type GraphQLResponse } from './helpers/server.js';
 import { at, CREATE_SPAN, CREATE_SPANS, GET_TRACE, UPDATE_SPAN, uid } from './helpers/operations.js';
 
@@ -173,7 +172,7 @@ describe('bad input gets a clear error with a code, and writes nothing', () => {
     // Break the database under the running server, as a botched migration would: the column a read
     // needs is gone (renamed) while the request runs, and comes back afterwards.
     const renameModel = (from: string, to: string) =>
-      database().write((tx) => tx.$executeRawUnsafe(`ALTER TABLE "Span" RENAME COLUMN "${from}" TO "${to}"`));
+      server().services.db.write((tx) => tx.$executeRawUnsafe(`ALTER TABLE "Span" RENAME COLUMN "${from}" TO "${to}"`));
     const logged: string[] = [];
     const log = vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => {
       logged.push(args.map((arg) => (arg instanceof Error ? `${arg.message}\n${arg.stack}` : String(arg))).join(' '));

@@ -4,7 +4,6 @@
  * metadata filter (GIN on JSONB) and the name search (trigram GIN).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { database } from '../src/db/database.js';
 import { databaseKind } from './helpers/databases.js';
 import { useTestServer } from './helpers/server.js';
 
@@ -13,7 +12,7 @@ const TRACES = 100_000;
 
 beforeAll(async () => {
   // Fixture rows straight into the table: this test is about plans, not about writing.
-  const { read } = database();
+  const { read } = server().services.db;
   if (databaseKind === 'postgresql') {
     await read.$executeRawUnsafe(`
       INSERT INTO "Trace" ("projectId", "id", "name", "status", "startTime", "endTime", "durationMs", "spanCount",
@@ -51,7 +50,7 @@ async function planOf(graphql: string): Promise<string> {
   const page = statements.find((statement) => /FROM "Trace" AS "trace"/.test(statement.query) && /ORDER BY/.test(statement.query));
   if (!page) throw new Error(`no page query among:\n${statements.map((s) => s.query).join('\n')}`);
   const explain = databaseKind === 'postgresql' ? 'EXPLAIN ' : 'EXPLAIN QUERY PLAN ';
-  const rows = await database().read.$queryRawUnsafe<Record<string, unknown>[]>(explain + page.query, ...page.params);
+  const rows = await server().services.db.read.$queryRawUnsafe<Record<string, unknown>[]>(explain + page.query, ...page.params);
   return rows.map((row) => String(row['QUERY PLAN'] ?? row.detail)).join('\n');
 }
 
@@ -85,7 +84,7 @@ describe(`explorer query plans on ${TRACES.toLocaleString('en')} traces (${datab
     const page = (await statementsOf(graphql)).find((statement) => /ORDER BY/.test(statement.query))!;
     expect(page.query).toMatch(/\("trace"\."startTime", "trace"\."id"\) < \(/);
     if (databaseKind === 'postgresql') {
-      const [{ 'QUERY PLAN': [plan] }] = await database().read.$queryRawUnsafe<any[]>(`EXPLAIN (ANALYZE, FORMAT JSON) ${page.query}`, ...page.params);
+      const [{ 'QUERY PLAN': [plan] }] = await server().services.db.read.$queryRawUnsafe<any[]>(`EXPLAIN (ANALYZE, FORMAT JSON) ${page.query}`, ...page.params);
       const nodes: any[] = [];
       const walk = (node: any) => {
         nodes.push(node);
@@ -99,7 +98,7 @@ describe(`explorer query plans on ${TRACES.toLocaleString('en')} traces (${datab
       expect(nodes.map((node) => node['Rows Removed by Filter'] ?? 0)).toEqual(nodes.map(() => 0));
       expect(scan['Actual Rows']).toBeLessThanOrEqual(51);
     } else {
-      const rows = await database().read.$queryRawUnsafe<{ detail: string }[]>(`EXPLAIN QUERY PLAN ${page.query}`, ...page.params);
+      const rows = await server().services.db.read.$queryRawUnsafe<{ detail: string }[]>(`EXPLAIN QUERY PLAN ${page.query}`, ...page.params);
       const plan = rows.map((row) => row.detail).join('\n');
       // The cursor bounds the index search, next to the project: SQLite starts reading at it.
       expect(plan).toMatch(/SEARCH trace USING (COVERING )?INDEX Trace_projectId_startTime_id_idx \(projectId=\? AND \(startTime,id\)<\(\?,\?\)\)/);

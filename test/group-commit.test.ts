@@ -4,7 +4,6 @@
  * way, concurrent writers into one trace leave exact rollups and contiguous change numbers.
  */
 import { describe, expect, it } from 'vitest';
-import { database } from '../src/db/database.js';
 import { useTestServer } from './helpers/server.js';
 import { databaseKind } from './helpers/databases.js';
 import { CREATE_SPAN, uid } from './helpers/operations.js';
@@ -18,14 +17,14 @@ describe('writes queued together', () => {
       : 'each run in a transaction of their own: the one that fails is rolled back alone',
     async () => {
       const statements: string[] = [];
-      const stop = database().onQuery((sql) => statements.push(sql));
+      const stop = server().onQuery((sql) => statements.push(sql));
       const ids = Array.from({ length: 10 }, () => uid('gc'));
       let outcomes: PromiseSettledResult<unknown>[];
       try {
         // Queued at once: they are committed as one group.
         outcomes = await Promise.allSettled(
           ids.map((id, index) =>
-            database().write(async (tx) => {
+            server().services.db.write(async (tx) => {
               await tx.organization.upsert({ where: { id: id }, create: { id, name: `org ${index}` }, update: {} });
               if (index === 4) throw new Error('this write fails');
               return id;
@@ -37,7 +36,7 @@ describe('writes queued together', () => {
       }
       expect(outcomes.map((outcome) => outcome.status)).toEqual(ids.map((_, index) => (index === 4 ? 'rejected' : 'fulfilled')));
       expect(String((outcomes[4] as PromiseRejectedResult).reason)).toMatch(/this write fails/);
-      const stored = await database().read.organization.findMany({ where: { id: { in: ids } }, select: { id: true } });
+      const stored = await server().services.db.read.organization.findMany({ where: { id: { in: ids } }, select: { id: true } });
       expect(stored.map((row) => row.id).sort()).toEqual(ids.filter((_, index) => index !== 4).sort());
       const savepoints = statements.filter((sql) => /^SAVEPOINT/i.test(sql.trim())).length;
       const rollbacks = statements.filter((sql) => /^ROLLBACK TO/i.test(sql.trim())).length;
@@ -66,7 +65,7 @@ describe('writes queued together', () => {
     expect(refused.every((reply) => reply.errors![0]!.extensions?.code === 'CONFLICT')).toBe(true);
     const { trace } = await gql(`query($id: ID!) { trace(id: $id) { spanCount totalTokens spans { name } } }`, { id: root.traceId });
     expect(trace).toMatchObject({ spanCount: 22, totalTokens: 20 });
-    const rows = await database().read.span.findMany({ where: { projectId: 'default', traceId: root.traceId }, select: { seq: true } });
+    const rows = await server().services.db.read.span.findMany({ where: { projectId: 'default', traceId: root.traceId }, select: { seq: true } });
     expect(rows.map((row) => row.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 22 }, (_, index) => index + 1));
   });
 });

@@ -3,7 +3,6 @@
  * with the database or Redis unreachable ends with one readable line.
  */
 import { describe, expect, it } from 'vitest';
-import { database } from '../src/db/database.js';
 import { getText, originOf, startTestServer } from './helpers/server.js';
 import { createTestDatabase } from './helpers/databases.js';
 import { failedStart } from './helpers/process.js';
@@ -16,7 +15,7 @@ describe('health checks', () => {
       expect((await getText(`${originOf(server.url)}/health`)).status).toBe(200);
       expect((await getText(`${originOf(server.url)}/health/live`)).status).toBe(200);
       // Take the newest migration's record away: this database is no longer what this version needs.
-      await database().write((tx) =>
+      await server.services.db.write((tx) =>
         tx.$executeRawUnsafe(`DELETE FROM "_prisma_migrations" WHERE "migration_name" = (SELECT MAX("migration_name") FROM "_prisma_migrations")`),
       );
       const notReady = await getText(`${originOf(server.url)}/health`);

@@ -94,12 +94,12 @@ describe("another project's data, with project B's key", () => {
       try {
         // With replay, so that anything of A stored under the id would be sent at once.
         const watch = async (traceId: string) => ({
-          spans: await established(
+          spans: await established(server(), 
             () => client.subscribe(`subscription($id: ID!) { traceSpans(traceId: $id, replay: true) { op replayed span { name } } }`, { id: traceId }),
             traceId,
             /[`"]Span[`"][\s\S]*ORDER BY/,
           ),
-          events: await established(
+          events: await established(server(), 
             () => client.subscribe(`subscription($id: ID!) { spanEvents(traceId: $id, replay: true) { kind source } }`, { id: traceId }),
             traceId,
             /[`"]Event[`"]/,

@@ -5,7 +5,6 @@
  * no work going on for a client that has left.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { database } from '../src/db/database.js';
 import { bearer, startTestServer, TEST_API_KEY, useTestServer, type GraphQLResponse, type TestServer } from './helpers/server.js';
 import { connect, type SubscriptionClient } from './helpers/clients.js';
 import { rawWs, type RawWs } from './helpers/raw-ws.js';
@@ -52,9 +51,9 @@ function expectRefused(response: GraphQLResponse, code: string, limit?: { settin
 }
 
 /** SQL statements `work` sent that touch trace data (key bookkeeping, such as lastUsedAt, is not counted). */
-async function traceDataStatements(work: () => Promise<unknown>): Promise<string[]> {
+async function traceDataStatements(server: TestServer, work: () => Promise<unknown>): Promise<string[]> {
   const statements: string[] = [];
-  const stop = database().onQuery((sql) => {
+  const stop = server.onQuery((sql) => {
     if (/\b(Span|Trace|Event|Metric)\b/.test(sql)) statements.push(sql);
   });
   try {
@@ -143,7 +142,7 @@ describe('query limits, at their defaults', () => {
   it('a 200-level children query is refused by MAX_QUERY_DEPTH before anything runs, also when fragments hide its depth', async () => {
     const { traceId } = await chain(server(), 3);
     let response!: GraphQLResponse;
-    const statements = await traceDataStatements(async () => {
+    const statements = await traceDataStatements(server(), async () => {
       response = await server().request(treeQuery(200), { id: traceId });
     });
     const error = expectRefused(response, 'QUERY_LIMIT_EXCEEDED', { setting: 'MAX_QUERY_DEPTH', max: 40 });
@@ -166,7 +165,7 @@ describe('query limits, at their defaults', () => {
   it('thousands of aliases of traces(first: 500) are refused by MAX_ALIASES; 50 aliases are served', async () => {
     const aliases = Array.from({ length: 1500 }, (_, i) => `t${i}: traces(first: 500) { totalCount }`).join(' ');
     let response!: GraphQLResponse;
-    const statements = await traceDataStatements(async () => {
+    const statements = await traceDataStatements(server(), async () => {
       response = await server().request(`{ ${aliases} }`);
     });
     expectRefused(response, 'QUERY_LIMIT_EXCEEDED', { setting: 'MAX_ALIASES', max: 50 });
@@ -181,7 +180,7 @@ describe('query limits, at their defaults', () => {
   it('a huge document is refused by MAX_TOKENS while it is parsed, over HTTP and over WebSocket', async () => {
     const huge = `{ viewer { ${'scopes '.repeat(25_000)} } }`;
     let response!: GraphQLResponse;
-    const statements = await traceDataStatements(async () => {
+    const statements = await traceDataStatements(server(), async () => {
       response = await server().request(huge);
     });
     expectRefused(response, 'QUERY_LIMIT_EXCEEDED', { setting: 'MAX_TOKENS', max: 20_000 });
@@ -203,7 +202,7 @@ describe('query limits, at their defaults', () => {
     await server().gql(CREATE_SPAN, { input: { name: 'explorer-row', startTime: at(0) } });
     const fanOut = `{ traces(first: 500) { edges { node { spans { events { id } } } } } }`;
     let response!: GraphQLResponse;
-    const statements = await traceDataStatements(async () => {
+    const statements = await traceDataStatements(server(), async () => {
       response = await server().request(fanOut);
     });
     const error = expectRefused(response, 'QUERY_LIMIT_EXCEEDED', { setting: 'MAX_COMPLEXITY', max: 20_000 });
@@ -517,7 +516,7 @@ describe('work stops when the client goes away', () => {
     let inserts = 0;
     let leave: (() => void) | undefined;
     let left = false;
-    const stop = database().onQuery((sql) => {
+    const stop = server.onQuery((sql) => {
       statements++;
       if (isSpanInsert(sql)) inserts++;
       // The first statement on trace data is the mutation's (key bookkeeping may come before it).
@@ -545,7 +544,7 @@ describe('work stops when the client goes away', () => {
     let inserts = 0;
     let data: any;
     const statements = await server.countStatements(async () => {
-      const stop = database().onQuery((sql) => void (isSpanInsert(sql) && inserts++));
+      const stop = server.onQuery((sql) => void (isSpanInsert(sql) && inserts++));
       try {
         data = await server.gql(manySpans(uid('stayed')));
       } finally {

@@ -6,7 +6,6 @@ import { rawWs, type RawWs } from './helpers/raw-ws.js';
 import { spawnServer, post } from './helpers/process.js';
 import { createTestDatabase } from './helpers/databases.js';
 import { CREATE_SPAN, uid } from './helpers/operations.js';
-import { listenerCount } from '../src/pubsub.js';
 import { eventually } from './helpers/wait.js';
 
 // Short enough to see several pings in a test, long enough that a busy machine still answers each in time.
@@ -59,15 +58,15 @@ describe('keep-alive', () => {
   });
 
   it('drops a client that stops answering pings, and frees its subscriptions', async () => {
-    const before = listenerCount();
+    const before = server().services.pubsub.followerCount;
     const socket = await rawWs(server().url);
     socket.subscribe('k', TAIL, { traceId: (await newTrace()).traceId, replay: true });
     await socket.waitFor((messages) => messages.some((message) => message.type === 'next'));
-    expect(listenerCount()).toBe(before + 1);
+    expect(server().services.pubsub.followerCount).toBe(before + 1);
     socket.stall(); // no ping is read, no pong goes back
     // The server gives up on it after one unanswered ping and frees what it held.
-    await eventually(async () => listenerCount() === before, 'the stalled client\'s listener to be freed', 60_000);
-    expect(listenerCount()).toBe(before);
+    await eventually(async () => server().services.pubsub.followerCount === before, 'the stalled client\'s listener to be freed', 60_000);
+    expect(server().services.pubsub.followerCount).toBe(before);
     socket.resume();
     expect((await socket.closed).code).toBe(1006); // terminated, without a close frame
   });

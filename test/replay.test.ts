@@ -9,7 +9,6 @@ import { connect, type SubscriptionClient, type Transport } from './helpers/clie
 import { at, CREATE_SPAN, UPDATE_SPAN, uid } from './helpers/operations.js';
 import { eventually } from './helpers/wait.js';
 import { established } from './helpers/established.js';
-import { database } from '../src/db/database.js';
 
 const server = useTestServer();
 const clients: SubscriptionClient[] = [];
@@ -102,7 +101,7 @@ describe('subscribers joining one after another', () => {
     // (for changes published while a Redis SUBSCRIBE was in flight): it is the earlier subscriber's
     // cost, so it is awaited here rather than left to land among the later subscriber's statements.
     const catchUps: string[] = [];
-    const stopWatching = database().onQuery((sql) => {
+    const stopWatching = server().onQuery((sql) => {
       if (/^SELECT/i.test(sql) && /\bSpan\b/.test(sql) && /\bseq\W* > /.test(sql)) catchUps.push(sql);
     });
     const earlier = first.subscribe(TAIL, { traceId: root.traceId });
@@ -205,7 +204,7 @@ describe('resuming after a seq (a client that read the spans itself, or lost its
     // Another page already follows the trace, from before the missed changes.
     let other: ReturnType<typeof client.subscribe>;
     const state = await readThenChange('resume-warm', async ({ traceId, after }) => {
-      other = await established(() => client.subscribe(RESUME, { traceId, after }), traceId, /spanSeq/);
+      other = await established(server(), () => client.subscribe(RESUME, { traceId, after }), traceId, /spanSeq/);
     });
     await other!.waitFor(4);
     let resumed: ReturnType<typeof client.subscribe>;

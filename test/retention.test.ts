@@ -4,7 +4,6 @@
  * and deleteTrace with live subscribers.
  */
 import { describe, expect, it } from 'vitest';
-import { database } from '../src/db/database.js';
 import { bearer, useTestServer } from './helpers/server.js';
 import { connect, endedWithError, untilLive } from './helpers/clients.js';
 import { CREATE_SPAN, CREATE_SPANS, uid, UPDATE_SPAN } from './helpers/operations.js';
@@ -33,8 +32,8 @@ async function newProject() {
 }
 
 /** The span's row as the database holds it: what "stored" means. */
-const storedSpan = (projectId: string, id: string) => database().read.span.findUnique({ where: { projectId_id: { projectId, id } } });
-const storedTrace = (projectId: string, id: string) => database().read.trace.findUnique({ where: { projectId_id: { projectId, id } } });
+const storedSpan = (projectId: string, id: string) => server().services.db.read.span.findUnique({ where: { projectId_id: { projectId, id } } });
+const storedTrace = (projectId: string, id: string) => server().services.db.read.trace.findUnique({ where: { projectId_id: { projectId, id } } });
 
 describe('METADATA_ONLY, the default', () => {
   it('never stores input, output or instructions; keeps every piece of metadata', async () => {
@@ -71,7 +70,7 @@ describe('METADATA_ONLY, the default', () => {
     const [root] = (await project.as(CREATE_SPANS, { input: [{ id: uid('r'), name: 'root', ...CONTENT }, { id: uid('c'), name: 'child', ...CONTENT }] })).createSpans;
     const updated = (await project.as(UPDATE_SPAN, { id: root.id, input: { output: 'secret answer', endTime: new Date().toISOString() } })).updateSpan;
     expect(updated).toMatchObject({ output: null });
-    expect(JSON.stringify(await database().read.span.findMany({ where: { projectId: project.id } }))).not.toMatch(/4111|noted|be nice|secret answer/);
+    expect(JSON.stringify(await server().services.db.read.span.findMany({ where: { projectId: project.id } }))).not.toMatch(/4111|noted|be nice|secret answer/);
   });
 });
 
@@ -157,18 +156,18 @@ describe('the two clocks', () => {
     await project.as(SET_RULE, { input: { mode: 'FULL', contentTtlDays: 30, traceTtlDays: 90 } });
     await eventually(async () => (await storedTrace(project.id, ancient.traceId)) === null, 'the 100-day-old trace to be deleted');
     await eventually(
-      async () => (await database().read.span.count({ where: { projectId: project.id, traceId: oldTrace, retained: true } })) === 0,
+      async () => (await server().services.db.read.span.count({ where: { projectId: project.id, traceId: oldTrace, retained: true } })) === 0,
       'the 40-day-old content to be erased',
     );
-    const old = await database().read.span.findMany({ where: { projectId: project.id, traceId: oldTrace } });
+    const old = await server().services.db.read.span.findMany({ where: { projectId: project.id, traceId: oldTrace } });
     expect(old).toHaveLength(1200);
     expect(old.every((span) => span.input === null && span.output === null && span.instructions === null && !span.retained)).toBe(true);
     expect(old.every((span) => span.name.startsWith('s'))).toBe(true);
     expect(await storedTrace(project.id, oldTrace)).toMatchObject({ spanCount: 1200, inputPreview: null, outputPreview: null, retained: false });
     // Deleted with everything in it.
-    expect(await database().read.span.count({ where: { projectId: project.id, traceId: ancient.traceId } })).toBe(0);
-    expect(await database().read.event.count({ where: { projectId: project.id, traceId: ancient.traceId } })).toBe(0);
-    expect(await database().read.metric.count({ where: { projectId: project.id, traceId: ancient.traceId } })).toBe(0);
+    expect(await server().services.db.read.span.count({ where: { projectId: project.id, traceId: ancient.traceId } })).toBe(0);
+    expect(await server().services.db.read.event.count({ where: { projectId: project.id, traceId: ancient.traceId } })).toBe(0);
+    expect(await server().services.db.read.metric.count({ where: { projectId: project.id, traceId: ancient.traceId } })).toBe(0);
     // Recent, and other projects: as they were.
     expect(await storedSpan(project.id, recent.id)).toMatchObject({ output: 'noted', retained: true });
     expect(await storedSpan(bystander.id, untouched.id)).toMatchObject({ output: 'noted', retained: true });
@@ -217,7 +216,7 @@ describe('deleteTrace', () => {
         expect(error).toMatchObject({ message: `trace ${root.traceId} was deleted`, extensions: { code: 'NOT_FOUND' } });
       }
       const where = { projectId: project.id, traceId: root.traceId };
-      expect([await database().read.span.count({ where }), await database().read.event.count({ where }), await database().read.metric.count({ where })]).toEqual([0, 0, 0]);
+      expect([await server().services.db.read.span.count({ where }), await server().services.db.read.event.count({ where }), await server().services.db.read.metric.count({ where })]).toEqual([0, 0, 0]);
       expect(await storedTrace(project.id, root.traceId)).toBeNull();
       expect((await project.as(`query($id: ID!) { trace(id: $id) { id } }`, { id: root.traceId })).trace).toBeNull();
       expect((await project.as(`mutation($id: ID!) { deleteTrace(id: $id) }`, { id: root.traceId })).deleteTrace).toBe(false);

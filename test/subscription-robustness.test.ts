@@ -3,8 +3,6 @@
  * idle connections, lost or reordered messages, and the server stopping.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { listenerCount } from '../src/pubsub.js';
-import { feedHighWater } from '../src/subscriptions/bounded-feed.js';
 import { useTestServer, bearer } from './helpers/server.js';
 import { connect, type SubscriptionClient } from './helpers/clients.js';
 import { rawWs, type RawWs } from './helpers/raw-ws.js';
@@ -37,6 +35,9 @@ async function tailNewTrace() {
   return { root, tail };
 }
 
+/** How many pub/sub followers the server's live views hold now. */
+const listenerCount = () => server().services.pubsub.followerCount;
+
 /** Polls until `read()` returns `expected` (cleanup after a disconnect is asynchronous), within a generous bound. */
 async function eventually<T>(read: () => T, expected: T, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
@@ -67,7 +68,7 @@ describe('a slow or stalled subscriber', () => {
     // The healthy subscriber got every change; the server never held more than the bound for anyone.
     await follower.waitFor(1 + WRITES, 120_000);
     expect(follower.results.slice(1).map((result) => result.data.traceSpans.op)).toEqual(Array(WRITES).fill('CREATED'));
-    expect(feedHighWater()).toBeLessThanOrEqual(BUFFER);
+    expect(server().services.feeds.mostHeld).toBeLessThanOrEqual(BUFFER);
 
     // When the stalled client reads again, it finds why it was closed, and the stream's end.
     stalled.resume();
@@ -101,7 +102,7 @@ describe('a replay to a subscriber that does not read', () => {
     const live = (await server().gql(CREATE_SPAN, { input: { traceId: root.traceId, parentId: root.id, name: 'live', startTime: at(5000) } })).createSpan;
     await follower.waitFor(2 + SPANS, 120_000);
     expect(follower.results.at(-1).data.traceSpans.span.id).toBe(live.id);
-    expect(feedHighWater()).toBeLessThanOrEqual(BUFFER);
+    expect(server().services.feeds.mostHeld).toBeLessThanOrEqual(BUFFER);
 
     stalled.resume();
     const ofReplay = () => stalled.messages.filter((message) => message.id === 'replay' && message.type === 'next');
@@ -166,7 +167,7 @@ describe('lost and reordered messages', () => {
     const { root, tail } = await tailNewTrace();
     // Every other change of this trace is lost.
     let dropped = 0;
-    const restore = losing(root.traceId, (seq) => seq % 2 === 0 && ++dropped > 0);
+    const restore = losing(server(), root.traceId, (seq) => seq % 2 === 0 && ++dropped > 0);
     try {
       const { gql } = server();
       for (let i = 0; i < 10; i++) {
@@ -214,7 +215,7 @@ describe('a stalled SSE reader', () => {
     const big = 'y'.repeat(64 * 1024);
     const { gql } = server();
     for (let i = 0; i < 400; i++) await gql(CREATE_SPAN, { input: { traceId: root.traceId, name: `sse-flood-${i}`, output: big } });
-    expect(feedHighWater()).toBeLessThanOrEqual(BUFFER);
+    expect(server().services.feeds.mostHeld).toBeLessThanOrEqual(BUFFER);
     // Reading again, it finds the reason it was closed, then the end of the stream.
     for (;;) {
       const chunk = await reader.read();

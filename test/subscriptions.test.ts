@@ -3,7 +3,6 @@
  * client over real HTTP (GraphQL over SSE).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { database } from '../src/db/database.js';
 import { useTestServer } from './helpers/server.js';
 import { losing } from './helpers/lost-changes.js';
 import { connect, untilLive, type SubscriptionClient, type Transport } from './helpers/clients.js';
@@ -144,7 +143,7 @@ describe.each(['ws', 'sse'] as Transport[])('over %s', (transport) => {
   it('a subscription to a trace with no span yet waits for it, and tails it once it is written', async () => {
     const traceId = uid('not-yet');
     // Started once the server has read where the trace's changes start (there is no trace to read yet).
-    const subscription = await established(() => client(transport).subscribe(TAIL, { traceId }), traceId, /spanSeq/);
+    const subscription = await established(server(), () => client(transport).subscribe(TAIL, { traceId }), traceId, /spanSeq/);
     let ended = false;
     void subscription.ended.then(() => (ended = true));
     expect(ended).toBe(false);
@@ -224,7 +223,7 @@ describe('a lost change on a busy trace', () => {
     // can fill a gap: wait for that read (the feed's read of changes past the ones it delivered)...
     let stopWatching = () => {};
     const catchUp = new Promise<void>((resolve) => {
-      stopWatching = database().onQuery((sql, params) => {
+      stopWatching = server().onQuery((sql, params) => {
         if (/[`"]seq[`"] > /.test(sql) && params.includes(root.traceId)) resolve();
       });
     });
@@ -245,7 +244,7 @@ describe('a lost change on a busy trace', () => {
 
     // The next change of this trace never reaches a subscriber.
     let lostSeq = -1;
-    const restore = losing(root.traceId, (seq) => lostSeq === -1 && (lostSeq = seq) > 0);
+    const restore = losing(server(), root.traceId, (seq) => lostSeq === -1 && (lostSeq = seq) > 0);
     let writes = 0;
     let writesUntilDelivered: number | undefined;
     try {

@@ -6,11 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
-import { database } from '../src/db/database.js';
 import { publishEvents } from '../src/ingest/publish.js';
 import { useTestServer } from './helpers/server.js';
 import { connect, untilLive, type SubscriptionClient, type Transport } from './helpers/clients.js';
-import { established, listenerCount, untilListenersSettle } from './helpers/established.js';
+import { established, untilListenersSettle } from './helpers/established.js';
 import { eventually } from './helpers/wait.js';
 import { at, CREATE_SPAN, CREATE_SPANS, UPDATE_SPAN, uid } from './helpers/operations.js';
 
@@ -24,7 +23,7 @@ afterAll(async () => {
 /** The pub/sub listeners of the server with no subscription open. */
 let idleListeners = 0;
 beforeAll(() => {
-  idleListeners = listenerCount();
+  idleListeners = server().services.pubsub.followerCount;
 });
 
 function client(transport: Transport = 'ws') {
@@ -280,7 +279,7 @@ const EVENTS_SNAPSHOT = /[`"]Event[`"]/;
 describe.each(['ws', 'sse'] as Transport[])('subscriptions to a trace with no span yet, over %s', (transport) => {
   it('traceSpans waits, then sends the first span as it is written', async () => {
     const traceId = uid('not-yet');
-    const subscription = await established(() => client(transport).subscribe(TAIL, { traceId }), traceId, CHANGES_START);
+    const subscription = await established(server(), () => client(transport).subscribe(TAIL, { traceId }), traceId, CHANGES_START);
     expect(subscription.results).toEqual([]);
     const root = (await server().gql(CREATE_SPAN, { input: { traceId, name: 'first', startTime: at(0) } })).createSpan;
     await server().gql(UPDATE_SPAN, { id: root.id, input: { endTime: at(5) } });
@@ -294,7 +293,7 @@ describe.each(['ws', 'sse'] as Transport[])('subscriptions to a trace with no sp
 
   it('traceSpans with replay: nothing stored to send, then the live changes', async () => {
     const traceId = uid('not-yet-replay');
-    const subscription = await established(() => client(transport).subscribe(TAIL, { traceId, replay: true }), traceId, SPANS_SNAPSHOT);
+    const subscription = await established(server(), () => client(transport).subscribe(TAIL, { traceId, replay: true }), traceId, SPANS_SNAPSHOT);
     const [a, b] = (
       await server().gql(CREATE_SPANS, {
         input: [
@@ -313,8 +312,8 @@ describe.each(['ws', 'sse'] as Transport[])('subscriptions to a trace with no sp
 
   it('spanEvents waits, then sends the events of the spans written later', async () => {
     const traceId = uid('events-not-yet');
-    await untilListenersSettle(idleListeners);
-    const subscription = await established(() => client(transport).subscribe(EVENTS, { traceId }), traceId, 'listener');
+    await untilListenersSettle(server(), idleListeners);
+    const subscription = await established(server(), () => client(transport).subscribe(EVENTS, { traceId }), traceId, 'listener');
     expect(subscription.results).toEqual([]);
     const span = (await server().gql(CREATE_SPAN, { input: { traceId, name: 'root', startTime: at(0) } })).createSpan;
     const event = (await server().gql(CREATE_EVENT, { id: span.id, kind: 'GUARDRAIL', data: { blocked: true } })).createSpanEvent;
@@ -333,7 +332,7 @@ describe('spanEvents(replay: true)', () => {
       const event = (await server().gql(CREATE_EVENT, { id: span.id, kind, data: { index } })).createSpanEvent;
       if (kind !== 'ROUTE') stored.push(event.id);
     }
-    const subscription = await established(
+    const subscription = await established(server(), 
       () => client().subscribe(EVENTS, { traceId, replay: true, kind: ['GUARDRAIL', 'FEEDBACK'] }),
       traceId,
       EVENTS_SNAPSHOT,
@@ -353,8 +352,8 @@ describe('spanEvents(replay: true)', () => {
     const subscription = client().subscribe(EVENTS, { traceId, replay: true });
     await subscription.waitFor(1);
     // The commit was visible to the read, and only now does its publish arrive (slow Redis, a busy pool).
-    const row = await database().read.event.findFirstOrThrow({ where: { id: first.id } });
-    publishEvents(row.projectId, [row]);
+    const row = await server().services.db.read.event.findFirstOrThrow({ where: { id: first.id } });
+    publishEvents(server().services.pubsub, row.projectId, [row]);
     const live = (await server().gql(CREATE_EVENT, { id: span.id, kind: 'OBSERVE', data: { index: 1 } })).createSpanEvent;
     await subscription.until((results) => results.some((result) => result.data?.spanEvents?.id === live.id), 60_000);
     expect(subscription.results.map((result) => result.data.spanEvents.id)).toEqual([first.id, live.id]);

@@ -3,7 +3,6 @@
  * randomized set of traces and filters, on each database. Seeded; SPANTREE_MATCH_SEED picks another.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { database } from '../src/db/database.js';
 import { memoryMatcher } from '../src/traces/trace-match.js';
 import { traceConditions } from '../src/traces/trace-search.js';
 import { sql } from '../src/db/dialect.js';
@@ -97,7 +96,7 @@ function randomFilter(): Record<string, unknown> {
 
 describe('the in-memory filter of the live explorer', () => {
   it(`agrees with the SQL filter of traces (seed ${SEED})`, async () => {
-    const rows = await database().read.trace.findMany({ where: { projectId: 'default', id: { startsWith: `match-${SEED}-` } } });
+    const rows = await server().services.db.read.trace.findMany({ where: { projectId: 'default', id: { startsWith: `match-${SEED}-` } } });
     expect(rows).toHaveLength(80);
     // Past the stale limit for every row, stale never flips between the SQL check and the memory one.
     const newest = Math.max(...rows.map((row) => row.updatedAt.getTime()));
@@ -134,7 +133,7 @@ describe('the in-memory filter of the live explorer', () => {
   });
 
   it('agrees with SQL on stale at every clock, right at the boundary too', async () => {
-    const rows = await database().read.trace.findMany({ where: { projectId: 'default', id: { startsWith: `match-${SEED}-` } } });
+    const rows = await server().services.db.read.trace.findMany({ where: { projectId: 'default', id: { startsWith: `match-${SEED}-` } } });
     const running = rows.filter((row) => row.status === 'RUNNING');
     expect(running.length).toBeGreaterThan(0);
     // Clocks where each running trace has just turned stale, is exactly at the limit (not stale yet), or is far from it.
@@ -144,8 +143,8 @@ describe('the in-memory filter of the live explorer', () => {
       const now = new Date(instant);
       for (const stale of [true, false]) {
         const filter = { stale, ids: rows.map((row) => row.id) };
-        const inSql = await database().read.$queryRaw<{ id: string }[]>(
-          sql`SELECT "trace"."id" AS "id" FROM "Trace" AS "trace" WHERE ${traceConditions({ projectId: 'default' }, filter, { afterMs: STALE_AFTER_MS, now })}`,
+        const inSql = await server().services.db.read.$queryRaw<{ id: string }[]>(
+          sql`SELECT "trace"."id" AS "id" FROM "Trace" AS "trace" WHERE ${traceConditions(server().services.db.dialect, { projectId: 'default' }, filter, { afterMs: STALE_AFTER_MS, now })}`,
         );
         const matcher = memoryMatcher(filter, { afterMs: STALE_AFTER_MS, now: () => now })!;
         const inMemory = rows.filter(matcher).map((row) => row.id).sort();

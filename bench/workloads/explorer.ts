@@ -127,7 +127,7 @@ export async function explorer(databases: BenchDatabase, sizes: Sizes['explorer'
       }
       // After the explorer's queries, so its new small traces are not among the pages measured.
       await thenOnThisDatabase?.(spantree, sizes.traces);
-    });
+    }, { countStatements: true });
   } finally {
     await db.drop();
   }

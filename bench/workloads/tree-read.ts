@@ -126,7 +126,7 @@ export async function treeRead(databases: BenchDatabase, sizes: Sizes['treeRead'
         await floor.stop();
         await raw.close();
       }
-    });
+    }, { countStatements: true });
   } finally {
     await db.drop();
   }

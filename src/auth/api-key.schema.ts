@@ -1,5 +1,4 @@
 import { builder } from '../schema/builder.js';
-import { database } from '../db/database.js';
 import { API_KEY_SCOPES, type ApiKeyScope as Scope } from '../vocabulary.js';
 import { ApiKeyScope } from '../projects/project.schema.js';
 import type { ApiKeyRow } from '../db/rows.js';
@@ -52,9 +51,9 @@ builder.queryFields((t) => ({
     description: "The keys of a project (ADMIN), newest first, revoked ones included; the caller's project when left out.",
     args: { projectId: t.arg.id({ required: false, description: "A project of the caller's organization." }) },
     resolve: async (query, _root, args, ctx) =>
-      database().read.apiKey.findMany({
+      ctx.services.db.read.apiKey.findMany({
         ...query,
-        where: await apiKeysWhere(ctx.principal, args.projectId),
+        where: await apiKeysWhere(ctx.services.db, ctx.principal, args.projectId),
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       }),
   }),
@@ -67,7 +66,7 @@ builder.mutationFields((t) => ({
     authScopes: { ADMIN: true },
     description: "Creates a key for a project of the caller's organization (ADMIN). The key is in the answer, and only there.",
     args: { input: t.arg({ type: CreateApiKeyInput, required: true }) },
-    resolve: (_root, args, ctx) => createApiKey(ctx.principal, args.input),
+    resolve: (_root, args, ctx) => createApiKey(ctx.services.db, ctx.principal, args.input),
   }),
   revokeApiKey: t.prismaField({
     type: 'ApiKey',
@@ -76,8 +75,8 @@ builder.mutationFields((t) => ({
     description: 'Revokes a key (ADMIN): it is refused from now on, on every instance, and its open subscriptions end.',
     args: { id: t.arg.id({ required: true, description: 'The key id (ApiKey.id).' }) },
     resolve: async (query, _root, args, ctx) => {
-      const key = await revokeApiKey(ctx.principal, args.id);
-      return database().read.apiKey.findUniqueOrThrow({ ...query, where: { id: key.id } });
+      const key = await revokeApiKey(ctx.services, ctx.principal, args.id);
+      return ctx.services.db.read.apiKey.findUniqueOrThrow({ ...query, where: { id: key.id } });
     },
   }),
 }));

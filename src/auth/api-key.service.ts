@@ -2,20 +2,23 @@
  * API keys: the one place a request becomes a principal (a project and its scopes).
  *
  * Keys are 192 random bits, shown once, stored only as a SHA-256 hash (a fast hash is enough for a
- * secret that long: there is nothing to guess). Authenticated keys are cached in memory, so a request
- * costs no database read; a revocation ends the cached entry and the key's open subscriptions at once
- * on every instance (published through the pub/sub), and a periodic re-check of the cached keys is
- * the safety net for a revocation message that was lost between instances.
+ * secret that long: there is nothing to guess). Authenticated keys are cached in memory (`ApiKeys`,
+ * on the shared cache), so a request costs no database read; a revocation ends the cached entry and
+ * the key's open subscriptions at once on every instance (published through the pub/sub), and a
+ * periodic re-check of the cached keys is the safety net for a revocation message that was lost
+ * between instances.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
-import { database, type Tx } from '../db/database.js';
+import type { Database, Tx } from '../db/database.js';
 import { NotFound } from '../errors.js';
 import { projectInOrganization } from '../projects/project.service.js';
 import { parse, type Unchecked } from '../validation.js';
-import { onEveryMessage, publish } from '../pubsub.js';
+import type { PubSub } from '../pubsub.js';
+import type { Services } from '../services.js';
+import { SharedCache } from '../shared-cache.js';
 import { API_KEY_SCOPES, type ApiKeyScope } from '../vocabulary.js';
 import type { ApiKeyRow } from '../db/rows.js';
 import type { Principal } from '../schema/context.js';
@@ -29,16 +32,12 @@ const TOUCH_EVERY_MS = 60_000;
 /** Cached keys; more than this and the least recently used are dropped (and read again when used). */
 const CACHED_KEYS = 10_000;
 
-interface CachedKey {
-  principal: Principal;
-  controller: AbortController;
-  lastUsedAt: number;
+declare module '../services.js' {
+  interface Services {
+    /** The API keys requests authenticate with, cached; revocations end them on every instance. */
+    readonly apiKeys: ApiKeys;
+  }
 }
-
-const cache = new Map<string, CachedKey>();
-const pendingTouches = new Set<Promise<unknown>>();
-let recheckTimer: NodeJS.Timeout | undefined;
-let stopListening: (() => void) | undefined;
 
 /** A new random key, as shown to its owner once. */
 export function generateKey(): string {
@@ -61,35 +60,97 @@ export function bearerKey(header: unknown): string | undefined {
   return match?.[1];
 }
 
-/**
- * The principal of a key, or null for a missing, unknown or revoked key. Served from memory once a
- * key has been seen; the first use of a key on this instance reads it from the database.
- */
-export async function authenticate(key: string | undefined): Promise<Principal | null> {
-  if (!key) return null;
-  const hash = hashKey(key);
-  let entry = cache.get(hash);
-  if (entry) {
-    // Most recently used last, so the oldest are dropped first.
-    cache.delete(hash);
-    cache.set(hash, entry);
-  } else {
-    const row = await database().read.apiKey.findUnique({
-      where: { keyHash: hash },
-      include: { project: { select: { organizationId: true } } },
-    });
-    if (!row || row.revokedAt) return null;
-    entry = cache.get(hash) ?? remember(hash, row, row.project.organizationId);
-  }
-  touch(entry);
-  return entry.principal;
+/** A key as cached: its principal, the switch that ends what it opened, and when it was last recorded as used. */
+interface CachedKey {
+  principal: Principal;
+  controller: AbortController;
+  lastUsedAt: number;
 }
 
-function remember(hash: string, row: ApiKeyRow, organizationId: string): CachedKey {
+/**
+ * The API keys of one server: authenticated keys cached in memory (so a request costs no database
+ * read), their use recorded at most once a minute, a revocation ending a key's cached entry and
+ * open subscriptions at once on every instance, and a periodic re-check of the cached keys as the
+ * safety net for a revocation message lost between instances.
+ */
+export class ApiKeys {
+  private readonly cache: SharedCache<CachedKey, 'apiKey:revoked'>;
+  private readonly pendingTouches = new Set<Promise<unknown>>();
+  private readonly recheckTimer: NodeJS.Timeout;
+
+  constructor(
+    private readonly db: Database,
+    pubsub: PubSub,
+    recheckMs: number,
+  ) {
+    this.cache = new SharedCache(pubsub, {
+      channel: 'apiKey:revoked',
+      max: CACHED_KEYS,
+      covers: (keyId, _hash, entry) => entry.principal.keyId === keyId,
+      // Requests with the key fail from now on; its subscriptions end.
+      onInvalidated: (entry) => entry.controller.abort(),
+    });
+    this.recheckTimer = setInterval(() => void this.recheck().catch(() => {}), recheckMs);
+    this.recheckTimer.unref();
+  }
+
+  /**
+   * The principal of a key, or null for a missing, unknown or revoked key. Served from memory once a
+   * key has been seen; the first use of a key on this instance reads it from the database.
+   */
+  async authenticate(key: string | undefined): Promise<Principal | null> {
+    if (!key) return null;
+    const entry = await this.cache.get(hashKey(key), async () => {
+      const row = await this.db.read.apiKey.findUnique({
+        where: { keyHash: hashKey(key) },
+        include: { project: { select: { organizationId: true } } },
+      });
+      return row && !row.revokedAt ? cachedKey(row, row.project.organizationId) : undefined;
+    });
+    if (!entry) return null;
+    this.touch(entry);
+    return entry.principal;
+  }
+
+  /** After a revocation commits: every instance forgets the key and ends what it holds open. */
+  revoked(keyId: string): void {
+    this.cache.invalidate(keyId);
+  }
+
+  /** Stops the re-check, waits for lastUsedAt writes in flight (before the database closes), ends every cached key. */
+  async close(): Promise<void> {
+    clearInterval(this.recheckTimer);
+    await Promise.allSettled([...this.pendingTouches]);
+    this.cache.close();
+  }
+
+  /** Records the use of a key, at most once a minute; never delays the request. */
+  private touch(entry: CachedKey) {
+    const now = Date.now();
+    if (now - entry.lastUsedAt < TOUCH_EVERY_MS) return;
+    entry.lastUsedAt = now;
+    const write = this.db
+      .write((tx) => tx.apiKey.updateMany({ where: { id: entry.principal.keyId }, data: { lastUsedAt: new Date(now) } }))
+      .catch((error) => console.error(`Could not record the use of an API key: ${(error as Error).message}`))
+      .finally(() => this.pendingTouches.delete(write));
+    this.pendingTouches.add(write);
+  }
+
+  /** Drops cached keys that were revoked or deleted meanwhile, in one statement for all of them. */
+  private async recheck() {
+    const ids = [...new Set(this.cache.values().map((entry) => entry.principal.keyId))];
+    if (ids.length === 0) return;
+    const live = await this.db.read.apiKey.findMany({ where: { id: { in: ids }, revokedAt: null }, select: { id: true } });
+    const liveIds = new Set(live.map((key) => key.id));
+    for (const id of ids) if (!liveIds.has(id)) this.cache.drop(id);
+  }
+}
+
+function cachedKey(row: ApiKeyRow, organizationId: string): CachedKey {
   const controller = new AbortController();
   // Every live subscription made with the key listens: thousands are expected, not a leak.
   setMaxListeners(0, controller.signal);
-  const entry: CachedKey = {
+  return {
     controller,
     lastUsedAt: row.lastUsedAt?.getTime() ?? 0,
     principal: {
@@ -100,56 +161,6 @@ function remember(hash: string, row: ApiKeyRow, organizationId: string): CachedK
       revoked: controller.signal,
     },
   };
-  cache.set(hash, entry);
-  if (cache.size > CACHED_KEYS) cache.delete(cache.keys().next().value!);
-  return entry;
-}
-
-/** Records the use of a key, at most once a minute; never delays the request. */
-function touch(entry: CachedKey) {
-  const now = Date.now();
-  if (now - entry.lastUsedAt < TOUCH_EVERY_MS) return;
-  entry.lastUsedAt = now;
-  const write = database()
-    .write((tx) => tx.apiKey.updateMany({ where: { id: entry.principal.keyId }, data: { lastUsedAt: new Date(now) } }))
-    .catch((error) => console.error(`Could not record the use of an API key: ${(error as Error).message}`))
-    .finally(() => pendingTouches.delete(write));
-  pendingTouches.add(write);
-}
-
-/** Ends every cached entry of `keyId` on this instance: requests with it fail, its subscriptions end. */
-function forget(keyId: string) {
-  for (const [hash, entry] of cache) {
-    if (entry.principal.keyId !== keyId) continue;
-    cache.delete(hash);
-    entry.controller.abort();
-  }
-}
-
-/** Starts listening for revocations from other instances and re-checking cached keys. */
-export function startKeyWatch(recheckMs: number): void {
-  stopListening = onEveryMessage('apiKey:revoked', 'all', forget);
-  recheckTimer = setInterval(() => void recheckCachedKeys().catch(() => {}), recheckMs);
-  recheckTimer.unref();
-}
-
-/** Stops the watch and waits for lastUsedAt writes in flight (before the database closes). */
-export async function stopKeyWatch(): Promise<void> {
-  stopListening?.();
-  stopListening = undefined;
-  clearInterval(recheckTimer);
-  await Promise.allSettled([...pendingTouches]);
-  for (const entry of cache.values()) entry.controller.abort();
-  cache.clear();
-}
-
-/** Drops cached keys that were revoked or deleted meanwhile, in one statement for all of them. */
-async function recheckCachedKeys() {
-  const ids = [...new Set([...cache.values()].map((entry) => entry.principal.keyId))];
-  if (ids.length === 0) return;
-  const live = await database().read.apiKey.findMany({ where: { id: { in: ids }, revokedAt: null }, select: { id: true } });
-  const liveIds = new Set(live.map((key) => key.id));
-  for (const id of ids) if (!liveIds.has(id)) forget(id);
 }
 
 /** Stores a new key for `projectId`; the caller shows `key` once. */
@@ -172,12 +183,6 @@ export async function insertApiKey(
   return { key, apiKey };
 }
 
-/** After a revocation commits: every instance forgets the key and ends what it holds open. */
-export function announceRevocation(keyId: string): void {
-  forget(keyId);
-  publish('apiKey:revoked', 'all', keyId);
-}
-
 const createKeySchema = z
   .object({
     projectId: z.string().nullish(),
@@ -192,29 +197,29 @@ const createKeySchema = z
 export type CreateApiKeyInput = Unchecked<z.input<typeof createKeySchema>>;
 
 /** A new key for a project of the caller's organization (the caller's own by default), shown once. */
-export async function createApiKey(principal: Principal, raw: CreateApiKeyInput): Promise<{ key: string; apiKey: ApiKeyRow }> {
+export async function createApiKey(db: Database, principal: Principal, raw: CreateApiKeyInput): Promise<{ key: string; apiKey: ApiKeyRow }> {
   const input = parse(createKeySchema, raw, 'input');
-  const project = await projectInOrganization(principal, input.projectId ?? principal.projectId, 'input.projectId');
-  return database().write((tx) => insertApiKey(tx, { projectId: project.id, name: input.name, scopes: input.scopes }));
+  const project = await projectInOrganization(db, principal, input.projectId ?? principal.projectId, 'input.projectId');
+  return db.write((tx) => insertApiKey(tx, { projectId: project.id, name: input.name, scopes: input.scopes }));
 }
 
 /**
  * Revokes a key of the caller's organization: from now on it is refused everywhere, and its open
  * subscriptions end. Revoking a revoked key changes nothing.
  */
-export async function revokeApiKey(principal: Principal, keyId: string): Promise<ApiKeyRow> {
-  const key = await database().write(async (tx) => {
+export async function revokeApiKey({ db, apiKeys }: Pick<Services, 'db' | 'apiKeys'>, principal: Principal, keyId: string): Promise<ApiKeyRow> {
+  const key = await db.write(async (tx) => {
     const found = await tx.apiKey.findFirst({ where: { id: keyId, project: { organizationId: principal.organizationId } } });
     if (!found) throw new NotFound(`API key ${keyId} not found`, { field: 'id' });
     if (found.revokedAt) return found;
     return tx.apiKey.update({ where: { id: keyId }, data: { revokedAt: new Date() } });
   });
-  announceRevocation(key.id);
+  apiKeys.revoked(key.id);
   return key;
 }
 
 /** Where-clause of the keys of one project of the caller's organization (its own by default). */
-export async function apiKeysWhere(principal: Principal, projectId: string | null | undefined) {
-  const project = await projectInOrganization(principal, projectId ?? principal.projectId);
+export async function apiKeysWhere(db: Database, principal: Principal, projectId: string | null | undefined) {
+  const project = await projectInOrganization(db, principal, projectId ?? principal.projectId);
   return { projectId: project.id };
 }

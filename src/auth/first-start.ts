@@ -1,7 +1,7 @@
 /** The first start: no key, no data, yet the first run stays one command. */
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { database } from '../db/database.js';
+import type { Database } from '../db/database.js';
 import { ensureProject } from '../projects/project.service.js';
 import { API_KEY_SCOPES } from '../vocabulary.js';
 import { hashKey, insertApiKey } from './api-key.service.js';
@@ -25,10 +25,10 @@ export interface CreatedAccess {
  *   returned to be printed once and written to SPANTREE_ADMIN_KEY_FILE (mode 0600).
  * Instances starting together take turns, so only one of them creates a key.
  */
-export async function ensureAccess(settings: AccessSettings): Promise<CreatedAccess | undefined> {
+export async function ensureAccess(db: Database, settings: AccessSettings): Promise<CreatedAccess | undefined> {
   const initKey = settings.SPANTREE_INIT_API_KEY;
-  const key = await database().write(async (tx) => {
-    const lock = database().dialect.lockKeys(['spantree:first-start']);
+  const key = await db.write(async (tx) => {
+    const lock = db.dialect.lockKeys(['spantree:first-start']);
     if (lock) await tx.$queryRaw(lock);
     if (initKey) {
       const projectId = await ensureProject(tx, settings.SPANTREE_INIT_PROJECT);

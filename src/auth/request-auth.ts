@@ -7,7 +7,7 @@
 import type { Plugin } from 'graphql-yoga';
 import type { ErrorCode } from '../errors.js';
 import type { Principal } from '../schema/context.js';
-import { authenticate, bearerKey } from './api-key.service.js';
+import { bearerKey, type ApiKeys } from './api-key.service.js';
 import type { RateLimiter } from './rate-limit.js';
 
 /** What the HTTP handler hands yoga per request; the plugin adds the principal. */
@@ -34,7 +34,7 @@ export function errorResponse(
   });
 }
 
-export function useApiKeyAuth(options: { rateLimiter: RateLimiter }): Plugin<object, ServerContext> {
+export function useApiKeyAuth(options: { apiKeys: ApiKeys; rateLimiter: RateLimiter }): Plugin<object, ServerContext> {
   return {
     async onRequest({ request, serverContext, endResponse, fetchAPI }) {
       // Every request that gets this far needs a key, whatever its path: yoga serves GraphQL on more
@@ -42,7 +42,7 @@ export function useApiKeyAuth(options: { rateLimiter: RateLimiter }): Plugin<obj
       // let those through unauthenticated and unlimited. Health checks, GraphiQL's page and CORS
       // preflights are answered before this plugin runs.
       const key = bearerKey(request.headers.get('authorization'));
-      const principal = await authenticate(key);
+      const principal = await options.apiKeys.authenticate(key);
       if (!principal) {
         endResponse(errorResponse(fetchAPI, 401, 'UNAUTHENTICATED', key ? UNKNOWN_KEY_MESSAGE : UNAUTHENTICATED_MESSAGE, { 'www-authenticate': 'Bearer' }));
         return;
@@ -62,6 +62,6 @@ export function useApiKeyAuth(options: { rateLimiter: RateLimiter }): Plugin<obj
 }
 
 /** The principal of a graphql-ws connection, from its connection_init payload; null refuses it. */
-export function authenticateConnection(connectionParams: Record<string, unknown> | undefined): Promise<Principal | null> {
-  return authenticate(bearerKey(connectionParams?.authorization ?? connectionParams?.Authorization));
+export function authenticateConnection(apiKeys: ApiKeys, connectionParams: Record<string, unknown> | undefined): Promise<Principal | null> {
+  return apiKeys.authenticate(bearerKey(connectionParams?.authorization ?? connectionParams?.Authorization));
 }

@@ -73,7 +73,7 @@ builder.prismaObjectField('Trace', 'conversation', (t) =>
     ...readScope,
     type: Conversation,
     description: "The trace's conversation, rebuilt from its generation spans (\"open in playground\").",
-    resolve: (trace, _args, ctx) => traceConversation(ctx.scope, trace.id),
+    resolve: (trace, _args, ctx) => traceConversation(ctx.services.db, ctx.scope, trace.id),
   }),
 );
 
@@ -83,6 +83,6 @@ builder.prismaObjectField('Span', 'conversation', (t) =>
     type: Conversation,
     description: "The trace's conversation up to and including this span (\"run from here\").",
     select: { traceId: true },
-    resolve: (span, _args, ctx) => traceConversation(ctx.scope, span.traceId, span.id),
+    resolve: (span, _args, ctx) => traceConversation(ctx.services.db, ctx.scope, span.traceId, span.id),
   }),
 );

@@ -1,5 +1,5 @@
 /** The conversation of a trace, rebuilt from its generation spans as stored (see conversation.ts). */
-import { database } from '../db/database.js';
+import type { Database } from '../db/database.js';
 import type { Scope } from '../schema/context.js';
 import { conversationOf, type Conversation, type ConversationSpan } from './conversation.js';
 
@@ -7,8 +7,8 @@ import { conversationOf, type Conversation, type ConversationSpan } from './conv
  * The trace's conversation; with `upToSpanId`, up to and including that span ("run from here").
  * One read: the trace's generation spans (and the span named, whatever its type), in start order.
  */
-export async function traceConversation(scope: Scope, traceId: string, upToSpanId?: string): Promise<Conversation> {
-  const spans = await database().read.span.findMany({
+export async function traceConversation(db: Database, scope: Scope, traceId: string, upToSpanId?: string): Promise<Conversation> {
+  const spans = await db.read.span.findMany({
     where: {
       projectId: scope.projectId,
       traceId,

@@ -1,6 +1,6 @@
 import { builder } from '../schema/builder.js';
 import { findModelPrice, PRICES_TAKEN_ON, type ModelPrice as TablePrice } from './price-table.js';
-import { pricesFor, projectPrices, setModelPrice } from './cost.service.js';
+import { projectPrices, setModelPrice } from './cost.service.js';
 
 /** A price as the API shows it: the project's own, or the table's. */
 interface PriceView extends TablePrice {
@@ -51,7 +51,7 @@ builder.queryFields((t) => ({
     description: "The price Spantree would use now for a model: the project's own, else the price table's; null when it has none.",
     args: { model: t.arg.string({ required: true, description: 'A model name as spans send it.' }) },
     resolve: async (_root, args, ctx) => {
-      const prices = await pricesFor(ctx.scope.projectId);
+      const prices = await ctx.services.prices.for(ctx.scope.projectId);
       const price = findModelPrice(args.model, prices);
       if (!price) return null;
       const source: PriceView['source'] = [...prices.values()].includes(price) ? 'PROJECT' : 'TABLE';
@@ -62,7 +62,7 @@ builder.queryFields((t) => ({
     type: [ModelPrice],
     description: "The project's own prices (setModelPrice), by model name.",
     resolve: async (_root, _args, ctx) =>
-      (await projectPrices(ctx.scope.projectId)).map((row) => ({ ...row, provider: 'project', source: 'PROJECT' as const })),
+      (await projectPrices(ctx.services.db, ctx.scope.projectId)).map((row) => ({ ...row, provider: 'project', source: 'PROJECT' as const })),
   }),
 }));
 
@@ -74,6 +74,6 @@ builder.mutationFields((t) => ({
     description:
       "Sets the project's price for a model (ADMIN), over the price table's. It prices spans written from now on; stored costs are never rewritten.",
     args: { input: t.arg({ type: SetModelPriceInput, required: true }) },
-    resolve: async (_root, args, ctx) => ({ ...(await setModelPrice(ctx.principal, args.input)), provider: 'project', source: 'PROJECT' as const }),
+    resolve: async (_root, args, ctx) => ({ ...(await setModelPrice(ctx.services, ctx.principal, args.input)), provider: 'project', source: 'PROJECT' as const }),
   }),
 }));

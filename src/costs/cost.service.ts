@@ -5,10 +5,12 @@
  * to writes from the moment it is set: stored costs are never rewritten.
  */
 import { z } from 'zod';
-import { database } from '../db/database.js';
+import type { Database } from '../db/database.js';
 import { BadUserInput } from '../errors.js';
 import type { ModelPriceRow } from '../db/rows.js';
-import { onEveryMessage, publish } from '../pubsub.js';
+import type { PubSub } from '../pubsub.js';
+import type { Services } from '../services.js';
+import { SharedCache } from '../shared-cache.js';
 import { boundedNumber, parse, type Unchecked } from '../validation.js';
 import type { SpanFields } from '../spans/span-fields.js';
 import type { Principal } from '../schema/context.js';
@@ -25,22 +27,54 @@ export type ProjectPrices = ReadonlyMap<string, ModelPrice>;
  * through the pub/sub; this bounds the damage of a message lost between instances.
  */
 const CACHE_MS = 10_000;
-const cached = new Map<string, { prices: ProjectPrices; until: number }>();
-let stopListening: (() => void) | undefined;
+/** Projects whose prices are cached at most. */
+const CACHED_PROJECTS = 10_000;
+
+declare module '../services.js' {
+  interface Services {
+    /** The projects' own model prices, cached per project for the write path. */
+    readonly prices: PriceBook;
+  }
+}
+
+/** The projects' own prices, per project: read from the database at most every few seconds. */
+export class PriceBook {
+  private readonly cache: SharedCache<{ prices: ProjectPrices }, 'prices:changed'>;
+
+  constructor(
+    private readonly db: Database,
+    pubsub: PubSub,
+  ) {
+    this.cache = new SharedCache(pubsub, {
+      channel: 'prices:changed',
+      max: CACHED_PROJECTS,
+      ttlMs: CACHE_MS,
+      covers: (projectId, cachedProjectId) => cachedProjectId === projectId,
+    });
+  }
+
+  /** The project's own prices, by canonical model name. */
+  async for(projectId: string): Promise<ProjectPrices> {
+    const entry = await this.cache.get(projectId, async () => {
+      const rows = await this.db.read.modelPrice.findMany({ where: { projectId } });
+      return { prices: new Map(rows.map((row) => [row.model, priceOfRow(row)])) };
+    });
+    return entry!.prices;
+  }
+
+  /** After a project's prices changed: every instance reads them again. */
+  changed(projectId: string): void {
+    this.cache.invalidate(projectId);
+  }
+
+  close(): void {
+    this.cache.close();
+  }
+}
 
 /** Whether a span's cost would be computed: it names a model and counts tokens, but has no cost. */
 export function needsPrice(fields: Pick<SpanFields, 'cost' | 'model' | 'inputTokens' | 'outputTokens'>): boolean {
   return fields.cost === null && fields.model !== null && (fields.inputTokens !== null || fields.outputTokens !== null);
-}
-
-/** The project's own prices; read from the database at most every few seconds. */
-export async function pricesFor(projectId: string): Promise<ProjectPrices> {
-  const hit = cached.get(projectId);
-  if (hit && hit.until > Date.now()) return hit.prices;
-  const rows = await database().read.modelPrice.findMany({ where: { projectId } });
-  const prices: ProjectPrices = new Map(rows.map((row) => [row.model, priceOfRow(row)]));
-  cached.set(projectId, { prices, until: Date.now() + CACHE_MS });
-  return prices;
 }
 
 function priceOfRow(row: ModelPriceRow): ModelPrice {
@@ -71,17 +105,6 @@ export function costFor(
   return cost == null ? { cost: null, costSource: 'UNKNOWN' } : { cost, costSource: 'COMPUTED' };
 }
 
-/** Listens for price changes made through other instances. */
-export function startPriceWatch(): void {
-  stopListening = onEveryMessage('prices:changed', 'all', (projectId) => cached.delete(projectId));
-}
-
-export function stopPriceWatch(): void {
-  stopListening?.();
-  stopListening = undefined;
-  cached.clear();
-}
-
 const perMillion = () => boundedNumber().min(0, 'must not be negative');
 const setPriceSchema = z
   .object({
@@ -100,7 +123,7 @@ export type SetModelPriceInput = Unchecked<z.input<typeof setPriceSchema>>;
  * now on. The model is matched as the price table matches it: `openai/gpt-4o-2024-08-06` and
  * `gpt-4o` name the same model.
  */
-export async function setModelPrice(principal: Principal, raw: SetModelPriceInput): Promise<ModelPriceRow> {
+export async function setModelPrice({ db, prices }: Pick<Services, 'db' | 'prices'>, principal: Principal, raw: SetModelPriceInput): Promise<ModelPriceRow> {
   const input = parse(setPriceSchema, raw, 'input');
   const model = canonicalModelName(input.model);
   if (!model) throw new BadUserInput('input.model: must name a model', { field: 'input.model' });
@@ -111,15 +134,14 @@ export async function setModelPrice(principal: Principal, raw: SetModelPriceInpu
     reasoningPerMillion: input.reasoningPerMillion ?? null,
   };
   const { projectId } = principal;
-  const row = await database().write((tx) =>
+  const row = await db.write((tx) =>
     tx.modelPrice.upsert({ where: { projectId_model: { projectId, model } }, create: { projectId, model, ...values }, update: values }),
   );
-  cached.delete(projectId);
-  publish('prices:changed', 'all', projectId);
+  prices.changed(projectId);
   return row;
 }
 
 /** The caller's project's own prices, by model name. */
-export function projectPrices(projectId: string): Promise<ModelPriceRow[]> {
-  return database().read.modelPrice.findMany({ where: { projectId }, orderBy: { model: 'asc' } });
+export function projectPrices(db: Database, projectId: string): Promise<ModelPriceRow[]> {
+  return db.read.modelPrice.findMany({ where: { projectId }, orderBy: { model: 'asc' } });
 }

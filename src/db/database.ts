@@ -1,5 +1,6 @@
 /**
- * The Prisma client on the right driver adapter, opened once per process by the server.
+ * The Prisma client on the right driver adapter, opened by the application object (src/server.ts) and
+ * handed to the services that read and write.
  *
  * SQLite: two connections to one WAL-mode file. Writes go through the writer connection, only inside
  * transactions, which the adapter queues one at a time; everything else reads through a connection of
@@ -16,7 +17,7 @@ import { applyMigrations, migrationsDir } from './migrations.js';
 import { readMigrations } from './schema-engine.js';
 import { GroupCommit } from './group-commit.js';
 import { dialectFor, type Dialect } from './dialect.js';
-import { claimSqliteFile } from './sqlite-lock.js';
+import { claimSqliteFile, type SqliteClaim } from './sqlite-lock.js';
 
 /** The model API is identical for both providers (same models); this is its type. */
 export type PrismaClient = SqliteClient;
@@ -45,9 +46,18 @@ export interface Database {
    * rejects with a reason a person can read otherwise.
    */
   checkReady(): Promise<void>;
-  /** Calls `listener` with each SQL statement sent and its parameters; returns the unsubscribe function. */
-  onQuery(listener: (sql: string, params: unknown[]) => void): () => void;
   close(): Promise<void>;
+}
+
+/** Called with each SQL statement sent and its parameters. */
+export type QueryObserver = (sql: string, params: unknown[]) => void;
+
+export interface DatabaseOptions {
+  /**
+   * Sees every statement (tests pin statement counts with it, the benchmark reports them). Left out,
+   * Prisma emits no query events at all, so a server that nobody watches pays nothing for them.
+   */
+  onQuery?: QueryObserver;
 }
 
 const TRANSACTION_OPTIONS = {
@@ -60,29 +70,28 @@ const MAX_ATTEMPTS = 5;
 /** How often SQLite's statistics are brought up to date (PRAGMA optimize). */
 const OPTIMIZE_EVERY_MS = 5 * 60 * 1000;
 
-let current: Database | undefined;
-
-/** The database this process opened. */
-export function database(): Database {
-  if (!current) throw new Error('The database is not open: start the server first');
-  return current;
-}
-
-/** Opens (creating and migrating it if needed) the database at `url` and makes it this process's. */
-export async function openDatabase(url: string): Promise<Database> {
-  if (current) throw new Error('A database is already open in this process');
+/** Opens (creating and migrating it if needed) the database at `url`. */
+export async function openDatabase(url: string, options: DatabaseOptions = {}): Promise<Database> {
   // One server per SQLite file: refuse at once, before migrations, when another server holds it.
   const sqliteClaim = claimSqliteFile(url);
+  try {
+    return await openClaimed(url, sqliteClaim, options);
+  } catch (error) {
+    // An open that failed half-way lets the file go: the next start can claim it.
+    sqliteClaim?.release();
+    throw error;
+  }
+}
+
+async function openClaimed(url: string, sqliteClaim: SqliteClaim | undefined, { onQuery }: DatabaseOptions): Promise<Database> {
   const provider = providerOf(url);
   const expectedMigrations = (await readMigrations(migrationsDir(provider))).migrationDirectories.length;
   await applyMigrations(provider, url);
-  const listeners = new Set<(sql: string, params: unknown[]) => void>();
-  const log = [{ level: 'query', emit: 'event' }] as const;
+  const log = onQuery ? ([{ level: 'query', emit: 'event' }] as const) : ([] as const);
   const observe = (client: PrismaClient) => {
+    if (!onQuery) return client;
     (client as unknown as { $on(event: 'query', cb: (e: Prisma.QueryEvent) => void): void }).$on('query', (event) => {
-      if (listeners.size === 0) return;
-      const params = parseParams(event.params);
-      for (const listener of listeners) listener(event.query, params);
+      onQuery(event.query, parseParams(event.params));
     });
     return client;
   };
@@ -146,18 +155,12 @@ export async function openDatabase(url: string): Promise<Database> {
       }
       if (applied < expectedMigrations) throw new Error(`the database holds ${applied} of ${expectedMigrations} migrations`);
     },
-    onQuery(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
     async close() {
-      if (current === db) current = undefined;
       clearInterval(optimizer);
       await Promise.all([...new Set([read, writer])].map((client) => client.$disconnect()));
       sqliteClaim?.release();
     },
   };
-  current = db;
   return db;
 }
 

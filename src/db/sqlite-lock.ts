@@ -14,6 +14,7 @@
  */
 import Sqlite from 'better-sqlite3';
 import { closeSync, openSync, readSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { providerOf, sqliteFilePath } from './database-url.js';
 
 /** A second server on a SQLite file that a running server holds: what to do about it, in one line. */
@@ -34,26 +35,29 @@ export class SqliteFileInUseError extends Error {
   }
 }
 
-/** This process's claim on its SQLite file. */
+/** A server's claim on its SQLite file. */
 export interface SqliteClaim {
   /** Lets the file go (idempotent). */
   release(): void;
 }
 
-/** The lock connection of this process's claim; one at most, as there is one database per process. */
-let held: Sqlite.Database | undefined;
+/**
+ * The lock files this process holds. Locks belong to the process (POSIX), so a second claim of a file
+ * from the same process is refused here, without touching the file: opening and closing it would drop
+ * the lock the first claim holds. This is the process's own state, as the locks are.
+ */
+const claimedHere = new Set<string>();
 
 /**
- * Claims the SQLite file `url` names for this process, or throws SqliteFileInUseError at once if
- * another process holds it. Returns undefined for PostgreSQL, which many servers share.
- *
- * Call it only when this process has no database open (openDatabase checks): a claim still held then
- * was left by an open that failed half-way, and is let go first.
+ * Claims the SQLite file `url` names for one server, or throws SqliteFileInUseError at once if
+ * another server (in this process or another) holds it. Returns undefined for PostgreSQL, which many
+ * servers share.
  */
 export function claimSqliteFile(url: string): SqliteClaim | undefined {
   if (providerOf(url) !== 'sqlite') return undefined;
-  releaseHeld();
-  const lockFile = `${sqliteFilePath(url)}.lock`;
+  const lockFile = resolve(`${sqliteFilePath(url)}.lock`);
+  const file = url.replace(/^file:(\/\/)?/, '').replace(/\?.*$/, '');
+  if (claimedHere.has(lockFile)) throw new SqliteFileInUseError(file, process.pid);
   // timeout 0: a held lock is an answer, not something to wait for.
   const lock = new Sqlite(lockFile, { timeout: 0 });
   try {
@@ -67,22 +71,19 @@ export function claimSqliteFile(url: string): SqliteClaim | undefined {
     lock.exec('COMMIT');
   } catch (error) {
     lock.close();
-    if ((error as { code?: string }).code === 'SQLITE_BUSY') {
-      throw new SqliteFileInUseError(url.replace(/^file:(\/\/)?/, '').replace(/\?.*$/, ''), holderOf(lockFile));
-    }
+    if ((error as { code?: string }).code === 'SQLITE_BUSY') throw new SqliteFileInUseError(file, holderOf(lockFile));
     throw error;
   }
-  held = lock;
+  claimedHere.add(lockFile);
+  let released = false;
   return {
     release() {
-      if (held === lock) releaseHeld();
+      if (released) return;
+      released = true;
+      lock.close();
+      claimedHere.delete(lockFile);
     },
   };
-}
-
-function releaseHeld() {
-  held?.close();
-  held = undefined;
 }
 
 /**

@@ -10,10 +10,10 @@
  * go out a page at a time as the subscriber reads them, so a long history never counts as falling
  * behind.
  */
-import { database } from '../db/database.js';
 import { isTraceDeletion, traceKey } from '../pubsub.js';
 import { BoundedFeed, listen, type FeedFailure, type FeedOptions } from '../subscriptions/bounded-feed.js';
 import type { Scope } from '../schema/context.js';
+import type { Services } from '../services.js';
 import type { EventRow } from '../db/rows.js';
 
 /** Stored events per page of a replay, at most. */
@@ -26,6 +26,7 @@ const CATCH_UP_MARGIN_MS = 5_000;
 const SENT_REMEMBERED_MS = 30_000;
 
 export async function openSpanEventFeed(
+  { db, pubsub }: Pick<Services, 'db' | 'pubsub'>,
   scope: Scope,
   traceId: string,
   options: FeedOptions & { kinds?: readonly string[] | null; replay?: boolean },
@@ -43,7 +44,7 @@ export async function openSpanEventFeed(
     sentIds?.add(event.id);
     feed.push(event);
   };
-  listen('trace:events', traceKey(scope.projectId, traceId), feed, (event) => {
+  listen(pubsub, 'trace:events', traceKey(scope.projectId, traceId), feed, (event) => {
     if (isTraceDeletion(event)) return feed.deleted(`trace ${traceId}`);
     if (wanted && !wanted.has(event.kind)) return;
     if (!held) return sendLive(event);
@@ -57,15 +58,14 @@ export async function openSpanEventFeed(
   const readStartedAt = Date.now();
   let stored: EventRow[];
   try {
-    stored = await database().read.event.findMany({ where, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+    stored = await db.read.event.findMany({ where, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
   } catch (error) {
     feed.end();
     throw error;
   }
   sentIds = new Set(stored.map((event) => event.id));
   const catchUp = setTimeout(() => {
-    void database()
-      .read.event.findMany({ where: { ...where, createdAt: { gte: new Date(readStartedAt - CATCH_UP_MARGIN_MS) } }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] })
+    void db.read.event.findMany({ where: { ...where, createdAt: { gte: new Date(readStartedAt - CATCH_UP_MARGIN_MS) } }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] })
       .then((recent) => {
         if (feed.closed) return;
         for (const event of recent) {

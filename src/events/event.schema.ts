@@ -57,7 +57,7 @@ builder.subscriptionFields((t) => ({
       replay: t.arg.boolean({ required: false, defaultValue: false, description: 'Send the events already stored first.' }),
     },
     subscribe: (_root, args, ctx) =>
-      openSpanEventFeed(ctx.scope, args.traceId, { ...feedOptionsOf(ctx), kinds: args.kind, replay: args.replay ?? false }),
+      openSpanEventFeed(ctx.services, ctx.scope, args.traceId, { ...feedOptionsOf(ctx), kinds: args.kind, replay: args.replay ?? false }),
     resolve: (event) => unlessFailed(event),
   }),
 }));

@@ -4,7 +4,7 @@
  */
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
-import { database } from '../db/database.js';
+import type { Services } from '../services.js';
 import { BadUserInput } from '../errors.js';
 import { Prisma } from '../generated/sqlite/client.js';
 import type { EventRow } from '../db/rows.js';
@@ -36,30 +36,32 @@ const feedbackSchema = z
   .strict();
 
 export type CreateEventInput = Unchecked<z.input<typeof eventSchema>>;
+/** What an event write uses: the database, and the pub/sub to publish on after commit. */
+export type EventServices = Pick<Services, 'db' | 'pubsub'>;
 export type FeedbackInput = Unchecked<z.input<typeof feedbackSchema>>;
 
 /** Records an event on a span. `source` defaults to "api": who or what emitted it. */
-export async function createSpanEvent(scope: Scope, spanId: string, input: CreateEventInput): Promise<EventRow> {
+export async function createSpanEvent(services: EventServices, scope: Scope, spanId: string, input: CreateEventInput): Promise<EventRow> {
   const event = parse(eventSchema, input, 'input');
-  return recordEvent(scope, spanId, event.kind, event.source ?? 'api', event.data ?? null);
+  return recordEvent(services, scope, spanId, event.kind, event.source ?? 'api', event.data ?? null);
 }
 
 /**
  * Feedback is an event of kind FEEDBACK whose data is { thumbs, score, comment }: one place where
  * every judgement on a span lives, read back with the span's events.
  */
-export async function submitFeedback(scope: Scope, spanId: string, input: FeedbackInput): Promise<EventRow> {
+export async function submitFeedback(services: EventServices, scope: Scope, spanId: string, input: FeedbackInput): Promise<EventRow> {
   const feedback = parse(feedbackSchema, input, 'input');
   if (feedback.score == null && feedback.thumbs == null && !feedback.comment) {
     throw new BadUserInput('input: feedback needs a score, thumbs or a comment');
   }
   const data = { thumbs: feedback.thumbs ?? null, score: feedback.score ?? null, comment: feedback.comment ?? null };
-  return recordEvent(scope, spanId, 'FEEDBACK', feedback.source ?? 'user', data);
+  return recordEvent(services, scope, spanId, 'FEEDBACK', feedback.source ?? 'user', data);
 }
 
-async function recordEvent(scope: Scope, spanId: string, kind: string, source: string, data: unknown): Promise<EventRow> {
+async function recordEvent({ db, pubsub }: EventServices, scope: Scope, spanId: string, kind: string, source: string, data: unknown): Promise<EventRow> {
   const { projectId } = scope;
-  const event = await database().write(async (tx) => {
+  const event = await db.write(async (tx) => {
     const span = await spanTrace(tx, projectId, spanId);
     return tx.event.create({
       data: {
@@ -74,6 +76,6 @@ async function recordEvent(scope: Scope, spanId: string, kind: string, source: s
       },
     });
   });
-  publishEvents(projectId, [event]);
+  publishEvents(pubsub, projectId, [event]);
   return event;
 }

@@ -7,7 +7,6 @@
 import { builder, type SchemaTypes } from '../schema/builder.js';
 import type { Context } from '../schema/context.js';
 import { withPlannedSelection } from '../schema/reload.js';
-import { database } from '../db/database.js';
 import type { EventRow } from '../db/rows.js';
 import { SpanType, spansAsSelected } from '../spans/span.schema.js';
 import { EventKind, Thumbs } from '../events/event.schema.js';
@@ -69,14 +68,14 @@ builder.mutationFields((t) => ({
       'Records a span. Without parentId and traceId it starts a new trace named after it. ' +
       'Sending the same id with the same content again returns the stored span (a safe retry).',
     args: { input: t.arg({ type: CreateSpanInput, required: true }) },
-    resolve: async (query, _root, args, ctx) => (await spansAsSelected(query, ctx, [await createSpan(ctx.scope, args.input)]))[0]!,
+    resolve: async (query, _root, args, ctx) => (await spansAsSelected(query, ctx, [await createSpan(ctx.services, ctx.scope, args.input)]))[0]!,
   }),
   createSpans: t.prismaField({
     type: ['Span'],
     description: 'Records many spans at once, in any order (parents after children is fine): all of them or, on any error, none.',
     args: { input: t.arg({ type: [CreateSpanInput], required: true }) },
     resolve: async (query, _root, args, ctx) =>
-      spansAsSelected(query, ctx, await createSpans(ctx.scope, args.input, { maxSpans: ctx.limits.batchSpans })),
+      spansAsSelected(query, ctx, await createSpans(ctx.services, ctx.scope, args.input, { maxSpans: ctx.limits.batchSpans })),
   }),
   updateSpan: t.prismaField({
     type: 'Span',
@@ -86,7 +85,7 @@ builder.mutationFields((t) => ({
       input: t.arg({ type: UpdateSpanInput, required: true }),
     },
     resolve: async (query, _root, args, ctx) =>
-      (await spansAsSelected(query, ctx, [await updateSpan(ctx.scope, args.id, args.input)]))[0]!,
+      (await spansAsSelected(query, ctx, [await updateSpan(ctx.services, ctx.scope, args.id, args.input)]))[0]!,
   }),
 }));
 
@@ -117,7 +116,7 @@ builder.mutationFields((t) => ({
       spanId: t.arg.id({ required: true, description: 'The span to attach it to.' }),
       input: t.arg({ type: CreateEventInput, required: true }),
     },
-    resolve: async (query, _root, args, ctx) => eventAsSelected(query, ctx, await createSpanEvent(ctx.scope, args.spanId, args.input)),
+    resolve: async (query, _root, args, ctx) => eventAsSelected(query, ctx, await createSpanEvent(ctx.services, ctx.scope, args.spanId, args.input)),
   }),
   submitFeedback: t.prismaField({
     type: 'Event',
@@ -126,13 +125,13 @@ builder.mutationFields((t) => ({
       spanId: t.arg.id({ required: true, description: 'The span the feedback is about.' }),
       input: t.arg({ type: FeedbackInput, required: true }),
     },
-    resolve: async (query, _root, args, ctx) => eventAsSelected(query, ctx, await submitFeedback(ctx.scope, args.spanId, args.input)),
+    resolve: async (query, _root, args, ctx) => eventAsSelected(query, ctx, await submitFeedback(ctx.services, ctx.scope, args.spanId, args.input)),
   }),
 }));
 
 async function eventAsSelected(query: object, ctx: Context, event: EventRow): Promise<EventRow> {
   const [selected] = await withPlannedSelection('Event', query, [event], (planned, ids) =>
-    database().read.event.findMany({ ...database().planned(planned), where: { projectId: ctx.scope.projectId, id: { in: ids } } }),
+    ctx.services.db.read.event.findMany({ ...ctx.services.db.planned(planned), where: { projectId: ctx.scope.projectId, id: { in: ids } } }),
   );
   return selected!;
 }
@@ -154,6 +153,6 @@ builder.mutationFields((t) => ({
       spanId: t.arg.id({ required: true, description: 'The span measured.' }),
       input: t.arg({ type: MetricInput, required: true }),
     },
-    resolve: (_query, _root, args, ctx) => addSpanMetric(ctx.scope, args.spanId, args.input),
+    resolve: (_query, _root, args, ctx) => addSpanMetric(ctx.services.db, ctx.scope, args.spanId, args.input),
   }),
 }));

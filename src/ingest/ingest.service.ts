@@ -10,8 +10,8 @@
  */
 import { createHash } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
-import { database, type Tx } from '../db/database.js';
-import { sql } from '../db/dialect.js';
+import type { Tx } from '../db/database.js';
+import { sql, type Dialect } from '../db/dialect.js';
 import { BadUserInput, Conflict, NotFound } from '../errors.js';
 import { publishEvents, publishSpanChanges } from './publish.js';
 import type { SpanChangeMessage } from '../pubsub.js';
@@ -19,8 +19,9 @@ import { LIMITS } from '../validation.js';
 import { durationOf, spanFieldsOf } from '../spans/span-fields.js';
 import type { Scope } from '../schema/context.js';
 import { prepareCreate, prepareUpdate, type CreateSpanInput, type PreparedSpan, type UpdateSpanInput } from './span-input.js';
-import { retentionFor, withRetention } from '../retention/retention.service.js';
-import { costFor, needsPrice, pricesFor, type CostSource } from '../costs/cost.service.js';
+import { withRetention } from '../retention/retention.service.js';
+import { costFor, needsPrice, type CostSource } from '../costs/cost.service.js';
+import type { Services } from '../services.js';
 import type { EventRow, SpanRow, TraceRow } from '../db/rows.js';
 import { sessionDeltas, upsertSessionDeltas } from '../sessions/session-rollup.js';
 import type { EventKind } from '../vocabulary.js';
@@ -90,9 +91,15 @@ export interface RejectedSpan {
   message: string;
 }
 
+/**
+ * What the write path uses: the database, the pub/sub to publish on after commit, and the cached
+ * retention rules and prices every write applies.
+ */
+export type IngestServices = Pick<Services, 'db' | 'pubsub' | 'retention' | 'prices'>;
+
 /** Creates one span; see createSpans. */
-export async function createSpan(scope: Scope, input: CreateSpanInput): Promise<SpanRow> {
-  const [span] = await createSpans(scope, [input], { label: 'input' });
+export async function createSpan(services: IngestServices, scope: Scope, input: CreateSpanInput): Promise<SpanRow> {
+  const [span] = await createSpans(services, scope, [input], { label: 'input' });
   return span!;
 }
 
@@ -104,8 +111,8 @@ export async function createSpan(scope: Scope, input: CreateSpanInput): Promise<
  * - A span whose id is already stored with the same content is a retry and is returned as stored;
  *   with other content it is a CONFLICT.
  */
-export async function createSpans(scope: Scope, inputs: CreateSpanInput[], options: IngestOptions = {}): Promise<SpanRow[]> {
-  const { spans } = await ingestSpans(scope, inputs, { ...options, skipInvalid: false });
+export async function createSpans(services: IngestServices, scope: Scope, inputs: CreateSpanInput[], options: IngestOptions = {}): Promise<SpanRow[]> {
+  const { spans } = await ingestSpans(services, scope, inputs, { ...options, skipInvalid: false });
   return spans as SpanRow[];
 }
 
@@ -115,6 +122,7 @@ export async function createSpans(scope: Scope, inputs: CreateSpanInput[], optio
  * spans in input order (null for a span left out) and the spans left out.
  */
 export async function ingestSpans(
+  { db, pubsub, retention: rules, prices: priceBook }: IngestServices,
   scope: Scope,
   inputs: CreateSpanInput[],
   { label = 'input', maxSpans = Infinity, replace = false, skipInvalid = false, events = [] }: IngestOptions = {},
@@ -124,7 +132,7 @@ export async function ingestSpans(
   }
   const now = new Date();
   const single = inputs.length === 1 && label === 'input';
-  const retention = await retentionFor(scope.projectId);
+  const retention = await rules.for(scope.projectId);
   const rejected: RejectedSpan[] = [];
   const accepted: number[] = [];
   const checked: (PreparedSpan | null)[] = inputs.map((input, index) => {
@@ -138,7 +146,7 @@ export async function ingestSpans(
       return null;
     }
   });
-  const prices = checked.some((span) => span && needsPrice(span.fields)) ? await pricesFor(scope.projectId) : new Map();
+  const prices = checked.some((span) => span && needsPrice(span.fields)) ? await priceBook.for(scope.projectId) : new Map();
   const prepared: RetainedSpan[] = accepted.map((index) => {
     const span = checked[index]!;
     const { retained, ...fields } = withRetention(span.fields, retention);
@@ -156,11 +164,11 @@ export async function ingestSpans(
 
   const spans: (SpanRow | null)[] = new Array(inputs.length).fill(null);
   if (prepared.length === 0) return { spans, rejected };
-  const result = await database().write((tx) =>
-    insertSpans(tx, scope.projectId, prepared, ids, now, replace, batchEvents.map((event) => ({ ...event, spanIndex: positionOf.get(event.spanIndex)! }))),
+  const result = await db.write((tx) =>
+    insertSpans(db.dialect, tx, scope.projectId, prepared, ids, now, replace, batchEvents.map((event) => ({ ...event, spanIndex: positionOf.get(event.spanIndex)! }))),
   );
-  publishSpanChanges(scope.projectId, result.changes, result.traces);
-  publishEvents(scope.projectId, result.events);
+  publishSpanChanges(pubsub, scope.projectId, result.changes, result.traces);
+  publishEvents(pubsub, scope.projectId, result.events);
   accepted.forEach((index, position) => (spans[index] = result.spans[position]!));
   return { spans, rejected };
 }
@@ -170,6 +178,7 @@ interface InsertResult extends WriteResult {
 }
 
 async function insertSpans(
+  dialect: Dialect,
   tx: Tx,
   projectId: string,
   prepared: RetainedSpan[],
@@ -183,7 +192,7 @@ async function insertSpans(
   // writers always do): otherwise a parent and its early child, written at once, could each miss the
   // other and land in different traces.
   const parentIds = prepared.map((span) => span.parentId).filter((id): id is string => id !== null);
-  await lockSpanIds(tx, projectId, [...ids, ...parentIds]);
+  await lockSpanIds(dialect, tx, projectId, [...ids, ...parentIds]);
 
   // Retries: the same id with the same content is the span already stored. With `replace`, other
   // content replaces it.
@@ -215,7 +224,7 @@ async function insertSpans(
     const start = prepared[index]!.fields.startTime;
     if (!earliest.has(traceId) || start < earliest.get(traceId)!) earliest.set(traceId, start);
   }
-  const locked = await lockTraces(tx, projectId, earliest, true);
+  const locked = await lockTraces(dialect, tx, projectId, earliest, true);
 
   const states = new Map<string, { state: RollupState; seq: number; sessionId: string | null; recompute: Recompute }>();
   for (const [traceId, trace] of locked) {
@@ -261,7 +270,7 @@ async function insertSpans(
     rows.push(row);
     changes.push({ op: before ? 'UPDATED' : 'CREATED', span: row });
   }
-  await insertSpanRows(tx, rows, replaced.size > 0);
+  await insertSpanRows(dialect, tx, rows, replaced.size > 0);
   // Bounds a replaced span held and gave up: asked of the database, now that it holds this write.
   for (const [traceId, entry] of states) {
     if (entry.recompute.startTime || entry.recompute.endTime) {
@@ -274,14 +283,14 @@ async function insertSpans(
     }
   }
   const traces = [...states].map(([traceId, { state, seq, sessionId }]) => ({ ...checkedTraceRow(locked.get(traceId)!, state, seq, now), sessionId }));
-  await writeTraceRows(tx, traces);
-  await writeSessionDeltas(tx, projectId, locked, traces, now);
-  const eventRows = events.length ? await insertSpanEvents(tx, projectId, events, ids, traceIds, rows) : [];
+  await writeTraceRows(dialect, tx, traces);
+  await writeSessionDeltas(dialect, tx, projectId, locked, traces, now);
+  const eventRows = events.length ? await insertSpanEvents(dialect, tx, projectId, events, ids, traceIds, rows) : [];
   return { spans: results as SpanRow[], changes, traces, events: eventRows };
 }
 
 /** The sessions the written traces belong to, changed by what those traces changed. */
-async function writeSessionDeltas(tx: Tx, projectId: string, locked: Map<string, LockedTrace>, traces: TraceRow[], now: Date) {
+async function writeSessionDeltas(dialect: Dialect, tx: Tx, projectId: string, locked: Map<string, LockedTrace>, traces: TraceRow[], now: Date) {
   const deltas = sessionDeltas(
     traces.map((after) => {
       const before = locked.get(after.id)!;
@@ -289,14 +298,14 @@ async function writeSessionDeltas(tx: Tx, projectId: string, locked: Map<string,
       return { before, after };
     }),
   );
-  if (deltas.length) await upsertSessionDeltas(tx, projectId, deltas, now);
+  if (deltas.length) await upsertSessionDeltas(dialect, tx, projectId, deltas, now);
 }
 
 /**
  * Events of the written spans. Ids derive from the span and what the event records, so a batch sent
  * again (an exporter's retry, a complete span after its pending copy) adds none twice.
  */
-async function insertSpanEvents(tx: Tx, projectId: string, events: SpanEventInput[], ids: string[], traceIds: (string | undefined)[], rows: SpanRow[]) {
+async function insertSpanEvents(dialect: Dialect, tx: Tx, projectId: string, events: SpanEventInput[], ids: string[], traceIds: (string | undefined)[], rows: SpanRow[]) {
   const writtenIds = new Set(rows.map((row) => row.id));
   const inputs: EventRowInput[] = events
     .filter((event) => writtenIds.has(ids[event.spanIndex]!))
@@ -305,7 +314,7 @@ async function insertSpanEvents(tx: Tx, projectId: string, events: SpanEventInpu
       const digest = createHash('sha256').update(JSON.stringify([spanId, event.kind, event.source, event.time.getTime(), event.data])).digest('hex');
       return { id: `ev_${digest.slice(0, 32)}`, traceId: traceIds[event.spanIndex]!, spanId, kind: event.kind, source: event.source, data: event.data, createdAt: event.time };
     });
-  const inserted = new Set(await insertEventRows(tx, projectId, inputs));
+  const inserted = new Set(await insertEventRows(dialect, tx, projectId, inputs));
   return inputs
     .filter((event) => inserted.has(event.id))
     .map((event): EventRow => ({ projectId, ...event, data: (event.data ?? null) as EventRow['data'] }));
@@ -320,8 +329,8 @@ function checkedTraceRow(locked: Parameters<typeof traceRowOf>[0], state: Rollup
 }
 
 /** See insertSpans: on PostgreSQL, transaction-scoped advisory locks on the span ids involved. */
-async function lockSpanIds(tx: Tx, projectId: string, spanIds: string[]) {
-  const lock = database().dialect.lockKeys([...new Set(spanIds)].map((id) => `span:${projectId}/${id}`));
+async function lockSpanIds(dialect: Dialect, tx: Tx, projectId: string, spanIds: string[]) {
+  const lock = dialect.lockKeys([...new Set(spanIds)].map((id) => `span:${projectId}/${id}`));
   if (lock) await tx.$queryRaw(lock);
 }
 
@@ -425,19 +434,25 @@ async function checkNoCycle(tx: Tx, projectId: string, prepared: PreparedSpan[],
 }
 
 /** Changes a stored span; the trace's rollups change by the span's delta in the same transaction. */
-export async function updateSpan(scope: Scope, id: string, input: UpdateSpanInput): Promise<SpanRow> {
+export async function updateSpan(
+  { db, pubsub, retention: rules, prices: priceBook }: IngestServices,
+  scope: Scope,
+  id: string,
+  input: UpdateSpanInput,
+): Promise<SpanRow> {
   const { projectId } = scope;
-  const retention = await retentionFor(projectId);
+  const { dialect } = db;
+  const retention = await rules.for(projectId);
   // What prices the cost of a span: fetched before the transaction (cached), only when it may change.
   const pricing = ['cost', 'model', 'inputTokens', 'outputTokens', 'meta'].some((field) => (input as Record<string, unknown>)[field] !== undefined);
-  const prices = pricing ? await pricesFor(projectId) : new Map();
-  const result = await database().write(async (tx): Promise<WriteResult> => {
+  const prices = pricing ? await priceBook.for(projectId) : new Map();
+  const result = await db.write(async (tx): Promise<WriteResult> => {
     const [located] = await storedSpans(tx, projectId, [id]);
     if (!located) throw new NotFound(`span ${id} not found`, { spanId: id });
-    const locked = (await lockTraces(tx, projectId, new Map([[located.traceId, located.startTime]]), false)).get(located.traceId)!;
+    const locked = (await lockTraces(dialect, tx, projectId, new Map([[located.traceId, located.startTime]]), false)).get(located.traceId)!;
     // Under the trace's lock a concurrent update of this span has committed: read it again (PostgreSQL;
     // on SQLite the first read was already under the only write lock).
-    const stored = database().dialect.serializedWriters ? located : ((await storedSpans(tx, projectId, [id]))[0] ?? located);
+    const stored = dialect.serializedWriters ? located : ((await storedSpans(tx, projectId, [id]))[0] ?? located);
     const { retained, ...changes } = withRetention(prepareUpdate(input, spanFieldsOf(stored), 'input'), retention);
     const provided = changes.cost !== undefined ? changes.cost !== null : stored.costSource === 'PROVIDED';
     const merged = { ...spanFieldsOf(stored), ...changes };
@@ -476,10 +491,10 @@ export async function updateSpan(scope: Scope, id: string, input: UpdateSpanInpu
       }
     }
     const trace = checkedTraceRow(locked, state, seq, now);
-    await writeTraceRows(tx, [trace]);
-    await writeSessionDeltas(tx, projectId, new Map([[trace.id, locked]]), [trace], now);
+    await writeTraceRows(dialect, tx, [trace]);
+    await writeSessionDeltas(dialect, tx, projectId, new Map([[trace.id, locked]]), [trace], now);
     return { spans: [span], changes: [{ op: 'UPDATED', span }], traces: [trace] };
   });
-  publishSpanChanges(projectId, result.changes, result.traces);
+  publishSpanChanges(pubsub, projectId, result.changes, result.traces);
   return result.spans[0]!;
 }

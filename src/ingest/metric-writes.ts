@@ -1,7 +1,7 @@
 /** Writing custom measurements on spans: a dimension, a value and an optional comment. */
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
-import { database } from '../db/database.js';
+import type { Database } from '../db/database.js';
 import type { MetricRow } from '../db/rows.js';
 import { boundedNumber, parse, type Unchecked } from '../validation.js';
 import type { Scope } from '../schema/context.js';
@@ -17,10 +17,11 @@ const metricSchema = z
 
 export type MetricInput = Unchecked<z.input<typeof metricSchema>>;
 
-export async function addSpanMetric(scope: Scope, spanId: string, input: MetricInput): Promise<MetricRow> {
+/** Records a metric on a span (no live view follows metrics: nothing to publish). */
+export async function addSpanMetric(db: Database, scope: Scope, spanId: string, input: MetricInput): Promise<MetricRow> {
   const metric = parse(metricSchema, input, 'input');
   const { projectId } = scope;
-  return database().write(async (tx) => {
+  return db.write(async (tx) => {
     const span = await spanTrace(tx, projectId, spanId);
     return tx.metric.create({
       data: {

@@ -3,7 +3,7 @@
  * by the write path once its transaction has committed, so a failed write publishes nothing.
  */
 import type { EventRow, SpanRow, TraceRow } from '../db/rows.js';
-import { CONTENT_COLUMNS, publish, traceKey, type SpanChangeMessage } from '../pubsub.js';
+import { CONTENT_COLUMNS, traceKey, type PubSub, type SpanChangeMessage } from '../pubsub.js';
 
 /** The span as published: every column but its content (CONTENT_COLUMNS). */
 function withoutContent(span: SpanRow): SpanRow {
@@ -13,14 +13,14 @@ function withoutContent(span: SpanRow): SpanRow {
 }
 
 /** The changed spans on their traces' channels, then the traces whose rollups changed. */
-export function publishSpanChanges(projectId: string, changes: SpanChangeMessage[], traces: TraceRow[]): void {
+export function publishSpanChanges(pubsub: PubSub, projectId: string, changes: SpanChangeMessage[], traces: TraceRow[]): void {
   for (const change of changes) {
-    publish('trace:spans', traceKey(projectId, change.span.traceId), { op: change.op, span: withoutContent(change.span) });
+    pubsub.publish('trace:spans', traceKey(projectId, change.span.traceId), { op: change.op, span: withoutContent(change.span) });
   }
-  for (const trace of traces) publish('trace:updated', projectId, trace);
+  for (const trace of traces) pubsub.publish('trace:updated', projectId, trace);
 }
 
 /** Recorded events on their traces' channels. */
-export function publishEvents(projectId: string, events: EventRow[]): void {
-  for (const event of events) publish('trace:events', traceKey(projectId, event.traceId), event);
+export function publishEvents(pubsub: PubSub, projectId: string, events: EventRow[]): void {
+  for (const event of events) pubsub.publish('trace:events', traceKey(projectId, event.traceId), event);
 }

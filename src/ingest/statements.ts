@@ -5,8 +5,7 @@
  * building queries than the database spends running them.
  */
 import type { Tx } from '../db/database.js';
-import { database } from '../db/database.js';
-import { empty, inChunks, join, raw, sql, type Sql } from '../db/dialect.js';
+import { empty, inChunks, join, raw, sql, type Dialect, type Sql } from '../db/dialect.js';
 import type { SpanRow, TraceRow } from '../db/rows.js';
 import type { RollupState, TraceColumns } from '../traces/trace-rollup.js';
 
@@ -31,13 +30,13 @@ const quoted = (columns: readonly string[]) => raw(columns.map((column) => `"${c
  * Inserts span rows. With `replace`, rows whose span is stored already replace it (a span sent again
  * complete after its pending copy), in the same statement: an upsert on the span's key.
  */
-export async function insertSpanRows(tx: Tx, rows: SpanRow[], replace = false): Promise<void> {
+export async function insertSpanRows(dialect: Dialect, tx: Tx, rows: SpanRow[], replace = false): Promise<void> {
   const onConflict = replace
     ? sql` ON CONFLICT ("projectId", "id") DO UPDATE SET ${join(
         SPAN_COLUMNS.filter((column) => !SPAN_KEY.has(column)).map((column) => raw(`"${column}" = excluded."${column}"`)),
       )}`
     : empty;
-  await inChunks(database().dialect, rows, SPAN_COLUMNS.length, (chunk) =>
+  await inChunks(dialect, rows, SPAN_COLUMNS.length, (chunk) =>
     tx.$executeRaw(sql`INSERT INTO "Span" (${quoted(SPAN_COLUMNS)}) VALUES ${join(
       chunk.map((row) => sql`(${join(SPAN_COLUMNS.map((column) => parameter(column, row[column])))})`),
     )}${onConflict}`),
@@ -59,9 +58,9 @@ export async function updateSpanRow(tx: Tx, row: SpanRow): Promise<void> {
 }
 
 /** Stored spans by id (retries, updates). */
-export function storedSpans(tx: Tx, projectId: string, ids: string[], lock = false): Promise<SpanRow[]> {
+export function storedSpans(tx: Tx, projectId: string, ids: string[]): Promise<SpanRow[]> {
   return tx.$queryRaw<SpanRow[]>(
-    sql`SELECT * FROM "Span" WHERE "projectId" = ${projectId} AND "id" IN (${join(ids)})${lock ? database().dialect.forUpdate : empty}`,
+    sql`SELECT * FROM "Span" WHERE "projectId" = ${projectId} AND "id" IN (${join(ids)})`,
   );
 }
 
@@ -87,11 +86,17 @@ export type LockedTrace = TraceRow & { rootStartTime: Date | null };
  * take turns, so rollup deltas apply to the state the previous writer left, and change numbers follow
  * commit order. SQLite writers are serialised anyway; PostgreSQL takes row locks.
  */
-export async function lockTraces(tx: Tx, projectId: string, startTimes: Map<string, Date>, create: boolean): Promise<Map<string, LockedTrace>> {
+export async function lockTraces(
+  dialect: Dialect,
+  tx: Tx,
+  projectId: string,
+  startTimes: Map<string, Date>,
+  create: boolean,
+): Promise<Map<string, LockedTrace>> {
   const ids = [...startTimes.keys()].sort();
   const now = new Date();
   if (create) {
-    await inChunks(database().dialect, ids, 14, (chunk) =>
+    await inChunks(dialect, ids, 14, (chunk) =>
       tx.$executeRaw(sql`INSERT INTO "Trace" ("projectId", "id", "name", "status", "startTime", "spanCount", "totalTokens", "cost",
           "composition", "tags", "tagCounts", "spanSeq", "createdAt", "updatedAt")
         VALUES ${join(chunk.map((id) => sql`(${projectId}, ${id}, '', 'RUNNING', ${startTimes.get(id)!}, 0, 0, 0, '{}', '[]', '{}', 0, ${now}, ${now})`))}
@@ -102,7 +107,7 @@ export async function lockTraces(tx: Tx, projectId: string, startTimes: Map<stri
     sql`SELECT "t".*, "r"."startTime" AS "rootStartTime" FROM "Trace" AS "t"
         LEFT JOIN "Span" AS "r" ON "r"."projectId" = "t"."projectId" AND "r"."id" = "t"."rootSpanId"
         WHERE "t"."projectId" = ${projectId} AND "t"."id" IN (${join(ids)})
-        ORDER BY "t"."id"${database().dialect.forUpdateOf('t')}`,
+        ORDER BY "t"."id"${dialect.forUpdateOf('t')}`,
   );
   return new Map(rows.map((row) => [row.id, row]));
 }
@@ -149,8 +154,8 @@ export function traceRowOf(locked: LockedTrace, columns: TraceColumns, spanSeq: 
 }
 
 /** Writes the rollups of several traces in one statement (they exist: they were locked). */
-export async function writeTraceRows(tx: Tx, rows: TraceRow[]): Promise<void> {
-  await inChunks(database().dialect, rows, TRACE_COLUMNS.length, (chunk) =>
+export async function writeTraceRows(dialect: Dialect, tx: Tx, rows: TraceRow[]): Promise<void> {
+  await inChunks(dialect, rows, TRACE_COLUMNS.length, (chunk) =>
     tx.$executeRaw(sql`INSERT INTO "Trace" (${quoted(TRACE_COLUMNS)}) VALUES ${join(
       chunk.map((row) => sql`(${join(TRACE_COLUMNS.map((column) => parameter(column, row[column])))})`),
     )} ON CONFLICT ("projectId", "id") DO UPDATE SET ${join(
@@ -202,9 +207,9 @@ export interface EventRowInput {
 const EVENT_COLUMNS = ['projectId', 'id', 'traceId', 'spanId', 'kind', 'source', 'data', 'createdAt'] as const;
 
 /** Inserts events; ids are derived from what they record, so a resent batch inserts nothing twice. */
-export async function insertEventRows(tx: Tx, projectId: string, events: EventRowInput[]): Promise<string[]> {
+export async function insertEventRows(dialect: Dialect, tx: Tx, projectId: string, events: EventRowInput[]): Promise<string[]> {
   const inserted: string[] = [];
-  await inChunks(database().dialect, events, EVENT_COLUMNS.length, async (chunk) => {
+  await inChunks(dialect, events, EVENT_COLUMNS.length, async (chunk) => {
     const rows = await tx.$queryRaw<{ id: string }[]>(sql`INSERT INTO "Event" (${quoted(EVENT_COLUMNS)}) VALUES ${join(
       chunk.map(
         (event) =>

@@ -7,11 +7,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createGunzip } from 'node:zlib';
 import protobuf from 'protobufjs';
-import { authenticate, bearerKey } from '../auth/api-key.service.js';
+import { bearerKey } from '../auth/api-key.service.js';
 import type { RateLimiter } from '../auth/rate-limit.js';
 import { UNAUTHENTICATED_MESSAGE, UNKNOWN_KEY_MESSAGE } from '../auth/request-auth.js';
 import { SpantreeError } from '../errors.js';
 import { ingestSpans, type SpanEventInput } from '../ingest/ingest.service.js';
+import type { Services } from '../services.js';
 import type { CreateSpanInput } from '../ingest/span-input.js';
 import { decodeJson, decodeProtobuf, encodeResponseProtobuf, MalformedBody, responseJson, type OtlpSpan } from './otlp-decode.js';
 import { mapSpan, type MappedSpan } from './otlp-mapping.js';
@@ -41,6 +42,8 @@ class Refusal extends Error {
 }
 
 export interface OtlpRouteOptions {
+  /** The server's services: its API keys, and what the write path uses. */
+  services: Services;
   maxBodyBytes: number;
   rateLimiter: RateLimiter;
   /** Counts the request as in flight until answered, so shutdown waits for its write. */
@@ -100,7 +103,7 @@ async function exportTraces(req: IncomingMessage, options: OtlpRouteOptions): Pr
     throw new Refusal(415, `Content-Type must be ${CONTENT_TYPES.protobuf} or ${CONTENT_TYPES.json}, not ${JSON.stringify(contentType)}`);
   }
   const key = bearerKey(req.headers.authorization);
-  const principal = await authenticate(key);
+  const principal = await options.services.apiKeys.authenticate(key);
   if (!principal) throw new Refusal(401, key ? UNKNOWN_KEY_MESSAGE : UNAUTHENTICATED_MESSAGE, { 'www-authenticate': 'Bearer' });
   if (!principal.scopes.has('INGEST')) throw new Refusal(403, 'This API key may not write spans: it needs the INGEST scope');
   const verdict = await options.rateLimiter.take(principal.keyId);
@@ -111,7 +114,7 @@ async function exportTraces(req: IncomingMessage, options: OtlpRouteOptions): Pr
   const body = await readBody(req, options.maxBodyBytes);
   const otlpSpans = contentType === CONTENT_TYPES.json ? decodeJson(body) : decodeProtobuf(body);
   const { inputs, events, problems } = mapBatch(otlpSpans);
-  const { rejected } = await ingestSpans({ projectId: principal.projectId }, inputs, { label: 'span', replace: true, skipInvalid: true, events });
+  const { rejected } = await ingestSpans(options.services, { projectId: principal.projectId }, inputs, { label: 'span', replace: true, skipInvalid: true, events });
   const messages = [...problems, ...rejected.map((rejection) => rejection.message)];
   return { rejected: messages.length, message: summary(messages) };
 }

@@ -1,5 +1,4 @@
 import { builder } from '../schema/builder.js';
-import { database } from '../db/database.js';
 import { API_KEY_SCOPES } from '../vocabulary.js';
 import { EffectiveRetention, RetentionRule } from '../retention/retention.schema.js';
 import { effectiveRetention, ruleOf } from '../retention/retention.service.js';
@@ -61,7 +60,7 @@ const Viewer = builder.objectRef<{ projectId: string; scopes: ReadonlySet<string
     project: t.prismaField({
       type: 'Project',
       description: 'The project the key reads and writes.',
-      resolve: (query, viewer) => database().read.project.findUniqueOrThrow({ ...query, where: { id: viewer.projectId } }),
+      resolve: (query, viewer, _args, ctx) => ctx.services.db.read.project.findUniqueOrThrow({ ...query, where: { id: viewer.projectId } }),
     }),
     scopes: t.field({
       type: [ApiKeyScope],
@@ -90,7 +89,7 @@ builder.queryFields((t) => ({
     skipTypeScopes: true,
     authScopes: { READ: true, ADMIN: true },
     description: "Projects this key may see: every project of its organization for ADMIN keys, else the key's own.",
-    resolve: (query, _root, _args, ctx) => database().read.project.findMany({ ...query, where: visibleProjectsWhere(ctx.principal), ...byName }),
+    resolve: (query, _root, _args, ctx) => ctx.services.db.read.project.findMany({ ...query, where: visibleProjectsWhere(ctx.principal), ...byName }),
   }),
 }));
 
@@ -102,8 +101,8 @@ builder.mutationFields((t) => ({
     description: "Creates a project in the caller's organization (ADMIN). Create a key for it with createApiKey.",
     args: { input: t.arg({ type: CreateProjectInput, required: true }) },
     resolve: async (query, _root, args, ctx) => {
-      const project = await createProject(ctx.principal, args.input);
-      return database().read.project.findUniqueOrThrow({ ...query, where: { id: project.id } });
+      const project = await createProject(ctx.services.db, ctx.principal, args.input);
+      return ctx.services.db.read.project.findUniqueOrThrow({ ...query, where: { id: project.id } });
     },
   }),
 }));

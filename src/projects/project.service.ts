@@ -1,7 +1,7 @@
 /** Organizations and their projects. */
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
-import { database, type Tx } from '../db/database.js';
+import type { Database, Tx } from '../db/database.js';
 import { Conflict, NotFound } from '../errors.js';
 import type { Principal } from '../schema/context.js';
 import { parse, type Unchecked } from '../validation.js';
@@ -32,9 +32,9 @@ const projectSchema = z
 export type CreateProjectInput = Unchecked<z.input<typeof projectSchema>>;
 
 /** A new project in the caller's organization; names are unique within an organization. */
-export async function createProject(principal: Principal, raw: CreateProjectInput): Promise<ProjectRow> {
+export async function createProject(db: Database, principal: Principal, raw: CreateProjectInput): Promise<ProjectRow> {
   const input = parse(projectSchema, raw, 'input');
-  return database().write(async (tx) => {
+  return db.write(async (tx) => {
     const taken = await tx.project.findFirst({ where: { organizationId: principal.organizationId, name: input.name }, select: { id: true } });
     if (taken) throw new Conflict(`input.name: a project named ${JSON.stringify(input.name)} already exists in this organization`);
     return tx.project.create({ data: { id: uuidv7(), organizationId: principal.organizationId, name: input.name, createdAt: new Date() } });
@@ -52,8 +52,8 @@ export function visibleProjectsWhere(principal: Principal): { organizationId: st
  * A project of the caller's organization. Another organization's project is reported exactly like
  * one that does not exist.
  */
-export async function projectInOrganization(principal: Principal, projectId: string, field = 'projectId'): Promise<ProjectRow> {
-  const project = await database().read.project.findFirst({ where: { id: projectId, organizationId: principal.organizationId } });
+export async function projectInOrganization(db: Database, principal: Principal, projectId: string, field = 'projectId'): Promise<ProjectRow> {
+  const project = await db.read.project.findFirst({ where: { id: projectId, organizationId: principal.organizationId } });
   if (!project) throw new NotFound(`${field}: project ${projectId} not found`, { field });
   return project;
 }

@@ -5,7 +5,8 @@
  * transaction, so writers never wait long for it; on PostgreSQL, rows another instance's sweep holds
  * are skipped, so several instances can sweep at once.
  */
-import { database } from '../db/database.js';
+import type { Database } from '../db/database.js';
+import type { Services } from '../services.js';
 import { join, sql } from '../db/dialect.js';
 import { deleteTraceInSteps } from '../traces/trace.service.js';
 import { effectiveRetention } from './retention.service.js';
@@ -22,15 +23,20 @@ export interface SweepResult {
 }
 
 /** One pass over every project: what the clocks say is due now. */
-export async function sweepRetention(now = new Date(), shouldStop: () => boolean = () => false): Promise<SweepResult> {
+export async function sweepRetention(
+  services: Pick<Services, 'db' | 'pubsub'>,
+  now = new Date(),
+  shouldStop: () => boolean = () => false,
+): Promise<SweepResult> {
+  const { db } = services;
   const result: SweepResult = { erasedSpans: 0, deletedTraces: 0 };
-  const projects = await database().read.project.findMany({ include: { organization: true } });
+  const projects = await db.read.project.findMany({ include: { organization: true } });
   for (const project of projects) {
     const retention = effectiveRetention(project, project.organization);
     if (retention.contentTtlDays) {
       const cutoff = new Date(now.getTime() - retention.contentTtlDays * DAY_MS);
       for (let erased = SWEEP_BATCH_ROWS; erased === SWEEP_BATCH_ROWS && !shouldStop(); ) {
-        erased = await eraseContentBatch(project.id, cutoff);
+        erased = await eraseContentBatch(db, project.id, cutoff);
         result.erasedSpans += erased;
       }
     }
@@ -38,13 +44,13 @@ export async function sweepRetention(now = new Date(), shouldStop: () => boolean
       const cutoff = new Date(now.getTime() - retention.traceTtlDays * DAY_MS);
       for (;;) {
         if (shouldStop()) break;
-        const expired = await database().read.$queryRaw<{ id: string }[]>(
+        const expired = await db.read.$queryRaw<{ id: string }[]>(
           sql`SELECT "id" FROM "Trace" WHERE "projectId" = ${project.id} AND "startTime" < ${cutoff}
               ORDER BY "startTime" LIMIT ${TRACES_PER_LOOKUP}`,
         );
         for (const { id } of expired) {
           if (shouldStop()) break;
-          await deleteTraceInSteps(project.id, id, SWEEP_BATCH_ROWS);
+          await deleteTraceInSteps(services, project.id, id, SWEEP_BATCH_ROWS);
           result.deletedTraces++;
         }
         if (expired.length < TRACES_PER_LOOKUP) break;
@@ -58,9 +64,9 @@ export async function sweepRetention(now = new Date(), shouldStop: () => boolean
  * Erases input, output and instructions of up to SWEEP_BATCH_ROWS spans that started before
  * `cutoff` and still hold content, and the previews of traces whose root span they are.
  */
-async function eraseContentBatch(projectId: string, cutoff: Date): Promise<number> {
-  const { dialect } = database();
-  return database().write(async (tx) => {
+async function eraseContentBatch(db: Database, projectId: string, cutoff: Date): Promise<number> {
+  const { dialect } = db;
+  return db.write(async (tx) => {
     const due = await tx.$queryRaw<{ id: string }[]>(
       sql`SELECT "id" FROM "Span" WHERE "projectId" = ${projectId} AND "retained" = true AND "startTime" < ${cutoff}
           ORDER BY "startTime" LIMIT ${SWEEP_BATCH_ROWS}${dialect.forUpdateSkipLocked}`,
@@ -81,12 +87,12 @@ async function eraseContentBatch(projectId: string, cutoff: Date): Promise<numbe
 }
 
 /** Runs the sweep every `intervalMs`, one pass at a time; `stop` waits for a pass in progress. */
-export function startRetentionSweep(intervalMs: number): { stop(): Promise<void> } {
+export function startRetentionSweep(services: Pick<Services, 'db' | 'pubsub'>, intervalMs: number): { stop(): Promise<void> } {
   let stopping = false;
   let running: Promise<unknown> | undefined;
   const timer = setInterval(() => {
     if (running) return;
-    running = sweepRetention(new Date(), () => stopping)
+    running = sweepRetention(services, new Date(), () => stopping)
       .catch((error) => console.error(`Retention sweep failed (it runs again in ${intervalMs} ms): ${(error as Error).message}`))
       .finally(() => (running = undefined));
   }, intervalMs);

@@ -60,6 +60,6 @@ builder.mutationFields((t) => ({
       'Sets or clears a retention rule (ADMIN). It applies to writes from now on and never rewrites stored spans; ' +
       'the clocks are enforced by a background sweep. Returns the rule now in force for what it was set on.',
     args: { input: t.arg({ type: SetRetentionRuleInput, required: true }) },
-    resolve: (_root, args, ctx) => setRetentionRule(ctx.principal, args.input),
+    resolve: (_root, args, ctx) => setRetentionRule(ctx.services, ctx.principal, args.input),
   }),
 }));

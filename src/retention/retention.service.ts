@@ -8,9 +8,11 @@
  * deletes whole traces older than that.
  */
 import { z } from 'zod';
-import { database } from '../db/database.js';
+import type { Database } from '../db/database.js';
 import { BadUserInput, NotFound } from '../errors.js';
-import { onEveryMessage, publish } from '../pubsub.js';
+import type { PubSub } from '../pubsub.js';
+import type { Services } from '../services.js';
+import { SharedCache } from '../shared-cache.js';
 import { parse, type Unchecked } from '../validation.js';
 import { projectInOrganization } from '../projects/project.service.js';
 import type { Principal } from '../schema/context.js';
@@ -58,32 +60,49 @@ export function effectiveRetention(project: RetentionColumns | null, organizatio
  * the pub/sub; this bounds the damage of a message lost between instances.
  */
 const CACHE_MS = 10_000;
-const cached = new Map<string, { retention: EffectiveRetention; organizationId: string; until: number }>();
-let stopListening: (() => void) | undefined;
+/** Projects whose rule is cached at most. */
+const CACHED_PROJECTS = 10_000;
 
-/** The rule in force for writes into `projectId`; read from the database at most every few seconds. */
-export async function retentionFor(projectId: string): Promise<EffectiveRetention> {
-  const hit = cached.get(projectId);
-  if (hit && hit.until > Date.now()) return hit.retention;
-  const project = await database().read.project.findUnique({ where: { id: projectId }, include: { organization: true } });
-  const retention = effectiveRetention(project, project?.organization ?? null);
-  cached.set(projectId, { retention, organizationId: project?.organizationId ?? '', until: Date.now() + CACHE_MS });
-  return retention;
+declare module '../services.js' {
+  interface Services {
+    /** The retention rules in force, cached per project for the write path. */
+    readonly retention: RetentionRules;
+  }
 }
 
-function forgetOrganization(organizationId: string) {
-  for (const [projectId, entry] of cached) if (entry.organizationId === organizationId) cached.delete(projectId);
-}
+/** The rules in force for writes, per project: read from the database at most every few seconds. */
+export class RetentionRules {
+  private readonly cache: SharedCache<{ retention: EffectiveRetention; organizationId: string }, 'retention:changed'>;
 
-/** Listens for rule changes made through other instances. */
-export function startRetentionWatch(): void {
-  stopListening = onEveryMessage('retention:changed', 'all', forgetOrganization);
-}
+  constructor(
+    private readonly db: Database,
+    pubsub: PubSub,
+  ) {
+    this.cache = new SharedCache(pubsub, {
+      channel: 'retention:changed',
+      max: CACHED_PROJECTS,
+      ttlMs: CACHE_MS,
+      covers: (organizationId, _projectId, entry) => entry.organizationId === organizationId,
+    });
+  }
 
-export function stopRetentionWatch(): void {
-  stopListening?.();
-  stopListening = undefined;
-  cached.clear();
+  /** The rule in force for writes into `projectId`. */
+  async for(projectId: string): Promise<EffectiveRetention> {
+    const entry = await this.cache.get(projectId, async () => {
+      const project = await this.db.read.project.findUnique({ where: { id: projectId }, include: { organization: true } });
+      return { retention: effectiveRetention(project, project?.organization ?? null), organizationId: project?.organizationId ?? '' };
+    });
+    return entry!.retention;
+  }
+
+  /** After a rule of this organization (or of one of its projects) changed: every instance reads it again. */
+  changed(organizationId: string): void {
+    this.cache.invalidate(organizationId);
+  }
+
+  close(): void {
+    this.cache.close();
+  }
 }
 
 /** Longer than any trace is worth keeping; keeps date arithmetic far from overflow. */
@@ -111,7 +130,11 @@ export type SetRetentionRuleInput = Unchecked<z.input<typeof setRuleSchema>>;
  * Sets (or, with mode null, clears) the rule of a project or of the caller's organization, and
  * returns what is now in force for it. Without projectId and organizationId: the caller's project.
  */
-export async function setRetentionRule(principal: Principal, raw: SetRetentionRuleInput): Promise<EffectiveRetention> {
+export async function setRetentionRule(
+  { db, retention }: Pick<Services, 'db' | 'retention'>,
+  principal: Principal,
+  raw: SetRetentionRuleInput,
+): Promise<EffectiveRetention> {
   const input = parse(setRuleSchema, raw, 'input');
   if (input.projectId != null && input.organizationId != null) {
     throw new BadUserInput('input: give projectId or organizationId, not both', { field: 'input.organizationId' });
@@ -124,21 +147,19 @@ export async function setRetentionRule(principal: Principal, raw: SetRetentionRu
     contentTtlDays: input.mode ? (input.contentTtlDays ?? null) : null,
     traceTtlDays: input.mode ? (input.traceTtlDays ?? null) : null,
   };
-  const { read } = database();
   let result: EffectiveRetention;
   if (input.organizationId != null) {
     if (input.organizationId !== principal.organizationId) {
       throw new NotFound(`input.organizationId: organization ${input.organizationId} not found`, { field: 'input.organizationId' });
     }
-    const organization = await database().write((tx) => tx.organization.update({ where: { id: principal.organizationId }, data }));
+    const organization = await db.write((tx) => tx.organization.update({ where: { id: principal.organizationId }, data }));
     result = effectiveRetention(null, organization);
   } else {
-    const project = await projectInOrganization(principal, input.projectId ?? principal.projectId, 'input.projectId');
-    const updated = await database().write((tx) => tx.project.update({ where: { id: project.id }, data }));
-    result = effectiveRetention(updated, await read.organization.findUnique({ where: { id: updated.organizationId } }));
+    const project = await projectInOrganization(db, principal, input.projectId ?? principal.projectId, 'input.projectId');
+    const updated = await db.write((tx) => tx.project.update({ where: { id: project.id }, data }));
+    result = effectiveRetention(updated, await db.read.organization.findUnique({ where: { id: updated.organizationId } }));
   }
-  forgetOrganization(principal.organizationId);
-  publish('retention:changed', 'all', principal.organizationId);
+  retention.changed(principal.organizationId);
   return result;
 }
 

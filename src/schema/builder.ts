@@ -8,7 +8,6 @@ import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
-import { database } from '../db/database.js';
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
 import { SpantreeError } from '../errors.js';
@@ -62,9 +61,8 @@ export const builder = new SchemaBuilder<{
     complexityError: (_kind, result) => complexityRefusal(result.complexity, result.maxComplexity ?? 0),
   },
   prisma: {
-    // A function, so the client stays out of the context (Pothos' advice, for type-check speed) and
-    // is the one this process opened.
-    client: () => database().read,
+    // The read client of the server the request reached.
+    client: (ctx) => ctx.services.db.read,
     dmmf: getDatamodel(),
     // Mutations return the rows they wrote; relations selected on them load through Pothos' fallback.
     onUnusedQuery: null,

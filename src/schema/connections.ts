@@ -3,7 +3,6 @@ import { queryFromInfo } from '@pothos/plugin-prisma';
 import type { GraphQLResolveInfo } from 'graphql';
 import type { RowPage } from '../db/keyset.js';
 import type { Context } from './context.js';
-import { database } from '../db/database.js';
 import { columnsOf, relationsOf, type ModelName, type PlannedQuery } from './planned-selection.js';
 
 export interface ConnectionPage extends RowPage {
@@ -28,7 +27,7 @@ export async function connectionOf<Row extends { id: string }>(
   let edges = (page.rows as Row[]).map((node, index) => ({ cursor: page.cursors[index]!, node }));
   const relations = relationsOf(model, query);
   if (relations && edges.length) {
-    const related = await loadRelations(database().planned({ select: { id: true, ...relations } }), {
+    const related = await loadRelations(ctx.services.db.planned({ select: { id: true, ...relations } }), {
       projectId: ctx.scope.projectId,
       id: { in: edges.map((edge) => edge.node.id) },
     });

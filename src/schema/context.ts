@@ -1,8 +1,9 @@
 /**
- * What every resolver gets: who is asking, the project they are confined to, per-request caches and
- * limits. Defined here, below every domain, so that the builder and the domains share it without
+ * What every resolver gets: who is asking, the project they are confined to, the server's services,
+ * per-request caches and limits. Defined here, below every domain, so that the builder and the domains share it without
  * the schema layer importing a domain.
  */
+import type { Services } from '../services.js';
 import type { ApiKeyScope } from '../vocabulary.js';
 
 /** Who is calling: the key's project, its organization and what the key may do. */
@@ -32,8 +33,10 @@ export interface Limits {
   staleAfterMs: number;
 }
 
-/** What every resolver gets: who is asking, and per-request caches. */
+/** What every resolver gets: who is asking, the server's services, and per-request caches. */
 export interface Context {
+  /** The database, pub/sub, caches and live streams of the server this request reached. */
+  services: Services;
   /** The API key the request was made with. */
   principal: Principal;
   /** The project every read and write of this request is confined to: the key's. */

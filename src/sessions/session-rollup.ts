@@ -6,8 +6,8 @@
  * transaction: by the write path, and by trace deletion.
  */
 import { addCosts } from '../costs/money.js';
-import { database, type Tx } from '../db/database.js';
-import { inChunks, join, raw, sql } from '../db/dialect.js';
+import type { Tx } from '../db/database.js';
+import { inChunks, join, raw, sql, type Dialect } from '../db/dialect.js';
 
 /** What a write changes in one session's rollups (see sessionDeltas). */
 export interface SessionDelta {
@@ -25,8 +25,7 @@ export interface SessionDelta {
  * them to its counts (the database adds, so no read or lock of the session row is needed, and
  * concurrent writers to one session each add their own part).
  */
-export async function upsertSessionDeltas(tx: Tx, projectId: string, deltas: SessionDelta[], now: Date): Promise<void> {
-  const { dialect } = database();
+export async function upsertSessionDeltas(dialect: Dialect, tx: Tx, projectId: string, deltas: SessionDelta[], now: Date): Promise<void> {
   const stored = (name: string) => raw(`"Session"."${name}"`);
   const added = (name: string) => raw(`"${name}" = "Session"."${name}" + excluded."${name}"`);
   await inChunks(dialect, deltas, 10, (chunk) =>

@@ -4,7 +4,6 @@ import { DateTimeRange } from '../schema/ranges.js';
 import { connectionFrom, connectionOf, PAGE, pageCost, resolveTotalCount } from '../schema/connections.js';
 import { executionLoader } from '../schema/loaders.js';
 import { pageSize } from '../db/keyset.js';
-import { database } from '../db/database.js';
 import { TraceConnection, TraceFilterInput } from '../traces/trace.schema.js';
 import { searchTraces } from '../traces/trace-search.js';
 import { traceStarts } from '../traces/trace-start.js';
@@ -40,8 +39,8 @@ export const Session = builder.prismaObject('Session', {
           ctx,
           info,
           'Trace',
-          (columns) => searchTraces(ctx.scope, { first, after: args.after, filter, columns, staleAfterMs: ctx.limits.staleAfterMs }),
-          (query, where) => database().read.trace.findMany({ ...query, where }),
+          (columns) => searchTraces(ctx.services.db, ctx.scope, { first, after: args.after, filter, columns, staleAfterMs: ctx.limits.staleAfterMs }),
+          (query, where) => ctx.services.db.read.trace.findMany({ ...query, where }),
         );
         const starts = traceStarts(ctx, info);
         for (const edge of connection.edges) starts.remember(edge.node);
@@ -84,7 +83,7 @@ builder.queryFields((t) => ({
     },
     resolve: async (_root, args, ctx) => {
       const first = pageSize(args.first, PAGE.default, PAGE.max);
-      const page = await searchSessions(ctx.scope, { first, after: args.after, filter: args.filter });
+      const page = await searchSessions(ctx.services.db, ctx.scope, { first, after: args.after, filter: args.filter });
       return connectionFrom<(typeof page.rows)[number]>(page);
     },
   }),
@@ -93,7 +92,7 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'One session by id, or null when this project has none by that id.',
     args: { id: t.arg.id({ required: true, description: 'The session id.' }) },
-    resolve: async (_root, args, ctx) => (await sessionsByIds(ctx.scope, [args.id]))[0] ?? null,
+    resolve: async (_root, args, ctx) => (await sessionsByIds(ctx.services.db, ctx.scope, [args.id]))[0] ?? null,
   }),
 }));
 
@@ -108,7 +107,7 @@ builder.prismaObjectField('Trace', 'session', (t) =>
       // One read for the sessions of every trace in the response.
       const loader = executionLoader(ctx, info, 'Trace.session', () =>
         new DataLoader<string, SessionRow | null>(async (ids) => {
-          const rows = new Map((await sessionsByIds(ctx.scope, ids)).map((row) => [row.id, row]));
+          const rows = new Map((await sessionsByIds(ctx.services.db, ctx.scope, ids)).map((row) => [row.id, row]));
           return ids.map((id) => rows.get(id) ?? null);
         }),
       );

@@ -2,8 +2,8 @@
  * Sessions: the conversations or threads traces belong to (a root span's `sessionId`, OTLP's
  * `gen_ai.conversation.id` or `session.id`), listed with the rollups the write path keeps.
  */
-import { database } from '../db/database.js';
-import { column, raw, sql, type Sql } from '../db/dialect.js';
+import type { Database } from '../db/database.js';
+import { column, raw, sql, type Dialect, type Sql } from '../db/dialect.js';
 import { filterText, rangeConditions, type DateTimeRange } from '../db/filters.js';
 import { countRows, pageOfRows, type RowPage, type SortKey } from '../db/keyset.js';
 import type { SessionRow } from '../db/rows.js';
@@ -28,10 +28,10 @@ const KEYS: SortKey[] = [
   { expr: col('id'), direction: 'DESC', kind: 'string' },
 ];
 
-function sessionConditions(scope: Scope, filter: SessionFilter | null | undefined): Sql {
+function sessionConditions(dialect: Dialect, scope: Scope, filter: SessionFilter | null | undefined): Sql {
   const conditions: Sql[] = [sql`${col('projectId')} = ${scope.projectId}`];
   const search = filterText(filter?.search, 'filter.search');
-  if (search) conditions.push(database().dialect.containsText(col('id'), search));
+  if (search) conditions.push(dialect.containsText(col('id'), search));
   conditions.push(...rangeConditions(col('lastTime'), filter?.lastTime, 'filter.lastTime'));
   if (filter?.hasError === true) conditions.push(sql`${col('errorCount')} > 0`);
   if (filter?.hasError === false) conditions.push(sql`${col('errorCount')} = 0`);
@@ -40,11 +40,11 @@ function sessionConditions(scope: Scope, filter: SessionFilter | null | undefine
 
 /** A page of the project's sessions, most recently active first, and a lazy total. */
 export async function searchSessions(
+  { read, dialect }: Database,
   scope: Scope,
   { first, after, filter }: { first: number; after?: string | null; filter?: SessionFilter | null },
 ): Promise<RowPage<SessionRow> & { totalCount: () => Promise<number> }> {
-  const { read } = database();
-  const where = sessionConditions(scope, filter);
+  const where = sessionConditions(dialect, scope, filter);
   const page = await pageOfRows(read, {
     from: FROM,
     columns: raw(SESSION_COLUMNS.map((name) => `"${ALIAS}"."${name}"`).join(', ')),
@@ -57,6 +57,6 @@ export async function searchSessions(
 }
 
 /** Sessions by id, in the caller's project (missing ones left out). */
-export function sessionsByIds(scope: Scope, ids: readonly string[]): Promise<SessionRow[]> {
-  return database().read.session.findMany({ where: { projectId: scope.projectId, id: { in: [...ids] } } });
+export function sessionsByIds(db: Database, scope: Scope, ids: readonly string[]): Promise<SessionRow[]> {
+  return db.read.session.findMany({ where: { projectId: scope.projectId, id: { in: [...ids] } } });
 }

@@ -2,7 +2,7 @@
  * A live view of one trace: every span change, in the order the changes were committed. A trace id
  * with no span yet is waited for: the feed stays open and its first span arrives as it is written.
  *
- * The changes of a trace are put in order once per process (`TraceChanges`), whatever the number of
+ * The changes of a trace are put in order once per server (`TraceChanges`), whatever the number of
  * subscribers: one pub/sub listener, one reorder buffer, one gap fill, and one change object per
  * change, handed to every subscriber (so that subscribers with the same operation can share its
  * execution and its serialized payload: src/subscriptions/shared-execution.ts).
@@ -21,8 +21,8 @@
  * With `after`, a client that read the spans itself (or lost its connection) resumes where it left
  * off: only the changes with a higher seq are sent, with no replay of what it already holds.
  */
-import { database } from '../db/database.js';
-import { isTraceDeletion, onEveryMessage, traceKey, type SpanChangeMessage } from '../pubsub.js';
+import type { Database } from '../db/database.js';
+import { isTraceDeletion, traceKey, type PubSub, type SpanChangeMessage } from '../pubsub.js';
 import { BoundedFeed, type FeedFailure, type FeedOptions } from '../subscriptions/bounded-feed.js';
 import type { SpanRow } from '../db/rows.js';
 import type { Scope } from '../schema/context.js';
@@ -57,7 +57,7 @@ interface Follower {
   interrupted(): void;
 }
 
-/** The changes of one trace, in commit order, for every subscriber of it in this process. */
+/** The changes of one trace, in commit order, for every subscriber of it on this server. */
 class TraceChanges {
   readonly followers = new Set<Follower>();
   /** Resolves once it is known where the trace's changes start (0 for a trace with no span yet). */
@@ -77,19 +77,21 @@ class TraceChanges {
   private stopped = false;
 
   constructor(
+    private readonly db: Database,
+    pubsub: PubSub,
     readonly projectId: string,
     readonly traceId: string,
     private readonly bufferLimit: number,
     private readonly forget: () => void,
   ) {
-    this.stopListening = onEveryMessage('trace:spans', traceKey(projectId, traceId), (message) => this.arrived(message));
+    this.stopListening = pubsub.follow('trace:spans', traceKey(projectId, traceId), (message) => this.arrived(message));
     this.ready = this.start();
     this.ready.catch(() => this.stop());
     this.catchUp = setTimeout(() => void this.fill(), CATCH_UP_AFTER_MS);
   }
 
   private async start() {
-    const trace = await database().read.trace.findUnique({
+    const trace = await this.db.read.trace.findUnique({
       where: { projectId_id: { projectId: this.projectId, id: this.traceId } },
       select: { spanSeq: true },
     });
@@ -147,7 +149,7 @@ class TraceChanges {
     if (this.filling || this.stopped || this.delivered === undefined) return;
     this.filling = true;
     try {
-      for (const row of await spansChangedAfter(this.projectId, this.traceId, this.delivered)) this.send(row);
+      for (const row of await spansChangedAfter(this.db, this.projectId, this.traceId, this.delivered)) this.send(row);
     } catch {
       return this.interrupt();
     } finally {
@@ -191,35 +193,12 @@ class TraceChanges {
  * The spans whose last change is past `seq`, in change order, without their content (read when a
  * subscriber selects it): exactly the state the changes after `seq` led to.
  */
-function spansChangedAfter(projectId: string, traceId: string, seq: number): Promise<SpanRow[]> {
-  return database().read.span.findMany({
+function spansChangedAfter(db: Database, projectId: string, traceId: string, seq: number): Promise<SpanRow[]> {
+  return db.read.span.findMany({
     where: { projectId, traceId, seq: { gt: seq } },
     orderBy: { seq: 'asc' },
     omit: { input: true, output: true, instructions: true },
   }) as Promise<SpanRow[]>;
-}
-
-const traces = new Map<string, TraceChanges>();
-
-/** Follows a trace's changes; call the returned function to stop. */
-function follow(projectId: string, traceId: string, bufferLimit: number, follower: Follower): { changes: TraceChanges; leave(): void } {
-  const key = traceKey(projectId, traceId);
-  let changes = traces.get(key);
-  if (!changes) {
-    const created: TraceChanges = new TraceChanges(projectId, traceId, bufferLimit, () => {
-      if (traces.get(key) === created) traces.delete(key);
-    });
-    traces.set(key, (changes = created));
-  }
-  changes.followers.add(follower);
-  const following = changes;
-  return {
-    changes,
-    leave: () => {
-      following.followers.delete(follower);
-      if (following.followers.size === 0) following.stop();
-    },
-  };
 }
 
 /** A span's content: what changes and snapshots carry a way to read, rather than the content itself. */
@@ -241,6 +220,7 @@ class ContentPage {
   private loaded?: WeakRef<Map<string, SpanContent>>;
 
   constructor(
+    private readonly db: Database,
     private readonly projectId: string,
     private readonly ids: string[],
   ) {}
@@ -251,8 +231,7 @@ class ContentPage {
   async of(id: string): Promise<SpanContent | undefined> {
     const kept = this.held ?? this.loaded?.deref();
     if (kept) return kept.get(id);
-    this.loading ??= database()
-      .read.span.findMany({
+    this.loading ??= this.db.read.span.findMany({
         where: { projectId: this.projectId, id: { in: this.ids } },
         select: { id: true, input: true, output: true, instructions: true },
       })
@@ -268,21 +247,14 @@ class ContentPage {
   }
 }
 
-/**
- * Orders subscribers' joins and snapshot reads: a snapshot read that started after a subscriber
- * began following the trace reflects every change the subscriber was not sent live.
- */
-let joins = 0;
-
 interface Snapshot {
   /** The trace's stream that was followed when the read started. */
   changes: TraceChanges;
-  /** The value of `joins` when the read started. */
+  /** The value of `TraceSpanFeeds.joins` when the read started. */
   startedAfter: number;
   /** The stored spans as CREATED changes, in start order, and the last change they reflect. */
   read: Promise<{ events: SpanChangeEvent[]; upTo: number }>;
 }
-const snapshots = new Map<string, Snapshot>();
 
 /** What a subscriber replays: the stored spans, then the changes it would otherwise have missed. */
 interface Replay {
@@ -291,132 +263,177 @@ interface Replay {
   missed: SpanChangeEvent[];
 }
 
-/**
- * The spans stored in a trace, in start order, as CREATED changes, from one statement: a consistent
- * cut, whose highest seq is the last change it reflects. Read without content (see ContentPage).
- *
- * Subscribers share reads, and the change objects in them (so they share execution too): one that
- * joined before a read started takes it as it is; one that joined after takes it with the changes
- * the trace's stream sent since, as long as the stream has followed the trace all along and still
- * holds them. A new read starts on the next turn of the event loop, so that subscribers joining
- * together (a wall screen opening, a team following a link) share it.
- */
-async function storedSpans(projectId: string, traceId: string, changes: TraceChanges, joinedAt: number): Promise<Replay> {
-  const key = traceKey(projectId, traceId);
-  const shared = snapshots.get(key);
-  if (shared && shared.changes === changes) {
-    if (shared.startedAfter >= joinedAt) return { ...(await shared.read), missed: [] };
-    const snapshot = await shared.read;
-    const missed = changes.changesAfter(snapshot.upTo);
-    if (missed) return { ...snapshot, missed };
+declare module '../services.js' {
+  interface Services {
+    /** The live span feeds of traces: each followed trace's changes put in order once for all its subscribers. */
+    readonly spanFeeds: TraceSpanFeeds;
   }
-  const entry: Snapshot = { changes, startedAfter: Infinity, read: undefined as unknown as Snapshot['read'] };
-  entry.read = new Promise<SpanRow[]>((resolve, reject) =>
-    setImmediate(() => {
-      entry.startedAfter = joins;
-      database()
-        .read.span.findMany({
-          where: { projectId, traceId },
-          orderBy: [{ startTime: 'asc' }, { id: 'asc' }],
-          omit: { input: true, output: true, instructions: true },
-        })
-        .then((rows) => resolve(rows as SpanRow[]), reject);
-    }),
-  ).then((rows) => {
-    const events: SpanChangeEvent[] = [];
-    for (let start = 0; start < rows.length; start += CONTENT_PAGE) {
-      const page = rows.slice(start, start + CONTENT_PAGE);
-      const content = new ContentPage(projectId, page.map((span) => span.id));
-      for (const span of page) events.push({ op: 'CREATED', span, seq: span.seq, replayed: true, content: () => content.of(span.id) });
-    }
-    return { events, upTo: rows.reduce((max, span) => Math.max(max, span.seq), 0) };
-  });
-  snapshots.set(key, entry);
-  const forget = () => {
-    if (snapshots.get(key) === entry) snapshots.delete(key);
-  };
-  entry.read.then(() => setTimeout(forget, SNAPSHOT_SHARED_MS).unref(), forget);
-  return { ...(await entry.read), missed: [] };
 }
 
-export async function openTraceSpanFeed(
-  scope: Scope,
-  traceId: string,
-  options: FeedOptions & { replay: boolean; after?: number | null },
-): Promise<AsyncIterable<SpanChangeEvent | FeedFailure>> {
-  const { projectId } = scope;
-  const feed = new BoundedFeed<SpanChangeEvent>(options);
-  const joinedAt = ++joins;
-  const resuming = options.after !== undefined && options.after !== null;
-  /** Live changes held while the replay (or what was missed since `after`) is read and sent; undefined once they flow. */
-  let held: SpanChangeEvent[] | undefined = options.replay || resuming ? [] : undefined;
-  /** Changes up to this seq are reflected in what the subscriber was sent first (or came before it). */
-  let baseline = 0;
-  /** The last seq sent live: a change can reach the stream after a read already reflected it. */
-  let sentThrough = 0;
-  /** Spans created after the baseline that this subscriber has been sent. */
-  const seen = new Set<string>();
+/** The span feeds of one server: the traces it follows, and the replay snapshots its subscribers share. */
+export class TraceSpanFeeds {
+  private readonly traces = new Map<string, TraceChanges>();
+  private readonly snapshots = new Map<string, Snapshot>();
+  /**
+   * Orders subscribers' joins and snapshot reads: a snapshot read that started after a subscriber
+   * began following the trace reflects every change the subscriber was not sent live.
+   */
+  private joins = 0;
 
-  const forward = (event: SpanChangeEvent) => {
-    if (event.seq <= baseline || event.seq <= sentThrough) return;
-    sentThrough = event.seq;
-    const { id, createdSeq } = event.span;
-    // A span the subscriber has not been sent yet arrives as CREATED, whatever became of it since.
-    const isNew = createdSeq > baseline && !seen.has(id);
-    if (createdSeq > baseline) seen.add(id);
-    const op = isNew ? 'CREATED' : 'UPDATED';
-    // The shared change object whenever this subscriber sees it as the stream does (nearly always).
-    feed.push(op === event.op ? event : { ...event, op });
-  };
+  constructor(
+    private readonly db: Database,
+    private readonly pubsub: PubSub,
+  ) {}
 
-  const { changes, leave } = follow(projectId, traceId, options.bufferLimit, {
-    change: (event) => {
-      if (!held) return forward(event);
-      held.push(event);
-      if (held.length > options.bufferLimit) feed.failTooSlow();
-    },
-    deleted: () => feed.deleted(`trace ${traceId}`),
-    interrupted: () => feed.interrupt(),
-  });
-  feed.onEnd(leave);
+  /** A feed of a trace's span changes for one subscriber (see the top of this file). */
+  async open(
+    scope: Scope,
+    traceId: string,
+    options: FeedOptions & { replay: boolean; after?: number | null },
+  ): Promise<AsyncIterable<SpanChangeEvent | FeedFailure>> {
+    const { projectId } = scope;
+    const feed = new BoundedFeed<SpanChangeEvent>(options);
+    const joinedAt = ++this.joins;
+    const resuming = options.after !== undefined && options.after !== null;
+    /** Live changes held while the replay (or what was missed since `after`) is read and sent; undefined once they flow. */
+    let held: SpanChangeEvent[] | undefined = options.replay || resuming ? [] : undefined;
+    /** Changes up to this seq are reflected in what the subscriber was sent first (or came before it). */
+    let baseline = 0;
+    /** The last seq sent live: a change can reach the stream after a read already reflected it. */
+    let sentThrough = 0;
+    /** Spans created after the baseline that this subscriber has been sent. */
+    const seen = new Set<string>();
 
-  let stored: SpanChangeEvent[];
-  try {
-    await changes.ready;
-    if (resuming) {
-      // From where the client's own read (or its last change) left off: the changes since, from the
-      // stream when it still holds them, else the spans they left (one read, usually of nothing).
-      baseline = options.after!;
-      const missed =
-        changes.changesAfter(baseline) ??
-        (await spansChangedAfter(projectId, traceId, baseline)).map((span): SpanChangeEvent => ({ op: 'UPDATED', span, seq: span.seq, replayed: false }));
-      const lastMissed = missed.at(-1)?.seq ?? 0;
-      const live = [...missed, ...held!.filter((event) => event.seq > lastMissed)];
+    const forward = (event: SpanChangeEvent) => {
+      if (event.seq <= baseline || event.seq <= sentThrough) return;
+      sentThrough = event.seq;
+      const { id, createdSeq } = event.span;
+      // A span the subscriber has not been sent yet arrives as CREATED, whatever became of it since.
+      const isNew = createdSeq > baseline && !seen.has(id);
+      if (createdSeq > baseline) seen.add(id);
+      const op = isNew ? 'CREATED' : 'UPDATED';
+      // The shared change object whenever this subscriber sees it as the stream does (nearly always).
+      feed.push(op === event.op ? event : { ...event, op });
+    };
+
+    const { changes, leave } = this.follow(projectId, traceId, options.bufferLimit, {
+      change: (event) => {
+        if (!held) return forward(event);
+        held.push(event);
+        if (held.length > options.bufferLimit) feed.failTooSlow();
+      },
+      deleted: () => feed.deleted(`trace ${traceId}`),
+      interrupted: () => feed.interrupt(),
+    });
+    feed.onEnd(leave);
+
+    let stored: SpanChangeEvent[];
+    try {
+      await changes.ready;
+      if (resuming) {
+        // From where the client's own read (or its last change) left off: the changes since, from the
+        // stream when it still holds them, else the spans they left (one read, usually of nothing).
+        baseline = options.after!;
+        const missed =
+          changes.changesAfter(baseline) ??
+          (await spansChangedAfter(this.db, projectId, traceId, baseline)).map((span): SpanChangeEvent => ({ op: 'UPDATED', span, seq: span.seq, replayed: false }));
+        const lastMissed = missed.at(-1)?.seq ?? 0;
+        const live = [...missed, ...held!.filter((event) => event.seq > lastMissed)];
+        held = undefined;
+        for (const event of live) forward(event);
+        return feed;
+      }
+      if (!options.replay) {
+        // From the changes the stream has sent so far: nothing to read.
+        baseline = changes.sentUpTo;
+        return feed;
+      }
+      const replay = await this.snapshotOf(projectId, traceId, changes, joinedAt);
+      stored = replay.events;
+      baseline = replay.upTo;
+      // Changes sent before this subscriber followed the trace, then those held since (without repeats).
+      const lastMissed = replay.missed.at(-1)?.seq ?? 0;
+      held = [...replay.missed, ...held!.filter((event) => event.seq > lastMissed)];
+    } catch (error) {
+      feed.end();
+      throw error;
+    }
+
+    feed.preloadInPages(stored, REPLAY_PAGE, () => {
+      // The replay is out: the live changes held meanwhile follow, then the rest as it comes.
+      const live = held ?? [];
       held = undefined;
       for (const event of live) forward(event);
-      return feed;
-    }
-    if (!options.replay) {
-      // From the changes the stream has sent so far: nothing to read.
-      baseline = changes.sentUpTo;
-      return feed;
-    }
-    const replay = await storedSpans(projectId, traceId, changes, joinedAt);
-    stored = replay.events;
-    baseline = replay.upTo;
-    // Changes sent before this subscriber followed the trace, then those held since (without repeats).
-    const lastMissed = replay.missed.at(-1)?.seq ?? 0;
-    held = [...replay.missed, ...held!.filter((event) => event.seq > lastMissed)];
-  } catch (error) {
-    feed.end();
-    throw error;
+    });
+    return feed;
   }
 
-  feed.preloadInPages(stored, REPLAY_PAGE, () => {
-    // The replay is out: the live changes held meanwhile follow, then the rest as it comes.
-    const live = held ?? [];
-    held = undefined;
-    for (const event of live) forward(event);
-  });
-  return feed;
+  /** Follows a trace's changes; call the returned function to stop. */
+  private follow(projectId: string, traceId: string, bufferLimit: number, follower: Follower): { changes: TraceChanges; leave(): void } {
+    const key = traceKey(projectId, traceId);
+    let changes = this.traces.get(key);
+    if (!changes) {
+      const created: TraceChanges = new TraceChanges(this.db, this.pubsub, projectId, traceId, bufferLimit, () => {
+        if (this.traces.get(key) === created) this.traces.delete(key);
+      });
+      this.traces.set(key, (changes = created));
+    }
+    changes.followers.add(follower);
+    const following = changes;
+    return {
+      changes,
+      leave: () => {
+        following.followers.delete(follower);
+        if (following.followers.size === 0) following.stop();
+      },
+    };
+  }
+
+  /**
+   * The spans stored in a trace, in start order, as CREATED changes, from one statement: a consistent
+   * cut, whose highest seq is the last change it reflects. Read without content (see ContentPage).
+   *
+   * Subscribers share reads, and the change objects in them (so they share execution too): one that
+   * joined before a read started takes it as it is; one that joined after takes it with the changes
+   * the trace's stream sent since, as long as the stream has followed the trace all along and still
+   * holds them. A new read starts on the next turn of the event loop, so that subscribers joining
+   * together (a wall screen opening, a team following a link) share it.
+   */
+  private async snapshotOf(projectId: string, traceId: string, changes: TraceChanges, joinedAt: number): Promise<Replay> {
+    const key = traceKey(projectId, traceId);
+    const shared = this.snapshots.get(key);
+    if (shared && shared.changes === changes) {
+      if (shared.startedAfter >= joinedAt) return { ...(await shared.read), missed: [] };
+      const snapshot = await shared.read;
+      const missed = changes.changesAfter(snapshot.upTo);
+      if (missed) return { ...snapshot, missed };
+    }
+    const entry: Snapshot = { changes, startedAfter: Infinity, read: undefined as unknown as Snapshot['read'] };
+    entry.read = new Promise<SpanRow[]>((resolve, reject) =>
+      setImmediate(() => {
+        entry.startedAfter = this.joins;
+        this.db.read.span
+          .findMany({
+            where: { projectId, traceId },
+            orderBy: [{ startTime: 'asc' }, { id: 'asc' }],
+            omit: { input: true, output: true, instructions: true },
+          })
+          .then((rows) => resolve(rows as SpanRow[]), reject);
+      }),
+    ).then((rows) => {
+      const events: SpanChangeEvent[] = [];
+      for (let start = 0; start < rows.length; start += CONTENT_PAGE) {
+        const page = rows.slice(start, start + CONTENT_PAGE);
+        const content = new ContentPage(this.db, projectId, page.map((span) => span.id));
+        for (const span of page) events.push({ op: 'CREATED', span, seq: span.seq, replayed: true, content: () => content.of(span.id) });
+      }
+      return { events, upTo: rows.reduce((max, span) => Math.max(max, span.seq), 0) };
+    });
+    this.snapshots.set(key, entry);
+    const forget = () => {
+      if (this.snapshots.get(key) === entry) this.snapshots.delete(key);
+    };
+    entry.read.then(() => setTimeout(forget, SNAPSHOT_SHARED_MS).unref(), forget);
+    return { ...(await entry.read), missed: [] };
+  }
 }

@@ -1,6 +1,6 @@
 /** The project-wide spans list and a trace's filtered spans, as pages or lists of ids. */
-import { database } from '../db/database.js';
-import { column, join, raw, sql, type Sql } from '../db/dialect.js';
+import type { Database } from '../db/database.js';
+import { column, join, raw, sql, type Dialect, type Sql } from '../db/dialect.js';
 import { allOf, inList } from '../db/filters.js';
 import { countRows, pageOfRows, type RowPage, type SortKey } from '../db/keyset.js';
 import { spanConditions, type SpanFilter } from './span-filter.js';
@@ -10,8 +10,7 @@ const ALIAS = 'span';
 const FROM = raw(`"Span" AS "${ALIAS}"`);
 const col = (name: string) => column(ALIAS, name);
 
-function spanWhere(scope: Scope, filter: SpanFilter | null | undefined, extra: Sql[] = []): Sql {
-  const { dialect } = database();
+function spanWhere(dialect: Dialect, scope: Scope, filter: SpanFilter | null | undefined, extra: Sql[] = []): Sql {
   return allOf([sql`${col('projectId')} = ${scope.projectId}`, ...extra, ...spanConditions(dialect, ALIAS, filter)]);
 }
 
@@ -21,11 +20,11 @@ function spanWhere(scope: Scope, filter: SpanFilter | null | undefined, extra: S
  * (projectId, startTime, id) index.
  */
 export async function searchSpans(
+  { read, dialect }: Database,
   scope: Scope,
   search: { first: number; after?: string | null; filter?: SpanFilter | null; columns: readonly string[] },
 ): Promise<RowPage & { totalCount: () => Promise<number> }> {
-  const { read } = database();
-  const where = spanWhere(scope, search.filter);
+  const where = spanWhere(dialect, scope, search.filter);
   const keys: SortKey[] = [
     { expr: col('startTime'), direction: 'DESC', kind: 'date' },
     { expr: col('id'), direction: 'DESC', kind: 'string' },
@@ -45,11 +44,15 @@ export async function searchSpans(
  * Ids of the spans of several traces that match a filter, per trace, in start order: one statement
  * for all the traces a response shows.
  */
-export async function matchingSpanIds(scope: Scope, traceIds: readonly string[], filter: SpanFilter): Promise<Map<string, string[]>> {
-  const { read } = database();
+export async function matchingSpanIds(
+  { read, dialect }: Database,
+  scope: Scope,
+  traceIds: readonly string[],
+  filter: SpanFilter,
+): Promise<Map<string, string[]>> {
   const rows = await read.$queryRaw<{ id: string; traceId: string }[]>(
     sql`SELECT ${col('id')} AS "id", ${col('traceId')} AS "traceId" FROM ${FROM}
-        WHERE ${spanWhere(scope, filter, inList(col('traceId'), traceIds))}
+        WHERE ${spanWhere(dialect, scope, filter, inList(col('traceId'), traceIds))}
         ORDER BY ${col('traceId')}, ${col('startTime')}, ${col('id')}`,
   );
   const byTrace = new Map<string, string[]>(traceIds.map((id) => [id, []]));

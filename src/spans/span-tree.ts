@@ -10,7 +10,7 @@
 import DataLoader from 'dataloader';
 import type { GraphQLResolveInfo } from 'graphql';
 import { addCosts } from '../costs/money.js';
-import { database } from '../db/database.js';
+import type { Database } from '../db/database.js';
 import { join, sql } from '../db/dialect.js';
 import type { Context } from '../schema/context.js';
 import { executionLoader } from '../schema/loaders.js';
@@ -167,8 +167,8 @@ interface SkeletonRow {
  * order (the database's order of startTime and id, the same as the START order of `Trace.spans`).
  * The error text is never read, only whether there is one.
  */
-async function readSkeletons(projectId: string, traceIds: readonly string[]): Promise<Map<string, SkeletonSpan[]>> {
-  const rows = await database().read.$queryRaw<SkeletonRow[]>(
+async function readSkeletons(db: Database, projectId: string, traceIds: readonly string[]): Promise<Map<string, SkeletonSpan[]>> {
+  const rows = await db.read.$queryRaw<SkeletonRow[]>(
     sql`SELECT "id", "traceId", "parentId", "totalTokens", "cost", CASE WHEN "error" IS NULL THEN 0 ELSE 1 END AS "failed"
         FROM "Span" WHERE "projectId" = ${projectId} AND "traceId" IN (${join([...traceIds])})
         ORDER BY "traceId", "startTime", "id"`,
@@ -196,10 +196,10 @@ export interface SpanTrees {
   forget(traceId: string): void;
 }
 
-function treesOf(projectId: string): SpanTrees {
+function treesOf(db: Database, projectId: string): SpanTrees {
   const known = new Map<string, SpanTree>();
   const loader = new DataLoader<string, SpanTree>(async (traceIds) => {
-    const skeletons = await readSkeletons(projectId, traceIds);
+    const skeletons = await readSkeletons(db, projectId, traceIds);
     return traceIds.map((traceId) => {
       const tree = spanTreeOf(skeletons.get(traceId) ?? []);
       known.set(traceId, tree);
@@ -218,7 +218,7 @@ function treesOf(projectId: string): SpanTrees {
 
 /** The span trees of the execution `info` belongs to: each trace's read once, for every field that asks. */
 export function spanTrees(ctx: Context, info: GraphQLResolveInfo): SpanTrees {
-  return executionLoader(ctx, info, 'spanTrees', () => treesOf(ctx.scope.projectId));
+  return executionLoader(ctx, info, 'spanTrees', () => treesOf(ctx.services.db, ctx.scope.projectId));
 }
 
 /**

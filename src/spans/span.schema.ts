@@ -6,7 +6,6 @@ import { selectsField } from '../schema/selected-fields.js';
 import { traceStarts, type TraceStarts } from '../traces/trace-start.js';
 import { DateTimeRange, FloatRange } from '../schema/ranges.js';
 import { EventKind, eventsQuery } from '../events/event.schema.js';
-import { database } from '../db/database.js';
 import { pageSize } from '../db/keyset.js';
 import { SPAN_TYPES, SPAN_TYPE_DESCRIPTIONS } from '../vocabulary.js';
 import { COST_SOURCES } from '../costs/cost.service.js';
@@ -14,7 +13,7 @@ import type { SpanRow } from '../db/rows.js';
 import { searchSpans } from './span-search.js';
 import { connectionOf, PAGE, pageCost, resolveTotalCount } from '../schema/connections.js';
 import { SPAN_JSON_FIELDS, spanJson } from './span-json.js';
-import { openTraceSpanFeed, type SpanChangeEvent } from './span-feed.js';
+import type { SpanChangeEvent } from './span-feed.js';
 import { CONTENT_COLUMNS } from '../pubsub.js';
 import { executionLoader, selectionKey } from '../schema/loaders.js';
 import type { GraphQLResolveInfo } from 'graphql';
@@ -69,10 +68,10 @@ const SpanSubtree = builder.objectRef<SubtreeRollup>('SpanSubtree').implement({
 function ancestorRows(ctx: Context, info: GraphQLResolveInfo, ids: string[]): SpanRow[] | Promise<SpanRow[]> {
   const rows = executionLoader(ctx, info, `Span.ancestors:${selectionKey(info)}`, () => {
     // The same path plans the same query: the batch reads with the first one's.
-    const query = database().planned(queryFromInfo({ context: ctx, info, select: { id: true, traceId: true } }));
+    const query = ctx.services.db.planned(queryFromInfo({ context: ctx, info, select: { id: true, traceId: true } }));
     const loaded = new Map<string, SpanRow>();
     const loader = new DataLoader<string, SpanRow>(async (batch) => {
-      const found = (await database().read.span.findMany({
+      const found = (await ctx.services.db.read.span.findMany({
         ...query,
         where: { projectId: ctx.scope.projectId, id: { in: [...batch] } },
       })) as unknown as SpanRow[];
@@ -267,10 +266,10 @@ builder.queryFields((t) => ({
     description: 'One span by id, or null when it does not exist in this project.',
     args: { id: t.arg.id({ required: true, description: 'The span id.' }) },
     resolve: async (query, _root, args, ctx, info) => {
-      const span = await database().read.span.findUnique({
+      const span = await ctx.services.db.read.span.findUnique({
         // One span: its trace's start joins the same read (one statement on PostgreSQL) rather than
         // costing a statement of its own; the spans of its subtree take it from there.
-        ...database().planned(selectsField(info, 'startOffsetMs') ? withTraceStart(query) : query),
+        ...ctx.services.db.planned(selectsField(info, 'startOffsetMs') ? withTraceStart(query) : query),
         where: { projectId_id: { projectId: ctx.scope.projectId, id: args.id } },
       });
       const trace = (span as { trace?: { startTime?: unknown } } | null)?.trace;
@@ -293,8 +292,8 @@ builder.queryFields((t) => ({
         ctx,
         info,
         'Span',
-        (columns) => searchSpans(ctx.scope, { first, after: args.after, filter: args.filter, columns }),
-        (query, where) => database().read.span.findMany({ ...query, where }),
+        (columns) => searchSpans(ctx.services.db, ctx.scope, { first, after: args.after, filter: args.filter, columns }),
+        (query, where) => ctx.services.db.read.span.findMany({ ...query, where }),
       );
     },
   }),
@@ -303,7 +302,7 @@ builder.queryFields((t) => ({
 /** Spans a mutation wrote, with the relations the client selected on them. */
 export function spansAsSelected(query: PlannedQuery, ctx: Context, spans: SpanRow[]): Promise<SpanRow[]> {
   return withPlannedSelection('Span', query, spans, (planned, ids) =>
-    database().read.span.findMany({ ...database().planned(planned), where: { projectId: ctx.scope.projectId, id: { in: ids } } }),
+    ctx.services.db.read.span.findMany({ ...ctx.services.db.planned(planned), where: { projectId: ctx.scope.projectId, id: { in: ids } } }),
   );
 }
 
@@ -326,7 +325,7 @@ function missesContent(query: PlannedQuery, span: SpanRow): boolean {
  */
 function spanContent(ctx: Context, info: GraphQLResolveInfo, span: SpanRow) {
   return executionLoader(ctx, info, 'span-content', () =>
-    database().read.span.findUnique({
+    ctx.services.db.read.span.findUnique({
       where: { projectId_id: { projectId: ctx.scope.projectId, id: span.id } },
       select: { input: true, output: true, instructions: true },
     }),
@@ -389,7 +388,7 @@ builder.subscriptionFields((t) => ({
         if (args.after < 0) throw new BadUserInput('after: a seq is 0 or more', { argument: 'after' });
         if (args.replay) throw new BadUserInput('Use replay: true (send every stored span) or after: seq (send what changed since), not both', { argument: 'after' });
       }
-      return openTraceSpanFeed(ctx.scope, args.traceId, { ...feedOptionsOf(ctx), replay: args.replay ?? false, after: args.after });
+      return ctx.services.spanFeeds.open(ctx.scope, args.traceId, { ...feedOptionsOf(ctx), replay: args.replay ?? false, after: args.after });
     },
     resolve: (change) => unlessFailed(change),
   }),

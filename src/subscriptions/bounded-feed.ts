@@ -5,9 +5,15 @@
  * of the stream. So a stalled client costs at most `limit` items of memory and never slows anyone.
  */
 import { SpantreeError } from '../errors.js';
-import { shutdownSignal } from '../shutdown.js';
-import { onEveryMessage, type Channels } from '../pubsub.js';
+import type { Channels, PubSub } from '../pubsub.js';
 import type { Context } from '../schema/context.js';
+
+declare module '../services.js' {
+  interface Services {
+    /** Every live feed of the server: ended together when it stops. */
+    readonly feeds: LiveFeeds;
+  }
+}
 
 /** The item a feed yields in place of data to end a subscription with an error. */
 export class FeedFailure {
@@ -20,8 +26,10 @@ export function unlessFailed<T>(item: T | FeedFailure): T {
   return item;
 }
 
-/** What every feed is opened with: its bound, and the signal of its key's revocation. */
+/** What every feed is opened with: the server's feeds, its bound, and the signal of its key's revocation. */
 export interface FeedOptions {
+  /** The server's live feeds, which the new one joins (and leaves when it ends). */
+  feeds: LiveFeeds;
   /** How many items the subscriber may fall behind (SUBSCRIPTION_BUFFER). */
   bufferLimit: number;
   /** Aborted when the API key the subscription was opened with is revoked: the feed ends at once. */
@@ -30,13 +38,38 @@ export interface FeedOptions {
 
 /** How a subscription's feed is bounded and when it must end, for this request. */
 export function feedOptionsOf(ctx: Context): FeedOptions {
-  return { bufferLimit: ctx.limits.subscriptionBuffer, revoked: ctx.principal.revoked };
+  return { feeds: ctx.services.feeds, bufferLimit: ctx.limits.subscriptionBuffer, revoked: ctx.principal.revoked };
 }
 
-let highWater = 0;
-/** The most items any feed in this process has held at once (for the memory-bound tests). */
-export function feedHighWater(): number {
-  return highWater;
+/**
+ * The live feeds of one server. When it stops, every feed ends (SSE responses complete, WebSocket
+ * subscribers get their final messages, sockets can close), and a feed opened after that ends at once.
+ */
+export class LiveFeeds {
+  private readonly open = new Set<BoundedFeed<unknown>>();
+  private ended = false;
+  /**
+   * The most items any feed has held at once, over the server's life: what SUBSCRIPTION_BUFFER bounds
+   * (a snapshot being replayed counts only the page it has out).
+   */
+  mostHeld = 0;
+
+  /** How many feeds are open now. */
+  get size(): number {
+    return this.open.size;
+  }
+
+  join(feed: BoundedFeed<unknown>): void {
+    if (this.ended) return feed.end();
+    this.open.add(feed);
+    feed.onEnd(() => this.open.delete(feed));
+  }
+
+  /** Ends every feed: the server is stopping. */
+  endAll(): void {
+    this.ended = true;
+    for (const feed of [...this.open]) feed.end();
+  }
 }
 
 /**
@@ -90,22 +123,23 @@ export class BoundedFeed<T> implements AsyncIterableIterator<T | FeedFailure> {
   private low?: () => void;
   private lowWater = 0;
   private readonly cleanups: (() => void)[] = [];
-  private readonly onShutdown = () => this.end();
 
   private readonly limit: number;
+  private readonly feeds: LiveFeeds;
 
   constructor(options: FeedOptions) {
     this.limit = options.bufferLimit;
-    // The server is stopping: end the stream, so SSE responses complete and sockets can close.
-    shutdownSignal.signal.addEventListener('abort', this.onShutdown, { once: true });
-    this.cleanups.push(() => shutdownSignal.signal.removeEventListener('abort', this.onShutdown));
+    this.feeds = options.feeds;
     const { revoked } = options;
     if (revoked) {
       const onRevoked = () => this.fail(new SpantreeError('UNAUTHENTICATED', 'The API key of this subscription was revoked'));
       if (revoked.aborted) onRevoked();
-      revoked.addEventListener('abort', onRevoked, { once: true });
-      this.cleanups.push(() => revoked.removeEventListener('abort', onRevoked));
+      else {
+        revoked.addEventListener('abort', onRevoked, { once: true });
+        this.cleanups.push(() => revoked.removeEventListener('abort', onRevoked));
+      }
     }
+    options.feeds.join(this as BoundedFeed<unknown>);
   }
 
   /** Runs `cleanup` once, when the feed ends for any reason (client gone, overflow, shutdown). */
@@ -134,7 +168,7 @@ export class BoundedFeed<T> implements AsyncIterableIterator<T | FeedFailure> {
     if (this.ended) return;
     for (const item of items) this.queue.push(item);
     this.preloaded += items.length;
-    highWater = Math.max(highWater, this.queue.length);
+    this.feeds.mostHeld = Math.max(this.feeds.mostHeld, this.queue.length);
     this.signal();
   }
 
@@ -165,7 +199,7 @@ export class BoundedFeed<T> implements AsyncIterableIterator<T | FeedFailure> {
     if (this.ended) return;
     if (this.queue.length - this.preloaded >= this.limit) return this.failTooSlow();
     this.queue.push(item);
-    highWater = Math.max(highWater, this.queue.length);
+    this.feeds.mostHeld = Math.max(this.feeds.mostHeld, this.queue.length);
     this.signal();
   }
 
@@ -253,14 +287,15 @@ export class BoundedFeed<T> implements AsyncIterableIterator<T | FeedFailure> {
  * Hands every message of a pub/sub topic to `onMessage` from now on, until the feed ends: the
  * listener is registered before this returns, so a read made afterwards cannot miss a change
  * published after it. All the feeds of one topic share one listener and receive the same message
- * objects (see `onEveryMessage`).
+ * objects (see `PubSub.follow`).
  */
 export function listen<Channel extends keyof Channels>(
+  pubsub: PubSub,
   channel: Channel,
   key: Channels[Channel][0],
   feed: BoundedFeed<unknown>,
   onMessage: (message: Channels[Channel][1]) => void,
 ): void {
-  const stop = onEveryMessage(channel, key, (message) => feed.closed || onMessage(message));
+  const stop = pubsub.follow(channel, key, (message) => feed.closed || onMessage(message));
   feed.onEnd(stop);
 }

@@ -19,28 +19,28 @@ import { rightsOf } from '../schema/loaders.js';
 
 type Result = ExecutionResult | Promise<ExecutionResult>;
 
-const results = new WeakMap<object, Map<string, Result>>();
-
 /** Replaces each subscription's per-event execution with one shared by identical operations. */
 export function useSharedExecution(): Plugin {
+  /** Each event's results, by operation key: they live as long as the event does. */
+  const results = new WeakMap<object, Map<string, Result>>();
+  const documents = new DocumentNumbers();
+  async function subscribeShared(args: ExecutionArgs) {
+    const events = await createSourceEventStream(args);
+    if (!(Symbol.asyncIterator in events)) return events; // refused before it started: errors only
+    const ctx = args.contextValue as Context;
+    const key = operationKey(documents.of(args.document), args, ctx);
+    return mapEvents(events, (event) => {
+      if (typeof event !== 'object' || event === null) return executeEvent(args, ctx, event);
+      let byOperation = results.get(event);
+      if (!byOperation) results.set(event, (byOperation = new Map()));
+      let result = byOperation.get(key);
+      if (!result) byOperation.set(key, (result = executeEvent(args, ctx, event)));
+      return result;
+    });
+  }
   return {
     onSubscribe: ({ setSubscribeFn }) => setSubscribeFn(subscribeShared as never),
   };
-}
-
-async function subscribeShared(args: ExecutionArgs) {
-  const events = await createSourceEventStream(args);
-  if (!(Symbol.asyncIterator in events)) return events; // refused before it started: errors only
-  const ctx = args.contextValue as Context;
-  const key = operationKey(args, ctx);
-  return mapEvents(events, (event) => {
-    if (typeof event !== 'object' || event === null) return executeEvent(args, ctx, event);
-    let byOperation = results.get(event);
-    if (!byOperation) results.set(event, (byOperation = new Map()));
-    let result = byOperation.get(key);
-    if (!result) byOperation.set(key, (result = executeEvent(args, ctx, event)));
-    return result;
-  });
 }
 
 function executeEvent(args: ExecutionArgs, ctx: Context, event: unknown): Result {
@@ -72,30 +72,32 @@ function serializable(result: ExecutionResult): ExecutionResult {
 }
 
 /** A number per document: graphql-yoga's parser cache hands the same document to the same text. */
-const documentIds = new WeakMap<DocumentNode, number>();
-const documentTexts = new Map<string, number>();
-let lastDocumentId = 0;
+class DocumentNumbers {
+  private readonly ids = new WeakMap<DocumentNode, number>();
+  private readonly texts = new Map<string, number>();
+  private last = 0;
 
-function documentId(document: DocumentNode): number {
-  let id = documentIds.get(document);
-  if (id === undefined) {
-    // Documents parsed apart from the cache (it is an LRU) still share their text's number.
-    const text = document.loc?.source.body ?? print(document);
-    id = documentTexts.get(text);
+  of(document: DocumentNode): number {
+    let id = this.ids.get(document);
     if (id === undefined) {
-      // Never reused: two texts never share a number, whatever is forgotten.
-      id = ++lastDocumentId;
-      if (documentTexts.size < MAX_REMEMBERED_TEXTS) documentTexts.set(text, id);
+      // Documents parsed apart from the cache (it is an LRU) still share their text's number.
+      const text = document.loc?.source.body ?? print(document);
+      id = this.texts.get(text);
+      if (id === undefined) {
+        // Never reused: two texts never share a number, whatever is forgotten.
+        id = ++this.last;
+        if (this.texts.size < MAX_REMEMBERED_TEXTS) this.texts.set(text, id);
+      }
+      this.ids.set(document, id);
     }
-    documentIds.set(document, id);
+    return id;
   }
-  return id;
 }
 const MAX_REMEMBERED_TEXTS = 10_000;
 
 /** Short, and held by every subscription: a number for the document rather than its text. */
-function operationKey(args: ExecutionArgs, ctx: Context): string {
-  return `${documentId(args.document)}\u0000${rightsOf(ctx)}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}`;
+function operationKey(documentNumber: number, args: ExecutionArgs, ctx: Context): string {
+  return `${documentNumber}\u0000${rightsOf(ctx)}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}`;
 }
 
 /** The results of `source`'s events, ending (and releasing the feed) when the subscriber leaves. */

@@ -1,12 +1,12 @@
 /**
  * A live trace explorer: traces created or whose rollups changed, optionally only those matching a
- * TraceFilter. A change is checked once for all the subscribers of one filter in this process, in
+ * TraceFilter. A change is checked once for all the subscribers of one filter on this server, in
  * memory from the trace row it carries wherever the filter allows (src/traces/trace-match.ts), and
  * otherwise with the very SQL `traces(filter)` runs, so the two never disagree.
  */
-import { database } from '../db/database.js';
+import type { Database } from '../db/database.js';
 import { sql, type Sql } from '../db/dialect.js';
-import { onEveryMessage } from '../pubsub.js';
+import type { PubSub } from '../pubsub.js';
 import { BoundedFeed, type FeedFailure, type FeedOptions } from '../subscriptions/bounded-feed.js';
 import type { Scope } from '../schema/context.js';
 import { traceConditions, type TraceFilter } from './trace-search.js';
@@ -31,6 +31,8 @@ class FilterFeed {
   private queue = Promise.resolve();
 
   constructor(
+    private readonly db: Database,
+    pubsub: PubSub,
     scope: Scope,
     filter: TraceFilter | null | undefined,
     private readonly bufferLimit: number,
@@ -38,11 +40,11 @@ class FilterFeed {
     private readonly forget: () => void,
   ) {
     // Compiled first: a bad filter is an error when subscribing, not on the first update.
-    const conditions = () => traceConditions(scope, filter, { afterMs: staleAfterMs, now: new Date() });
+    const conditions = () => traceConditions(db.dialect, scope, filter, { afterMs: staleAfterMs, now: new Date() });
     conditions();
     this.conditions = conditions;
     this.inMemory = memoryMatcher(filter, { afterMs: staleAfterMs });
-    this.stopListening = onEveryMessage('trace:updated', scope.projectId, (trace) => this.arrived(trace));
+    this.stopListening = pubsub.follow('trace:updated', scope.projectId, (trace) => this.arrived(trace));
   }
 
   private arrived(trace: TraceRow) {
@@ -53,7 +55,7 @@ class FilterFeed {
       return;
     }
     this.queue = this.queue
-      .then(async () => this.matched(trace, await matchesInSql(this.conditions(), trace)))
+      .then(async () => this.matched(trace, await matchesInSql(this.db, this.conditions(), trace)))
       .catch(() => this.interrupt())
       .finally(() => this.checking--);
   }
@@ -78,31 +80,42 @@ class FilterFeed {
   }
 }
 
-const filters = new Map<string, FilterFeed>();
-
-/**
- * Follows the traces of a project that change and match `filter`. `filter.stale` is checked as each
- * change arrives; a change resets the trace's clock, so stale traces are listed with `traces`, and
- * under `stale: false` this feed shows a stuck run that comes back to life.
- */
-export function openTraceUpdateFeed(
-  scope: Scope,
-  filter: TraceFilter | null | undefined,
-  options: FeedOptions & { staleAfterMs: number },
-): AsyncIterable<TraceRow | FeedFailure> {
-  const key = `${scope.projectId}\u0000${options.staleAfterMs}\u0000${JSON.stringify(filter ?? null)}`;
-  let shared = filters.get(key);
-  if (!shared) {
-    const created: FilterFeed = new FilterFeed(scope, filter, options.bufferLimit, options.staleAfterMs, () => {
-      if (filters.get(key) === created) filters.delete(key);
-    });
-    filters.set(key, (shared = created));
+declare module '../services.js' {
+  interface Services {
+    /** The live trace explorers: each filter's changes checked once for all its subscribers. */
+    readonly traceFeeds: TraceUpdateFeeds;
   }
-  const feed = new BoundedFeed<TraceRow>(options);
-  shared.feeds.add(feed);
-  const joined = shared;
-  feed.onEnd(() => joined.leave(feed));
-  return feed;
+}
+
+/** The live explorers of one server, one per project and filter followed. */
+export class TraceUpdateFeeds {
+  private readonly filters = new Map<string, FilterFeed>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly pubsub: PubSub,
+  ) {}
+
+  /**
+   * Follows the traces of a project that change and match `filter`. `filter.stale` is checked as each
+   * change arrives; a change resets the trace's clock, so stale traces are listed with `traces`, and
+   * under `stale: false` this feed shows a stuck run that comes back to life.
+   */
+  open(scope: Scope, filter: TraceFilter | null | undefined, options: FeedOptions & { staleAfterMs: number }): AsyncIterable<TraceRow | FeedFailure> {
+    const key = `${scope.projectId}\u0000${options.staleAfterMs}\u0000${JSON.stringify(filter ?? null)}`;
+    let shared = this.filters.get(key);
+    if (!shared) {
+      const created: FilterFeed = new FilterFeed(this.db, this.pubsub, scope, filter, options.bufferLimit, options.staleAfterMs, () => {
+        if (this.filters.get(key) === created) this.filters.delete(key);
+      });
+      this.filters.set(key, (shared = created));
+    }
+    const feed = new BoundedFeed<TraceRow>(options);
+    shared.feeds.add(feed);
+    const joined = shared;
+    feed.onEnd(() => joined.leave(feed));
+    return feed;
+  }
 }
 
 /**
@@ -110,8 +123,8 @@ export function openTraceUpdateFeed(
  * spans). The row must still be at the change's number: if it moved on, the newer change is checked
  * in its turn, and an older state is never sent under a filter only the newer one matches.
  */
-async function matchesInSql(conditions: Sql, trace: TraceRow): Promise<boolean> {
-  const rows = await database().read.$queryRaw<unknown[]>(
+async function matchesInSql(db: Database, conditions: Sql, trace: TraceRow): Promise<boolean> {
+  const rows = await db.read.$queryRaw<unknown[]>(
     sql`SELECT 1 AS "hit" FROM "Trace" AS "trace"
         WHERE ${conditions} AND "trace"."id" = ${trace.id} AND "trace"."spanSeq" = ${trace.spanSeq}`,
   );

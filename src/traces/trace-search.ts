@@ -4,8 +4,8 @@
  * (projectId, startTime, id) for the default order, sought to from a cursor, GIN on PostgreSQL for
  * meta, tags and name search.
  */
-import { database } from '../db/database.js';
-import { column, join, raw, sql, type Sql } from '../db/dialect.js';
+import type { Database } from '../db/database.js';
+import { column, join, raw, sql, type Dialect, type Sql } from '../db/dialect.js';
 import { allOf, filterText, inList, metaObject, rangeConditions, tagList, type DateTimeRange, type FloatRange } from '../db/filters.js';
 import { countRows, nullsLast, pageOfRows, type Direction, type RowPage, type SortKey } from '../db/keyset.js';
 import { spanConditions, type SpanFilter } from '../spans/span-filter.js';
@@ -62,8 +62,7 @@ const col = (name: string) => column(ALIAS, name);
  * The WHERE clause of a trace filter, scoped to the caller's project. `staleness` says when a
  * running trace is stale (`filter.stale`), as of the moment the statement is built.
  */
-export function traceConditions(scope: Scope, filter: TraceFilter | null | undefined, staleness: Staleness): Sql {
-  const { dialect } = database();
+export function traceConditions(dialect: Dialect, scope: Scope, filter: TraceFilter | null | undefined, staleness: Staleness): Sql {
   const conditions: Sql[] = [sql`${col('projectId')} = ${scope.projectId}`];
   if (filter) {
     const search = filterText(filter.search, 'filter.search');
@@ -122,9 +121,8 @@ export interface TraceSearch {
 }
 
 /** A page of matching traces, newest first unless ordered otherwise, and a lazy total. */
-export async function searchTraces(scope: Scope, search: TraceSearch): Promise<RowPage & { totalCount: () => Promise<number> }> {
-  const { read } = database();
-  const where = traceConditions(scope, search.filter, { afterMs: search.staleAfterMs, now: new Date() });
+export async function searchTraces({ read, dialect }: Database, scope: Scope, search: TraceSearch): Promise<RowPage & { totalCount: () => Promise<number> }> {
+  const where = traceConditions(dialect, scope, search.filter, { afterMs: search.staleAfterMs, now: new Date() });
   const page = await pageOfRows(read, {
     from: FROM,
     columns: join(search.columns.map((name) => col(name)), ', '),

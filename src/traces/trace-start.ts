@@ -7,7 +7,6 @@ import DataLoader from 'dataloader';
 import type { GraphQLResolveInfo } from 'graphql';
 import type { Context } from '../schema/context.js';
 import { executionLoader } from '../schema/loaders.js';
-import { database } from '../db/database.js';
 
 export interface TraceStarts {
   /** Takes a trace row's start time, when the row has it, so that no statement reads it again. */
@@ -21,7 +20,7 @@ export function traceStarts(ctx: Context, info: GraphQLResolveInfo): TraceStarts
   return executionLoader(ctx, info, 'traceStarts', () => {
     const known = new Map<string, Date>();
     const loader = new DataLoader<string, Date>(async (traceIds) => {
-      const rows = await database().read.trace.findMany({
+      const rows = await ctx.services.db.read.trace.findMany({
         where: { projectId: ctx.scope.projectId, id: { in: [...traceIds] } },
         select: { id: true, startTime: true },
       });

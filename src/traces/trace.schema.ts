@@ -9,7 +9,6 @@ import { EventKind, eventsQuery } from '../events/event.schema.js';
 import { Span, SpanFilterInput, SpanType } from '../spans/span.schema.js';
 import { matchingSpanIds } from '../spans/span-search.js';
 import type { SpanFilter } from '../spans/span-filter.js';
-import { database } from '../db/database.js';
 import { inPageOrder, pageSize } from '../db/keyset.js';
 import { executionLoader, selectionKey } from '../schema/loaders.js';
 import { withPlannedSelection } from '../schema/reload.js';
@@ -21,7 +20,6 @@ import { compositionSteps, traceSummary } from './trace-rollup.js';
 import { MAX_TRACE_IDS, searchTraces, TRACE_ORDER_FIELDS } from './trace-search.js';
 import { isStale } from './trace-stale.js';
 import { spanTrees, type SpanTree } from '../spans/span-tree.js';
-import { openTraceUpdateFeed } from './trace-feed.js';
 import { deleteTrace } from './trace.service.js';
 import { feedOptionsOf, unlessFailed, type FeedFailure } from '../subscriptions/bounded-feed.js';
 
@@ -172,20 +170,20 @@ export const Trace = builder.prismaObject('Trace', {
 function traceSpans(ctx: Context, info: GraphQLResolveInfo, filter: SpanFilter | null) {
   // Planned for each trace's field, not once per batch: planning records, under the field's own
   // path, that its rows carry the selected columns (else each field would fall back to a query).
-  const query = database().planned(queryFromInfo({ context: ctx, info, select: { id: true, traceId: true } }));
+  const query = ctx.services.db.planned(queryFromInfo({ context: ctx, info, select: { id: true, traceId: true } }));
   const key = `Trace.spans:${selectionKey(info)}:${JSON.stringify(filter)}`;
   // The same path and arguments plan the same query: the batch reads with the first one's.
   return executionLoader(ctx, info, key, () => {
     type Row = { id: string; traceId: string };
     const read = (where: object, orderBy?: typeof inStartOrder) =>
-      database().read.span.findMany({ ...query, where: { projectId: ctx.scope.projectId, ...where }, orderBy }) as Promise<Row[]>;
+      ctx.services.db.read.span.findMany({ ...query, where: { projectId: ctx.scope.projectId, ...where }, orderBy }) as Promise<Row[]>;
     return new DataLoader<string, SpanRow[]>(async (traceIds) => {
       let byTrace: Map<string, Row[]>;
       if (!filter) {
         byTrace = new Map(traceIds.map((id) => [id, []]));
         for (const row of await read({ traceId: { in: [...traceIds] } }, inStartOrder)) byTrace.get(row.traceId)?.push(row);
       } else {
-        const idsByTrace = await matchingSpanIds(ctx.scope, traceIds, filter);
+        const idsByTrace = await matchingSpanIds(ctx.services.db, ctx.scope, traceIds, filter);
         const ids = [...idsByTrace.values()].flat();
         const rows = ids.length ? await read({ id: { in: ids } }) : [];
         byTrace = new Map(traceIds.map((traceId) => [traceId, inPageOrder(idsByTrace.get(traceId) ?? [], rows)]));
@@ -267,8 +265,8 @@ builder.queryFields((t) => ({
     description: 'One trace by id, or null when it does not exist in this project.',
     args: { id: t.arg.id({ required: true, description: 'The trace id.' }) },
     resolve: async (query, _root, args, ctx, info) => {
-      const trace = await database().read.trace.findUnique({
-        ...database().planned(query),
+      const trace = await ctx.services.db.read.trace.findUnique({
+        ...ctx.services.db.planned(query),
         where: { projectId_id: { projectId: ctx.scope.projectId, id: args.id } },
       });
       if (trace) traceStarts(ctx, info).remember(trace);
@@ -292,7 +290,7 @@ builder.queryFields((t) => ({
         info,
         'Trace',
         (columns) =>
-          searchTraces(ctx.scope, {
+          searchTraces(ctx.services.db, ctx.scope, {
             first,
             after: args.after,
             filter: args.filter,
@@ -300,7 +298,7 @@ builder.queryFields((t) => ({
             columns,
             staleAfterMs: ctx.limits.staleAfterMs,
           }),
-        (query, where) => database().read.trace.findMany({ ...query, where }),
+        (query, where) => ctx.services.db.read.trace.findMany({ ...query, where }),
       );
       const starts = traceStarts(ctx, info);
       for (const edge of connection.edges) starts.remember(edge.node);
@@ -317,7 +315,7 @@ builder.mutationFields((t) => ({
       'Deletes a trace with all its spans, events and metrics at once (ADMIN), for erasure requests; its live subscribers ' +
       'end with NOT_FOUND. true when it was deleted, false when the project has no such trace.',
     args: { id: t.arg.id({ required: true, description: 'The trace id.' }) },
-    resolve: (_root, args, ctx) => deleteTrace(ctx.scope.projectId, args.id),
+    resolve: (_root, args, ctx) => deleteTrace(ctx.services, ctx.scope.projectId, args.id),
   }),
 }));
 
@@ -327,13 +325,13 @@ builder.subscriptionFields((t) => ({
     description: 'Traces created or whose rollups changed; only those matching `filter`, the same filter as `traces`.',
     args: { filter: t.arg({ type: TraceFilterInput, required: false, description: 'Only traces matching this.' }) },
     subscribe: (_root, args, ctx) =>
-      openTraceUpdateFeed(ctx.scope, args.filter, { ...feedOptionsOf(ctx), staleAfterMs: ctx.limits.staleAfterMs }),
+      ctx.services.traceFeeds.open(ctx.scope, args.filter, { ...feedOptionsOf(ctx), staleAfterMs: ctx.limits.staleAfterMs }),
     resolve: async (query, change, _args, ctx, info) => {
       // The trace as this change left it; relations the client selected are read for it.
       const trace = unlessFailed(change as TraceRow | FeedFailure);
       traceStarts(ctx, info).remember(trace);
       const [selected] = await withPlannedSelection('Trace', query as PlannedQuery, [trace], (planned, ids) =>
-        database().read.trace.findMany({ ...database().planned(planned), where: { projectId: ctx.scope.projectId, id: { in: ids } } }),
+        ctx.services.db.read.trace.findMany({ ...ctx.services.db.planned(planned), where: { projectId: ctx.scope.projectId, id: { in: ids } } }),
       );
       return { ...selected!, ...trace };
     },

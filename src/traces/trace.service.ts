@@ -1,8 +1,9 @@
 /** Deleting traces: for erasure requests (deleteTrace) and for the retention sweep's trace clock. */
-import { database, type Tx } from '../db/database.js';
+import type { Database, Tx } from '../db/database.js';
 import { sql, raw } from '../db/dialect.js';
 import type { TraceRow } from '../db/rows.js';
-import { publish, traceKey } from '../pubsub.js';
+import { traceKey, type PubSub } from '../pubsub.js';
+import type { Services } from '../services.js';
 import { upsertSessionDeltas, type SessionDelta } from '../sessions/session-rollup.js';
 
 /** Tables whose rows belong to a trace (by "traceId"), deleted before the trace itself. */
@@ -13,24 +14,24 @@ const TRACE_MEMBERS = ['Event', 'Metric', 'Span'] as const;
  * live subscribers are told it is gone. Returns false when there is no such trace in the project.
  * Plain SQL: Prisma's emulated Restrict relations would refuse to delete a span that has children.
  */
-export async function deleteTrace(projectId: string, traceId: string): Promise<boolean> {
-  const deleted = await database().write((tx) => removeTrace(tx, projectId, traceId));
-  if (deleted) announceDeletion(projectId, traceId);
+export async function deleteTrace({ db, pubsub }: Pick<Services, 'db' | 'pubsub'>, projectId: string, traceId: string): Promise<boolean> {
+  const deleted = await db.write((tx) => removeTrace(db, tx, projectId, traceId));
+  if (deleted) announceDeletion(pubsub, projectId, traceId);
   return deleted;
 }
 
 /** Locks the trace (writers to it wait), then deletes it and everything in it; false if absent. */
-async function removeTrace(tx: Tx, projectId: string, traceId: string): Promise<boolean> {
+async function removeTrace(db: Database, tx: Tx, projectId: string, traceId: string): Promise<boolean> {
   const [found] = await tx.$queryRaw<Pick<TraceRow, 'sessionId' | 'startTime' | 'endTime' | 'totalTokens' | 'cost' | 'errorCount'>[]>(
     sql`SELECT "sessionId", "startTime", "endTime", "totalTokens", "cost", "errorCount" FROM "Trace"
-        WHERE "projectId" = ${projectId} AND "id" = ${traceId}${database().dialect.forUpdate}`,
+        WHERE "projectId" = ${projectId} AND "id" = ${traceId}${db.dialect.forUpdate}`,
   );
   if (!found) return false;
   for (const table of TRACE_MEMBERS) {
     await tx.$executeRaw(sql`DELETE FROM ${raw(`"${table}"`)} WHERE "projectId" = ${projectId} AND "traceId" = ${traceId}`);
   }
   await tx.$executeRaw(sql`DELETE FROM "Trace" WHERE "projectId" = ${projectId} AND "id" = ${traceId}`);
-  if (found.sessionId) await leaveSession(tx, projectId, found as typeof found & { sessionId: string });
+  if (found.sessionId) await leaveSession(db, tx, projectId, found as typeof found & { sessionId: string });
   return true;
 }
 
@@ -39,6 +40,7 @@ async function removeTrace(tx: Tx, projectId: string, traceId: string): Promise<
  * first and last times stay as they were: which trace held them, counts cannot tell.
  */
 async function leaveSession(
+  db: Database,
   tx: Tx,
   projectId: string,
   trace: Pick<TraceRow, 'startTime' | 'endTime' | 'totalTokens' | 'cost' | 'errorCount'> & { sessionId: string },
@@ -53,7 +55,7 @@ async function leaveSession(
     firstTime: startTime,
     lastTime: startTime,
   };
-  await upsertSessionDeltas(tx, projectId, [delta], new Date());
+  await upsertSessionDeltas(db.dialect, tx, projectId, [delta], new Date());
   await tx.$executeRaw(sql`DELETE FROM "Session" WHERE "projectId" = ${projectId} AND "id" = ${trace.sessionId} AND "traceCount" <= 0`);
 }
 
@@ -62,23 +64,28 @@ async function leaveSession(
  * transaction, so a sweep through large traces never holds writers up for long. The trace row goes
  * last, under its lock, with anything written into it meanwhile.
  */
-export async function deleteTraceInSteps(projectId: string, traceId: string, batchRows: number): Promise<void> {
+export async function deleteTraceInSteps(
+  { db, pubsub }: Pick<Services, 'db' | 'pubsub'>,
+  projectId: string,
+  traceId: string,
+  batchRows: number,
+): Promise<void> {
   for (const table of TRACE_MEMBERS) {
     const name = raw(`"${table}"`);
     for (;;) {
-      const removed = await database().write((tx) =>
+      const removed = await db.write((tx) =>
         tx.$executeRaw(sql`DELETE FROM ${name} WHERE "projectId" = ${projectId} AND "id" IN (
           SELECT "id" FROM ${name} WHERE "projectId" = ${projectId} AND "traceId" = ${traceId} LIMIT ${batchRows})`),
       );
       if (removed < batchRows) break;
     }
   }
-  if (await database().write((tx) => removeTrace(tx, projectId, traceId))) announceDeletion(projectId, traceId);
+  if (await db.write((tx) => removeTrace(db, tx, projectId, traceId))) announceDeletion(pubsub, projectId, traceId);
 }
 
 /** The last message on a deleted trace's channels: its subscribers end with NOT_FOUND. */
-function announceDeletion(projectId: string, traceId: string) {
+function announceDeletion(pubsub: PubSub, projectId: string, traceId: string) {
   const key = traceKey(projectId, traceId);
-  publish('trace:spans', key, { deletedTraceId: traceId });
-  publish('trace:events', key, { deletedTraceId: traceId });
+  pubsub.publish('trace:spans', key, { deletedTraceId: traceId });
+  pubsub.publish('trace:events', key, { deletedTraceId: traceId });
 }

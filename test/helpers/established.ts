@@ -4,22 +4,22 @@
  * servers run in this process: a subscription's own read of its trace, or its pub/sub listener,
  * shows that it has started. Never a fixed sleep.
  */
-import { database } from '../../src/db/database.js';
-import { listenerCount } from '../../src/pubsub.js';
 import type { Subscription } from './clients.js';
+import type { TestServer } from './server.js';
 import { eventually } from './wait.js';
 
 /**
  * Opens a subscription and waits until the server has run a statement about `traceId` whose SQL
  * matches `read` (e.g. /spanSeq/: traceSpans read where the trace's changes start), or, with
  * `read` 'listener', until one more pub/sub listener is registered (spanEvents without replay reads
- * nothing). 'listener' counts every listener of the process: call it when no other subscription is
+ * nothing). 'listener' counts every listener of the server: call it when no other subscription is
  * starting or ending (see `untilListenersSettle`).
  */
-export async function established(open: () => Subscription, traceId: string, read: RegExp | 'listener'): Promise<Subscription> {
+export async function established(server: TestServer, open: () => Subscription, traceId: string, read: RegExp | 'listener'): Promise<Subscription> {
+  const listenerCount = () => server.services.pubsub.followerCount;
   const listenersBefore = listenerCount();
   let seen = false;
-  const stop = database().onQuery((sql, params) => {
+  const stop = server.onQuery((sql, params) => {
     if (read !== 'listener' && read.test(sql) && params.includes(traceId)) seen = true;
   });
   try {
@@ -38,8 +38,6 @@ export async function established(open: () => Subscription, traceId: string, rea
 }
 
 /** Waits until the pub/sub listeners are back to `count` (subscriptions stopped earlier have let go of theirs). */
-export async function untilListenersSettle(count: number): Promise<void> {
-  await eventually(async () => listenerCount() === count, `the pub/sub listeners to settle at ${count}`);
+export async function untilListenersSettle(server: TestServer, count: number): Promise<void> {
+  await eventually(async () => server.services.pubsub.followerCount === count, `the pub/sub listeners to settle at ${count}`);
 }
-
-export { listenerCount };

@@ -1,14 +1,15 @@
 /**
  * A real Spantree server for a test file: fresh database, random port, spoken to over HTTP.
- * In-process, so a test can also count the SQL statements a request sends.
+ * In-process, so a test can also count the SQL statements a request sends and look at what the server
+ * holds (its services: database, pub/sub, live feeds), as the application object hands them out.
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { database } from '../../src/db/database.js';
-import { startServer, type RunningServer } from '../../src/server.js';
-import { resetShutdownSignal } from '../../src/shutdown.js';
+import type { QueryObserver } from '../../src/db/database.js';
+import type { Services } from '../../src/services.js';
+import { startServer, type SpantreeServer } from '../../src/server.js';
 import { createTestDatabase, type TestDatabase } from './databases.js';
 
 /** The all-scope key every test server starts with (SPANTREE_INIT_API_KEY), for project `default`. */
@@ -48,6 +49,10 @@ export interface GraphQLResponse<T = any> {
 export interface TestServer {
   url: string;
   databaseUrl: string;
+  /** The server's database, pub/sub, caches and live feeds. */
+  services: Services;
+  /** Calls `listener` with each SQL statement the server sends from now on; returns the function that stops it. */
+  onQuery(listener: QueryObserver): () => void;
   /** Sends one GraphQL operation over HTTP (with the suite's key unless `headers` say otherwise) and returns the whole response. */
   request<T = any>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
   /** Like request, but fails the test on any error and returns data. */
@@ -73,10 +78,18 @@ export async function startTestServerOn(databaseUrl: string, env: Record<string,
 const KEY_BOOKKEEPING = /["`]ApiKey["`]/;
 
 async function serve(db: TestDatabase, env: Record<string, string>, { retention = 'FULL' }: TestServerOptions): Promise<TestServer> {
-  resetShutdownSignal();
-  let server: RunningServer;
+  let server: SpantreeServer;
+  const listeners = new Set<QueryObserver>();
+  const onQuery = (listener: QueryObserver) => {
+    listeners.add(listener);
+    return () => void listeners.delete(listener);
+  };
   try {
-    server = await startServer(loadConfig({ DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1', ...testServerEnv(env) }));
+    server = await startServer(loadConfig({ DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1', ...testServerEnv(env) }), {
+      onQuery: (sql, params) => {
+        for (const listener of listeners) listener(sql, params);
+      },
+    });
   } catch (error) {
     await db.drop();
     throw error;
@@ -105,7 +118,7 @@ async function serve(db: TestDatabase, env: Record<string, string>, { retention 
     // Key bookkeeping runs on its own clock (a key's lastUsedAt is written at most once a minute, cached
     // keys are re-checked periodically), so it would land in whichever window is open at the time:
     // test/auth.test.ts counts it on its own.
-    const stop = database().onQuery((sql, params) => {
+    const stop = onQuery((sql, params) => {
       if (!KEY_BOOKKEEPING.test(sql)) sent.push({ sql, params });
     });
     try {
@@ -122,6 +135,8 @@ async function serve(db: TestDatabase, env: Record<string, string>, { retention 
   return {
     url: server.url,
     databaseUrl: db.url,
+    services: server.services,
+    onQuery,
     request,
     gql,
     async countStatements(work) {
