@@ -14,8 +14,14 @@ try {
   process.exit(1);
 }
 if (server.createdAccess) {
+  const { key, projectId } = server.createdAccess;
   console.log(
-    `First start: created an API key with every scope for project "default" (shown only this once; also written to ${server.createdAccess.file}):\n\n    ${server.createdAccess.key}\n\nSend it as "Authorization: Bearer <key>".`,
+    `First start: created an API key with every scope for project "${projectId}" (shown only this once; ${whereWritten(server.createdAccess)}):\n\n    ${key}\n\nSend it as "Authorization: Bearer <key>".`,
+  );
+  // Content is off by default, and a first trace with no prompt in it should not be a mystery.
+  console.log(
+    `Project "${projectId}" keeps metadata only: spans are stored without their input, output and instructions. ` +
+      'To keep them, switch the project to FULL in the trace explorer, or run mutation { setRetentionRule(input: { mode: FULL }) { mode } } (docs/retention.md).',
   );
 }
 console.log(`Spantree is serving GraphQL at ${server.url} (database: ${redact(config.DATABASE_URL)})`);
@@ -43,6 +49,14 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       },
     );
   });
+}
+
+/** Where the first start's key was written, and what was in the way. */
+function whereWritten({ file, keptFiles, replacedStale }: NonNullable<typeof server.createdAccess>): string {
+  const kept = keptFiles.length ? `${keptFiles.join(' and ')} ${keptFiles.length > 1 ? 'hold' : 'holds'} another database's key and ${keptFiles.length > 1 ? 'were' : 'was'} left as ${keptFiles.length > 1 ? 'they were' : 'it was'}` : '';
+  if (!file) return `written to no file: ${kept}`;
+  const written = `also written to ${file}${replacedStale ? ', which held the key of an earlier database at the same place' : ''}`;
+  return kept ? `${written}; ${kept}` : written;
 }
 
 function redact(url: string) {

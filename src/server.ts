@@ -1,13 +1,12 @@
 /**
  * The application object: `buildServer` takes the settings and makes everything a server holds (the
- * database, the pub/sub, the caches, the live feeds) and hands them to the services explicitly; its
- * `start()` listens and `stop()` closes what it made. One HTTP server on one port: GraphQL over HTTP
+ * port, the database, the pub/sub, the caches, the live feeds) and hands them to the services
+ * explicitly; its `start()` starts serving and `stop()` closes what it made. One HTTP server on one port: GraphQL over HTTP
  * and SSE (graphql-yoga), GraphQL over WebSocket (graphql-ws) on the same path, OTLP/HTTP, the web
  * UI, GraphiQL for people, health checks. Servers built in one process share nothing.
  */
-import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFile } from 'node:fs/promises';
 import { createYoga, useReadinessCheck, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { WebSocketServer } from 'ws';
@@ -20,6 +19,7 @@ import { ApiKeys } from './auth/api-key.service.js';
 import type { Context, Principal } from './schema/context.js';
 import type { Services } from './services.js';
 import { ensureAccess, type CreatedAccess } from './auth/first-start.js';
+import { keyOfDatabase } from './auth/admin-key-file.js';
 import { openRateLimiter, type RateLimiter } from './auth/rate-limit.js';
 import { authenticateConnection, useApiKeyAuth, type ServerContext } from './auth/request-auth.js';
 import { isDirectLoopbackRequest, isLoopback, NetworkGuards, useRequestBodyGuards } from './http/network-guards.js';
@@ -47,11 +47,11 @@ export interface SpantreeServer {
   readonly services: Services;
   /** The key a first start created (to be shown once), if it created one. */
   readonly createdAccess: CreatedAccess | undefined;
-  /** http://host:port/graphql, once started. */
+  /** http://host:port/graphql. */
   readonly url: string;
-  /** The port listened on, once started (PORT=0 picks a free one). */
+  /** The port listened on (PORT=0 picks a free one), taken when the server was built. */
   readonly port: number;
-  /** Listens; a start that fails closes everything the server holds. */
+  /** Starts answering requests (until then they get a 503 with Retry-After); a start that fails closes everything. */
   start(): Promise<void>;
   /** Stops accepting, lets in-flight operations finish, closes subscribers with 1001, closes the database. */
   stop(): Promise<void>;
@@ -91,11 +91,17 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
 }
 
 /**
- * Opens the database (migrating it) and the pub/sub, makes the caches and live feeds, and ensures a
- * first key exists; the server listens once started. A build that fails closes what it opened.
+ * Takes the port, connects to Redis, opens the database (migrating it), makes the caches and live
+ * feeds, and ensures a first key exists; the server answers requests once started. In that order, so
+ * that a start that cannot listen or reach Redis changes nothing on disk: no database is created or
+ * migrated, no key file is written. A build that fails closes what it opened.
  */
 export async function buildServer(config: Config, options: ServerOptions = {}): Promise<SpantreeServer> {
-  const db = await openDatabase(config.DATABASE_URL, { onQuery: options.onQuery });
+  // Until start(), a request that reaches the port (a browser opened early) is asked to come back.
+  let handle: RequestListener = answerStarting;
+  const httpServer = createHttpServer((req, res) => handle(req, res));
+  await listen(httpServer, config);
+  let db: Database | undefined;
   let pubsub: PubSub | undefined;
   let rateLimiter: RateLimiter | undefined;
   let services: Services | undefined;
@@ -109,19 +115,40 @@ export async function buildServer(config: Config, options: ServerOptions = {}): 
       services?.prices.close();
       await rateLimiter?.close();
       await pubsub?.close();
-      await db.close();
+      await db?.close();
     })());
   try {
     pubsub = await openPubSub(config.REDIS_URL);
     rateLimiter = await openRateLimiter(config.RATE_LIMIT_PER_SECOND, config.REDIS_URL);
+    db = await openDatabase(config.DATABASE_URL, { onQuery: options.onQuery });
     services = openServices(config, db, pubsub);
     const createdAccess = await ensureAccess(db, config);
-    return assemble(config, services, rateLimiter, createdAccess, closeResources);
+    return assemble(config, httpServer, (serve) => (handle = serve), services, rateLimiter, createdAccess, closeResources);
   } catch (error) {
     // Whatever was opened is closed again: a failed start leaves nothing running or locked.
     await closeResources();
+    await new Promise<void>((resolve) => httpServer.close(() => resolve()));
     throw error;
   }
+}
+
+/** Listens on PORT and HOST; rejects with the listen error (a port in use: EADDRINUSE). */
+function listen(httpServer: Server, config: Config): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.PORT, config.HOST, () => {
+      httpServer.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** The answer to a request that arrives while the server is still starting: come back in a second. */
+function answerStarting(req: IncomingMessage, res: ServerResponse): void {
+  if (isOtlpRequest(req)) return refuseOtlp(req, res, 503, 'The server is starting; retry the export', { 'retry-after': '1' });
+  res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
+  res.end(JSON.stringify({ errors: [{ message: 'The server is starting; retry in a moment', extensions: { code: 'SERVICE_UNAVAILABLE' } }] }));
+  req.resume();
 }
 
 /** The parts of the application object that services and resolvers are handed. */
@@ -145,13 +172,16 @@ function openServices(config: Config, db: Database, pubsub: PubSub): Services {
  */
 async function consoleKey(config: Config, apiKeys: ApiKeys, req: IncomingMessage | undefined): Promise<string | undefined> {
   if (!isLoopback(config.HOST) || !req || !isDirectLoopbackRequest(req)) return undefined;
-  const key = config.SPANTREE_INIT_API_KEY ?? (await readFile(config.SPANTREE_ADMIN_KEY_FILE, 'utf8').catch(() => '')).trim();
+  // Only a key recorded for this server's own database, and only while it works here.
+  const key = config.SPANTREE_INIT_API_KEY ?? (await keyOfDatabase(config.SPANTREE_ADMIN_KEY_FILE, config.DATABASE_URL));
   return key && (await apiKeys.authenticate(key)) ? key : undefined;
 }
 
 /** The HTTP, WebSocket and OTLP front of a server over its services. */
 function assemble(
   config: Config,
+  httpServer: Server,
+  serveWith: (listener: RequestListener) => void,
   services: Services,
   rateLimiter: RateLimiter,
   createdAccess: CreatedAccess | undefined,
@@ -223,7 +253,7 @@ function assemble(
   // The browser UI (dist/web/), handed the start-up key on loopback as GraphiQL is.
   const webApp = createWebApp({ pageKey: (req) => consoleKey(config, services.apiKeys, req) });
   let stopping: Promise<void> | undefined;
-  const httpServer = createHttpServer((req, res) => {
+  const serveRequest: RequestListener = (req, res) => {
     if (stopping) {
       // A keep-alive client may still send on a connection it opened before: refuse plainly (the
       // request was not acknowledged, so nothing is owed) and close the connection.
@@ -256,7 +286,7 @@ function assemble(
       return;
     }
     void yoga(req, res);
-  });
+  };
   /** graphql-ws on the HTTP server's port and path, attached once listening: a failed listen is then only the HTTP server's error. */
   const serveWebSocket = () => {
     // WebSocket operations in flight, per socket, each with the release of its in-flight count.
@@ -410,33 +440,17 @@ function assemble(
 
   let ws: { dispose(): Promise<void> } | undefined;
   let sweep: { stop(): Promise<void> } | undefined;
-  let address: AddressInfo | undefined;
-  const listening = () => {
-    if (!address) throw new Error('The server has not started');
-    return address;
-  };
+  const address = httpServer.address() as AddressInfo;
   return {
     config,
     services,
     createdAccess,
-    get url() {
-      const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
-      return `http://${host}:${listening().port}/graphql`;
-    },
-    get port() {
-      return listening().port;
-    },
+    url: `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${address.port}/graphql`,
+    port: address.port,
     async start() {
       try {
-        await new Promise<void>((resolve, reject) => {
-          httpServer.once('error', reject);
-          httpServer.listen(config.PORT, config.HOST, () => {
-            httpServer.off('error', reject);
-            resolve();
-          });
-        });
-        address = httpServer.address() as AddressInfo;
         ws = serveWebSocket();
+        serveWith(serveRequest);
         sweep = startRetentionSweep(services, config.RETENTION_SWEEP_MS);
       } catch (error) {
         // Whatever was opened is closed again: a failed start leaves nothing running or locked.

@@ -72,6 +72,58 @@ describe.each(['protobuf', 'json'] as Encoding[])('OTLP/HTTP %s exporter', (enco
   });
 });
 
+describe('previews of an agent run, whose root span carries no input of its own', () => {
+  const PREVIEWS = `query($id: ID!) { trace(id: $id) { inputPreview outputPreview } traces(filter: { ids: [$id] }) { edges { node { inputPreview outputPreview } } } }`;
+
+  it("are its first generation's question and its last generation's answer, in the trace and in the explorer's list", async () => {
+    const { tracer, flush, shutdown } = otelTracer(server(), 'protobuf');
+    const ids = await recordAgentRun(tracer, flush, uid('conv'));
+    await shutdown();
+    const { trace, traces } = await server().gql(PREVIEWS, { id: ids.traceId });
+    expect(trace).toEqual({ inputPreview: 'Weather in Paris?', outputPreview: 'It is 18°C and sunny in Paris.' });
+    expect(traces.edges[0].node).toEqual(trace);
+  });
+
+  it('are taken only from content that was kept: under METADATA_ONLY there is none', async () => {
+    const { createApiKey } = await server().gql(`mutation { createProject(input: { name: "${uid('meta')}" }) { id } }`).then(async ({ createProject }) =>
+      server().gql(`mutation($p: ID!) { createApiKey(input: { name: "otel", projectId: $p, scopes: [INGEST, READ] }) { key } }`, { p: createProject.id }),
+    );
+    const { tracer, flush, shutdown } = otelTracer(server(), 'json', { key: createApiKey.key });
+    const ids = await recordAgentRun(tracer, flush, uid('conv'));
+    await shutdown();
+    const reply = await server().request(PREVIEWS, { id: ids.traceId }, bearer(createApiKey.key));
+    expect(reply.data.trace).toEqual({ inputPreview: null, outputPreview: null });
+  });
+});
+
+describe('a run whose root span comes last (exporters without pending spans)', () => {
+  it('is RUNNING, with no duration, until the root arrives; then it is finished', async () => {
+    const traceId = randomHex(16);
+    const rootId = randomHex(8);
+    const STATUS = `query($id: ID!) { trace(id: $id) { status durationMs spanCount rootSpan { id } } }`;
+    // The children end first and are exported first, as the Python SDK's BatchSpanProcessor does.
+    const children = [1, 2].map((n) => validSpan({ traceId, parentSpanId: rootId, name: `step ${n}`, startTimeUnixNano: `${1764000000000 + n * 100}000000`, endTimeUnixNano: `${1764000000000 + n * 100 + 50}000000` }));
+    expect((await postJson(server(), exportOf(children))).status).toBe(200);
+    expect((await server().gql(STATUS, { id: traceId })).trace).toEqual({ status: 'RUNNING', durationMs: null, spanCount: 2, rootSpan: null });
+    const root = validSpan({ traceId, spanId: rootId, name: 'agent', startTimeUnixNano: '1764000000000000000', endTimeUnixNano: '1764000001000000000' });
+    expect((await postJson(server(), exportOf([root]))).status).toBe(200);
+    expect((await server().gql(STATUS, { id: traceId })).trace).toEqual({ status: 'OK', durationMs: 1000, spanCount: 3, rootSpan: { id: rootId } });
+  });
+});
+
+describe('the retention rule in force, said where content would be', () => {
+  it('answers every accepted export with a Spantree-Retention header naming the rule its spans were stored under', async () => {
+    const FULL = await post(server(), protobufOf(exportOf([validSpan()])), PROTOBUF);
+    expect(FULL.status).toBe(200);
+    expect(FULL.headers.get('spantree-retention')).toBe('FULL');
+    const { createProject } = await server().gql(`mutation { createProject(input: { name: "${uid('meta')}" }) { id } }`);
+    const { createApiKey } = await server().gql(`mutation($p: ID!) { createApiKey(input: { name: "otel", projectId: $p, scopes: [INGEST] }) { key } }`, { p: createProject.id });
+    const metadataOnly = await postJson(server(), exportOf([validSpan()]), bearer(createApiKey.key));
+    expect(metadataOnly.status).toBe(200);
+    expect(metadataOnly.headers.get('spantree-retention')).toBe('METADATA_ONLY');
+  });
+});
+
 describe('a trace and its conversation, read back', () => {
   it('gives the conversation of an OTLP agent run, each turn once, with its span and model', async () => {
     const { tracer, flush, shutdown } = otelTracer(server(), 'protobuf');

@@ -20,13 +20,17 @@ const KEY_PLACEHOLDER = 'st_your_ingest_key';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 const page = readFileSync(new URL('../docs/otlp.md', import.meta.url), 'utf8');
-/** The section's text, up to the next heading of the same level or higher, whatever its level. */
+/**
+ * The section's text, up to the next heading of the same level or higher, whatever its level.
+ * Headings are looked for outside code blocks: a `# comment` line of Python or shell is not one.
+ */
 const section = (() => {
   const heading = /^(#+) Sending OpenTelemetry spans\n/m.exec(page);
   if (!heading) throw new Error('docs/otlp.md section "Sending OpenTelemetry spans" is missing');
-  const rest = page.slice(heading.index + heading[0].length);
-  const next = new RegExp(`^#{1,${heading[1]!.length}} `, 'm').exec(rest);
-  return page.slice(heading.index, next ? heading.index + heading[0].length + next.index : undefined);
+  const start = heading.index + heading[0].length;
+  const prose = page.slice(start).replace(/```[\s\S]*?```/g, (block) => block.replace(/[^\n]/g, ' '));
+  const next = new RegExp(`^#{1,${heading[1]!.length}} `, 'm').exec(prose);
+  return page.slice(heading.index, next ? start + next.index : undefined);
 })();
 const jsBlocks = [...section.matchAll(/```js\n([\s\S]*?)```/g)].map((match) => match[1]!);
 

@@ -30,13 +30,14 @@ function recomputed(spans: any[]) {
   const composition = new Map<string, number>();
   for (const span of spans) composition.set(span.type, (composition.get(span.type) ?? 0) + 1);
   const preview = (value: unknown) => (value === null ? null : typeof value === 'string' ? value : JSON.stringify(value));
-  const running = spans.some((span) => !span.endTime);
+  // Running while any span is open, or while no root has arrived.
+  const running = spans.some((span) => !span.endTime) || !root;
   return {
     name: root?.name ?? '',
     status: running ? 'RUNNING' : spans.some((span) => span.error) ? 'ERROR' : 'OK',
     startTime: new Date(start).toISOString(),
     endTime: end === null ? null : new Date(end).toISOString(),
-    // No duration while any span is open, whatever has ended so far.
+    // No duration while running, whatever has ended so far.
     durationMs: end === null || running ? null : end - start,
     spanCount: spans.length,
     totalTokens: spans.reduce((sum, span) => sum + (span.totalTokens ?? 0), 0),

@@ -159,8 +159,11 @@ describe('spans arriving out of order', () => {
       input: { id: uid('tool'), traceId, parentId: rootId, name: 'web_search', type: 'TOOL', startTime: at(50), endTime: at(80) },
     });
     expect(orphan).toMatchObject({ traceId, parentId: rootId });
-    const before = (await gql(`query($id: ID!) { trace(id: $id) { name spanCount rootSpan { id } } span(id: "${orphan.id}") { parent { id } } }`, { id: traceId }));
-    expect(before.trace).toEqual({ name: '', spanCount: 1, rootSpan: null });
+    const before = (await gql(`query($id: ID!) { trace(id: $id) { name status durationMs spanCount rootSpan { id } } span(id: "${orphan.id}") { parent { id } } }`, { id: traceId }));
+    // Every span sent has ended, but the run is not known to be over until its root arrives.
+    expect(before.trace).toEqual({ name: '', status: 'RUNNING', durationMs: null, spanCount: 1, rootSpan: null });
+    const running = await gql(`query($id: ID!) { traces(filter: { ids: [$id], status: [RUNNING] }) { totalCount } }`, { id: traceId });
+    expect(running.traces.totalCount).toBe(1);
     expect(before.span.parent).toBeNull();
 
     await gql(CREATE_SPAN, { input: { id: rootId, traceId, name: 'agent-run', startTime: at(0), endTime: at(100) } });

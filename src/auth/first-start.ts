@@ -1,28 +1,33 @@
 /** The first start: no key, no data, yet the first run stays one command. */
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import type { Database } from '../db/database.js';
 import { ensureProject } from '../projects/project.service.js';
 import { API_KEY_SCOPES } from '../vocabulary.js';
 import { hashKey, insertApiKey } from './api-key.service.js';
+import { writeKeyFile, type WrittenKeyFile } from './admin-key-file.js';
 
 export interface AccessSettings {
+  DATABASE_URL: string;
   SPANTREE_INIT_API_KEY?: string;
   SPANTREE_INIT_PROJECT: string;
   SPANTREE_ADMIN_KEY_FILE: string;
 }
 
-/** What the first start created: a key to show once, and where it was written. */
-export interface CreatedAccess {
+/** The project of a first start's key. */
+const FIRST_PROJECT = 'default';
+
+/** What the first start created: a key to show once, and where it was written (see WrittenKeyFile). */
+export interface CreatedAccess extends WrittenKeyFile {
   key: string;
-  file: string;
+  /** The project the key is for: `default`, which keeps metadata only until its rule says otherwise. */
+  projectId: string;
 }
 
 /**
  * No key, no data, yet the first run stays one command:
  * - with SPANTREE_INIT_API_KEY, that exact key (all scopes) for SPANTREE_INIT_PROJECT, if missing;
  * - otherwise, when the database holds no key at all, a new all-scope key for project `default`,
- *   returned to be printed once and written to SPANTREE_ADMIN_KEY_FILE (mode 0600).
+ *   returned to be printed once and written to SPANTREE_ADMIN_KEY_FILE (mode 0600), or beside it when
+ *   that file holds another database's key (src/auth/admin-key-file.ts).
  * Instances starting together take turns, so only one of them creates a key.
  */
 export async function ensureAccess(db: Database, settings: AccessSettings): Promise<CreatedAccess | undefined> {
@@ -37,14 +42,11 @@ export async function ensureAccess(db: Database, settings: AccessSettings): Prom
       return undefined;
     }
     if ((await tx.apiKey.count()) > 0) return undefined;
-    const projectId = await ensureProject(tx, 'default');
+    const projectId = await ensureProject(tx, FIRST_PROJECT);
     return (await insertApiKey(tx, { projectId, name: 'first start', scopes: API_KEY_SCOPES })).key;
   });
   if (!key) return undefined;
-  const file = settings.SPANTREE_ADMIN_KEY_FILE;
-  await mkdir(dirname(file), { recursive: true });
-  await writeFile(file, `${key}\n`, { mode: 0o600 });
-  await chmod(file, 0o600); // an existing file keeps its mode on write
-  return { key, file };
+  const written = await writeKeyFile(settings.SPANTREE_ADMIN_KEY_FILE, settings.DATABASE_URL, key, FIRST_PROJECT);
+  return { key, projectId: FIRST_PROJECT, ...written };
 }
 

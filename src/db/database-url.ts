@@ -13,9 +13,14 @@ export function providerOf(url: string): Provider {
 
 /** The absolute path of a `file:` URL's database; its folder is created so a fresh machine just works. */
 export function sqliteFilePath(url: string): string {
-  const path = resolve(url.replace(/^file:(\/\/)?/, '').replace(/\?.*$/, ''));
+  const path = sqlitePathOf(url);
   mkdirSync(dirname(path), { recursive: true });
   return path;
+}
+
+/** The absolute path of a `file:` URL's database, touching nothing. */
+export function sqlitePathOf(url: string): string {
+  return resolve(url.replace(/^file:(\/\/)?/, '').replace(/\?.*$/, ''));
 }
 
 /**

@@ -24,8 +24,9 @@ import { costFor, needsPrice, type CostSource } from '../costs/cost.service.js';
 import type { Services } from '../services.js';
 import type { EventRow, SpanRow, TraceRow } from '../db/rows.js';
 import { sessionDeltas, upsertSessionDeltas } from '../sessions/session-rollup.js';
-import type { EventKind } from '../vocabulary.js';
+import type { EventKind, RetentionMode } from '../vocabulary.js';
 import {
+  applyGeneration,
   applyRootCandidate,
   applySpan,
   contributionOf,
@@ -85,6 +86,16 @@ export interface IngestOptions {
   events?: SpanEventInput[];
 }
 
+/** What a batch write did. */
+export interface IngestResult {
+  /** The stored spans in input order; null for a span left out. */
+  spans: (SpanRow | null)[];
+  /** The spans left out (see `skipInvalid`). */
+  rejected: RejectedSpan[];
+  /** The retention rule the spans were stored under: whether their content was kept. */
+  retention: RetentionMode;
+}
+
 /** A span of a batch left out, and why (see `skipInvalid`). */
 export interface RejectedSpan {
   index: number;
@@ -119,14 +130,14 @@ export async function createSpans(services: IngestServices, scope: Scope, inputs
 /**
  * The write path of a batch of spans, for every transport: validate → retention → price → one
  * transaction (rows, trace and session rollups, events) → publish after commit. Returns the stored
- * spans in input order (null for a span left out) and the spans left out.
+ * spans in input order (null for a span left out), the spans left out, and the retention rule applied.
  */
 export async function ingestSpans(
   { db, pubsub, retention: rules, prices: priceBook }: IngestServices,
   scope: Scope,
   inputs: CreateSpanInput[],
   { label = 'input', maxSpans = Infinity, replace = false, skipInvalid = false, events = [] }: IngestOptions = {},
-): Promise<{ spans: (SpanRow | null)[]; rejected: RejectedSpan[] }> {
+): Promise<IngestResult> {
   if (inputs.length > maxSpans) {
     throw new BadUserInput(`${label}: a batch may hold at most ${maxSpans} spans; this one has ${inputs.length}. Split it.`);
   }
@@ -163,14 +174,14 @@ export async function ingestSpans(
   const batchEvents = events.filter((event) => positionOf.has(event.spanIndex));
 
   const spans: (SpanRow | null)[] = new Array(inputs.length).fill(null);
-  if (prepared.length === 0) return { spans, rejected };
+  if (prepared.length === 0) return { spans, rejected, retention: retention.mode };
   const result = await db.write((tx) =>
     insertSpans(db.dialect, tx, scope.projectId, prepared, ids, now, replace, batchEvents.map((event) => ({ ...event, spanIndex: positionOf.get(event.spanIndex)! }))),
   );
   publishSpanChanges(pubsub, scope.projectId, result.changes, result.traces);
   publishEvents(pubsub, scope.projectId, result.events);
   accepted.forEach((index, position) => (spans[index] = result.spans[position]!));
-  return { spans, rejected };
+  return { spans, rejected, retention: retention.mode };
 }
 
 interface InsertResult extends WriteResult {
@@ -258,7 +269,7 @@ async function insertSpans(
       updatedAt: now,
     };
     const applied = applySpan(entry.state, before ? contributionOf(before) : null, contributionOf(row));
-    entry.state = applied.state;
+    entry.state = { ...applied.state, ...applyGeneration(applied.state, row) };
     entry.recompute.startTime ||= applied.recompute.startTime;
     entry.recompute.endTime ||= applied.recompute.endTime;
     if (row.parentId === null) {
@@ -474,7 +485,7 @@ export async function updateSpan(
     await updateSpanRow(tx, span);
 
     const applied = applySpan(rollupStateOf(locked), contributionOf(stored), contributionOf(span));
-    let state = applied.state;
+    let state = { ...applied.state, ...applyGeneration(applied.state, span) };
     if (applied.recompute.startTime || applied.recompute.endTime) {
       // The span held the trace's earliest start or latest end and moved away from it: which span
       // holds it now, a delta cannot know. Two index lookups on the trace's spans, not a scan.

@@ -7,7 +7,7 @@
 import type { Tx } from '../db/database.js';
 import { empty, inChunks, join, raw, sql, type Dialect, type Sql } from '../db/dialect.js';
 import type { SpanRow, TraceRow } from '../db/rows.js';
-import type { RollupState, TraceColumns } from '../traces/trace-rollup.js';
+import type { GenerationPreview, RollupState, TraceColumns } from '../traces/trace-rollup.js';
 
 /** The columns of a span row, in the order the insert lists them. */
 const SPAN_COLUMNS = [
@@ -136,14 +136,21 @@ export function rollupStateOf(trace: LockedTrace): RollupState {
             startTime: trace.rootStartTime,
           }
         : null,
+    generationInput: generationPreviewOf(trace.generationInputSpanId, trace.generationInputStart, trace.generationInputPreview),
+    generationOutput: generationPreviewOf(trace.generationOutputSpanId, trace.generationOutputStart, trace.generationOutputPreview),
   };
+}
+
+function generationPreviewOf(spanId: string | null, startTime: Date | string | null, text: string | null): GenerationPreview | null {
+  return spanId && startTime && text ? { spanId, startTime: new Date(startTime), text } : null;
 }
 
 /** The rollup columns a write sets, in the order the upsert lists them. */
 const TRACE_COLUMNS = [
   'projectId', 'id', 'name', 'status', 'startTime', 'endTime', 'durationMs', 'spanCount', 'openCount', 'errorCount',
   'totalTokens', 'cost', 'composition', 'tags', 'tagCounts', 'meta', 'rootSpanId', 'inputPreview', 'outputPreview',
-  'retained', 'spanSeq', 'sessionId', 'createdAt', 'updatedAt',
+  'retained', 'spanSeq', 'sessionId', 'generationInputPreview', 'generationInputSpanId', 'generationInputStart',
+  'generationOutputPreview', 'generationOutputSpanId', 'generationOutputStart', 'createdAt', 'updatedAt',
 ] as const satisfies readonly (keyof TraceRow)[];
 const KEY = new Set(['projectId', 'id', 'createdAt']);
 

@@ -18,6 +18,8 @@ import { decodeJson, decodeProtobuf, encodeResponseProtobuf, MalformedBody, resp
 import { mapSpan, type MappedSpan } from './otlp-mapping.js';
 
 export const OTLP_TRACES_PATH = '/v1/traces';
+/** The answer's header naming the retention rule the spans were stored under (METADATA_ONLY or FULL). */
+export const RETENTION_HEADER = 'spantree-retention';
 
 type Encoding = 'protobuf' | 'json';
 const CONTENT_TYPES: Record<Encoding, string> = { protobuf: 'application/x-protobuf', json: 'application/json' };
@@ -74,9 +76,10 @@ export async function handleOtlpTraces(req: IncomingMessage, res: ServerResponse
   const encoding = encodingOf(req);
   const release = options.hold();
   try {
-    const { rejected, message } = await exportTraces(req, options);
+    const { rejected, message, retention } = await exportTraces(req, options);
     const body = encoding === 'json' ? Buffer.from(JSON.stringify(responseJson(rejected, message))) : encodeResponseProtobuf(rejected, message);
-    answer(res, 200, encoding, body);
+    // Which rule the spans were stored under: a first trace without prompts in it is then no mystery.
+    answer(res, 200, encoding, body, { [RETENTION_HEADER]: retention });
   } catch (error) {
     let refusal: Refusal;
     if (error instanceof Refusal) refusal = error;
@@ -95,8 +98,8 @@ export async function handleOtlpTraces(req: IncomingMessage, res: ServerResponse
   }
 }
 
-/** Stores an export; says how many spans were refused, and why. */
-async function exportTraces(req: IncomingMessage, options: OtlpRouteOptions): Promise<{ rejected: number; message: string }> {
+/** Stores an export; says how many spans were refused, and why, and the retention rule they were stored under. */
+async function exportTraces(req: IncomingMessage, options: OtlpRouteOptions): Promise<{ rejected: number; message: string; retention: string }> {
   if (req.method !== 'POST') throw new Refusal(405, `${OTLP_TRACES_PATH} takes POST`, { allow: 'POST' });
   const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (contentType !== CONTENT_TYPES.protobuf && contentType !== CONTENT_TYPES.json) {
@@ -114,9 +117,14 @@ async function exportTraces(req: IncomingMessage, options: OtlpRouteOptions): Pr
   const body = await readBody(req, options.maxBodyBytes);
   const otlpSpans = contentType === CONTENT_TYPES.json ? decodeJson(body) : decodeProtobuf(body);
   const { inputs, events, problems } = mapBatch(otlpSpans);
-  const { rejected } = await ingestSpans(options.services, { projectId: principal.projectId }, inputs, { label: 'span', replace: true, skipInvalid: true, events });
+  const { rejected, retention } = await ingestSpans(options.services, { projectId: principal.projectId }, inputs, {
+    label: 'span',
+    replace: true,
+    skipInvalid: true,
+    events,
+  });
   const messages = [...problems, ...rejected.map((rejection) => rejection.message)];
-  return { rejected: messages.length, message: summary(messages) };
+  return { rejected: messages.length, message: summary(messages), retention };
 }
 
 /**

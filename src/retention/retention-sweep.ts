@@ -62,17 +62,18 @@ export async function sweepRetention(
 
 /**
  * Erases input, output and instructions of up to SWEEP_BATCH_ROWS spans that started before
- * `cutoff` and still hold content, and the previews of traces whose root span they are.
+ * `cutoff` and still hold content, and the previews of traces taken from them (as root or generation).
  */
 async function eraseContentBatch(db: Database, projectId: string, cutoff: Date): Promise<number> {
   const { dialect } = db;
   return db.write(async (tx) => {
-    const due = await tx.$queryRaw<{ id: string }[]>(
-      sql`SELECT "id" FROM "Span" WHERE "projectId" = ${projectId} AND "retained" = true AND "startTime" < ${cutoff}
+    const due = await tx.$queryRaw<{ id: string; traceId: string }[]>(
+      sql`SELECT "id", "traceId" FROM "Span" WHERE "projectId" = ${projectId} AND "retained" = true AND "startTime" < ${cutoff}
           ORDER BY "startTime" LIMIT ${SWEEP_BATCH_ROWS}${dialect.forUpdateSkipLocked}`,
     );
     if (due.length === 0) return 0;
     const ids = due.map((row) => row.id);
+    const traceIds = [...new Set(due.map((row) => row.traceId))];
     const now = new Date();
     await tx.$executeRaw(
       sql`UPDATE "Span" SET "input" = NULL, "output" = NULL, "instructions" = NULL, "retained" = false, "updatedAt" = ${now}
@@ -81,6 +82,15 @@ async function eraseContentBatch(db: Database, projectId: string, cutoff: Date):
     await tx.$executeRaw(
       sql`UPDATE "Trace" SET "inputPreview" = NULL, "outputPreview" = NULL, "retained" = false, "updatedAt" = ${now}
           WHERE "projectId" = ${projectId} AND "rootSpanId" IN (${join(ids)})`,
+    );
+    // Previews taken from the erased generations go with them (their traces found by key, not by a scan).
+    await tx.$executeRaw(
+      sql`UPDATE "Trace" SET "generationInputPreview" = NULL, "generationInputSpanId" = NULL, "generationInputStart" = NULL, "updatedAt" = ${now}
+          WHERE "projectId" = ${projectId} AND "id" IN (${join(traceIds)}) AND "generationInputSpanId" IN (${join(ids)})`,
+    );
+    await tx.$executeRaw(
+      sql`UPDATE "Trace" SET "generationOutputPreview" = NULL, "generationOutputSpanId" = NULL, "generationOutputStart" = NULL, "updatedAt" = ${now}
+          WHERE "projectId" = ${projectId} AND "id" IN (${join(traceIds)}) AND "generationOutputSpanId" IN (${join(ids)})`,
     );
     return ids.length;
   });

@@ -57,6 +57,26 @@ export function rootFieldsOf(span: {
   };
 }
 
+/**
+ * A generation whose text previews its trace when the root span has none (an agent run, whose root
+ * carries no input of its own): the span, where it starts, and the text.
+ */
+export interface GenerationPreview {
+  spanId: string;
+  startTime: Date;
+  text: string;
+}
+
+/** What a span offers as a generation preview: only a GENERATION whose content was kept. */
+export interface GenerationFields {
+  id: string;
+  type: string;
+  input: unknown;
+  output: unknown;
+  retained: boolean;
+  startTime: Date;
+}
+
 /** The stored state a trace's rollups are kept in. */
 export interface RollupState {
   startTime: Date;
@@ -69,6 +89,10 @@ export interface RollupState {
   composition: Record<string, number>;
   tagCounts: Record<string, number>;
   root: RootSpanFields | null;
+  /** The first generation's last user message (whose content was kept). */
+  generationInput: GenerationPreview | null;
+  /** The last generation's answer (whose content was kept). */
+  generationOutput: GenerationPreview | null;
 }
 
 /** What a delta cannot know and the database must be asked: a bound that the changed span held. */
@@ -115,6 +139,8 @@ export function emptyRollup(startTime: Date): RollupState {
     composition: {},
     tagCounts: {},
     root: null,
+    generationInput: null,
+    generationOutput: null,
   };
 }
 
@@ -183,8 +209,41 @@ export function applyRootCandidate(root: RootSpanFields | null, candidate: RootS
   return { root, recompute: false };
 }
 
+/**
+ * The generation previews after a span is written. The first generation (earliest start, then id)
+ * previews the question, the last one the answer; a later write of the same span replaces what it
+ * gave. Incremental like the rest: a span that stops offering a preview leaves none rather than
+ * having the trace's other generations read again.
+ */
+export function applyGeneration(
+  state: Pick<RollupState, 'generationInput' | 'generationOutput'>,
+  span: GenerationFields,
+): Pick<RollupState, 'generationInput' | 'generationOutput'> {
+  const offers = span.type === 'GENERATION' && span.retained;
+  const question = offers ? preview(headlineOf(span.input, 'input')) : null;
+  const answer = offers ? preview(headlineOf(span.output, 'output')) : null;
+  return {
+    generationInput: nextPreview(state.generationInput, span, question, (candidate, held) => comesFirst(candidate, held)),
+    generationOutput: nextPreview(state.generationOutput, span, answer, (candidate, held) => comesFirst(held, candidate)),
+  };
+}
+
+function nextPreview(
+  held: GenerationPreview | null,
+  span: GenerationFields,
+  text: string | null,
+  wins: (candidate: { startTime: Date; id: string }, held: { startTime: Date; id: string }) => boolean,
+): GenerationPreview | null {
+  if (held && held.spanId === span.id) return text ? { spanId: span.id, startTime: span.startTime, text } : null;
+  if (!text) return held;
+  if (!held || wins({ startTime: span.startTime, id: span.id }, { startTime: held.startTime, id: held.spanId })) {
+    return { spanId: span.id, startTime: span.startTime, text };
+  }
+  return held;
+}
+
 /** The trace columns that follow from a rollup state: its counts and bounds, and what they decide. */
-export interface TraceColumns extends Omit<RollupState, 'root'> {
+export interface TraceColumns extends Omit<RollupState, 'root' | 'generationInput' | 'generationOutput'> {
   name: string;
   status: TraceStatus;
   durationMs: number | null;
@@ -194,18 +253,26 @@ export interface TraceColumns extends Omit<RollupState, 'root'> {
   outputPreview: string | null;
   meta: unknown;
   retained: boolean;
+  generationInputPreview: string | null;
+  generationInputSpanId: string | null;
+  generationInputStart: Date | null;
+  generationOutputPreview: string | null;
+  generationOutputSpanId: string | null;
+  generationOutputStart: Date | null;
 }
 
 export function traceColumns(state: RollupState): TraceColumns {
-  const { root } = state;
+  const { root, generationInput, generationOutput } = state;
+  const status = traceStatus(state.openCount, state.errorCount, root !== null);
   return {
     name: root?.name ?? '',
-    status: traceStatus(state.openCount, state.errorCount),
+    status,
     startTime: state.startTime,
     endTime: state.endTime,
     // Null exactly while the trace is RUNNING: a root that ended with spans still open (or spans that
-    // ended under an open root) is not a duration yet, and must not sort among the finished ones.
-    durationMs: state.openCount === 0 && state.endTime ? state.endTime.getTime() - state.startTime.getTime() : null,
+    // ended under an open root, or before the root arrived) is not a duration yet, and must not sort
+    // among the finished ones.
+    durationMs: status !== 'RUNNING' && state.endTime ? state.endTime.getTime() - state.startTime.getTime() : null,
     spanCount: state.spanCount,
     openCount: state.openCount,
     errorCount: state.errorCount,
@@ -219,15 +286,25 @@ export function traceColumns(state: RollupState): TraceColumns {
     outputPreview: root?.outputPreview ?? null,
     meta: root?.meta ?? null,
     retained: root?.retained ?? false,
+    generationInputPreview: generationInput?.text ?? null,
+    generationInputSpanId: generationInput?.spanId ?? null,
+    generationInputStart: generationInput?.startTime ?? null,
+    generationOutputPreview: generationOutput?.text ?? null,
+    generationOutputSpanId: generationOutput?.spanId ?? null,
+    generationOutputStart: generationOutput?.startTime ?? null,
   };
 }
 
 /** How many characters of the root's input and output a trace explorer row previews. */
 export const PREVIEW_LENGTH = 200;
 
-/** RUNNING wins over ERROR: a trace with an open span is still running, failed steps or not. */
-export function traceStatus(openSpans: number, erroredSpans: number): TraceStatus {
-  if (openSpans > 0) return 'RUNNING';
+/**
+ * RUNNING wins over ERROR: a trace with an open span is still running, failed steps or not. So is a
+ * trace whose root span has not arrived: exporters without pending spans send the steps as they end
+ * and the root last, and until it comes nothing says the run is over.
+ */
+export function traceStatus(openSpans: number, erroredSpans: number, hasRoot: boolean): TraceStatus {
+  if (openSpans > 0 || !hasRoot) return 'RUNNING';
   if (erroredSpans > 0) return 'ERROR';
   return 'OK';
 }

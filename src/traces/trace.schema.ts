@@ -129,8 +129,22 @@ export const Trace = builder.prismaObject('Trace', {
       select: { rootSpan: { select: { output: true } } },
       resolve: (trace) => trace.rootSpan?.output ?? null,
     }),
-    inputPreview: t.exposeString('inputPreview', { nullable: true, description: "The root span's input as text, cut to 200 characters; of a chat, its last user message." }),
-    outputPreview: t.exposeString('outputPreview', { nullable: true, description: "The root span's output as text, cut to 200 characters; of a chat, its last assistant message." }),
+    inputPreview: t.string({
+      nullable: true,
+      description:
+        "The root span's input as text, cut to 200 characters; of a chat, its last user message. When the root has no input " +
+        "(an agent run's root carries none), its first generation's last user message. Only content that was kept.",
+      select: { inputPreview: true, generationInputPreview: true },
+      resolve: (trace) => trace.inputPreview ?? trace.generationInputPreview,
+    }),
+    outputPreview: t.string({
+      nullable: true,
+      description:
+        "The root span's output as text, cut to 200 characters; of a chat, its last assistant message. When the root has no " +
+        "output, its last generation's answer. Only content that was kept.",
+      select: { outputPreview: true, generationOutputPreview: true },
+      resolve: (trace) => trace.outputPreview ?? trace.generationOutputPreview,
+    }),
     tags: t.stringList({ description: 'The tags of all its spans, sorted.', select: { tags: true }, resolve: (trace) => trace.tags as string[] }),
     meta: t.expose('meta', { type: 'JSON', nullable: true, description: "The root span's meta." }),
     retained: t.exposeBoolean('retained', {

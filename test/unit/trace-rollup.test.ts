@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  applyGeneration,
   applyRootCandidate,
   applySpan,
   compositionSteps,
@@ -17,12 +18,52 @@ const t = (ms: number) => new Date(Date.UTC(2026, 10, 24, 9) + ms);
 
 describe('traceStatus', () => {
   it('is RUNNING while any span is open, even when one failed', () => {
-    expect(traceStatus(1, 0)).toBe('RUNNING');
-    expect(traceStatus(2, 3)).toBe('RUNNING');
+    expect(traceStatus(1, 0, true)).toBe('RUNNING');
+    expect(traceStatus(2, 3, true)).toBe('RUNNING');
+  });
+  it('is RUNNING while the root span has not arrived, however many steps ended (or failed) before it', () => {
+    expect(traceStatus(0, 0, false)).toBe('RUNNING');
+    expect(traceStatus(0, 2, false)).toBe('RUNNING');
   });
   it('is ERROR when all ended and one failed, else OK', () => {
-    expect(traceStatus(0, 1)).toBe('ERROR');
-    expect(traceStatus(0, 0)).toBe('OK');
+    expect(traceStatus(0, 1, true)).toBe('ERROR');
+    expect(traceStatus(0, 0, true)).toBe('OK');
+  });
+});
+
+describe('applyGeneration: previews of a trace whose root has no input', () => {
+  const generation = (id: string, startMs: number, question: string | null, answer: string | null, overrides: Record<string, unknown> = {}) => ({
+    id,
+    type: 'GENERATION',
+    startTime: t(startMs),
+    retained: true,
+    input: question === null ? null : [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'earlier' }, { role: 'user', content: question }],
+    output: answer === null ? null : [{ role: 'assistant', content: answer }],
+    ...overrides,
+  });
+  const none = { generationInput: null, generationOutput: null };
+
+  it('takes the question from the first generation and the answer from the last, whatever order they arrive in', () => {
+    const late = applyGeneration(none, generation('g2', 2000, 'second question', 'final answer'));
+    const both = applyGeneration(late, generation('g1', 1000, 'first question', 'a tool call'));
+    expect(both.generationInput).toEqual({ spanId: 'g1', startTime: t(1000), text: 'first question' });
+    expect(both.generationOutput).toEqual({ spanId: 'g2', startTime: t(2000), text: 'final answer' });
+    // A generation in between changes neither.
+    expect(applyGeneration(both, generation('g3', 1500, 'middle', 'middle answer'))).toEqual(both);
+  });
+
+  it('ignores spans that are not generations, and generations whose content was not kept', () => {
+    expect(applyGeneration(none, generation('t1', 0, 'q', 'a', { type: 'TOOL' }))).toEqual(none);
+    expect(applyGeneration(none, generation('g1', 0, null, null, { retained: false }))).toEqual(none);
+  });
+
+  it('follows an update of the span it came from: its answer arriving, or its content cleared', () => {
+    const open = applyGeneration(none, generation('g1', 0, 'question', null));
+    expect(open.generationOutput).toBeNull();
+    const ended = applyGeneration(open, generation('g1', 0, 'question', 'answer'));
+    expect(ended.generationOutput?.text).toBe('answer');
+    const erased = applyGeneration(ended, generation('g1', 0, null, null, { retained: false }));
+    expect(erased).toEqual(none);
   });
 });
 
@@ -79,6 +120,12 @@ describe('applySpan and traceColumns', () => {
       outputPreview: null,
       meta: { a: 1 },
       retained: true,
+      generationInputPreview: null,
+      generationInputSpanId: null,
+      generationInputStart: null,
+      generationOutputPreview: null,
+      generationOutputSpanId: null,
+      generationOutputStart: null,
     });
   });
 
@@ -87,7 +134,9 @@ describe('applySpan and traceColumns', () => {
     let state = applySpan(emptyRollup(t(0)), null, before).state;
     state = applySpan(state, null, span({ type: 'CALL', startTime: t(7), endTime: t(8) })).state;
     const after = span({ type: 'GENERATION', open: false, errored: false, totalTokens: 7, cost: 3, tags: ['y', 'z'], startTime: t(5), endTime: t(50) });
-    const { state: next, recompute } = applySpan(state, before, after);
+    const { state: changed, recompute } = applySpan(state, before, after);
+    const root = rootFieldsOf({ id: 'root', name: 'agent', input: null, output: null, meta: null, retained: false, startTime: t(5) });
+    const next = { ...changed, root: applyRootCandidate(changed.root, root).root };
     expect(traceColumns(next)).toMatchObject({
       status: 'OK',
       spanCount: 2,

@@ -12,7 +12,7 @@ import { followLink, navigate, paths } from '../router.ts';
 import { ErrorNotice, StatusDot, useNow } from './common.tsx';
 import { SpanDetail } from './SpanDetail.tsx';
 import { SpanTree } from './SpanTree.tsx';
-import { SPAN_ROW_FIELDS, traceSums, treeRows, type SpanRow } from './spans.ts';
+import { SPAN_ROW_FIELDS, traceSums, treeRows, type SpanRow, type TraceSums } from './spans.ts';
 
 interface TraceHeader {
   id: string;
@@ -219,7 +219,7 @@ export function TraceView({ traceId, spanId, scopes }: { traceId: string; spanId
           </div>
           <div class="trace-title">
             <StatusDot status={sums.spanCount ? sums.status : 'RUNNING'} stale={running && info?.stale} />
-            <h1 data-testid="trace-name">{sums.name || info?.name || (waiting ? 'Waiting for the first span…' : '(no root span yet)')}</h1>
+            <h1 data-testid="trace-name">{sums.name || info?.name || (waiting ? 'Waiting for the first span…' : '(waiting for the root span)')}</h1>
             <div class="actions">
               <a class="button" href={paths.conversation(traceId)} onClick={(event) => followLink(event, paths.conversation(traceId))}>
                 Conversation
@@ -232,7 +232,7 @@ export function TraceView({ traceId, spanId, scopes }: { traceId: string; spanId
           <dl class="sums" data-testid="trace-sums">
             <div>
               <dt>status</dt>
-              <dd data-testid="trace-status">{sums.spanCount ? (running && info?.stale ? 'stale' : sums.status.toLowerCase()) : 'waiting'}</dd>
+              <dd data-testid="trace-status">{statusText(sums, running && info?.stale === true)}</dd>
             </div>
             <div>
               <dt>duration</dt>
@@ -303,4 +303,12 @@ export function TraceView({ traceId, spanId, scopes }: { traceId: string; spanId
       )}
     </main>
   );
+}
+
+/** The trace's status as the header says it: a run whose root has not arrived says what it waits for. */
+function statusText(sums: TraceSums, stale: boolean): string {
+  if (!sums.spanCount) return 'waiting';
+  if (stale) return 'stale';
+  if (!sums.hasRoot) return 'running · waiting for the root span';
+  return sums.status.toLowerCase();
 }

@@ -64,7 +64,10 @@ export function treeRows(spans: Map<string, SpanRow>, collapsed: Set<string>): T
 /** The trace as its header sums it, from the spans themselves (so it is live with them). */
 export interface TraceSums {
   name: string;
+  /** RUNNING while a span runs or the root span has not arrived (as the server rolls it up). */
   status: 'RUNNING' | 'ERROR' | 'OK';
+  /** Whether a span without a parent is here: until then the run is not known to be over. */
+  hasRoot: boolean;
   startTime: string | null;
   /** The last end; null while a span runs. */
   endMs: number | null;
@@ -95,11 +98,13 @@ export function traceSums(spans: Map<string, SpanRow>): TraceSums {
     if (!startTime || span.startTime < startTime) startTime = span.startTime;
     extentMs = Math.max(extentMs, span.startOffsetMs + (span.durationMs ?? 0));
   }
+  const unfinished = running || !root;
   return {
     name: root?.name ?? '',
-    status: running ? 'RUNNING' : errorCount ? 'ERROR' : 'OK',
+    status: unfinished ? 'RUNNING' : errorCount ? 'ERROR' : 'OK',
+    hasRoot: root !== undefined,
     startTime,
-    endMs: running || !spans.size ? null : endMs,
+    endMs: unfinished || !spans.size ? null : endMs,
     spanCount: spans.size,
     errorCount,
     totalTokens,
