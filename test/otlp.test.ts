@@ -235,8 +235,9 @@ describe('what the OTLP endpoint refuses, and how it says so', () => {
     expect(reply.headers.get('content-type')).toBe('application/json');
     const answer = json(reply.body);
     expect(Number(answer.partialSuccess.rejectedSpans)).toBe(2);
-    expect(answer.partialSuccess.errorMessage).toMatch(/startTimeUnixNano is missing/);
-    expect(answer.partialSuccess.errorMessage).toMatch(/endTime: .* is before startTime/);
+    // Each refusal names the span by its id and its place in the export.
+    expect(answer.partialSuccess.errorMessage).toContain(`span ${noStart.spanId} (spans[1]): startTimeUnixNano is missing`);
+    expect(answer.partialSuccess.errorMessage).toMatch(new RegExp(`span ${badEnd.spanId} \\(spans\\[2\\]\\)\\.endTime: .* is before startTime`));
     expect(await spanExists(good.spanId)).toBe(true);
     expect(await spanExists(badEnd.spanId)).toBe(false);
 
@@ -246,7 +247,7 @@ describe('what the OTLP endpoint refuses, and how it says so', () => {
     expect(protoReply.status).toBe(200);
     expect(protoReply.headers.get('content-type')).toBe('application/x-protobuf');
     const decoded = generated.ExportTraceServiceResponse.toObject(generated.ExportTraceServiceResponse.decode(protoReply.body), { longs: Number });
-    expect(decoded.partialSuccess).toEqual({ rejectedSpans: 1, errorMessage: 'traceId must be 16 bytes and not all zero' });
+    expect(decoded.partialSuccess).toEqual({ rejectedSpans: 1, errorMessage: `span ${bad2.spanId} (spans[1]): traceId must be 16 bytes and not all zero` });
     expect(await spanExists(good2.spanId)).toBe(true);
   });
 

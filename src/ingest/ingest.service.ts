@@ -59,8 +59,8 @@ interface WriteResult {
   traces: TraceRow[];
 }
 
-/** A validated create as the retention and pricing rules let it be stored. */
-type RetainedSpan = PreparedSpan & { retained: boolean; costSource: CostSource };
+/** A validated create as the retention and pricing rules let it be stored, and how messages name it. */
+type RetainedSpan = PreparedSpan & { retained: boolean; costSource: CostSource; label: string };
 
 /** An event recorded with the spans of a write (OTLP span events), by the index of its span. */
 export interface SpanEventInput {
@@ -74,6 +74,11 @@ export interface SpanEventInput {
 export interface IngestOptions {
   /** Names the batch in messages: `input` for one span, `input[3]` for the fourth of several. */
   label?: string;
+  /**
+   * Names each span in messages, in input order, where the batch's label and index would not tell
+   * its writer which span it was (OTLP: its id and its place in the export).
+   */
+  labels?: readonly string[];
   maxSpans?: number;
   /**
    * A span stored already and sent again with other content replaces the stored one, as an update
@@ -136,19 +141,20 @@ export async function ingestSpans(
   { db, pubsub, retention: rules, prices: priceBook }: IngestServices,
   scope: Scope,
   inputs: CreateSpanInput[],
-  { label = 'input', maxSpans = Infinity, replace = false, skipInvalid = false, events = [] }: IngestOptions = {},
+  { label = 'input', labels, maxSpans = Infinity, replace = false, skipInvalid = false, events = [] }: IngestOptions = {},
 ): Promise<IngestResult> {
   if (inputs.length > maxSpans) {
     throw new BadUserInput(`${label}: a batch may hold at most ${maxSpans} spans; this one has ${inputs.length}. Split it.`);
   }
   const now = new Date();
   const single = inputs.length === 1 && label === 'input';
+  const labelOf = (index: number) => labels?.[index] ?? (single ? label : `${label}[${index}]`);
   const retention = await rules.for(scope.projectId);
   const rejected: RejectedSpan[] = [];
   const accepted: number[] = [];
   const checked: (PreparedSpan | null)[] = inputs.map((input, index) => {
     try {
-      const span = prepareCreate(input, single ? label : `${label}[${index}]`, now);
+      const span = prepareCreate(input, labelOf(index), now);
       accepted.push(index);
       return span;
     } catch (error) {
@@ -162,12 +168,12 @@ export async function ingestSpans(
     const span = checked[index]!;
     const { retained, ...fields } = withRetention(span.fields, retention);
     const { cost, costSource } = costFor(fields, prices, true);
-    return { ...span, fields: { ...fields, cost }, retained, costSource };
+    return { ...span, fields: { ...fields, cost }, retained, costSource, label: labelOf(index) };
   });
   const ids = prepared.map((span) => span.id ?? uuidv7());
   const seen = new Set<string>();
   ids.forEach((id, position) => {
-    if (seen.has(id)) throw new BadUserInput(`${label}[${accepted[position]}].id: ${id} appears more than once in this batch`);
+    if (seen.has(id)) throw new BadUserInput(`${prepared[position]!.label}.id: ${id} appears more than once in this batch`);
     seen.add(id);
   });
   const positionOf = new Map(accepted.map((index, position) => [index, position]));
@@ -350,7 +356,7 @@ async function lockSpanIds(dialect: Dialect, tx: Tx, projectId: string, spanIds:
  * for a span whose children arrived first, theirs; else a new trace for a root span. Every way a
  * span is tied to a trace must agree, and no span may become its own ancestor.
  */
-async function resolveTraces(tx: Tx, projectId: string, prepared: PreparedSpan[], ids: string[], fresh: number[]) {
+async function resolveTraces(tx: Tx, projectId: string, prepared: RetainedSpan[], ids: string[], fresh: number[]) {
   const inBatch = new Map(fresh.map((index) => [ids[index]!, index]));
   const freshIds = fresh.map((index) => ids[index]!);
   const outsideParents = [...new Set(fresh.map((index) => prepared[index]!.parentId).filter((id): id is string => !!id && !inBatch.has(id)))];
@@ -363,7 +369,7 @@ async function resolveTraces(tx: Tx, projectId: string, prepared: PreparedSpan[]
   const childTraces = new Map<string, Set<string>>();
   for (const child of waiting) childTraces.set(child.parentId, (childTraces.get(child.parentId) ?? new Set()).add(child.traceId));
 
-  const label = (index: number) => (prepared.length === 1 ? 'input' : `input[${index}]`);
+  const label = (index: number) => prepared[index]!.label;
   const traceIds: (string | undefined)[] = new Array(prepared.length);
   const resolving = new Set<number>();
   const resolve = (index: number): string => {

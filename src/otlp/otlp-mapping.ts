@@ -114,7 +114,7 @@ export function isContentAttribute(key: string): boolean {
 export function mapSpan(span: OtlpSpan): MappedSpan | { problem: string } {
   if (!/^[0-9a-f]{32}$/.test(span.traceId) || /^0+$/.test(span.traceId)) return { problem: `traceId must be 16 bytes and not all zero` };
   if (!/^[0-9a-f]{16}$/.test(span.spanId) || /^0+$/.test(span.spanId)) return { problem: `spanId must be 8 bytes and not all zero` };
-  if (span.startTimeUnixNano === 0n) return { problem: `span ${span.spanId}: startTimeUnixNano is missing` };
+  if (span.startTimeUnixNano === 0n) return { problem: 'startTimeUnixNano is missing' };
   const attributes = span.attributes;
   const pending = attributes['logfire.span_type'] === 'pending_span';
   // Logfire sends a running span as a "pending span": a child of the real span, named after it,

@@ -116,9 +116,9 @@ async function exportTraces(req: IncomingMessage, options: OtlpRouteOptions): Pr
 
   const body = await readBody(req, options.maxBodyBytes);
   const otlpSpans = contentType === CONTENT_TYPES.json ? decodeJson(body) : decodeProtobuf(body);
-  const { inputs, events, problems } = mapBatch(otlpSpans);
+  const { inputs, labels, events, problems } = mapBatch(otlpSpans);
   const { rejected, retention } = await ingestSpans(options.services, { projectId: principal.projectId }, inputs, {
-    label: 'span',
+    labels,
     replace: true,
     skipInvalid: true,
     events,
@@ -128,31 +128,37 @@ async function exportTraces(req: IncomingMessage, options: OtlpRouteOptions): Pr
 }
 
 /**
- * The spans of an export as create inputs. An exporter may send a span's pending copy and its
- * complete copy in one export: the complete one is kept (else the later one).
+ * The spans of an export as create inputs, each with the name messages give it: its id and its
+ * place among the export's spans (`span 5b8aa5a2d2c872e8 (spans[2])`), so that a refusal says which
+ * span it was. An exporter may send a span's pending copy and its complete copy in one export: the
+ * complete one is kept (else the later one).
  */
-function mapBatch(spans: OtlpSpan[]): { inputs: CreateSpanInput[]; events: SpanEventInput[]; problems: string[] } {
+function mapBatch(spans: OtlpSpan[]): { inputs: CreateSpanInput[]; labels: string[]; events: SpanEventInput[]; problems: string[] } {
   const problems: string[] = [];
-  const byId = new Map<string, MappedSpan>();
-  for (const span of spans) {
+  const byId = new Map<string, { mapped: MappedSpan; label: string }>();
+  spans.forEach((span, position) => {
     const mapped = mapSpan(span);
     if ('problem' in mapped) {
-      problems.push(mapped.problem);
-      continue;
+      // An id that is not one is not worth repeating: the place in the export says which span.
+      const named = /^[0-9a-f]{16}$/.test(span.spanId) && !/^0+$/.test(span.spanId);
+      problems.push(`${named ? `span ${span.spanId} (spans[${position}])` : `spans[${position}]`}: ${mapped.problem}`);
+      return;
     }
     const earlier = byId.get(mapped.input.id);
-    if (earlier?.input.endTime && !mapped.input.endTime) continue;
+    if (earlier?.mapped.input.endTime && !mapped.input.endTime) return;
     // Deleted first so that the span keeps its place after the spans sent before its later copy.
     byId.delete(mapped.input.id);
-    byId.set(mapped.input.id, mapped);
-  }
+    byId.set(mapped.input.id, { mapped, label: `span ${mapped.input.id} (spans[${position}])` });
+  });
   const inputs: CreateSpanInput[] = [];
+  const labels: string[] = [];
   const events: SpanEventInput[] = [];
-  for (const mapped of byId.values()) {
+  for (const { mapped, label } of byId.values()) {
     for (const event of mapped.events) events.push({ ...event, spanIndex: inputs.length });
     inputs.push(mapped.input);
+    labels.push(label);
   }
-  return { inputs, events, problems };
+  return { inputs, labels, events, problems };
 }
 
 /** The first few reasons, and how many more: a partial_success message stays readable. */
