@@ -1,5 +1,13 @@
 import { builder, readScope } from '../schema/builder.js';
-import type { Conversation as ConversationValue, ConversationMessage as MessageValue, GenerationParameters as ParametersValue, ToolCall as ToolCallValue } from './conversation.js';
+import {
+  spanMessagesOf,
+  type Conversation as ConversationValue,
+  type ConversationMessage as MessageValue,
+  type GenerationParameters as ParametersValue,
+  type SpanContent,
+  type SpanMessages as SpanMessagesValue,
+  type ToolCall as ToolCallValue,
+} from './conversation.js';
 import { traceConversation } from './conversation.service.js';
 
 const ConversationRole = builder.enumType('ConversationRole', {
@@ -84,5 +92,41 @@ builder.prismaObjectField('Span', 'conversation', (t) =>
     description: "The trace's conversation up to and including this span (\"run from here\").",
     select: { traceId: true },
     resolve: (span, _args, ctx) => traceConversation(ctx.services.db, ctx.scope, span.traceId, span.id),
+  }),
+);
+
+const SpanMessages = builder.objectRef<SpanMessagesValue>('SpanMessages').implement({
+  description:
+    "One span's own instructions, input and output as messages, decoded as Conversation decodes them (OpenAI, Anthropic, " +
+    'OpenTelemetry GenAI, LangChain ...); each message is told by this span. Only content that was kept is here.',
+  fields: (t) => ({
+    instructions: t.field({
+      type: ConversationMessage,
+      nullable: true,
+      description: 'The instructions as one SYSTEM message; null when the span has none or they were not kept.',
+      resolve: (messages) => messages.instructions,
+    }),
+    input: t.field({
+      type: [ConversationMessage],
+      nullable: true,
+      description: 'The input as messages; null when it is not a chat (plain text, other JSON: read Span.input) or was not kept.',
+      resolve: (messages) => messages.input,
+    }),
+    output: t.field({
+      type: [ConversationMessage],
+      nullable: true,
+      description: 'The output as messages; null when it is not a chat (read Span.output) or was not kept.',
+      resolve: (messages) => messages.output,
+    }),
+  }),
+});
+
+builder.prismaObjectField('Span', 'messages', (t) =>
+  t.field({
+    ...readScope,
+    type: SpanMessages,
+    description: "This span's own content as messages (the span detail), as the trace's conversation decodes it.",
+    select: { id: true, model: true, input: true, output: true, instructions: true, meta: true },
+    resolve: (span) => spanMessagesOf(span as SpanContent),
   }),
 );

@@ -141,6 +141,36 @@ export function headlineOf(value: unknown, side: 'input' | 'output'): string | n
   return null;
 }
 
+/** The columns of a span its own messages are decoded from. */
+export type SpanContent = Pick<ConversationSpan, 'id' | 'model' | 'input' | 'output' | 'instructions' | 'meta'>;
+
+/** One span's own content as messages: what the span detail shows, told as the conversation tells it. */
+export interface SpanMessages {
+  /** The instructions as one SYSTEM message; null when there are none (or they were not kept). */
+  instructions: ConversationMessage | null;
+  /** The input as messages; null when it is not a chat (text, other JSON) or was not kept. */
+  input: ConversationMessage[] | null;
+  /** The output as messages; null when it is not a chat or was not kept. */
+  output: ConversationMessage[] | null;
+}
+
+/**
+ * A span's instructions, input and output decoded as `conversationOf` decodes a generation's, each
+ * on its own and as recorded (nothing merged or left out), every message told by this span. Text and
+ * values that are not a chat are left to be shown as they are.
+ */
+export function spanMessagesOf(span: SpanContent): SpanMessages {
+  const input = decodedTranscript(span.input);
+  const output = decodedTranscript(span.output);
+  const source = sourceOf(span, input, output);
+  const instructions = instructionsOf(span.instructions);
+  return {
+    instructions: instructions && messageOf(instructions, source),
+    input: isTranscript(input) ? inputMessagesOf(input).map((draft) => messageOf(draft, source)) : null,
+    output: isTranscript(output) ? outputMessagesOf(output).map((draft) => messageOf(draft, source)) : null,
+  };
+}
+
 function inStartOrder(a: ConversationSpan, b: ConversationSpan): number {
   return a.startTime.getTime() - b.startTime.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
@@ -154,10 +184,14 @@ interface Draft {
   parts: ConversationPart[];
 }
 
-interface RecordedGeneration {
+/** Where a message was told: its span, that span's model and request parameters. */
+interface MessageSource {
   spanId: string;
   model: string | null;
   parameters: GenerationParameters | null;
+}
+
+interface RecordedGeneration extends MessageSource {
   messages: Draft[];
   keys: string[];
 }
@@ -228,7 +262,7 @@ function isPrefixOf(shorter: readonly number[], longer: readonly number[]): bool
   return shorter.length <= longer.length && shorter.every((index, i) => longer[i] === index);
 }
 
-function messageOf(draft: Draft, generation: RecordedGeneration): ConversationMessage {
+function messageOf(draft: Draft, generation: MessageSource): ConversationMessage {
   return {
     role: draft.role,
     content: textOf(draft.parts),
@@ -316,14 +350,40 @@ function recordedGeneration(span: ConversationSpan): RecordedGeneration {
       ? [instructions, ...given]
       : given;
   const messages = [...history, ...withoutRepeatedHistory(outputMessagesOf(output), history, given)];
+  return { ...sourceOf(span, input, output), messages, keys: messages.map(keyOf) };
+}
+
+/** The span, model and request parameters its messages are told with. */
+function sourceOf(span: SpanContent, input: unknown, output: unknown): MessageSource {
   const body = requestBodyOf(input);
   return {
     spanId: span.id,
     model: span.model ?? str(body?.model) ?? modelInMeta(span.meta) ?? (isRecord(output) ? str(output.model) : null),
     parameters: parametersOf(body, span.meta),
-    messages,
-    keys: messages.map(keyOf),
   };
+}
+
+/**
+ * Whether a decoded input or output is a chat (messages, content blocks, or a request or response
+ * body holding them), rather than text or some other value: only a chat is told as messages.
+ */
+function isTranscript(value: unknown): boolean {
+  if (Array.isArray(value)) return value.length > 0 && value.every(isTranscriptItem);
+  if (!isRecord(value)) return false;
+  if (isMessage(value) || Array.isArray(value.choices) || Array.isArray(value.generations)) return true;
+  const history = historyOf(value) ?? (Array.isArray(value.output) ? value.output : null);
+  if (history) return isTranscript(history);
+  return requestBodyOf(value) !== null && typeof value.prompt === 'string';
+}
+
+function isTranscriptItem(item: unknown): boolean {
+  if (Array.isArray(item)) return item.length === 2 && roleOf(item[0]) !== null;
+  return isRecord(item) && (isMessage(item) || BLOCK_TYPES.has(item.type as string) || ASSISTANT_ITEMS.has(item.type as string));
+}
+
+/** A message by a role this module knows: `{role: "admin", q}` is a tool's argument, not a message. */
+function isMessage(value: Record<string, unknown>): boolean {
+  return roleOf(value.role) !== null || (value.role === undefined && isMessageLike(value));
 }
 
 /** An output that restates its whole input (a LangGraph state `{messages}`) adds only what follows it. */

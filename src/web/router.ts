@@ -4,6 +4,9 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 
+/** The explorer's URL parameter that opens the retention notice, even one dismissed before. */
+export const RETENTION_PARAM = 'retention';
+
 export type Route =
   | { view: 'explorer' }
   | { view: 'trace'; traceId: string; spanId?: string }
@@ -29,6 +32,8 @@ export function routeOf(path: string): Route {
 
 export const paths = {
   explorer: () => '/',
+  /** The explorer with what the project keeps said and changeable (the retention notice, opened). */
+  retention: () => `/?${RETENTION_PARAM}`,
   trace: (traceId: string) => `/traces/${encodeURIComponent(traceId)}`,
   span: (traceId: string, spanId: string) => `/traces/${encodeURIComponent(traceId)}/spans/${encodeURIComponent(spanId)}`,
   conversation: (traceId: string) => `/traces/${encodeURIComponent(traceId)}/conversation`,

@@ -1,12 +1,15 @@
 /**
  * The span detail pane and the quick actions in a real browser against a real server: chat and raw
- * JSON, copy span, thumbs feedback (and its refusal for a read-only key), the conversation view,
- * "retained: no", a 5,000-span trace drawn a window at a time, and a stale trace that changes.
+ * JSON, instructions and every message part as the server decodes them (Span.messages: OpenTelemetry
+ * GenAI parts, tool results, reasoning, images), copy span, thumbs feedback (and its refusal for a
+ * read-only key), the conversation view, "retained: no", a 5,000-span trace drawn a window at a
+ * time, and a stale trace that changes.
  */
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { usePages, useBrowser } from '../helpers/browser.js';
 import { at, CREATE_SPANS, uid } from '../helpers/operations.js';
+import { otelTracer, recordAgentRun } from '../helpers/otlp.js';
 import { eventually } from '../helpers/wait.js';
 import { originOf, useTestServer } from '../helpers/server.js';
 
@@ -78,6 +81,111 @@ describe('the span detail', () => {
     await page.getByTestId('span-error').getByText('HTTP 503').waitFor(WAIT);
     expect(outside).toEqual([]);
     expect(errors).toEqual([]);
+  });
+
+  it('draws OpenTelemetry instructions and a TOOL message as the conversation does, raw JSON only behind {}', async () => {
+    const { tracer, flush, shutdown } = otelTracer(server(), 'json');
+    const run = await recordAgentRun(tracer, flush, uid('otel-session'));
+    await shutdown();
+    const { page, outside, errors } = await open(`/traces/${run.traceId}/spans/${run.chat2}`);
+    const instructions = page.getByTestId('span-instructions');
+    await instructions.locator('.bubble[data-role="system"]').getByText('You are a weather bot.').waitFor(WAIT);
+    // The parts as a person reads them: no JSON of them, no part type names.
+    expect(await instructions.innerText()).not.toContain('"type"');
+    const input = page.getByTestId('span-input');
+    await input.locator('.bubble[data-role="tool"]').waitFor(WAIT);
+    expect(await input.locator('.bubble').evaluateAll((bubbles) => bubbles.map((bubble) => bubble.getAttribute('data-role')))).toEqual(['user', 'assistant', 'tool']);
+    const tool = await input.locator('.bubble[data-role="tool"]').innerText();
+    expect(tool).toContain('18°C, sunny');
+    expect(tool).toContain('call_1');
+    expect(tool).not.toContain('tool_call_response');
+    const call = await input.locator('.bubble[data-role="assistant"] [data-part="tool_call"]').innerText();
+    expect(call).toContain('get_weather');
+    expect(call).toContain('{"city":"Paris"}');
+    expect(await input.innerText()).not.toMatch(/"parts"|"role"/);
+    await page.getByTestId('span-output').locator('.bubble[data-role="assistant"]').getByText('It is 18°C and sunny in Paris.').waitFor(WAIT);
+
+    // {} shows what was stored, as stored.
+    await instructions.getByRole('button', { name: '{}' }).click();
+    expect(JSON.parse(await page.getByTestId('span-instructions-raw').innerText())).toEqual([{ type: 'text', content: 'You are a weather bot.' }]);
+    await input.getByRole('button', { name: '{}' }).click();
+    expect(await page.getByTestId('span-input-raw').innerText()).toContain('tool_call_response');
+    expect(await input.locator('.bubble').count()).toBe(0);
+
+    // The conversation view tells the same TOOL turn the same way.
+    await page.goto(`${originOf(server().url)}/traces/${run.traceId}/conversation`);
+    const turn = page.getByTestId('conversation').locator('.bubble[data-role="tool"]');
+    await turn.waitFor(WAIT);
+    expect(await turn.innerText()).toContain('18°C, sunny');
+    expect(await turn.innerText()).not.toContain('tool_call_response');
+    expect(outside).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
+  it('draws every part type: reasoning, an inline image, an image at a URL (linked, never fetched), unrecognized parts as JSON', async () => {
+    const traceId = uid('parts');
+    const pixel = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=';
+    const elsewhere = 'https://images.example/cat.png';
+    await server().gql(CREATE_SPANS, {
+      input: [
+        {
+          id: `${traceId}-gen`, traceId, name: 'look', model: 'claude-sonnet-4-5', startTime: at(0), endTime: at(900),
+          input: {
+            model: 'claude-sonnet-4-5',
+            system: 'Describe images.',
+            messages: [
+              {
+                role: 'user',
+                content: [
+                  { type: 'text', text: 'What are these?' },
+                  { type: 'image', source: { type: 'base64', media_type: 'image/png', data: pixel } },
+                  { type: 'image', source: { type: 'url', url: elsewhere } },
+                  { type: 'hologram', beam: 'blue' },
+                ],
+              },
+            ],
+          },
+          output: { role: 'assistant', content: [{ type: 'thinking', thinking: 'One pixel, one cat.', signature: 'sig' }, { type: 'text', text: 'A pixel and a cat.' }] },
+        },
+      ],
+    });
+    const { page, outside, errors } = await open(`/traces/${traceId}/spans/${traceId}-gen`);
+    const input = page.getByTestId('span-input');
+    await input.locator('.bubble[data-role="user"]').getByText('What are these?').waitFor(WAIT);
+    expect(await input.locator('.bubble[data-role="system"]').innerText()).toContain('Describe images.');
+    const inline = input.locator('img[data-part="image"]');
+    await expect.poll(() => inline.evaluate((image: HTMLImageElement) => image.complete && image.naturalWidth)).toBe(1);
+    expect(await input.locator(`a[href="${elsewhere}"]`).count()).toBe(1);
+    expect(JSON.parse(await input.locator('[data-part="other"]').innerText())).toEqual({ type: 'hologram', beam: 'blue' });
+    const output = page.getByTestId('span-output');
+    expect(await output.locator('[data-part="reasoning"]').innerText()).toContain('One pixel, one cat.');
+    expect(await output.locator('.bubble[data-role="assistant"]').innerText()).toContain('A pixel and a cat.');
+
+    // What the page drew is the server's decoding (Span.messages), not its own.
+    const { span } = await server().gql(`query ($id: ID!) { span(id: $id) { messages { instructions { role } input { role parts } output { role parts } } } }`, { id: `${traceId}-gen` });
+    expect(span.messages.instructions).toBeNull();
+    expect(span.messages.input.map((message: { role: string }) => message.role)).toEqual(['SYSTEM', 'USER']);
+    expect(span.messages.output[0].parts[0]).toEqual({ type: 'reasoning', text: 'One pixel, one cat.', signature: 'sig' });
+    // The image at another host was linked, never loaded.
+    expect(outside).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
+  it('shows text and other values as they are, not as chat', async () => {
+    const traceId = uid('plain');
+    await server().gql(CREATE_SPANS, {
+      input: [{ id: `${traceId}-tool`, traceId, name: 'lookup', type: 'TOOL', startTime: at(0), endTime: at(10), input: { q: 'sso', role: 'admin' }, output: 'Plain text answer', instructions: 'Be brief.' }],
+    });
+    const { page, outside } = await open(`/traces/${traceId}/spans/${traceId}-tool`);
+    await page.getByTestId('span-input-raw').waitFor(WAIT);
+    expect(JSON.parse(await page.getByTestId('span-input-raw').innerText())).toEqual({ q: 'sso', role: 'admin' });
+    expect(await page.getByTestId('span-input').getByRole('button', { name: '{}' }).count()).toBe(0);
+    expect(await page.getByTestId('span-output-raw').innerText()).toBe('Plain text answer');
+    // Plain-text instructions: one system bubble, and no {} that would show the same words again.
+    const instructions = page.getByTestId('span-instructions');
+    expect(await instructions.locator('.bubble[data-role="system"]').innerText()).toContain('Be brief.');
+    expect(await instructions.getByRole('button', { name: '{}' }).count()).toBe(0);
+    expect(outside).toEqual([]);
   });
 
   it('copy span puts the span JSON on the clipboard', async () => {

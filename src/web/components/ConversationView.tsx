@@ -3,16 +3,12 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError, gql } from '../api.ts';
 import { prettyJson } from '../format.ts';
 import { followLink, paths } from '../router.ts';
-import { Bubble } from './Chat.tsx';
+import { Bubble, MESSAGE_FIELDS, NotRetained, type Message } from './Chat.tsx';
 import { ErrorNotice } from './common.tsx';
 
-interface Turn {
-  role: string;
-  content: string | null;
+interface Turn extends Message {
   model: string | null;
   spanId: string;
-  toolCallId: string | null;
-  toolCalls: { id: string | null; name: string; arguments: unknown }[];
   parameters: { temperature: number | null; maxTokens: number | null; topP: number | null } | null;
 }
 
@@ -27,7 +23,7 @@ const CONVERSATION = `query TraceConversation($id: ID!) {
     id name
     conversation {
       retained reason
-      messages { role content model spanId toolCallId toolCalls { id name arguments } parameters { temperature maxTokens topP } }
+      messages { ${MESSAGE_FIELDS} model spanId parameters { temperature maxTokens topP } }
     }
   }
 }`;
@@ -64,7 +60,7 @@ export function ConversationView({ traceId }: { traceId: string }) {
       {trace === null && <ErrorNotice error={`This project has no trace ${traceId}.`} />}
       {conversation && !conversation.retained && (
         <p class="notice">
-          <span class="not-retained">retained: no</span> — the retention rule kept no content for this trace's generations, so there is no conversation to show.
+          <NotRetained /> — the retention rule kept no content for this trace's generations, so there is no conversation to show.
         </p>
       )}
       {conversation && conversation.retained && conversation.messages.length === 0 && <p class="notice">{conversation.reason ?? 'This trace has no generation with messages.'}</p>}
@@ -73,13 +69,10 @@ export function ConversationView({ traceId }: { traceId: string }) {
           {conversation.messages.map((turn, index) => (
             <Bubble
               key={index}
-              role={turn.role}
-              text={turn.content ?? ''}
-              extras={turn.toolCalls.map((call) => ({ type: 'tool_call', name: call.name, id: call.id, arguments: call.arguments }))}
+              message={turn}
               footer={
                 <div class="turn-meta muted">
                   {turn.model && <span>{turn.model}</span>}
-                  {turn.toolCallId && <span>answers {turn.toolCallId}</span>}
                   {turn.parameters?.temperature != null && <span>temperature {turn.parameters.temperature}</span>}
                   <a href={paths.span(traceId, turn.spanId)} onClick={(event) => followLink(event, paths.span(traceId, turn.spanId))}>
                     span ↗

@@ -1,14 +1,15 @@
 /**
  * Everything about one span: ids and the breadcrumb of its ancestors, timings, model, tokens, cost,
- * score, meta, tags, error, its content as chat or raw JSON, events and metrics, and the quick
- * actions (copy span, feedback). Re-read whenever the span changes in the live tree.
+ * score, meta, tags, error, its content as chat (as the server decodes it, `Span.messages`) or raw
+ * JSON, events and metrics, and the quick actions (copy span, feedback). Re-read whenever the span
+ * changes in the live tree.
  */
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, gql } from '../api.ts';
 import { formatCost, formatDuration, formatTime, formatTokens, prettyJson } from '../format.ts';
 import { followLink, paths } from '../router.ts';
-import { ContentBlock } from './Chat.tsx';
+import { ContentBlock, MESSAGE_FIELDS, NotRetained, type Message } from './Chat.tsx';
 import { ErrorNotice, TypeBadge } from './common.tsx';
 import { SPAN_ROW_FIELDS, type SpanRow } from './spans.ts';
 
@@ -24,6 +25,8 @@ interface SpanDetailData extends SpanRow {
   input: unknown;
   output: unknown;
   instructions: string | null;
+  /** The instructions, input and output decoded into messages by the server; null where not a chat. */
+  messages: { instructions: Message | null; input: Message[] | null; output: Message[] | null };
   retained: boolean;
   json: unknown;
   childCount: number;
@@ -38,6 +41,7 @@ const SPAN = `query SpanDetail($id: ID!) {
   span(id: $id) {
     ${SPAN_ROW_FIELDS} traceId inputTokens outputTokens
     costSource score meta tags input output instructions retained json childCount descendantCount
+    messages { instructions { ${MESSAGE_FIELDS} } input { ${MESSAGE_FIELDS} } output { ${MESSAGE_FIELDS} } }
     subtree { spanCount totalTokens cost errorCount }
     ancestors { id name type }
     events { id kind source data createdAt }
@@ -174,7 +178,7 @@ function SpanBody({ span, live, scopes, onChanged }: { span: SpanDetailData; liv
         )}
         <Fact term="cost" value={`${formatCost(span.cost)}${span.cost !== null ? ` · ${span.costSource.toLowerCase()}` : ''}`} />
         {span.score !== null && <Fact term="score" value={String(span.score)} />}
-        <Fact term="retained" value={span.retained ? 'yes' : <span class="not-retained" data-testid="retained-no">retained: no</span>} />
+        <Fact term="retained" value={span.retained ? 'yes' : <NotRetained testId="retained-no" />} />
         {span.descendantCount > 0 && (
           <Fact
             term="below it"
@@ -197,15 +201,16 @@ function SpanBody({ span, live, scopes, onChanged }: { span: SpanDetailData; liv
         )}
       </dl>
       {span.instructions !== null && (
-        <section class="content-block">
-          <header>
-            <h3>Instructions</h3>
-          </header>
-          <pre class="text-block">{span.instructions}</pre>
-        </section>
+        <ContentBlock
+          label="Instructions"
+          value={span.instructions}
+          messages={span.messages.instructions && [span.messages.instructions]}
+          retained={span.retained}
+          testId="span-instructions"
+        />
       )}
-      <ContentBlock label="Input" value={span.input} retained={span.retained} testId="span-input" />
-      <ContentBlock label="Output" value={span.output} retained={span.retained} testId="span-output" />
+      <ContentBlock label="Input" value={span.input} messages={span.messages.input} retained={span.retained} testId="span-input" />
+      <ContentBlock label="Output" value={span.output} messages={span.messages.output} retained={span.retained} testId="span-output" />
       {span.meta !== null && span.meta !== undefined && Object.keys(span.meta as object).length > 0 && (
         <section class="content-block">
           <header>
