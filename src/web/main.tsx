@@ -10,14 +10,8 @@ import { Explorer } from './components/Explorer.tsx';
 import { TraceView } from './components/TraceView.tsx';
 import { ConversationView } from './components/ConversationView.tsx';
 import { KeyForm } from './components/KeyForm.tsx';
+import { VIEWER, type Retention, type Viewer } from './viewer.ts';
 import './styles.css';
-
-interface Viewer {
-  project: { id: string; name: string; organization: { name: string } };
-  scopes: string[];
-}
-
-const VIEWER = `query Viewer { viewer { scopes project { id name organization { name } } } }`;
 
 type KeyState =
   | { state: 'checking'; key: string }
@@ -63,6 +57,10 @@ function App() {
     setApiKey(key);
     setAccess({ state: 'checking', key });
   };
+  const retentionChanged = (effectiveRetention: Retention) =>
+    setAccess((current) =>
+      current.state === 'ready' ? { ...current, viewer: { ...current.viewer, project: { ...current.viewer.project, effectiveRetention } } } : current,
+    );
   const changeKey = () => {
     storeKey(undefined);
     setApiKey(undefined);
@@ -106,7 +104,7 @@ function App() {
   return (
     <div class="shell">
       <TopBar viewer={viewer} onChangeKey={changeKey} />
-      {route.view === 'explorer' && <Explorer />}
+      {route.view === 'explorer' && <Explorer viewer={viewer} onRetention={retentionChanged} />}
       {route.view === 'trace' && <TraceView key={route.traceId} traceId={route.traceId} spanId={route.spanId} scopes={viewer?.scopes ?? []} />}
       {route.view === 'conversation' && <ConversationView traceId={route.traceId} />}
       {route.view === 'missing' && (

@@ -6,8 +6,10 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, gql, onReconnect, subscribe } from '../api.ts';
 import { elapsedMs, formatCost, formatDuration, formatTime, formatTokens } from '../format.ts';
-import { followLink, navigate, paths, useLocation } from '../router.ts';
+import { followLink, navigate, paths, RETENTION_PARAM, useLocation } from '../router.ts';
+import type { Retention, Viewer } from '../viewer.ts';
 import { ErrorNotice, StatusDot, useNow } from './common.tsx';
+import { RetentionNotice } from './RetentionNotice.tsx';
 
 /** A trace as an explorer row shows it. */
 export interface TraceRow {
@@ -142,8 +144,17 @@ function byNewest(a: TraceRow, b: TraceRow) {
   return b.startTime.localeCompare(a.startTime) || b.id.localeCompare(a.id);
 }
 
-export function Explorer() {
+export function Explorer({ viewer, onRetention }: { viewer?: Viewer; onRetention(retention: Retention): void }) {
   const { search } = useLocation();
+  // Opened by a link ("retained: no"), the retention notice shows even if dismissed; closing it ends the link.
+  const noticeOpened = new URLSearchParams(search).has(RETENTION_PARAM);
+  const closeNotice = () => {
+    if (!noticeOpened) return;
+    const params = new URLSearchParams(search);
+    params.delete(RETENTION_PARAM);
+    const rest = params.toString();
+    navigate(paths.explorer() + (rest ? `?${rest}` : ''), true);
+  };
   const filters = useMemo(() => filtersOf(search), [search]);
   // The filter is fixed when the filters change ("last hour" counts from then), so it keys the query.
   const filter = useMemo(() => traceFilter(filters, Date.now()), [filters]);
@@ -254,6 +265,7 @@ export function Explorer() {
 
   return (
     <main class="explorer">
+      {viewer && <RetentionNotice key={viewer.project.id} viewer={viewer} opened={noticeOpened} onClose={closeNotice} onRetention={onRetention} />}
       <FilterBar filters={filters} />
       {error && <ErrorNotice error={error} />}
       {liveError && <p class="notice warn">Live updates are off: {liveError}</p>}
