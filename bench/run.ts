@@ -2,12 +2,13 @@
  * `npm run bench` (full) or `npm run bench -- --quick` (CI): each workload's value beside a baseline
  * measured in the same run, with the ratio and the target, on SQLite and, when
  * SPANTREE_TEST_POSTGRES_URL is set, on PostgreSQL. Prints a markdown table per database and writes
- * bench/results/latest.json. `--only=ingest,tree` runs some workloads (`--only=live`: the live views, `--only=browser`: the web UI in Chromium) (while working on them).
+ * bench/results/latest.json. `--only=start,ingest,tree` runs some workloads (`--only=live`: the live views, `--only=browser`: the web UI in Chromium) (while working on them).
  * BENCHMARKS.md describes the method.
  */
 import { postgresDatabases, sqliteDatabases, type BenchDatabase } from './databases.js';
 import { markdownTables, writeResults } from './report.js';
 import { FULL, QUICK, type Sizes } from './sizes.js';
+import { start } from './workloads/start.js';
 import { ingest } from './workloads/ingest.js';
 import { otlpIngest } from './workloads/otlp-ingest.js';
 import { singleWrites } from './workloads/single-writes.js';
@@ -24,6 +25,8 @@ const sizes = quick ? QUICK : FULL;
 
 let bigDatabaseCase: BigDatabaseCase | undefined;
 const WORKLOADS: [string, (databases: BenchDatabase, sizes: Sizes) => Promise<void>][] = [
+  // `npm start` to its first answer (SQLite, built code: dist/).
+  ['start', (databases, s) => start(databases, s.start)],
   ['ingest', (databases, s) => ingest(databases, s.ingest)],
   ['otlp', (databases, s) => otlpIngest(databases, s.otlp)],
   ['single', (databases, s) => singleWrites(databases, s.singleWrites)],

@@ -3,6 +3,8 @@
  * Quick mode keeps every row of the table and shrinks only repetitions and data set sizes.
  */
 export interface Sizes {
+  /** `npm start` against a bare node:http server (bench/workloads/start.ts): launches per side. */
+  start: { rounds: number };
   ingest: {
     /** Alternating rounds (Spantree, floor, Spantree, ...); each side's figure is its median round. */
     rounds: number;
@@ -62,6 +64,7 @@ export interface LiveSizes {
 }
 
 export const FULL: Sizes = {
+  start: { rounds: 5 },
   ingest: { rounds: 3, batches: (size, concurrency) => (size === 100 ? 8 : 1) * concurrency },
   otlp: { rounds: 3, batches: (size, concurrency) => (size === 100 ? Math.max(8, 4 * concurrency) : 2 * concurrency) },
   singleWrites: { rounds: 5, operations: (concurrency) => (concurrency === 1 ? 60 : 192) },
@@ -87,6 +90,7 @@ export const FULL: Sizes = {
 };
 
 export const QUICK: Sizes = {
+  start: { rounds: 2 },
   ingest: { rounds: 1, batches: (size, concurrency) => (size === 100 ? 2 : 1) * concurrency },
   otlp: { rounds: 1, batches: (size, concurrency) => (size === 100 ? Math.max(4, concurrency) : concurrency) },
   singleWrites: { rounds: 1, operations: (concurrency) => (concurrency === 1 ? 30 : 96) },

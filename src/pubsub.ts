@@ -5,8 +5,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { createPubSub, type PubSub as YogaPubSub } from 'graphql-yoga';
-import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { EventRow, SpanRow, TraceRow } from './db/rows.js';
 
 /**
@@ -165,6 +164,8 @@ export async function openPubSub(redisUrl?: string): Promise<PubSub> {
   let close = async () => {};
   let target: EventTarget;
   if (redisUrl) {
+    // Loaded only when used: a server without Redis starts without loading its client.
+    const [{ Redis }, { createRedisEventTarget }] = await Promise.all([import('ioredis'), import('@graphql-yoga/redis-event-target')]);
     const publishClient = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
     const subscribeClient = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
     // Until connected, an error means Redis cannot be reached: the start fails with that reason.

@@ -6,7 +6,6 @@
  * per key. The envelop rate limiters do not fit: they limit fields inside an execution, while this must
  * answer a plain HTTP 429 before the body is even parsed.
  */
-import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 
 export type RateVerdict = { allowed: true } | { allowed: false; retryAfterSeconds: number };
@@ -27,6 +26,8 @@ export async function openRateLimiter(perSecond: number, redisUrl?: string): Pro
   if (redisUrl) {
     // No offline queue: while Redis is away a count fails at once (and the operation is served), rather
     // than waiting for a reconnection.
+    // Loaded only when used, as the pub/sub's client is.
+    const { Redis } = await import('ioredis');
     const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
     redis.on('error', () => {}); // reported by the pub/sub's clients; a limiter must not crash the server
     try {

@@ -9,9 +9,7 @@
  * PostgreSQL: one pooled client for both, through @prisma/adapter-pg.
  */
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
-import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient as SqliteClient, Prisma } from '../generated/sqlite/client.js';
-import { PrismaClient as PostgresClient } from '../generated/postgresql/client.js';
 import { providerOf, pgPoolConfig, sqliteFilePath, type Provider } from './database-url.js';
 import { applyMigrations, migrationsDir } from './migrations.js';
 import { readMigrations } from './schema-engine.js';
@@ -112,6 +110,8 @@ async function openClaimed(url: string, sqliteClaim: SqliteClaim | undefined, { 
     for (const client of [writer, read]) await client.$queryRawUnsafe('PRAGMA analysis_limit = 1000');
     await writer.$queryRawUnsafe('PRAGMA optimize = 0x10002');
   } else {
+    // Loaded only on PostgreSQL: an embedded SQLite start does not load the driver it does not use.
+    const [{ PrismaPg }, { PrismaClient: PostgresClient }] = await Promise.all([import('@prisma/adapter-pg'), import('../generated/postgresql/client.js')]);
     const client = new PostgresClient({ adapter: new PrismaPg(pgPoolConfig(url)), log: [...log] }) as unknown as PrismaClient;
     read = writer = observe(client);
   }

@@ -1,9 +1,10 @@
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
+import Sqlite from 'better-sqlite3';
 import { openSchemaEngine, readMigrations } from './schema-engine.js';
-import pg from 'pg';
-import { pgPoolConfig, type Provider } from './database-url.js';
+import { pgPoolConfig, sqlitePathOf, type Provider } from './database-url.js';
 
 const prismaDir = fileURLToPath(new URL('../../prisma/', import.meta.url));
 
@@ -30,10 +31,15 @@ export const postgresExtensions = '-- Trigram indexes for the explorer\'s name s
  */
 export async function applyMigrations(provider: Provider, url: string): Promise<string[]> {
   if (provider === 'postgresql') await ensurePostgresDatabase(url);
+  const migrations = await readMigrations(migrationsDir(provider));
+  // Nearly every start finds nothing to do: asked of the database with its own driver, that costs a
+  // statement, where the schema engine (WebAssembly) takes about half a second to load.
+  const applied = await appliedMigrations(provider, url);
+  if (migrations.migrationDirectories.every((directory) => applied.has(directory.path))) return [];
   const schema = await readFile(schemaPath(provider), 'utf8');
   const engine = await openSchemaEngine(provider, url, schema);
   try {
-    return await engine.applyMigrations(await readMigrations(migrationsDir(provider)));
+    return await engine.applyMigrations(migrations);
   } finally {
     await engine.close();
   }
@@ -42,6 +48,7 @@ export async function applyMigrations(provider: Provider, url: string): Promise<
 /** Creates the database a PostgreSQL URL names when it does not exist yet, as SQLite creates its file. */
 async function ensurePostgresDatabase(url: string): Promise<void> {
   const config = pgPoolConfig(url);
+  const { default: pg } = await import('pg'); // loaded only on PostgreSQL
   const probe = new pg.Client(config);
   try {
     await probe.connect();
@@ -60,5 +67,36 @@ async function ensurePostgresDatabase(url: string): Promise<void> {
     if (!['42P04', '23505'].includes((error as { code?: string }).code ?? '')) throw error;
   } finally {
     await admin.end();
+  }
+}
+
+/**
+ * The migrations the database records as applied (finished, not rolled back), or none when it has no
+ * record yet (a new database, or a SQLite file that does not exist).
+ */
+async function appliedMigrations(provider: Provider, url: string): Promise<Set<string>> {
+  const query = 'SELECT "migration_name" FROM "_prisma_migrations" WHERE "finished_at" IS NOT NULL AND "rolled_back_at" IS NULL';
+  if (provider === 'sqlite') {
+    const file = sqlitePathOf(url);
+    if (!existsSync(file)) return new Set();
+    const db = new Sqlite(file, { fileMustExist: true });
+    try {
+      const table = db.prepare(`SELECT 1 FROM "sqlite_master" WHERE "type" = 'table' AND "name" = '_prisma_migrations'`).get();
+      return table ? new Set(db.prepare(query).all().map((row) => (row as { migration_name: string }).migration_name)) : new Set();
+    } finally {
+      db.close();
+    }
+  }
+  const { default: pg } = await import('pg');
+  const client = new pg.Client(pgPoolConfig(url));
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ migration_name: string }>(query);
+    return new Set(rows.map((row) => row.migration_name));
+  } catch (error) {
+    if ((error as { code?: string }).code === '42P01') return new Set(); // no _prisma_migrations yet
+    throw error;
+  } finally {
+    await client.end().catch(() => {});
   }
 }

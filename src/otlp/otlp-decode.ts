@@ -18,10 +18,18 @@ interface MessageType<T = unknown> {
   toObject(message: T, options: Record<string, unknown>): Record<string, unknown>;
 }
 
-const root = require('@opentelemetry/otlp-transformer/build/src/generated/root.js') as {
-  opentelemetry: { proto: { collector: { trace: { v1: { ExportTraceServiceRequest: MessageType; ExportTraceServiceResponse: MessageType } } } } };
-};
-const { ExportTraceServiceRequest, ExportTraceServiceResponse } = root.opentelemetry.proto.collector.trace.v1;
+type TraceService = { ExportTraceServiceRequest: MessageType; ExportTraceServiceResponse: MessageType };
+let traceService: TraceService | undefined;
+
+/** The generated types, loaded with the first export rather than with the server: a start that receives none never pays for them. */
+function types(): TraceService {
+  traceService ??= (
+    require('@opentelemetry/otlp-transformer/build/src/generated/root.js') as {
+      opentelemetry: { proto: { collector: { trace: { v1: TraceService } } } };
+    }
+  ).opentelemetry.proto.collector.trace.v1;
+  return traceService;
+}
 
 /** A value of an attribute, as JSON: strings, numbers, booleans, arrays, objects (kvlists); bytes as base64. */
 export type AttributeValue = string | number | boolean | null | AttributeValue[] | { [key: string]: AttributeValue };
@@ -70,11 +78,11 @@ const TO_OBJECT = { longs: String, bytes: String, enums: Number, defaults: false
 export function decodeProtobuf(body: Uint8Array): OtlpSpan[] {
   let message: unknown;
   try {
-    message = ExportTraceServiceRequest.decode(body);
+    message = types().ExportTraceServiceRequest.decode(body);
   } catch (error) {
     throw new MalformedBody(`the body is not an OTLP ExportTraceServiceRequest in protobuf: ${(error as Error).message}`);
   }
-  return spansOf(ExportTraceServiceRequest.toObject(message, TO_OBJECT));
+  return spansOf(types().ExportTraceServiceRequest.toObject(message, TO_OBJECT));
 }
 
 /** Decodes an ExportTraceServiceRequest in OTLP/JSON. */
@@ -90,16 +98,17 @@ export function decodeJson(body: Uint8Array): OtlpSpan[] {
   }
   let message: unknown;
   try {
-    message = ExportTraceServiceRequest.fromObject(withBase64Ids(parsed as Record<string, unknown>));
+    message = types().ExportTraceServiceRequest.fromObject(withBase64Ids(parsed as Record<string, unknown>));
   } catch (error) {
     // The generated code names the field it could not read, e.g. "...ResourceSpans.scopeSpans: array expected".
     throw new MalformedBody(`the body is not an OTLP ExportTraceServiceRequest: ${(error as Error).message.replace(/^\.opentelemetry\.proto\.[a-z.0-9]*\./, '')}`);
   }
-  return spansOf(ExportTraceServiceRequest.toObject(message, TO_OBJECT));
+  return spansOf(types().ExportTraceServiceRequest.toObject(message, TO_OBJECT));
 }
 
 /** The success answer, with partial_success when spans were refused; in protobuf. */
 export function encodeResponseProtobuf(rejectedSpans: number, errorMessage: string): Uint8Array {
+  const { ExportTraceServiceResponse } = types();
   const message = ExportTraceServiceResponse.fromObject(rejectedSpans ? { partialSuccess: { rejectedSpans, errorMessage } } : {});
   return ExportTraceServiceResponse.encode(message).finish();
 }
