@@ -65,19 +65,37 @@ export interface ServerOptions {
 const ENDPOINT = '/graphql';
 
 /** What GraphiQL opens with: the trace explorer's first screen, and how to go on from there. */
-const GRAPHIQL_QUERY = `# Welcome to Spantree. The Docs pane (top left) documents every type and field.
+const GRAPHIQL_QUERY = `# Welcome to Spantree. The Docs pane (top left)
+# documents every type and field.
 #
-# Recent traces, as the trace explorer lists them. Filter with
-#   traces(filter: { status: [ERROR], hasSpan: { type: [TOOL], hasError: true } })
-# open one with trace(id: "...") { rootSpan { name children { name durationMs } } },
+# Recent traces, as the trace explorer lists
+# them. Filter with
+#   traces(filter: {
+#     status: [ERROR]
+#     hasSpan: { type: [TOOL], hasError: true }
+#   })
+# open one with
+#   trace(id: "...") {
+#     rootSpan {
+#       name children { name durationMs }
+#     }
+#   }
 # and tail a running one with
-#   subscription { traceSpans(traceId: "...", replay: true) { op span { name durationMs } } }
+#   subscription {
+#     traceSpans(traceId: "...", replay: true) {
+#       op span { name durationMs }
+#     }
+#   }
 
 query RecentTraces {
   traces(first: 20) {
     totalCount
     edges {
-      node { id name status startTime durationMs summary cost totalTokens inputPreview outputPreview }
+      node {
+        id name status startTime durationMs
+        summary cost totalTokens
+        inputPreview outputPreview
+      }
     }
   }
 }

@@ -54,6 +54,11 @@ export function onReconnect(listener: () => void): () => void {
   return () => reconnectListeners.delete(listener);
 }
 
+/** The key the page sends now (what a first span written by hand should use too). */
+export function currentKey(): string | undefined {
+  return apiKey;
+}
+
 /** Sets the key every request from now on sends; open subscriptions reconnect with it. */
 export function setApiKey(key: string | undefined) {
   if (key === apiKey) return;

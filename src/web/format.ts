@@ -54,3 +54,9 @@ export function prettyJson(value: unknown): string {
   if (typeof value === 'string') return value;
   return JSON.stringify(value, null, 2) ?? 'null';
 }
+
+/** A message from the server as a sentence: the full stop it may lack, so text can follow it. */
+export function asSentence(message: string): string {
+  const text = message.trim();
+  return /[.!?…]$/.test(text) ? text : `${text}.`;
+}

@@ -5,6 +5,7 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, gql, pageKey, setApiKey, storedKey, storeKey } from './api.ts';
+import { asSentence } from './format.ts';
 import { followLink, paths, routeOf, useLocation } from './router.ts';
 import { Explorer } from './components/Explorer.tsx';
 import { TraceView } from './components/TraceView.tsx';
@@ -16,6 +17,7 @@ import './styles.css';
 type KeyState =
   | { state: 'checking'; key: string }
   | { state: 'ready'; key: string; viewer: Viewer }
+  /** `refused`: why the last key was not taken, in a sentence or two. */
   | { state: 'asking'; refused?: string }
   // The check failed for another reason (server down, overloaded, erring): the key may be fine.
   | { state: 'failed'; key: string; message: string };
@@ -36,7 +38,15 @@ function App() {
     let current = true;
     setApiKey(access.key);
     gql<{ viewer: Viewer }>(VIEWER)
-      .then(({ viewer }) => current && setAccess({ state: 'ready', key: access.key, viewer }))
+      .then(({ viewer }) => {
+        if (!current) return;
+        // A key the server accepts may still read nothing (an SDK's INGEST-only key): every view would
+        // fail under it, so it is refused here, saying what the page needs.
+        if (viewer.scopes.includes('READ')) return setAccess({ state: 'ready', key: access.key, viewer });
+        setApiKey(undefined);
+        const has = viewer.scopes.length ? `the ${viewer.scopes.join(' and ')} scope only` : 'no scope';
+        setAccess({ state: 'asking', refused: `This key cannot read traces: it has ${has}. The page needs a key with READ (feedback needs INGEST too).` });
+      })
       .catch((error: unknown) => {
         if (!current) return;
         const message = error instanceof ApiError ? error.message : String(error);
@@ -44,7 +54,7 @@ function App() {
         // dropped connection says nothing about the key, which is kept for "try again".
         if (error instanceof ApiError && (error.code === 'UNAUTHENTICATED' || error.code === 'FORBIDDEN')) {
           setApiKey(undefined);
-          setAccess({ state: 'asking', refused: message });
+          setAccess({ state: 'asking', refused: `This key was not accepted by the server: ${asSentence(message)}` });
         } else setAccess({ state: 'failed', key: access.key, message });
       });
     return () => {

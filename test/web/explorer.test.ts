@@ -2,17 +2,27 @@
  * The trace explorer and the live span tree in a real browser against a real server: listing,
  * searching, filtering and paging; a trace written while the page is open appears and its tree grows
  * live; rows that change while the page reads them end up in their latest state, and the count
- * moves only for new matches; deep links, and URLs it cannot read; and the API key (start-up key on
- * loopback, a wrong key refused plainly, a failed check offered again).
+ * moves only for new matches; deep links, and URLs it cannot read; the API key (start-up key on
+ * loopback, a wrong key refused plainly, a key that cannot read refused at the form, a failed check
+ * offered again); a narrow window; and an empty project, which says how to send a first span (and
+ * the curl line it shows, run as shown, writes one).
  */
-import { describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { usePages, useBrowser } from '../helpers/browser.js';
 import { at, CREATE_SPAN, CREATE_SPANS, uid, UPDATE_SPAN } from '../helpers/operations.js';
-import { originOf, useTestServer } from '../helpers/server.js';
+import { untilListenersSettle } from '../helpers/established.js';
+import { bearer, originOf, useTestServer } from '../helpers/server.js';
 
 const server = useTestServer();
 const browser = useBrowser();
+/** The pub/sub followers of the server with no page open (its caches'). */
+let idleFollowers = 0;
+beforeAll(() => {
+  idleFollowers = server().services.pubsub.followerCount;
+});
 const WAIT = { timeout: 30_000 };
 
 const openPath = usePages(browser, () => originOf(server().url));
@@ -357,6 +367,8 @@ describe('the API key', () => {
     const refused = page.getByTestId('key-refused');
     await refused.waitFor(WAIT);
     expect(await refused.innerText()).toContain('This key was not accepted');
+    // The server's reason is a sentence of its own before the request that follows it.
+    expect(await refused.innerText()).toMatch(/\w[.!?] Enter another key\.$/);
     expect(await page.getByTestId('project').count()).toBe(0);
 
     // The start-up key is offered on loopback; a typed key works the same way.
@@ -370,5 +382,126 @@ describe('the API key', () => {
     await page.getByLabel('API key').waitFor(WAIT);
     expect(await page.evaluate(() => localStorage.getItem('spantree.apiKey'))).toBeNull();
     expect(outside).toEqual([]);
+  });
+});
+
+describe('a key that cannot read', () => {
+  it('an INGEST-only key is refused at the form, saying the page needs READ, and nothing is left loading', async () => {
+    const { createApiKey } = await server().gql(`mutation { createApiKey(input: { name: "sdk", scopes: [INGEST] }) { key } }`);
+    const { page, outside, errors } = await openPath('/', { key: createApiKey.key });
+    const refused = page.getByTestId('key-refused');
+    await refused.waitFor(WAIT);
+    const text = await refused.innerText();
+    expect(text).toContain('INGEST scope only');
+    expect(text).toContain('needs a key with READ');
+    expect(text).toMatch(/Enter another key\.$/);
+    expect(await page.getByText('Loading…').count()).toBe(0);
+    expect(await page.getByTestId('project').count()).toBe(0);
+    // A key that reads is taken.
+    await page.getByLabel('API key').fill('st_test_suite_key_0123456789abcdef');
+    await page.getByRole('button', { name: 'Open', exact: true }).click();
+    await page.getByTestId('project').getByText('default', { exact: true }).waitFor(WAIT);
+    await page.getByTestId('trace-count').getByText(/traces?$/).waitFor(WAIT);
+    expect(outside).toEqual([]);
+    // The refused key's live connection is closed while it opens, which Chromium reports; nothing else.
+    expect(errors.filter((error) => !error.includes('WebSocket is already in CLOSING or CLOSED state'))).toEqual([]);
+  });
+
+  it('a list the server refuses says why, and not "Loading…"', async () => {
+    const { page, outside } = await open('/', (page) =>
+      page.route('**/graphql', (route) => {
+        if (!route.request().postData()?.includes('query Explorer(')) return route.fallback();
+        return route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ errors: [{ message: 'This query is too expensive', extensions: { code: 'QUERY_LIMIT_EXCEEDED' } }] }) });
+      }),
+    );
+    await page.getByRole('alert').getByText('This query is too expensive').waitFor(WAIT);
+    expect(await page.getByTestId('trace-count').innerText()).not.toContain('Loading');
+    expect(outside).toEqual([]);
+  });
+});
+
+describe('a narrow window', () => {
+  /** Where the cost column's header and `traceId`'s cost cell end, against the table's visible box. */
+  async function costColumn(page: Page, traceId: string) {
+    return page.evaluate((id) => {
+      const table = document.querySelector('.trace-table')!;
+      const box = table.getBoundingClientRect();
+      const visibleRight = box.left + table.clientLeft + table.clientWidth;
+      const cells = [document.querySelector('.trace-row-head .cost')!, document.querySelector(`[data-trace-id="${id}"] .cost`)!];
+      return {
+        clippedBy: cells.map((cell) => Math.max(0, cell.getBoundingClientRect().right - visibleRight)),
+        cutInside: cells.map((cell) => cell.scrollWidth > cell.clientWidth),
+        texts: cells.map((cell) => (cell as HTMLElement).innerText),
+        sideways: table.scrollWidth > table.clientWidth,
+        page: document.documentElement.scrollWidth > window.innerWidth,
+      };
+    }, traceId);
+  }
+
+  it('at 820 px every column fits, cost included; narrower still, time and tokens give way before cost', async () => {
+    const traceId = uid('narrow');
+    await server().gql(CREATE_SPANS, {
+      input: [{ id: `${traceId}-root`, traceId, name: `a-long-agent-run-name-${traceId}-that-goes-on`, startTime: at(0), endTime: at(3_723_000), cost: 1234.5, inputTokens: 1_234_567, outputTokens: 2, input: 'a question long enough to be cut short in a narrow column' }],
+    });
+    const { page, outside } = await open(`/?q=${traceId}`, (page) => page.setViewportSize({ width: 820, height: 700 }));
+    await row(page, traceId).waitFor(WAIT);
+    const at820 = await costColumn(page, traceId);
+    expect(at820).toEqual({ clippedBy: [0, 0], cutInside: [false, false], texts: ['COST', '$1,235'], sideways: false, page: false });
+    expect(await row(page, traceId).locator('.col-tokens').isVisible()).toBe(true);
+
+    await page.setViewportSize({ width: 560, height: 700 });
+    await row(page, traceId).locator('.col-tokens').waitFor({ state: 'hidden', ...WAIT });
+    expect(await costColumn(page, traceId)).toEqual({ clippedBy: [0, 0], cutInside: [false, false], texts: ['COST', '$1,235'], sideways: false, page: false });
+    expect(await row(page, traceId).locator('.col-time').isVisible()).toBe(false);
+    expect(outside).toEqual([]);
+  });
+});
+
+describe('an empty project', () => {
+  it('shows the OTLP endpoint, the header and a curl line with the page\'s own key; the curl line, run as shown, writes a first span that appears', async () => {
+    const { createProject } = await server().gql(`mutation ($name: String!) { createProject(input: { name: $name }) { id } }`, { name: uid('empty') });
+    const { createApiKey } = await server().gql(`mutation ($id: ID!) { createApiKey(input: { name: "first", projectId: $id, scopes: [READ, INGEST] }) { key } }`, { id: createProject.id });
+    const key = createApiKey.key as string;
+    const origin = originOf(server().url);
+
+    // A filter that matches nothing is not an empty project.
+    const filtered = await openPath('/?q=nothing-here', { key });
+    await filtered.page.getByText('No traces match').waitFor(WAIT);
+    expect(await filtered.page.getByTestId('first-span').count()).toBe(0);
+    await filtered.context.close();
+
+    // Only the page below follows this project's changes from here on: once the server counts one
+    // follower more than it has idle, the page is listening, and a span written then shows live.
+    await untilListenersSettle(server(), idleFollowers);
+    const { page, outside, errors } = await openPath('/', { key });
+    const help = page.getByTestId('first-span');
+    await help.waitFor(WAIT);
+    expect(await help.getByTestId('otlp-endpoint').innerText()).toBe(`${origin}/v1/traces`);
+    expect(await help.getByTestId('otlp-header').innerText()).toBe(`Authorization: Bearer ${key}`);
+    // The endpoint and header, as shown, are what the OTLP route takes.
+    const [name, value] = (await help.getByTestId('otlp-header').innerText()).split(': ');
+    const otlp = await fetch(await help.getByTestId('otlp-endpoint').innerText(), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [name!]: value! },
+      body: JSON.stringify({ resourceSpans: [] }),
+    });
+    expect(otlp.status).toBe(200);
+
+    await page.getByTestId('trace-count').getByText('0 traces').waitFor(WAIT);
+    await untilListenersSettle(server(), idleFollowers + 1);
+    const curl = await help.getByTestId('first-span-curl').innerText();
+    expect(curl.split('\n')).toHaveLength(1);
+    expect(curl).toMatch(/^curl /);
+    const { stdout } = await promisify(execFile)('bash', ['-c', curl], { timeout: 30_000 });
+    const written = JSON.parse(stdout);
+    expect(written.errors).toBeUndefined();
+    const traceId = written.data.createSpan.traceId as string;
+    // The span is in the page's own project, ended.
+    const { trace } = (await server().request(`query ($id: ID!) { trace(id: $id) { name status } }`, { id: traceId }, bearer(key))).data;
+    expect(trace).toEqual({ name: 'hello-spantree', status: 'OK' });
+    await row(page, traceId).waitFor(WAIT);
+    await help.waitFor({ state: 'detached', ...WAIT });
+    expect(outside).toEqual([]);
+    expect(errors).toEqual([]);
   });
 });

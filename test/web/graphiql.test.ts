@@ -1,7 +1,7 @@
 /**
  * GraphiQL as a person meets it, offline: a real browser opens /graphql, whose every request outside
- * the server is refused, finds Spantree's starter query with the key already in place, runs it and
- * sees the server's data. The page and its files come from the server (the GraphiQL bundled in
+ * the server is refused, finds Spantree's starter query with the key already in place (its lines
+ * within the editor's width), runs it and sees the server's data. The page and its files come from the server (the GraphiQL bundled in
  * @graphql-yoga/render-graphiql), under a policy that lets it load and run nothing from elsewhere.
  */
 import { describe, expect, it } from 'vitest';
@@ -44,6 +44,36 @@ describe('GraphiQL', () => {
 
       expect(outside).toEqual([]);
       expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('the starter query fits the editor: at 1280 px wide, no line runs past its right edge', async () => {
+    const { page, context, outside } = await openPage(browser(), originOf(server().url));
+    try {
+      // Tall enough that the editor draws every line (it draws only those in view).
+      await page.setViewportSize({ width: 1280, height: 1400 });
+      await page.goto(server().url);
+      const editor = page.locator('.graphiql-query-editor');
+      await expect.poll(async () => plain(await editor.innerText()), { timeout: 30_000 }).toContain('query RecentTraces {');
+      const layout = await page.evaluate(() => {
+        const visible = document.querySelector('.graphiql-query-editor .monaco-scrollable-element')!.getBoundingClientRect();
+        const options = JSON.parse(document.getElementById('graphiql-options')!.textContent!) as { defaultQuery: string };
+        const lines = [...document.querySelectorAll('.graphiql-query-editor .view-line')].map((line) => ({
+          text: line.textContent!.replace(/\u00a0/g, ' '),
+          right: (line.firstElementChild as HTMLElement).getBoundingClientRect().right,
+        }));
+        return { edge: visible.right, lineCount: options.defaultQuery.split('\n').length, lines };
+      });
+      expect(layout.lines.length).toBeGreaterThanOrEqual(layout.lineCount);
+      expect(layout.lines.filter((line) => line.right > layout.edge).map((line) => line.text)).toEqual([]);
+      // The welcome comment is all there, wrapped.
+      const text = plain(await editor.innerText());
+      for (const part of ['documents every type and field.', 'hasSpan: { type: [TOOL], hasError: true }', 'name children { name durationMs }', 'traceSpans(traceId: "...", replay: true) {']) {
+        expect(text, part).toContain(part);
+      }
+      expect(outside).toEqual([]);
     } finally {
       await context.close();
     }

@@ -4,11 +4,12 @@
  * without a reload, and running rows tick.
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { ApiError, gql, onReconnect, subscribe } from '../api.ts';
+import { ApiError, currentKey, gql, onReconnect, subscribe } from '../api.ts';
 import { elapsedMs, formatCost, formatDuration, formatTime, formatTokens } from '../format.ts';
 import { followLink, navigate, paths, RETENTION_PARAM, useLocation } from '../router.ts';
 import type { Retention, Viewer } from '../viewer.ts';
 import { ErrorNotice, StatusDot, useNow } from './common.tsx';
+import { FirstSpan } from './FirstSpan.tsx';
 import { RetentionNotice } from './RetentionNotice.tsx';
 
 /** A trace as an explorer row shows it. */
@@ -236,6 +237,9 @@ export function Explorer({ viewer, onRetention }: { viewer?: Viewer; onRetention
   }, [followedKey, reread]);
 
   const now = useNow(runningIds.length > 0);
+  // A project without a single trace yet (not a filter that matches none): how to send the first.
+  const apiKey = currentKey();
+  const firstRun = listing !== undefined && listing.totalCount === 0 && listing.rows.length === 0 && !FILTER_NAMES.some((name) => filters[name]) && apiKey !== undefined;
 
   const loadMore = () => {
     if (!listing?.endCursor) return;
@@ -270,28 +274,33 @@ export function Explorer({ viewer, onRetention }: { viewer?: Viewer; onRetention
       {error && <ErrorNotice error={error} />}
       {liveError && <p class="notice warn">Live updates are off: {liveError}</p>}
       <div class="list-head">
-        <span data-testid="trace-count">{listing ? `${listing.totalCount.toLocaleString('en')} ${listing.totalCount === 1 ? 'trace' : 'traces'}` : 'Loading…'}</span>
+        {/* A failed read says so above; "Loading…" would wait for nothing. */}
+        <span data-testid="trace-count">{listing ? `${listing.totalCount.toLocaleString('en')} ${listing.totalCount === 1 ? 'trace' : 'traces'}` : error ? '' : 'Loading…'}</span>
         {!liveError && (
           <span class="live-badge" title="New and changing traces appear here as they are written">
             <span class="dot dot-running" /> live
           </span>
         )}
       </div>
-      <div class="trace-table" aria-label="Traces">
-        <div class="trace-row trace-row-head">
-          <span />
-          <span>Time</span>
-          <span>Trace</span>
-          <span>Input → output</span>
-          <span class="num">Duration</span>
-          <span class="num">Tokens</span>
-          <span class="num">Cost</span>
+      {firstRun ? (
+        <FirstSpan apiKey={apiKey} />
+      ) : (
+        <div class="trace-table" aria-label="Traces">
+          <div class="trace-row trace-row-head">
+            <span />
+            <span class="col-time">Time</span>
+            <span>Trace</span>
+            <span>Input → output</span>
+            <span class="num">Duration</span>
+            <span class="num col-tokens">Tokens</span>
+            <span class="num cost">Cost</span>
+          </div>
+          {listing?.rows.map((row) => (
+            <TraceRowView key={row.id} row={row} now={now} />
+          ))}
+          {listing && listing.rows.length === 0 && <div class="empty">No traces match. Traces written from now on appear here as they start.</div>}
         </div>
-        {listing?.rows.map((row) => (
-          <TraceRowView key={row.id} row={row} now={now} />
-        ))}
-        {listing && listing.rows.length === 0 && <div class="empty">No traces match. Traces written from now on appear here as they start.</div>}
-      </div>
+      )}
       {listing?.hasNextPage && (
         <div class="more">
           <button type="button" onClick={loadMore} disabled={loadingMore}>
@@ -344,7 +353,7 @@ function TraceRowView({ row, now }: { row: TraceRow; now: number }) {
       <span>
         <StatusDot status={row.status} stale={row.stale} />
       </span>
-      <span class="time" title={row.startTime}>
+      <span class="time col-time" title={row.startTime}>
         {formatTime(row.startTime)}
       </span>
       <span class="name-cell">
@@ -366,8 +375,8 @@ function TraceRowView({ row, now }: { row: TraceRow; now: number }) {
         )}
       </span>
       <span class="num duration">{running ? <span class="elapsed">{formatDuration(elapsedMs(row.startTime, now))}</span> : formatDuration(row.durationMs)}</span>
-      <span class="num">{formatTokens(row.totalTokens)}</span>
-      <span class="num">{formatCost(row.cost)}</span>
+      <span class="num col-tokens">{formatTokens(row.totalTokens)}</span>
+      <span class="num cost">{formatCost(row.cost)}</span>
     </a>
   );
 }

@@ -1,7 +1,12 @@
 /** Asks for an API key: the first time, after "change key", and when the server refused one. */
 import { useState } from 'preact/hooks';
 
-export function KeyForm(props: { refused?: string; startupKey?: string; onKey(key: string, remember: boolean): void }) {
+export function KeyForm(props: {
+  /** Why the last key was not taken (sentences); the form asks for another after it. */
+  refused?: string;
+  startupKey?: string;
+  onKey(key: string, remember: boolean): void;
+}) {
   const [key, setKey] = useState('');
   const [remember, setRemember] = useState(true);
   return (
@@ -15,7 +20,7 @@ export function KeyForm(props: { refused?: string; startupKey?: string; onKey(ke
       <h1>Open your traces</h1>
       {props.refused && (
         <p class="notice error" role="alert" data-testid="key-refused">
-          This key was not accepted by the server: {props.refused} Enter another key.
+          {props.refused} Enter another key.
         </p>
       )}
       <p class="muted">
