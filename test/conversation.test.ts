@@ -110,3 +110,34 @@ describe('the conversation of a trace', () => {
     expect(span.conversation).toEqual({ retained: true, messages: [{ role: 'USER', content: 'hi' }, { role: 'ASSISTANT', content: 'hello' }] });
   });
 });
+
+describe("a span's own messages (Span.messages)", () => {
+  it('decodes OpenTelemetry instructions and a tool result as the conversation does; plain text stays text', async () => {
+    const traceId = uid('own');
+    const instructions = JSON.stringify([{ type: 'text', content: 'You are a weather bot.' }]);
+    const input = [
+      { role: 'user', parts: [{ type: 'text', content: 'Weather in Paris?' }] },
+      { role: 'assistant', parts: [{ type: 'tool_call', id: 'call_1', name: 'get_weather', arguments: { city: 'Paris' } }] },
+      { role: 'tool', parts: [{ type: 'tool_call_response', id: 'call_1', response: '18°C, sunny' }] },
+    ];
+    const output = [{ role: 'assistant', parts: [{ type: 'text', content: 'It is 18°C and sunny.' }], finish_reason: 'stop' }];
+    await server().gql(CREATE, {
+      input: [
+        { traceId, id: `${traceId}-chat`, name: 'chat', model: 'gpt-4o-mini', startTime: at(0), instructions, input, output },
+        { traceId, id: `${traceId}-text`, name: 'plain', type: 'FUNCTION', startTime: at(5), input: 'just text', output: { value: 1 } },
+      ],
+    });
+    const OWN = `query($id: ID!) { span(id: $id) { messages { instructions { role content } input { role content toolCalls { id name arguments } toolCallId } output { role content } } } }`;
+    const chat = (await server().gql(OWN, { id: `${traceId}-chat` })).span.messages;
+    expect(chat.instructions).toEqual({ role: 'SYSTEM', content: 'You are a weather bot.' });
+    expect(chat.input).toEqual([
+      { role: 'USER', content: 'Weather in Paris?', toolCalls: [], toolCallId: null },
+      { role: 'ASSISTANT', content: null, toolCalls: [{ id: 'call_1', name: 'get_weather', arguments: { city: 'Paris' } }], toolCallId: null },
+      { role: 'TOOL', content: '18°C, sunny', toolCalls: [], toolCallId: 'call_1' },
+    ]);
+    expect(chat.output).toEqual([{ role: 'ASSISTANT', content: 'It is 18°C and sunny.' }]);
+    // Not a chat: nothing decoded, the span's input and output are read as they are.
+    const plain = (await server().gql(OWN, { id: `${traceId}-text` })).span.messages;
+    expect(plain).toEqual({ instructions: null, input: null, output: null });
+  });
+});
