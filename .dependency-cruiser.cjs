@@ -3,8 +3,8 @@
  * docs/architecture.md describes the layers; every rule below names the one it keeps. From the
  * bottom:
  *
- *   kernel         config, errors, vocabulary, validation, canonical-json; src/db/; pubsub, services,
- *                  shared-cache
+ *   kernel         config, errors, vocabulary, validation, canonical-json, package-root; src/db/;
+ *                  pubsub, services, shared-cache
  *   schema         src/schema/ (only src/schema/index.ts, which assembles the schema, sees the domains)
  *   live           src/subscriptions/: bounded feeds and shared execution for every subscription
  *   domains        every other folder of src/ (spans, traces, events, ..., auth): a new folder is a domain
@@ -15,7 +15,7 @@
  *
  * Type-only imports count (tsPreCompilationDeps): a type that points up is a dependency that points up.
  */
-const KERNEL_FILES = '^src/(config|errors|vocabulary|validation|canonical-json)\\.ts$';
+const KERNEL_FILES = '^src/(config|errors|vocabulary|validation|canonical-json|package-root)\\.ts$';
 const KERNEL = [KERNEL_FILES, '^src/db/', '^src/generated/', '^src/(pubsub|services|shared-cache)\\.ts$'];
 const SCHEMA = '^src/schema/';
 const LIVE = '^src/subscriptions/';
@@ -37,7 +37,7 @@ module.exports = {
     {
       name: 'kernel-primitives-stand-alone',
       severity: 'error',
-      comment: 'config, errors, vocabulary, validation and canonical-json import nothing of Spantree but each other.',
+      comment: 'config, errors, vocabulary, validation, canonical-json and package-root import nothing of Spantree but each other.',
       from: { path: KERNEL_FILES },
       to: { path: '^src/', pathNot: KERNEL_FILES },
     },

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { launchChromium } from './chromium.js';
 import { loadConfig } from '../src/config.js';
 import { startServer } from '../src/server.js';
-import { packageRoot } from '../src/http/web-app.js';
+import { packageRoot } from '../src/package-root.js';
 
 const KEY = 'st_screenshots_key_0123456789abcdef';
 const OUT = join(packageRoot(), 'docs', 'screenshots');

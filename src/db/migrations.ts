@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import Sqlite from 'better-sqlite3';
 import { openSchemaEngine, readMigrations } from './schema-engine.js';
 import { pgPoolConfig, sqlitePathOf, type Provider } from './database-url.js';
+import { packageRoot } from '../package-root.js';
 
-const prismaDir = fileURLToPath(new URL('../../prisma/', import.meta.url));
+const prismaDir = join(packageRoot(), 'prisma');
 
 /** prisma/<provider>/migrations: one Prisma Migrate folder per provider, kept in step by migrate:create. */
 export function migrationsDir(provider: Provider): string {

@@ -5,10 +5,10 @@
  * server and speak only to this server (HTTP and WebSocket).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { dirname, extname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { extname, join } from 'node:path';
+import { packageRoot } from '../package-root.js';
 
 /** The routes the page draws itself; each answers index.html, so deep links work on reload. */
 const PAGE_ROUTES = [/^\/$/, /^\/traces\/[^/]+\/?$/, /^\/traces\/[^/]+\/spans\/[^/]+\/?$/, /^\/traces\/[^/]+\/conversation\/?$/];
@@ -46,16 +46,6 @@ export interface WebApp {
   serve(req: IncomingMessage, res: ServerResponse): Promise<void>;
 }
 
-/**
- * The package root: the nearest folder above this module holding package.json. The server runs from
- * dist/ (npm start) and from src/ (tests), one level apart, so a fixed relative path would not do.
- */
-export function packageRoot(from = dirname(fileURLToPath(import.meta.url))): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    if (dirname(dir) === dir) throw new Error(`No package.json above ${from}`);
-  }
-}
 
 export function createWebApp(options: WebAppOptions): WebApp {
   const root = options.root ?? join(packageRoot(), 'dist', 'web');

@@ -9,7 +9,7 @@ import { readdirSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { packageRoot } from '../../src/http/web-app.js';
+import { packageRoot } from '../../src/package-root.js';
 import { originOf, TEST_API_KEY, useTestServer } from '../helpers/server.js';
 
 /** A GET with headers fetch will not send (Host), over plain node:http to the server on loopback. */
