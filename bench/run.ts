@@ -12,6 +12,7 @@ import { start } from './workloads/start.js';
 import { ingest } from './workloads/ingest.js';
 import { otlpIngest } from './workloads/otlp-ingest.js';
 import { singleWrites } from './workloads/single-writes.js';
+import { restIngest } from './workloads/rest-ingest.js';
 import { growth, type BigDatabaseCase } from './workloads/growth.js';
 import { treeRead } from './workloads/tree-read.js';
 import { explorer } from './workloads/explorer.js';
@@ -30,6 +31,8 @@ const WORKLOADS: [string, (databases: BenchDatabase, sizes: Sizes) => Promise<vo
   ['ingest', (databases, s) => ingest(databases, s.ingest)],
   ['otlp', (databases, s) => otlpIngest(databases, s.otlp)],
   ['single', (databases, s) => singleWrites(databases, s.singleWrites)],
+  // The Opper-compatible REST API beside GraphQL createSpan and the raw-driver floor.
+  ['rest', (databases, s) => restIngest(databases, s.singleWrites)],
   ['growth', async (databases, s) => void (bigDatabaseCase = await growth(databases, s.growth))],
   ['tree', (databases, s) => treeRead(databases, s.treeRead)],
   // Also makes the growth workload's last case on its 100,000 spans (see growth.ts).

@@ -11,7 +11,7 @@ import type { FreshDatabase } from './databases.js';
 import { postJson } from './http.js';
 
 /** The benchmark's own all-scope key, created at start (SPANTREE_INIT_API_KEY). */
-const KEY = 'st_benchmark_key_0123456789abcdef';
+export const KEY = 'st_benchmark_key_0123456789abcdef';
 
 export interface Spantree {
   url: string;

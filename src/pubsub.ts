@@ -13,11 +13,17 @@ import type { EventRow, SpanRow, TraceRow } from './db/rows.js';
  * to every instance, and most live views never select it. A subscriber that does gets it read once
  * per change for all its executions (`spanContent` in src/spans/span.schema.ts).
  */
-export const CONTENT_COLUMNS = ['input', 'output', 'instructions'] as const;
+export const CONTENT_COLUMNS = ['input', 'output', 'instructions', 'observations', 'scorerContext'] as const;
+export type ContentColumn = (typeof CONTENT_COLUMNS)[number];
+/** CONTENT_COLUMNS as a Prisma `select` or `omit`, so every read that leaves content out (or only reads it) follows the list. */
+export const CONTENT_FLAGS = Object.fromEntries(CONTENT_COLUMNS.map((column) => [column, true])) as { [Column in ContentColumn]: true };
 
-/** A span created or updated, numbered in its trace's commit order; without its CONTENT_COLUMNS. */
+/**
+ * A span created, updated or deleted (with the state it was deleted in), numbered in its trace's
+ * commit order; without its CONTENT_COLUMNS.
+ */
 export interface SpanChangeMessage {
-  op: 'CREATED' | 'UPDATED';
+  op: 'CREATED' | 'UPDATED' | 'DELETED';
   span: SpanRow;
 }
 

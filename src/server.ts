@@ -11,7 +11,7 @@ import { createYoga, useReadinessCheck, type Plugin, type YogaServerInstance } f
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { WebSocketServer } from 'ws';
 import { CloseCode } from 'graphql-ws';
-import { GraphQLError, type DocumentNode, type ExecutionArgs, type execute, type subscribe } from 'graphql';
+import { GraphQLError, type DocumentNode, type ExecutionArgs, type ExecutionResult, type execute, type subscribe } from 'graphql';
 import type { Config } from './config.js';
 import { openDatabase, type Database, type QueryObserver } from './db/database.js';
 import { openPubSub, type PubSub } from './pubsub.js';
@@ -36,6 +36,7 @@ import { cancellableSchema, useCancelWhenClientLeaves } from './http/cancellatio
 import { serveGraphqlWs } from './http/graphql-ws.js';
 import { createWebApp } from './http/web-app.js';
 import { handleOtlpTraces, isOtlpRequest, refuseOtlp } from './otlp/otlp-route.js';
+import { refuseRest, RestApi, restVersionOf } from './rest/rest-api.js';
 import { isGraphiQLAssetRequest, renderOfflineGraphiQL, serveGraphiQLAsset, useGraphiQLContentSecurityPolicy } from './http/graphiql-assets.js';
 import { LiveFeeds, turnSlot } from './subscriptions/bounded-feed.js';
 import { SpantreeError, useErrorCodes } from './errors.js';
@@ -164,6 +165,7 @@ function listen(httpServer: Server, config: Config): Promise<void> {
 /** The answer to a request that arrives while the server is still starting: come back in a second. */
 function answerStarting(req: IncomingMessage, res: ServerResponse): void {
   if (isOtlpRequest(req)) return refuseOtlp(req, res, 503, 'The server is starting; retry the export', { 'retry-after': '1' });
+  if (restVersionOf(req)) return refuseRest(req, res, 503, 'The server is starting; retry in a moment', { 'retry-after': '1' });
   res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
   res.end(JSON.stringify({ errors: [{ message: 'The server is starting; retry in a moment', extensions: { code: 'SERVICE_UNAVAILABLE' } }] }));
   req.resume();
@@ -268,6 +270,21 @@ function assemble(
     ],
   });
 
+  // The Opper-compatible REST API: writes through the write path, reads as GraphQL reads, each read
+  // run through yoga's envelop like a WebSocket operation (same plugins, limits and cancellation).
+  const restApi = new RestApi({
+    services,
+    rateLimiter,
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    hold: () => inFlight.hold(),
+    execute: async (req, principal, signal, document, variableValues) => {
+      const enveloped = yoga.getEnveloped({ req, principal, signal });
+      const errors = enveloped.validate(enveloped.schema, document);
+      if (errors.length) return { errors };
+      return (await enveloped.execute({ schema: enveloped.schema, document, variableValues, contextValue: await enveloped.contextFactory() })) as ExecutionResult;
+    },
+  });
+
   // The browser UI (dist/web/), handed the start-up key on loopback as GraphiQL is.
   const webApp = createWebApp({ pageKey: (req) => consoleKey(config, services.apiKeys, req) });
   let stopping: Promise<void> | undefined;
@@ -276,6 +293,7 @@ function assemble(
       // A keep-alive client may still send on a connection it opened before: refuse plainly (the
       // request was not acknowledged, so nothing is owed) and close the connection.
       if (isOtlpRequest(req)) return refuseOtlp(req, res, 503, 'The server is shutting down; retry the export', { connection: 'close', 'retry-after': '1' });
+      if (restVersionOf(req)) return refuseRest(req, res, 503, 'The server is shutting down; retry the request', { connection: 'close', 'retry-after': '1' });
       res.writeHead(503, { 'content-type': 'application/json', connection: 'close', 'retry-after': '1' });
       res.end(JSON.stringify({ errors: [{ message: 'The server is shutting down; retry the request', extensions: { code: 'SHUTTING_DOWN' } }] }));
       return;
@@ -283,12 +301,17 @@ function assemble(
     const hostProblem = guards.hostProblem(req);
     if (hostProblem) {
       if (isOtlpRequest(req)) return refuseOtlp(req, res, 403, hostProblem);
+      if (restVersionOf(req)) return refuseRest(req, res, 403, hostProblem);
       res.writeHead(403, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ errors: [{ message: hostProblem, extensions: { code: 'FORBIDDEN' } }] }));
       return;
     }
     if (isOtlpRequest(req)) {
       void handleOtlpTraces(req, res, { services, maxBodyBytes: config.MAX_BODY_BYTES, rateLimiter, hold: () => inFlight.hold() });
+      return;
+    }
+    if (restVersionOf(req)) {
+      restApi.handle(req, res);
       return;
     }
     if (config.GRAPHIQL && isGraphiQLAssetRequest(req)) {

@@ -14,9 +14,11 @@ export const LIMITS = {
   modelLength: 256,
   errorLength: 32_768,
   instructionsLength: 262_144,
+  /** A judge's observations on a span: prose, as long as instructions may be. */
+  observationsLength: 262_144,
   tagLength: 128,
   tags: 64,
-  /** Serialised size of one JSON field (input, output, meta, event data). */
+  /** Serialised size of one JSON field (input, output, meta, scorerContext, event data). */
   jsonBytes: 4 * 1024 * 1024,
   /** How deep arrays and objects may nest in one JSON field: far beyond any real message list. */
   jsonDepth: 64,

@@ -39,6 +39,6 @@ export type EventKind = (typeof EVENT_KINDS)[number];
 export const API_KEY_SCOPES = ['INGEST', 'READ', 'ADMIN'] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
-/** What a retention rule keeps: metadata only (the default), or content (input, output, instructions) too. */
+/** What a retention rule keeps: metadata only (the default), or content (input, output, instructions, a judge's results) too. */
 export const RETENTION_MODES = ['METADATA_ONLY', 'FULL'] as const;
 export type RetentionMode = (typeof RETENTION_MODES)[number];

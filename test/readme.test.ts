@@ -28,10 +28,10 @@ describe('README and docs examples', () => {
     const operations = examples.map((example) => /^(?:query|mutation|subscription) (\w+)/m.exec(example)?.[1]);
     expect(operations).toEqual([
       'FirstSpan', 'KeepContent', 'CreateRoot', 'CreateChild', 'CloseChild', 'Batch', 'CloseRoot', 'ReadTree', 'ReadWholeTree', 'FindFailedTools',
-      'Judge', 'SpanDetail', 'TailTrace', 'PricedCall', 'SetPrice', 'Prices', 'ChatTurns', 'Sessions', 'Conversation', 'CreateIngestKey', 'Keys',
+      'Judge', 'SpanDetail', 'DeleteStep', 'TailTrace', 'PricedCall', 'SetPrice', 'Prices', 'ChatTurns', 'Sessions', 'Conversation', 'CreateIngestKey', 'Keys',
       'NewProject', 'Retention',
     ]);
-    for (const name of ['FirstSpan', 'KeepContent', 'CreateRoot', 'CreateChild', 'CloseChild', 'Batch', 'CloseRoot', 'ReadTree', 'FindFailedTools', 'Judge', 'SpanDetail', 'CreateIngestKey', 'Keys', 'NewProject', 'Retention', 'PricedCall', 'SetPrice', 'Prices', 'ChatTurns', 'Sessions', 'Conversation']) {
+    for (const name of ['FirstSpan', 'KeepContent', 'CreateRoot', 'CreateChild', 'CloseChild', 'Batch', 'CloseRoot', 'ReadTree', 'FindFailedTools', 'Judge', 'SpanDetail', 'DeleteStep', 'CreateIngestKey', 'Keys', 'NewProject', 'Retention', 'PricedCall', 'SetPrice', 'Prices', 'ChatTurns', 'Sessions', 'Conversation']) {
       expect(named(name)).toBeTruthy();
     }
   });
@@ -67,6 +67,8 @@ describe('README and docs examples', () => {
     expect(results.SpanDetail.span.metrics).toEqual([{ dimension: 'relevance', value: 0.92, comment: 'judge v2' }]);
     expect(results.SpanDetail.span.json.id).toBe('span-llm-1');
     expect(results.SpanDetail.span.input).toEqual([{ role: 'user', content: 'Why is the sky blue?' }]);
+    expect(results.DeleteStep).toEqual({ createSpan: { id: 'span-retry-1' }, deleteSpan: true });
+    expect((await server().gql(`{ span(id: "span-retry-1") { id } }`)).span).toBeNull();
     const created = results.CreateIngestKey.createApiKey;
     expect(created.key).toMatch(/^st_[A-Za-z0-9_-]{32}$/);
     expect(created.apiKey).toMatchObject({ scopes: ['INGEST'], project: { name: 'default' } });

@@ -101,6 +101,8 @@ describe('subscriptions through Redis', () => {
         expect(message.span).not.toHaveProperty('input');
         expect(message.span).not.toHaveProperty('output');
         expect(message.span).not.toHaveProperty('instructions');
+        expect(message.span).not.toHaveProperty('observations');
+        expect(message.span).not.toHaveProperty('scorerContext');
         expect(message.span).toMatchObject({ id: span!.id, model: 'm' });
       }
       expect(Math.max(...published.map((message) => message.length))).toBeLessThan(4096);

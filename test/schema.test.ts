@@ -32,7 +32,7 @@ describe('schema.graphql', () => {
 
   it('keeps the public contract: these fields, with these arguments and types', () => {
     const contract: [string, string, Record<string, string>, string][] = [
-      ['Query', 'traces', { first: 'Int', after: 'String', filter: 'TraceFilter', orderBy: 'TraceOrderBy' }, 'TraceConnection!'],
+      ['Query', 'traces', { first: 'Int', after: 'String', offset: 'Int', filter: 'TraceFilter', orderBy: 'TraceOrderBy' }, 'TraceConnection!'],
       ['Query', 'trace', { id: 'ID!' }, 'Trace'],
       ['Query', 'span', { id: 'ID!' }, 'Span'],
       ['Query', 'spans', { first: 'Int', after: 'String', filter: 'SpanFilter' }, 'SpanConnection!'],

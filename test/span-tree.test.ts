@@ -265,7 +265,7 @@ describe('reading the whole tree', () => {
     });
     expect(statements).toHaveLength(3);
     // Prisma quotes names with backticks on SQLite, double quotes on PostgreSQL.
-    const unselected = /[`"](input|output|instructions|meta|error)[`"]/;
+    const unselected = /[`"](input|output|instructions|observations|scorerContext|meta|error)[`"]/;
     const skeleton = 'CASE WHEN "error" IS NULL';
     expect(statements.filter((statement) => statement.includes(skeleton))).toHaveLength(1);
     expect(statements.filter((statement) => unselected.test(statement.replace(skeleton, '')))).toEqual([]);

@@ -161,7 +161,7 @@ describe('reading a whole span tree', () => {
 
   it('a tree read loads the columns the query selects: no input, output or other unselected column', async () => {
     // Prisma quotes names with backticks on SQLite, double quotes on PostgreSQL.
-    const unselected = /[`"](input|output|instructions|meta|ingestHash|tags|error|model)[`"]/;
+    const unselected = /[`"](input|output|instructions|observations|scorerContext|meta|ingestHash|tags|error|model)[`"]/;
     const { statements } = await server().gqlWithStatements(treeOf(DEPTH, 'id name type durationMs startOffsetMs totalTokens', 'trace'), { id: large.traceId });
     expect(statements.filter((statement) => /[`"]Span[`"]/.test(statement))).not.toEqual([]);
     expect(statements.filter((statement) => unselected.test(statement))).toEqual([]);

@@ -137,7 +137,7 @@ function traceRows(project: string, spans: SpanInput[], now: string, { date }: D
 
 const TRACE_UPSERT_CONFLICT = `ON CONFLICT ("projectId", "id") DO UPDATE SET "updatedAt" = excluded."updatedAt"`;
 
-function floorIngest(raw: RawDatabase, project: string) {
+export function floorIngest(raw: RawDatabase, project: string) {
   const answer = (spans: SpanInput[]) => ({ data: { createSpans: spans.map((span) => ({ id: span.id })) } });
   if (raw.sqlite) {
     const db = raw.sqlite;

@@ -32,6 +32,11 @@ export interface Dialect {
   distinctArrayElements(target: Sql, from: Sql, where: Sql): Sql;
   /** Appended to a SELECT that must lock its rows until the transaction ends. */
   forUpdate: Sql;
+  /**
+   * Appended to a SELECT of rows that must not be deleted (or change key) until the transaction ends,
+   * such as the span an event is written against; their other columns may still be updated meanwhile.
+   */
+  forKeyShare: Sql;
   /** Like forUpdate, but rows another transaction holds are passed over (background sweeps). */
   forUpdateSkipLocked: Sql;
   /** Like forUpdate, locking only the rows of the table with this alias (a join reads others). */
@@ -50,6 +55,11 @@ export interface Dialect {
   greatest(a: Sql, b: Sql): Sql;
   /** A USD amount rounded to 1e-8, the precision costs are kept to (src/costs/money.ts). */
   roundCost(amount: Sql): Sql;
+  /**
+   * The sum of USD amounts over a group, without the drift of adding doubles (src/costs/money.ts),
+   * and 0 over no row or only NULLs; the caller rounds it.
+   */
+  sumCosts(amount: Sql): Sql;
 }
 
 /**
@@ -77,6 +87,7 @@ const sqlite: Dialect = {
   distinctArrayElements: (target, from, where) =>
     sql`SELECT DISTINCT element.value AS tag FROM ${from}, json_each(${target}) AS element WHERE ${where}`,
   forUpdate: empty, // SQLite writers are serialised: a write transaction holds the database's only write lock.
+  forKeyShare: empty,
   forUpdateSkipLocked: empty,
   forUpdateOf: () => empty,
   maxBindValues: 32_766,
@@ -85,6 +96,9 @@ const sqlite: Dialect = {
   least: (a, b) => sql`MIN(${a}, ${b})`,
   greatest: (a, b) => sql`MAX(${a}, ${b})`,
   roundCost: (amount) => sql`ROUND(${amount}, 8)`,
+  // TOTAL adds with compensation (Kahan-Babuska-Neumaier), and always answers a REAL: SUM of a column
+  // whose first values are whole would be typed as an integer by the driver, and cut the rest.
+  sumCosts: (amount) => sql`TOTAL(${amount})`,
 };
 
 const postgresql: Dialect = {
@@ -95,6 +109,7 @@ const postgresql: Dialect = {
   distinctArrayElements: (target, from, where) =>
     sql`SELECT DISTINCT element.tag FROM ${from}, jsonb_array_elements_text(${target}) AS element(tag) WHERE ${where}`,
   forUpdate: raw(' FOR UPDATE'),
+  forKeyShare: raw(' FOR KEY SHARE'),
   forUpdateSkipLocked: raw(' FOR UPDATE SKIP LOCKED'),
   forUpdateOf: (alias) => raw(` FOR UPDATE OF "${alias}"`),
   maxBindValues: 65_535,
@@ -110,6 +125,8 @@ const postgresql: Dialect = {
   // round(double precision, int) does not exist; numeric rounds exactly, and the cast back gives the
   // double nearest the rounded decimal, as SQLite's ROUND does.
   roundCost: (amount) => sql`ROUND((${amount})::numeric, 8)::double precision`,
+  // Added as NUMERIC, exactly; a double's text holds the decimal it stands for.
+  sumCosts: (amount) => sql`COALESCE(SUM((${amount})::numeric), 0)`,
 };
 
 export function dialectFor(provider: Provider): Dialect {

@@ -3,7 +3,7 @@
  * offset is not, and served by an index instead of counting past skipped rows.
  */
 import { BadUserInput } from '../errors.js';
-import { join, raw, sql, type Sql } from './dialect.js';
+import { empty, join, raw, sql, type Sql } from './dialect.js';
 import { bound } from './filters.js';
 import { isStorableDate, storableString } from '../validation.js';
 
@@ -137,7 +137,15 @@ export interface PageQuery {
   keys: SortKey[];
   first: number;
   after?: string | null;
+  /**
+   * Rows to skip before the page, for clients that page by offset (the REST API). The database still
+   * walks the skipped rows, so callers bound it (MAX_OFFSET).
+   */
+  offset?: number;
 }
+
+/** The most rows an offset may skip: deeper pages are read with cursors. */
+export const MAX_OFFSET = 100_000;
 
 /**
  * Reads one page of rows in one statement: the cursor's condition seeks on the ordering's index,
@@ -145,12 +153,12 @@ export interface PageQuery {
  */
 export async function pageOfRows(
   client: { $queryRaw<T>(query: Sql): Promise<T> },
-  { from, columns, where, keys, first, after }: PageQuery,
+  { from, columns, where, keys, first, after, offset = 0 }: PageQuery,
 ): Promise<RowPage> {
   const conditions = after ? sql`${where} AND ${afterPredicate(keys, decodeCursor(keys, after))}` : where;
   const rows = await client.$queryRaw<Record<string, unknown>[]>(
     sql`SELECT ${columns}, ${keyColumns(keys)} FROM ${from} WHERE ${conditions}
-        ORDER BY ${orderByClause(keys)} LIMIT ${first + 1}`,
+        ORDER BY ${orderByClause(keys)} LIMIT ${first + 1}${offset > 0 ? sql` OFFSET ${offset}` : empty}`,
   );
   const page = rows.slice(0, first);
   return {
@@ -182,4 +190,13 @@ export function pageSize(first: number | null | undefined, fallback: number, max
     throw new BadUserInput(`first: must be a whole number from 0 to ${max}`, { field: 'first' });
   }
   return first;
+}
+
+/** An offset a client asked for, checked: a whole number from 0 to MAX_OFFSET. */
+export function offsetOf(offset: number | null | undefined, field = 'offset'): number {
+  if (offset == null) return 0;
+  if (!Number.isInteger(offset) || offset < 0 || offset > MAX_OFFSET) {
+    throw new BadUserInput(`${field}: must be a whole number from 0 to ${MAX_OFFSET}; page deeper with cursors`, { field });
+  }
+  return offset;
 }

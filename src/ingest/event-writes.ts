@@ -62,7 +62,7 @@ export async function submitFeedback(services: EventServices, scope: Scope, span
 async function recordEvent({ db, pubsub }: EventServices, scope: Scope, spanId: string, kind: string, source: string, data: unknown): Promise<EventRow> {
   const { projectId } = scope;
   const event = await db.write(async (tx) => {
-    const span = await spanTrace(tx, projectId, spanId);
+    const span = await spanTrace(db.dialect, tx, projectId, spanId);
     return tx.event.create({
       data: {
         projectId,

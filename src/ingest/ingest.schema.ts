@@ -1,8 +1,8 @@
 /**
- * The write mutations and their inputs: spans (create, batch, update), events and feedback, metrics.
- * Each resolver hands its input, as received, to the write path (./ingest.service.ts,
- * ./event-writes.ts, ./metric-writes.ts), which validates it as it does for OTLP and REST, and reads
- * back what the client selected on what was written.
+ * The write mutations and their inputs: spans (create, batch, update, delete), events and feedback,
+ * metrics. Each resolver hands its input, as received, to the write path (./ingest.service.ts,
+ * ./span-deletes.ts, ./event-writes.ts, ./metric-writes.ts), which validates it as it does for OTLP
+ * and REST, and reads back what the client selected on what was written.
  */
 import { builder, type SchemaTypes } from '../schema/builder.js';
 import type { Context } from '../schema/context.js';
@@ -11,8 +11,10 @@ import type { EventRow } from '../db/rows.js';
 import { SpanType, spansAsSelected } from '../spans/span.schema.js';
 import { EventKind, Thumbs } from '../events/event.schema.js';
 import { createSpan, createSpans, updateSpan } from './ingest.service.js';
+import { deleteSpan } from './span-deletes.js';
 import { createSpanEvent, submitFeedback } from './event-writes.js';
-import { addSpanMetric } from './metric-writes.js';
+import { addSpanMetric, deleteSpanMetric, updateSpanMetric } from './metric-writes.js';
+import { NotFound } from '../errors.js';
 
 /** The fields a writer sets on a span, shared by CreateSpanInput and UpdateSpanInput. */
 function writableSpanFields(t: PothosSchemaTypes.InputFieldBuilder<SchemaTypes, 'InputObject'>) {
@@ -32,6 +34,12 @@ function writableSpanFields(t: PothosSchemaTypes.InputFieldBuilder<SchemaTypes, 
     totalTokens: t.int({ required: false, description: 'All tokens; inputTokens + outputTokens unless set.' }),
     cost: t.float({ required: false, description: 'What it cost.' }),
     instructions: t.string({ required: false, description: 'The instructions (system prompt) used.' }),
+    observations: t.string({ required: false, description: "A judge's observations on the step, as text. Content: kept only under a FULL retention rule." }),
+    scorerContext: t.field({
+      type: 'JSON',
+      required: false,
+      description: "A judge's context per criterion, a JSON object keyed by criterion; an update replaces it whole. Content, like observations.",
+    }),
   };
 }
 
@@ -87,7 +95,27 @@ builder.mutationFields((t) => ({
     resolve: async (query, _root, args, ctx) =>
       (await spansAsSelected(query, ctx, [await updateSpan(ctx.services, ctx.scope, args.id, args.input)]))[0]!,
   }),
+  deleteSpan: t.boolean({
+    description:
+      'Deletes a span with its whole subtree (every span under it, at any depth) and their events and metrics, at once. ' +
+      "Deleting the trace's root span, or its last spans, deletes the whole trace as deleteTrace does. The trace's and its " +
+      "session's rollups are those of the spans left. The trace's live subscribers get a DELETED change per span (or, when " +
+      'the trace went, end with NOT_FOUND). true when it was deleted, false when the project has no such span.',
+    args: { id: t.arg.id({ required: true, description: 'The span to delete, with everything under it.' }) },
+    resolve: (_root, args, ctx) => whetherDeleted(deleteSpan(ctx.services, ctx.scope, args.id)),
+  }),
 }));
+
+/** true once a deletion is done, false when what it names is not there: as deleteTrace answers. */
+async function whetherDeleted(deletion: Promise<unknown>): Promise<boolean> {
+  try {
+    await deletion;
+    return true;
+  } catch (error) {
+    if (error instanceof NotFound) return false;
+    throw error;
+  }
+}
 
 const CreateEventInput = builder.inputType('CreateEventInput', {
   description: 'An event to attach to a span.',
@@ -145,6 +173,15 @@ const MetricInput = builder.inputType('MetricInput', {
   }),
 });
 
+const UpdateMetricInput = builder.inputType('UpdateMetricInput', {
+  description: 'Changes to a metric: fields left out stay as they are.',
+  fields: (t) => ({
+    dimension: t.string({ required: false, description: 'What is measured.' }),
+    value: t.float({ required: false, description: 'The value.' }),
+    comment: t.string({ required: false, description: 'An optional comment; null clears it.' }),
+  }),
+});
+
 builder.mutationFields((t) => ({
   addSpanMetric: t.prismaField({
     type: 'Metric',
@@ -154,5 +191,23 @@ builder.mutationFields((t) => ({
       input: t.arg({ type: MetricInput, required: true }),
     },
     resolve: (_query, _root, args, ctx) => addSpanMetric(ctx.services.db, ctx.scope, args.spanId, args.input),
+  }),
+  updateSpanMetric: t.prismaField({
+    type: 'Metric',
+    description: 'Changes a metric of a span; NOT_FOUND when the span has no such metric.',
+    args: {
+      spanId: t.arg.id({ required: true, description: 'The span measured.' }),
+      id: t.arg.id({ required: true, description: 'The metric.' }),
+      input: t.arg({ type: UpdateMetricInput, required: true }),
+    },
+    resolve: (_query, _root, args, ctx) => updateSpanMetric(ctx.services.db, ctx.scope, args.spanId, args.id, args.input),
+  }),
+  deleteSpanMetric: t.boolean({
+    description: 'Deletes a metric of a span. true when it was deleted, false when the span has no such metric.',
+    args: {
+      spanId: t.arg.id({ required: true, description: 'The span measured.' }),
+      id: t.arg.id({ required: true, description: 'The metric.' }),
+    },
+    resolve: (_root, args, ctx) => whetherDeleted(deleteSpanMetric(ctx.services.db, ctx.scope, args.spanId, args.id)),
   }),
 }));

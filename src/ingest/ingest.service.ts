@@ -39,6 +39,7 @@ import {
   firstRootSpan,
   insertEventRows,
   insertSpanRows,
+  lockSpanIds,
   lockTraces,
   rollupStateOf,
   storedSpans,
@@ -265,6 +266,7 @@ async function insertSpans(
       input: span.fields.input as SpanRow['input'],
       output: span.fields.output as SpanRow['output'],
       meta: span.fields.meta as SpanRow['meta'],
+      scorerContext: span.fields.scorerContext as SpanRow['scorerContext'],
       durationMs: durationOf(span.fields),
       retained: span.retained,
       costSource: span.costSource,
@@ -343,12 +345,6 @@ function checkedTraceRow(locked: Parameters<typeof traceRowOf>[0], state: Rollup
     throw new BadUserInput(`trace ${locked.id} would count ${state.totalTokens} tokens; the most a trace can count is ${LIMITS.int32}`);
   }
   return traceRowOf(locked, traceColumns(state), seq, now);
-}
-
-/** See insertSpans: on PostgreSQL, transaction-scoped advisory locks on the span ids involved. */
-async function lockSpanIds(dialect: Dialect, tx: Tx, projectId: string, spanIds: string[]) {
-  const lock = dialect.lockKeys([...new Set(spanIds)].map((id) => `span:${projectId}/${id}`));
-  if (lock) await tx.$queryRaw(lock);
 }
 
 /**
@@ -466,10 +462,11 @@ export async function updateSpan(
   const result = await db.write(async (tx): Promise<WriteResult> => {
     const [located] = await storedSpans(tx, projectId, [id]);
     if (!located) throw new NotFound(`span ${id} not found`, { spanId: id });
-    const locked = (await lockTraces(dialect, tx, projectId, new Map([[located.traceId, located.startTime]]), false)).get(located.traceId)!;
-    // Under the trace's lock a concurrent update of this span has committed: read it again (PostgreSQL;
-    // on SQLite the first read was already under the only write lock).
-    const stored = dialect.serializedWriters ? located : ((await storedSpans(tx, projectId, [id]))[0] ?? located);
+    const locked = (await lockTraces(dialect, tx, projectId, new Map([[located.traceId, located.startTime]]), false)).get(located.traceId);
+    // Under the trace's lock a concurrent update of this span has committed, or its deletion (or its
+    // trace's): read it again (PostgreSQL; on SQLite the first read was already under the only write lock).
+    const stored = !locked ? undefined : dialect.serializedWriters ? located : (await storedSpans(tx, projectId, [id]))[0];
+    if (!locked || !stored) throw new NotFound(`span ${id} not found`, { spanId: id });
     const { retained, ...changes } = withRetention(prepareUpdate(input, spanFieldsOf(stored), 'input'), retention);
     const provided = changes.cost !== undefined ? changes.cost !== null : stored.costSource === 'PROVIDED';
     const merged = { ...spanFieldsOf(stored), ...changes };
@@ -482,6 +479,7 @@ export async function updateSpan(
       input: merged.input as SpanRow['input'],
       output: merged.output as SpanRow['output'],
       meta: merged.meta as SpanRow['meta'],
+      scorerContext: merged.scorerContext as SpanRow['scorerContext'],
       ...priced,
       durationMs: durationOf(merged),
       retained,

@@ -8,7 +8,14 @@ import { CONTENT_COLUMNS, traceKey, type PubSub, type SpanChangeMessage } from '
 /** The span as published: every column but its content (CONTENT_COLUMNS). */
 function withoutContent(span: SpanRow): SpanRow {
   // Destructured rather than deleted: objects keep their fast shape, and every subscriber reads them.
-  const { input: _input, output: _output, instructions: _instructions, ...lean } = span satisfies Record<(typeof CONTENT_COLUMNS)[number], unknown>;
+  const {
+    input: _input,
+    output: _output,
+    instructions: _instructions,
+    observations: _observations,
+    scorerContext: _scorerContext,
+    ...lean
+  } = span satisfies Record<(typeof CONTENT_COLUMNS)[number], unknown>;
   return lean as SpanRow;
 }
 

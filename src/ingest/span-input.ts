@@ -18,6 +18,10 @@ const tokensSchema = z
   .min(0, 'must not be negative')
   .max(LIMITS.int32, `must be at most ${LIMITS.int32}`);
 const textSchema = (max: number) => z.string().max(max, `must be at most ${max} characters`);
+// Not z.record: it rebuilds the object by assignment, which drops a "__proto__" key.
+const jsonObjectSchema = z
+  .custom<Record<string, unknown>>((value) => value !== null && typeof value === 'object' && !Array.isArray(value), 'must be a JSON object')
+  .superRefine(checkJsonSize);
 
 const spanFields = {
   name: z.string().min(1, 'must not be empty').max(LIMITS.nameLength, `must be at most ${LIMITS.nameLength} characters`),
@@ -27,11 +31,7 @@ const spanFields = {
   input: jsonSchema.nullable(),
   output: jsonSchema.nullable(),
   error: textSchema(LIMITS.errorLength).nullable(),
-  // Not z.record: it rebuilds the object by assignment, which drops a "__proto__" key.
-  meta: z
-    .custom<Record<string, unknown>>((value) => value !== null && typeof value === 'object' && !Array.isArray(value), 'must be a JSON object')
-    .superRefine(checkJsonSize)
-    .nullable(),
+  meta: jsonObjectSchema.nullable(),
   tags: z
     .array(z.string().min(1, 'must not be empty').max(LIMITS.tagLength, `must be at most ${LIMITS.tagLength} characters`))
     .max(LIMITS.tags, `may hold at most ${LIMITS.tags} tags`)
@@ -43,6 +43,8 @@ const spanFields = {
   totalTokens: tokensSchema.nullable(),
   cost: boundedNumber().min(0, 'must not be negative').nullable(),
   instructions: textSchema(LIMITS.instructionsLength).nullable(),
+  observations: textSchema(LIMITS.observationsLength).nullable(),
+  scorerContext: jsonObjectSchema.nullable(),
 };
 
 const createSchema = z
@@ -97,6 +99,8 @@ export function prepareCreate(raw: CreateSpanInput, label: string, now: Date): P
     totalTokens: input.totalTokens ?? sumTokens(input.inputTokens, input.outputTokens),
     cost: input.cost == null ? null : roundCost(input.cost),
     instructions: input.instructions ?? null,
+    observations: input.observations ?? null,
+    scorerContext: input.scorerContext ?? null,
   };
   checkTimes(fields, label);
   checkTokens(fields, label);

@@ -7,15 +7,17 @@
 import type { Tx } from '../db/database.js';
 import { empty, inChunks, join, raw, sql, type Dialect, type Sql } from '../db/dialect.js';
 import type { SpanRow, TraceRow } from '../db/rows.js';
-import type { GenerationPreview, RollupState, TraceColumns } from '../traces/trace-rollup.js';
+import { Prisma } from '../generated/sqlite/client.js';
+import { CONTENT_COLUMNS } from '../pubsub.js';
+import type { GenerationPreview, RollupState, SpanGroupTotals, TraceColumns } from '../traces/trace-rollup.js';
 
 /** The columns of a span row, in the order the insert lists them. */
 const SPAN_COLUMNS = [
   'projectId', 'id', 'traceId', 'parentId', 'name', 'type', 'startTime', 'endTime', 'durationMs', 'input', 'output',
   'error', 'meta', 'tags', 'score', 'model', 'inputTokens', 'outputTokens', 'totalTokens', 'cost', 'costSource',
-  'instructions', 'seq', 'createdSeq', 'ingestHash', 'createdAt', 'updatedAt', 'retained',
+  'instructions', 'observations', 'scorerContext', 'seq', 'createdSeq', 'ingestHash', 'createdAt', 'updatedAt', 'retained',
 ] as const satisfies readonly (keyof SpanRow)[];
-const JSON_COLUMNS = new Set<string>(['input', 'output', 'meta', 'tags', 'composition', 'tagCounts']);
+const JSON_COLUMNS = new Set<string>(['input', 'output', 'meta', 'scorerContext', 'tags', 'composition', 'tagCounts']);
 
 /** A value as a bound parameter: JSON columns as their JSON text (NULL stays NULL). */
 function parameter(column: string, value: unknown): Sql {
@@ -48,7 +50,8 @@ const SPAN_KEY = new Set<string>(['projectId', 'id', 'traceId', 'createdSeq', 'c
 /** Every writable column of a stored span, as an update sets them. */
 const UPDATED_SPAN_COLUMNS = [
   'name', 'type', 'startTime', 'endTime', 'durationMs', 'input', 'output', 'error', 'meta', 'tags', 'score', 'model',
-  'inputTokens', 'outputTokens', 'totalTokens', 'cost', 'costSource', 'instructions', 'retained', 'seq', 'updatedAt',
+  'inputTokens', 'outputTokens', 'totalTokens', 'cost', 'costSource', 'instructions', 'observations', 'scorerContext', 'retained',
+  'seq', 'updatedAt',
 ] as const satisfies readonly (keyof SpanRow)[];
 
 export async function updateSpanRow(tx: Tx, row: SpanRow): Promise<void> {
@@ -228,4 +231,101 @@ export async function insertEventRows(dialect: Dialect, tx: Tx, projectId: strin
     for (const row of rows) inserted.push(row.id);
   });
   return inserted;
+}
+
+/**
+ * On PostgreSQL, transaction-scoped advisory locks on span ids, taken before any trace's lock: writers
+ * that create a span, name it as a parent, replace it or delete it take turns (SQLite writers always
+ * do).
+ */
+export async function lockSpanIds(dialect: Dialect, tx: Tx, projectId: string, spanIds: string[]): Promise<void> {
+  const lock = dialect.lockKeys([...new Set(spanIds)].map((id) => `span:${projectId}/${id}`));
+  if (lock) await tx.$queryRaw(lock);
+}
+
+/** Every column of a span but its content (CONTENT_COLUMNS): what a change is published with. */
+const LEAN_SPAN_COLUMNS = Object.values(Prisma.SpanScalarFieldEnum).filter((column) => !(CONTENT_COLUMNS as readonly string[]).includes(column));
+
+/**
+ * The ids of a span and of every span under it, at any depth, as a recursive query on the
+ * (projectId, parentId) index: one statement however deep the tree. UNION rather than UNION ALL, so
+ * that spans which formed a cycle (the write path refuses them) could not make the walk endless.
+ */
+function subtreeOf(projectId: string, traceId: string, spanId: string): Sql {
+  return sql`WITH RECURSIVE "subtree"("id") AS (
+      SELECT "id" FROM "Span" WHERE "projectId" = ${projectId} AND "id" = ${spanId} AND "traceId" = ${traceId}
+      UNION
+      SELECT "child"."id" FROM "Span" AS "child" JOIN "subtree" ON "child"."parentId" = "subtree"."id"
+      WHERE "child"."projectId" = ${projectId} AND "child"."traceId" = ${traceId}
+    )`;
+}
+
+/** The ids of a span's subtree (itself and its descendants); see subtreeOf. */
+export async function subtreeSpanIds(tx: Tx, projectId: string, traceId: string, spanId: string): Promise<string[]> {
+  const rows = await tx.$queryRaw<{ id: string }[]>(sql`${subtreeOf(projectId, traceId, spanId)} SELECT "id" FROM "subtree"`);
+  return rows.map((row) => row.id);
+}
+
+/** A span's subtree (itself and its descendants) without content: what their deletion is published with. */
+export function subtreeSpans(tx: Tx, projectId: string, traceId: string, spanId: string): Promise<SpanRow[]> {
+  return tx.$queryRaw<SpanRow[]>(
+    sql`${subtreeOf(projectId, traceId, spanId)}
+        SELECT ${quoted(LEAN_SPAN_COLUMNS)} FROM "Span" WHERE "projectId" = ${projectId} AND "id" IN (SELECT "id" FROM "subtree")`,
+  );
+}
+
+/**
+ * Deletes spans with their events and metrics. The spans go first: an event or metric being written
+ * on one of them holds its span's row (spanTrace), so once the span is deleted that write has
+ * committed, and the statements after see its row and delete it too (PostgreSQL; SQLite writers
+ * take turns anyway).
+ */
+export async function deleteSpanRows(dialect: Dialect, tx: Tx, projectId: string, ids: string[]): Promise<void> {
+  for (const [table, key] of [['Span', 'id'], ['Event', 'spanId'], ['Metric', 'spanId']] as const) {
+    // Two values a row: the project id is bound once more per statement.
+    await inChunks(dialect, ids, 2, (chunk) =>
+      tx.$executeRaw(sql`DELETE FROM ${raw(`"${table}"`)} WHERE "projectId" = ${projectId} AND ${raw(`"${key}"`)} IN (${join(chunk)})`),
+    );
+  }
+}
+
+/**
+ * What the spans of a trace add up to, grouped by type and tags: one aggregate statement over the
+ * trace's spans, as few rows as there are distinct (type, tags) pairs. Costs are summed without
+ * drift (Dialect.sumCosts).
+ */
+export async function spanGroups(dialect: Dialect, tx: Tx, projectId: string, traceId: string): Promise<SpanGroupTotals[]> {
+  const rows = await tx.$queryRaw<Record<keyof SpanGroupTotals, unknown>[]>(
+    sql`SELECT "type", "tags", COUNT(*) AS "spanCount",
+          SUM(CASE WHEN "endTime" IS NULL THEN 1 ELSE 0 END) AS "openCount",
+          SUM(CASE WHEN "error" IS NOT NULL THEN 1 ELSE 0 END) AS "errorCount",
+          SUM(COALESCE("totalTokens", 0)) AS "totalTokens",
+          ${dialect.sumCosts(raw('"cost"'))} AS "cost",
+          MIN("startTime") AS "startTime", MAX("endTime") AS "endTime"
+        FROM "Span" WHERE "projectId" = ${projectId} AND "traceId" = ${traceId}
+        GROUP BY "type", "tags"`,
+  );
+  // Counts come back as BigInt from PostgreSQL, NUMERIC as a decimal object: numbers here.
+  return rows.map((row) => ({
+    type: String(row.type),
+    tags: (typeof row.tags === 'string' ? JSON.parse(row.tags) : row.tags) as string[],
+    spanCount: Number(row.spanCount),
+    openCount: Number(row.openCount),
+    errorCount: Number(row.errorCount),
+    totalTokens: Number(row.totalTokens),
+    cost: Number(String(row.cost)),
+    startTime: asDate(row.startTime as Date | string)!,
+    endTime: asDate(row.endTime as Date | string | null),
+  }));
+}
+
+/**
+ * The generations of a trace that may preview it (content kept), without their content. Whether the
+ * content was kept is checked by the caller: a condition on "retained" could lead SQLite to the
+ * project-wide (retained, startTime) index instead of the trace's.
+ */
+export function generationsOf(tx: Tx, projectId: string, traceId: string): Promise<{ id: string; startTime: Date; retained: boolean }[]> {
+  return tx.$queryRaw(
+    sql`SELECT "id", "startTime", "retained" FROM "Span" WHERE "projectId" = ${projectId} AND "traceId" = ${traceId} AND "type" = 'GENERATION'`,
+  );
 }

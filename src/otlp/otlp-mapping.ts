@@ -3,8 +3,9 @@
  * (current and older names), OpenInference, OpenLLMetry and the Vercel AI SDK's attributes for type,
  * model, tokens, cost, content and session. Pure: the README's mapping table describes this file.
  *
- * Content (messages, prompts, completions, tool arguments and results, retrieved documents) goes to
- * input, output and instructions and nowhere else, so the retention rule decides whether it is kept.
+ * Content (messages, prompts, completions, tool arguments and results, retrieved documents, a judge's
+ * observations and scorer context) goes to input, output, instructions, observations and
+ * scorerContext and nowhere else, so the retention rule decides whether it is kept.
  * Every other attribute is kept in meta as sent, mapped or not; resource attributes under
  * `meta.resource`, the span's kind, scope and links under `meta.otel`.
  */
@@ -52,8 +53,18 @@ const OPENINFERENCE_TYPES: Record<string, SpanType> = {
 const TRACELOOP_TYPES: Record<string, SpanType> = { workflow: 'AGENT', agent: 'AGENT', task: 'FUNCTION', tool: 'TOOL' };
 const LLM_REQUEST_TYPES: Record<string, SpanType> = { chat: 'GENERATION', completion: 'GENERATION', embedding: 'EMBEDDING', rerank: 'RETRIEVAL' };
 
-/** Attributes that hold content: never in meta, only in input/output/instructions. */
+/**
+ * A judge's results on a span, under Spantree's own names: the GenAI conventions'
+ * `gen_ai.evaluation.result` event carries one score and its explanation (kept as feedback), not a
+ * judge's findings per criterion.
+ */
+const OBSERVATIONS_KEY = 'spantree.observations';
+const SCORER_CONTEXT_KEY = 'spantree.scorer_context';
+
+/** Attributes that hold content: never in meta, only in input/output/instructions/observations/scorerContext. */
 const CONTENT_KEYS = new Set([
+  OBSERVATIONS_KEY,
+  SCORER_CONTEXT_KEY,
   'gen_ai.input.messages',
   'gen_ai.output.messages',
   'gen_ai.system_instructions',
@@ -182,6 +193,8 @@ export function mapSpan(span: OtlpSpan): MappedSpan | { problem: string } {
     input: content.input,
     output: content.output,
     instructions: content.instructions,
+    observations: content.observations,
+    scorerContext: content.scorerContext,
     ...(Array.isArray(tags) && tags.every((tag) => typeof tag === 'string') ? { tags } : {}),
     ...(sessionId && idSchema.safeParse(sessionId).success ? { sessionId } : {}),
   };
@@ -250,7 +263,13 @@ function eventOf(event: OtlpEvent): MappedSpan['events'][number] {
 }
 
 /** The span's content, from whichever convention its instrumentation follows. */
-function contentOf(span: OtlpSpan): { input: unknown; output: unknown; instructions: string | null } {
+function contentOf(span: OtlpSpan): {
+  input: unknown;
+  output: unknown;
+  instructions: string | null;
+  observations: string | null;
+  scorerContext: unknown;
+} {
   const attributes = { ...span.attributes };
   // The newest conventions may put the messages on an event rather than on the span.
   for (const event of span.events) {
@@ -293,9 +312,20 @@ function contentOf(span: OtlpSpan): { input: unknown; output: unknown; instructi
     flattenedDocuments(attributes, 'reranker.output_documents.') ??
     json(attributes['ai.embedding'] ?? attributes['ai.embeddings']) ??
     null;
-  const system = attributes['gen_ai.system_instructions'];
-  const instructions = system === undefined || system === null ? null : typeof system === 'string' ? system : JSON.stringify(system);
-  return { input, output, instructions };
+  return {
+    input,
+    output,
+    instructions: textOrJson(attributes['gen_ai.system_instructions']),
+    observations: textOrJson(attributes[OBSERVATIONS_KEY]),
+    // An object as sent (a key-value list) or as JSON text; anything else is left for the write path
+    // to refuse (partial_success names it), rather than stored where no reader expects it.
+    scorerContext: json(attributes[SCORER_CONTEXT_KEY]),
+  };
+}
+
+/** Text as sent; any other value as its JSON text. */
+function textOrJson(value: AttributeValue | undefined): string | null {
+  return value === undefined || value === null ? null : typeof value === 'string' ? value : JSON.stringify(value);
 }
 
 /** The Vercel AI SDK's response: its text and, when the model called tools, the calls. */

@@ -5,11 +5,10 @@
  * maps, and hands the spans to the one write path every writer uses (src/ingest/).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createGunzip } from 'node:zlib';
 import protobuf from 'protobufjs';
-import { bearerKey } from '../auth/api-key.service.js';
+import { authorize } from '../http/authorize.js';
+import { HttpRefusal, readBody } from '../http/request-body.js';
 import type { RateLimiter } from '../auth/rate-limit.js';
-import { UNAUTHENTICATED_MESSAGE, UNKNOWN_KEY_MESSAGE } from '../auth/request-auth.js';
 import { SpantreeError } from '../errors.js';
 import { ingestSpans, type SpanEventInput } from '../ingest/ingest.service.js';
 import type { Services } from '../services.js';
@@ -31,17 +30,6 @@ const Status = protobuf.Root.fromJSON({
 
 /** gRPC status codes for the HTTP statuses this route answers with. */
 const GRPC_CODES: Record<number, number> = { 400: 3, 401: 16, 403: 7, 405: 12, 413: 8, 415: 3, 429: 8, 500: 13, 503: 14 };
-
-/** A refusal with its HTTP status (and headers), answered as a google.rpc.Status. */
-class Refusal extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
 
 export interface OtlpRouteOptions {
   /** The server's services: its API keys, and what the write path uses. */
@@ -67,7 +55,7 @@ function encodingOf(req: IncomingMessage): Encoding {
  * exporters; a Host this server does not answer to: 403), as OTLP answers, in the request's encoding.
  */
 export function refuseOtlp(req: IncomingMessage, res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
-  answer(res, status, encodingOf(req), statusBody(encodingOf(req), new Refusal(status, message)), headers);
+  answer(res, status, encodingOf(req), statusBody(encodingOf(req), new HttpRefusal(status, message)), headers);
   req.resume();
 }
 
@@ -81,14 +69,14 @@ export async function handleOtlpTraces(req: IncomingMessage, res: ServerResponse
     // Which rule the spans were stored under: a first trace without prompts in it is then no mystery.
     answer(res, 200, encoding, body, { [RETENTION_HEADER]: retention });
   } catch (error) {
-    let refusal: Refusal;
-    if (error instanceof Refusal) refusal = error;
-    else if (error instanceof MalformedBody) refusal = new Refusal(400, error.message);
+    let refusal: HttpRefusal;
+    if (error instanceof HttpRefusal) refusal = error;
+    else if (error instanceof MalformedBody) refusal = new HttpRefusal(400, error.message);
     // Whole-batch refusals of the write path (a cycle, a span moved to another trace): the client's.
-    else if (error instanceof SpantreeError) refusal = new Refusal(400, error.message);
+    else if (error instanceof SpantreeError) refusal = new HttpRefusal(400, error.message);
     else {
       console.error('OTLP export failed:', error);
-      refusal = new Refusal(500, 'The export could not be stored; retry later');
+      refusal = new HttpRefusal(500, 'The export could not be stored; retry later');
     }
     answer(res, refusal.status, encoding, statusBody(encoding, refusal), refusal.headers);
     // An unread body would otherwise be parsed as the connection's next request.
@@ -100,21 +88,14 @@ export async function handleOtlpTraces(req: IncomingMessage, res: ServerResponse
 
 /** Stores an export; says how many spans were refused, and why, and the retention rule they were stored under. */
 async function exportTraces(req: IncomingMessage, options: OtlpRouteOptions): Promise<{ rejected: number; message: string; retention: string }> {
-  if (req.method !== 'POST') throw new Refusal(405, `${OTLP_TRACES_PATH} takes POST`, { allow: 'POST' });
+  if (req.method !== 'POST') throw new HttpRefusal(405, `${OTLP_TRACES_PATH} takes POST`, { allow: 'POST' });
   const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (contentType !== CONTENT_TYPES.protobuf && contentType !== CONTENT_TYPES.json) {
-    throw new Refusal(415, `Content-Type must be ${CONTENT_TYPES.protobuf} or ${CONTENT_TYPES.json}, not ${JSON.stringify(contentType)}`);
+    throw new HttpRefusal(415, `Content-Type must be ${CONTENT_TYPES.protobuf} or ${CONTENT_TYPES.json}, not ${JSON.stringify(contentType)}`);
   }
-  const key = bearerKey(req.headers.authorization);
-  const principal = await options.services.apiKeys.authenticate(key);
-  if (!principal) throw new Refusal(401, key ? UNKNOWN_KEY_MESSAGE : UNAUTHENTICATED_MESSAGE, { 'www-authenticate': 'Bearer' });
-  if (!principal.scopes.has('INGEST')) throw new Refusal(403, 'This API key may not write spans: it needs the INGEST scope');
-  const verdict = await options.rateLimiter.take(principal.keyId);
-  if (!verdict.allowed) {
-    throw new Refusal(429, `This API key is over its rate limit; retry in ${verdict.retryAfterSeconds} s`, { 'retry-after': String(verdict.retryAfterSeconds) });
-  }
+  const principal = await authorize(req, options.services.apiKeys, options.rateLimiter, 'INGEST');
 
-  const body = await readBody(req, options.maxBodyBytes);
+  const body = await readBody(req, options.maxBodyBytes, 'export smaller batches');
   const otlpSpans = contentType === CONTENT_TYPES.json ? decodeJson(body) : decodeProtobuf(body);
   const { inputs, labels, events, problems } = mapBatch(otlpSpans);
   const { rejected, retention } = await ingestSpans(options.services, { projectId: principal.projectId }, inputs, {
@@ -168,41 +149,7 @@ function summary(messages: string[]): string {
   return messages.length > 5 ? `${shown}; and ${messages.length - 5} more` : shown;
 }
 
-/** The body, inflated when gzip-compressed; refused past `maxBytes` before or after inflating. */
-async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
-  const tooLarge = () => new Refusal(413, `The body is larger than ${maxBytes} bytes; export smaller batches`);
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
-  const contentEncoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-  if (contentEncoding !== 'gzip' && contentEncoding !== 'identity') {
-    throw new Refusal(415, `Content-Encoding must be gzip or none, not ${JSON.stringify(contentEncoding)}`);
-  }
-  // Compressed bytes are counted too: gzip members that inflate to nothing would otherwise stream forever.
-  let received = 0;
-  const gunzip = contentEncoding === 'gzip' ? createGunzip() : null;
-  // Its errors reach the loop below through the iterator; this keeps a late one (the body still
-  // arriving after a refusal) from being an unhandled 'error' event.
-  gunzip?.on('error', () => {});
-  const source = gunzip ? req.on('data', (chunk: Buffer) => (received += chunk.length)).pipe(gunzip) : req;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of source as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > maxBytes || received > maxBytes) throw tooLarge();
-      chunks.push(chunk);
-    }
-  } catch (error) {
-    if (error instanceof Refusal) throw error;
-    throw new Refusal(400, `The body could not be read: ${(error as Error).message}`);
-  } finally {
-    // A refused body is drained by the caller, not written into an inflater that is gone.
-    if (gunzip) req.unpipe(gunzip);
-  }
-  return Buffer.concat(chunks);
-}
-
-function statusBody(encoding: Encoding, refusal: Refusal): Uint8Array {
+function statusBody(encoding: Encoding, refusal: HttpRefusal): Uint8Array {
   const status = { code: GRPC_CODES[refusal.status] ?? 2, message: refusal.message };
   return encoding === 'json' ? Buffer.from(JSON.stringify(status)) : Status.encode(Status.create(status)).finish();
 }

@@ -61,8 +61,9 @@ export async function sweepRetention(
 }
 
 /**
- * Erases input, output and instructions of up to SWEEP_BATCH_ROWS spans that started before
- * `cutoff` and still hold content, and the previews of traces taken from them (as root or generation).
+ * Erases the content (input, output, instructions, observations, scorerContext) of up to
+ * SWEEP_BATCH_ROWS spans that started before `cutoff` and still hold content, and the previews of
+ * traces taken from them (as root or generation).
  */
 async function eraseContentBatch(db: Database, projectId: string, cutoff: Date): Promise<number> {
   const { dialect } = db;
@@ -76,7 +77,8 @@ async function eraseContentBatch(db: Database, projectId: string, cutoff: Date):
     const traceIds = [...new Set(due.map((row) => row.traceId))];
     const now = new Date();
     await tx.$executeRaw(
-      sql`UPDATE "Span" SET "input" = NULL, "output" = NULL, "instructions" = NULL, "retained" = false, "updatedAt" = ${now}
+      sql`UPDATE "Span" SET "input" = NULL, "output" = NULL, "instructions" = NULL, "observations" = NULL, "scorerContext" = NULL,
+          "retained" = false, "updatedAt" = ${now}
           WHERE "projectId" = ${projectId} AND "id" IN (${join(ids)})`,
     );
     await tx.$executeRaw(

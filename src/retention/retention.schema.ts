@@ -7,14 +7,16 @@ export const RetentionMode = builder.enumType('RetentionMode', {
   values: {
     METADATA_ONLY: {
       description:
-        'Names, types, times, status, model, tokens, cost, errors, meta, tags, scores, events and metrics; never input, output or instructions. The default.',
+        'Names, types, times, status, model, tokens, cost, errors, meta, tags, scores, events and metrics; never input, output, ' +
+        "instructions or a judge's observations and scorerContext. The default.",
     },
-    FULL: { description: 'Everything, input, output and instructions included.' },
+    FULL: { description: "Everything, input, output, instructions and a judge's observations and scorerContext included." },
   } satisfies Record<(typeof RETENTION_MODES)[number], { description: string }>,
 });
 
 const ttlDescriptions = {
-  contentTtlDays: 'Days after a span starts when its input, output and instructions are erased (its metadata stays); null keeps them.',
+  contentTtlDays:
+    'Days after a span starts when its content (input, output, instructions, observations, scorerContext) is erased (its metadata stays); null keeps it.',
   traceTtlDays: 'Days after a trace starts when it is deleted with everything in it; null keeps it.',
 };
 

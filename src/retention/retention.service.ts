@@ -1,8 +1,8 @@
 /**
  * Retention rules: what Spantree keeps of the spans it is sent, and for how long.
  *
- * METADATA_ONLY (the default everywhere) never stores a span's input, output or instructions; FULL
- * does. A project's rule overrides its organization's. Rules are applied when data is written (see
+ * METADATA_ONLY (the default everywhere) never stores a span's content (input, output, instructions,
+ * and a judge's observations and scorerContext); FULL does. A project's rule overrides its organization's. Rules are applied when data is written (see
  * `withRetention`); changing a rule never rewrites stored spans. Two clocks, enforced by the sweep
  * (src/retention/retention-sweep.ts): contentTtlDays erases content older than that, traceTtlDays
  * deletes whole traces older than that.
@@ -163,7 +163,7 @@ export async function setRetentionRule(
   return result;
 }
 
-/** Whether a span written now under `retention` keeps its input, output and instructions. */
+/** Whether a span written now under `retention` keeps its content (input, output, instructions, observations, scorerContext). */
 export function keepsContent(retention: RetentionRule): boolean {
   return retention.mode === 'FULL';
 }
@@ -173,10 +173,10 @@ export function keepsContent(retention: RetentionRule): boolean {
  * an update: the rule in force at a span's latest write decides what it holds), and `retained` says
  * which it was.
  */
-export function withRetention<Fields extends { input?: unknown; output?: unknown; instructions?: string | null }>(
-  fields: Fields,
-  retention: RetentionRule,
-): Fields & { retained: boolean } {
+export function withRetention<
+  Fields extends { input?: unknown; output?: unknown; instructions?: string | null; observations?: string | null; scorerContext?: unknown },
+>(fields: Fields, retention: RetentionRule): Fields & { retained: boolean } {
   if (keepsContent(retention)) return { ...fields, retained: true };
-  return { ...fields, input: null, output: null, instructions: null, retained: false };
+  // A judge's observations and scorerContext quote and weigh what the span said: content too.
+  return { ...fields, input: null, output: null, instructions: null, observations: null, scorerContext: null, retained: false };
 }

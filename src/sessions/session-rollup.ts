@@ -3,7 +3,8 @@
  * deltas of its traces: each write adds what its traces contribute now and takes away what they
  * contributed before, so the cost of a write does not depend on the size of the session. The deltas
  * are computed here in memory, and applied by one statement (`upsertSessionDeltas`) in the write's
- * transaction: by the write path, and by trace deletion.
+ * transaction: by the write path, and by trace deletion. Deletions narrow the first and last times,
+ * which a delta cannot: those are read again from the session's traces (`recomputeSessionTimes`).
  */
 import { addCosts } from '../costs/money.js';
 import type { Tx } from '../db/database.js';
@@ -88,4 +89,21 @@ export function sessionDeltas(changes: { before: SessionContribution | null; aft
   }
   // Written even when no count changed: the trace may have ended, which moves the session's last time.
   return [...bySession.values()];
+}
+
+/**
+ * Sets a session's first and last times from its traces as they stand, for when a trace left the
+ * session or its own times narrowed (spans deleted from it): deltas only ever widen them. One
+ * statement, on the session's index of its traces; nothing for a session that is gone. Run after the
+ * session's delta in the same transaction, which then holds the session's row: what it reads
+ * includes every trace change committed by a writer that held the row before, and a writer after it
+ * adds its delta to these times.
+ */
+export async function recomputeSessionTimes(tx: Tx, projectId: string, sessionId: string, now: Date): Promise<void> {
+  const traces = sql`FROM "Trace" WHERE "projectId" = ${projectId} AND "sessionId" = ${sessionId}`;
+  await tx.$executeRaw(sql`UPDATE "Session" SET
+      "firstTime" = COALESCE((SELECT MIN("startTime") ${traces}), "firstTime"),
+      "lastTime" = COALESCE((SELECT MAX(COALESCE("endTime", "startTime")) ${traces}), "lastTime"),
+      "updatedAt" = ${now}
+    WHERE "projectId" = ${projectId} AND "id" = ${sessionId}`);
 }

@@ -12,6 +12,10 @@
  * GAP_WAIT_MS (reordered or lost between instances) is filled in from the database: the spans whose
  * last change is past what was sent are exactly the state the missing changes led to.
  *
+ * A deleted span (deleteSpan) goes out as DELETED, with its own number, as it was when deleted. The
+ * database keeps no trace of it: a DELETED change lost between instances, or missed by a subscriber
+ * that resumes with `after`, is not filled in.
+ *
  * With `replay`, the spans already stored come first, as CREATED in start order, read in pages as the
  * subscriber reads them (a 100,000-span trace is never held whole for a subscriber that stopped
  * reading). The subscriber follows the trace's changes before the first page is read; the live
@@ -22,13 +26,13 @@
  * off: only the changes with a higher seq are sent, with no replay of what it already holds.
  */
 import type { Database } from '../db/database.js';
-import { isTraceDeletion, traceKey, type PubSub, type SpanChangeMessage } from '../pubsub.js';
+import { CONTENT_FLAGS, isTraceDeletion, traceKey, type ContentColumn, type PubSub, type SpanChangeMessage } from '../pubsub.js';
 import { BoundedFeed, type FeedFailure, type FeedOptions } from '../subscriptions/bounded-feed.js';
 import type { SpanRow } from '../db/rows.js';
 import type { Scope } from '../schema/context.js';
 
 export interface SpanChangeEvent {
-  op: 'CREATED' | 'UPDATED';
+  op: SpanChangeMessage['op'];
   span: SpanRow;
   seq: number;
   /** Sent from the stored snapshot of a replay, rather than as a live change. */
@@ -71,6 +75,8 @@ class TraceChanges {
   /** The last changes sent, so that a subscriber joining later can start from a snapshot read earlier. */
   private readonly recent: SpanChangeEvent[] = [];
   private filling = false;
+  /** The trace's change count as the last gap fill read it. */
+  private committedAtLastFill = 0;
   private gapTimer: NodeJS.Timeout | undefined;
   private readonly catchUp: NodeJS.Timeout;
   private readonly stopListening: () => void;
@@ -91,14 +97,10 @@ class TraceChanges {
   }
 
   private async start() {
-    const trace = await this.db.read.trace.findUnique({
-      where: { projectId_id: { projectId: this.projectId, id: this.traceId } },
-      select: { spanSeq: true },
-    });
     // A trace with no span yet (or only in another project: the read is scoped to this one) is
     // waited for: its first change will be number 1, and every change from there on is sent.
-    this.baseline = trace?.spanSeq ?? 0;
-    this.delivered = trace?.spanSeq ?? 0;
+    this.baseline = await this.changeCount();
+    this.delivered = this.baseline;
     this.drain();
   }
 
@@ -112,11 +114,13 @@ class TraceChanges {
     this.drain();
   }
 
-  private send(span: SpanRow) {
-    // A span the stream has not sent yet goes out as CREATED, whatever became of it since.
+  private send(span: SpanRow, deleted = false) {
+    // A span the stream has not sent yet goes out as CREATED, whatever became of it since; one deleted
+    // goes out as DELETED, and if its id is used again, the new span is new to the stream.
     const isNew = span.createdSeq > this.baseline && !this.seenSince.has(span.id);
-    if (span.createdSeq > this.baseline) this.seenSince.add(span.id);
-    const event: SpanChangeEvent = { op: isNew ? 'CREATED' : 'UPDATED', span, seq: span.seq, replayed: false };
+    if (deleted) this.seenSince.delete(span.id);
+    else if (span.createdSeq > this.baseline) this.seenSince.add(span.id);
+    const event: SpanChangeEvent = { op: deleted ? 'DELETED' : isNew ? 'CREATED' : 'UPDATED', span, seq: span.seq, replayed: false };
     this.delivered = Math.max(this.delivered ?? 0, span.seq);
     this.recent.push(event);
     if (this.recent.length > RECENT_CHANGES) this.recent.shift();
@@ -129,7 +133,7 @@ class TraceChanges {
     while (this.pending.has(this.delivered + 1)) {
       const message = this.pending.get(this.delivered + 1)!;
       this.pending.delete(this.delivered + 1);
-      this.send(message.span);
+      this.send(message.span, message.op === 'DELETED');
     }
     if (this.pending.size === 0) {
       clearTimeout(this.gapTimer);
@@ -149,13 +153,35 @@ class TraceChanges {
     if (this.filling || this.stopped || this.delivered === undefined) return;
     this.filling = true;
     try {
-      for (const row of await spansChangedAfter(this.db, this.projectId, this.traceId, this.delivered)) this.send(row);
+      // The trace's change count first: deletions among the missing changes leave no span to read.
+      const committed = await this.changeCount();
+      const rows = await spansChangedAfter(this.db, this.projectId, this.traceId, this.delivered);
+      // Deletions that did arrive go out in their turn among the spans read.
+      const deletions = [...this.pending.values()].filter((message) => message.op === 'DELETED');
+      const changes = [...rows.map((span) => ({ span, deleted: false })), ...deletions.map(({ span }) => ({ span, deleted: true }))];
+      for (const { span, deleted } of changes.sort((a, b) => a.span.seq - b.span.seq)) {
+        if (span.seq > this.delivered) this.send(span, deleted);
+      }
+      // Those the previous fill knew were committed and that have still not arrived were lost between
+      // instances: passed over, rather than waited for on every gap to come. (A message may arrive a
+      // moment after its commit is visible, so the count read now is only acted on by the next fill.)
+      this.delivered = Math.max(this.delivered, this.committedAtLastFill);
+      this.committedAtLastFill = committed;
     } catch {
       return this.interrupt();
     } finally {
       this.filling = false;
     }
     this.drain();
+  }
+
+  /** How many changes the trace has committed (0 for a trace not stored, or deleted). */
+  private async changeCount(): Promise<number> {
+    const trace = await this.db.read.trace.findUnique({
+      where: { projectId_id: { projectId: this.projectId, id: this.traceId } },
+      select: { spanSeq: true },
+    });
+    return trace?.spanSeq ?? 0;
   }
 
   private interrupt() {
@@ -197,12 +223,12 @@ function spansChangedAfter(db: Database, projectId: string, traceId: string, seq
   return db.read.span.findMany({
     where: { projectId, traceId, seq: { gt: seq } },
     orderBy: { seq: 'asc' },
-    omit: { input: true, output: true, instructions: true },
+    omit: CONTENT_FLAGS,
   }) as Promise<SpanRow[]>;
 }
 
 /** A span's content: what changes and snapshots carry a way to read, rather than the content itself. */
-export type SpanContent = Pick<SpanRow, 'input' | 'output' | 'instructions'>;
+export type SpanContent = Pick<SpanRow, ContentColumn>;
 
 /** Spans whose content one statement reads when a replay's subscribers select it. */
 const CONTENT_PAGE = 50;
@@ -233,7 +259,7 @@ class ContentPage {
     if (kept) return kept.get(id);
     this.loading ??= this.db.read.span.findMany({
         where: { projectId: this.projectId, id: { in: this.ids } },
-        select: { id: true, input: true, output: true, instructions: true },
+        select: { id: true, ...CONTENT_FLAGS },
       })
       .then((rows) => {
         const content = new Map(rows.map(({ id: spanId, ...rest }) => [spanId, rest]));
@@ -308,8 +334,14 @@ export class TraceSpanFeeds {
       if (event.seq <= baseline || event.seq <= sentThrough) return;
       sentThrough = event.seq;
       const { id, createdSeq } = event.span;
-      // A span the subscriber has not been sent yet arrives as CREATED, whatever became of it since.
+      // A span the subscriber has not been sent yet arrives as CREATED, whatever became of it since;
+      // if it was deleted before it was sent, the subscriber hears nothing of it.
       const isNew = createdSeq > baseline && !seen.has(id);
+      if (event.op === 'DELETED') {
+        seen.delete(id);
+        if (!isNew) feed.push(event);
+        return;
+      }
       if (createdSeq > baseline) seen.add(id);
       const op = isNew ? 'CREATED' : 'UPDATED';
       // The shared change object whenever this subscriber sees it as the stream does (nearly always).
@@ -416,7 +448,7 @@ export class TraceSpanFeeds {
           .findMany({
             where: { projectId, traceId },
             orderBy: [{ startTime: 'asc' }, { id: 'asc' }],
-            omit: { input: true, output: true, instructions: true },
+            omit: CONTENT_FLAGS,
           })
           .then((rows) => resolve(rows as SpanRow[]), reject);
       }),

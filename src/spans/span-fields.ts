@@ -19,6 +19,10 @@ export interface SpanFields {
   totalTokens: number | null;
   cost: number | null;
   instructions: string | null;
+  /** What a judge observed about the span; content, like input and output. */
+  observations: string | null;
+  /** A judge's context per criterion; content, like input and output. */
+  scorerContext: Record<string, unknown> | null;
 }
 
 /** The writable fields of a stored span. */
@@ -42,6 +46,8 @@ export function spanFieldsOf(span: {
     totalTokens: span.totalTokens as number | null,
     cost: span.cost as number | null,
     instructions: span.instructions as string | null,
+    observations: span.observations as string | null,
+    scorerContext: span.scorerContext as SpanFields['scorerContext'],
   };
 }
 

@@ -5,6 +5,7 @@ import { spanFieldsOf } from './span-fields.js';
 export const SPAN_JSON_FIELDS = [
   'id', 'traceId', 'parentId', 'name', 'type', 'startTime', 'endTime', 'durationMs', 'input', 'output', 'error', 'meta',
   'tags', 'score', 'model', 'inputTokens', 'outputTokens', 'totalTokens', 'cost', 'instructions',
+  'observations', 'scorerContext',
 ] as const satisfies readonly (keyof SpanRow)[];
 
 /** The span as one JSON object, as "copy span" puts it on the clipboard: no internal columns. */

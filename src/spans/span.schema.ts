@@ -14,7 +14,7 @@ import { searchSpans } from './span-search.js';
 import { connectionOf, PAGE, pageCost, resolveTotalCount } from '../schema/connections.js';
 import { SPAN_JSON_FIELDS, spanJson } from './span-json.js';
 import type { SpanChangeEvent } from './span-feed.js';
-import { CONTENT_COLUMNS } from '../pubsub.js';
+import { CONTENT_COLUMNS, CONTENT_FLAGS } from '../pubsub.js';
 import { executionLoader, selectionKey } from '../schema/loaders.js';
 import type { GraphQLResolveInfo } from 'graphql';
 import DataLoader from 'dataloader';
@@ -159,10 +159,25 @@ export const Span = builder.prismaObject('Span', {
       nullable: true,
       description: 'The instructions (system prompt) used; null when not retained.',
     }),
+    observations: t.exposeString('observations', {
+      ...readScope,
+      nullable: true,
+      description:
+        "What a judge observed about the step: an evaluation's findings as text. Content, kept under a FULL retention " +
+        'rule only; null when no judge wrote any or when not retained.',
+    }),
+    scorerContext: t.expose('scorerContext', {
+      ...readScope,
+      type: 'JSON',
+      nullable: true,
+      description:
+        "The judge's context per criterion, a JSON object: each key a criterion, its value what the judge weighed for it " +
+        '(e.g. {"accuracy": {"score": 0.9, "reason": "..."}}). Content, like observations; null when none or not retained.',
+    }),
     retained: t.exposeBoolean('retained', {
       description:
-        "Whether this span's input, output and instructions were kept: true when its latest write was under a FULL " +
-        'retention rule, false under METADATA_ONLY (the default) and once contentTtlDays has erased them.',
+        "Whether this span's content (input, output, instructions, observations, scorerContext) was kept: true when its " +
+        'latest write was under a FULL retention rule, false under METADATA_ONLY (the default) and once contentTtlDays has erased it.',
     }),
     events: t.relation('events', {
       ...readScope,
@@ -327,7 +342,7 @@ function spanContent(ctx: Context, info: GraphQLResolveInfo, span: SpanRow) {
   return executionLoader(ctx, info, 'span-content', () =>
     ctx.services.db.read.span.findUnique({
       where: { projectId_id: { projectId: ctx.scope.projectId, id: span.id } },
-      select: { input: true, output: true, instructions: true },
+      select: CONTENT_FLAGS,
     }),
   ).then((content) => content ?? undefined);
 }
@@ -337,13 +352,18 @@ export const SpanChangeOp = builder.enumType('SpanChangeOp', {
   values: {
     CREATED: { description: 'The span was recorded (or, on replay, was already stored).' },
     UPDATED: { description: 'The span changed, e.g. it ended with its output.' },
+    DELETED: {
+      description:
+        'The span was deleted (deleteSpan deletes a span with its subtree: one DELETED change per span). `span` has its ' +
+        'own fields as they were; what was stored with it (children, events, metrics, content) is gone.',
+    },
   },
 });
 
 const SpanChange = builder.objectRef<SpanChangeEvent>('SpanChange').implement({
-  description: 'A span created or updated in a trace, with the state it has after the change.',
+  description: 'A span created, updated or deleted in a trace, with the state the change left it in (a deleted one: as it was).',
   fields: (t) => ({
-    op: t.field({ type: SpanChangeOp, description: 'Created or updated.', resolve: (change) => change.op }),
+    op: t.field({ type: SpanChangeOp, description: 'Created, updated or deleted.', resolve: (change) => change.op }),
     seq: t.exposeInt('seq', {
       description:
         "The number of the span's last change in its trace. Live changes arrive in increasing seq, the order they were committed.",
@@ -370,11 +390,13 @@ builder.subscriptionFields((t) => ({
   traceSpans: t.field({
     type: SpanChange,
     description:
-      'Every span created or updated in a trace, in commit order. With replay: true, the spans already ' +
+      'Every span created, updated or deleted in a trace, in commit order. With replay: true, the spans already ' +
       'stored come first (as CREATED, in start order), then the live changes, with no gap and no duplicate. ' +
       'A trace id with no span yet is waited for: the subscription stays open and the first span arrives as it is written. ' +
       'A client that read the spans itself (trace { spans { seq ... } }), or lost its connection, passes after: the highest ' +
-      'seq it holds, and gets only the changes since: no replay, no gap, no duplicate.',
+      'seq it holds, and gets only the changes since: no replay, no gap, no duplicate. Deletions are not stored: one made ' +
+      'while the client was away reaches it on resume only while this server still holds it among the trace\'s recent ' +
+      'changes, so read the trace again after a long absence.',
     args: {
       traceId: t.arg.id({ required: true, description: 'The trace to tail.' }),
       replay: t.arg.boolean({ required: false, defaultValue: false, description: 'Send the spans already stored first.' }),

@@ -219,13 +219,25 @@ export function applyGeneration(
   state: Pick<RollupState, 'generationInput' | 'generationOutput'>,
   span: GenerationFields,
 ): Pick<RollupState, 'generationInput' | 'generationOutput'> {
-  const offers = span.type === 'GENERATION' && span.retained;
-  const question = offers ? preview(headlineOf(span.input, 'input')) : null;
-  const answer = offers ? preview(headlineOf(span.output, 'output')) : null;
+  const question = generationPreviewText(span, 'input');
+  const answer = generationPreviewText(span, 'output');
   return {
     generationInput: nextPreview(state.generationInput, span, question, (candidate, held) => comesFirst(candidate, held)),
     generationOutput: nextPreview(state.generationOutput, span, answer, (candidate, held) => comesFirst(held, candidate)),
   };
+}
+
+/**
+ * The preview a span offers its trace as a generation: from its input, the last user message (the
+ * question); from its output, the answer. Null unless it is a GENERATION whose content was kept and
+ * that side holds such a message.
+ */
+export function generationPreviewText(
+  span: Pick<GenerationFields, 'type' | 'retained'> & Partial<Pick<GenerationFields, 'input' | 'output'>>,
+  side: 'input' | 'output',
+): string | null {
+  if (span.type !== 'GENERATION' || !span.retained) return null;
+  return preview(headlineOf(side === 'input' ? span.input : span.output, side));
 }
 
 function nextPreview(
@@ -240,6 +252,57 @@ function nextPreview(
     return { spanId: span.id, startTime: span.startTime, text };
   }
   return held;
+}
+
+/**
+ * What the spans of a trace that share a type and a set of tags add up to: one row of an aggregate
+ * over the trace's spans (see rollupOfGroups).
+ */
+export interface SpanGroupTotals {
+  type: string;
+  tags: readonly string[];
+  spanCount: number;
+  openCount: number;
+  errorCount: number;
+  totalTokens: number;
+  cost: number;
+  startTime: Date;
+  endTime: Date | null;
+}
+
+/**
+ * The rollups of a trace recomputed from what its spans add up to, for when spans leave it
+ * (deleteSpan): a delta would carry forward whatever the stored rollups hold, a recomputation is
+ * exact by construction, and grouped by type and tags it costs one aggregate statement however many
+ * spans are left. The root and the generation previews are the caller's (`kept`): which span holds
+ * them is not a sum. Null when no span is left.
+ */
+export function rollupOfGroups(
+  groups: readonly SpanGroupTotals[],
+  kept: Pick<RollupState, 'root' | 'generationInput' | 'generationOutput'>,
+): RollupState | null {
+  const [first] = groups;
+  if (!first) return null;
+  let state: RollupState = { ...emptyRollup(first.startTime), ...kept };
+  for (const group of groups) {
+    let { composition, tagCounts } = state;
+    composition = adjust(composition, group.type, group.spanCount);
+    for (const tag of group.tags) tagCounts = adjust(tagCounts, tag, group.spanCount);
+    state = {
+      ...state,
+      startTime: group.startTime < state.startTime ? group.startTime : state.startTime,
+      endTime: group.endTime && (!state.endTime || group.endTime > state.endTime) ? group.endTime : state.endTime,
+      spanCount: state.spanCount + group.spanCount,
+      openCount: state.openCount + group.openCount,
+      errorCount: state.errorCount + group.errorCount,
+      totalTokens: state.totalTokens + group.totalTokens,
+      composition,
+      tagCounts,
+    };
+  }
+  // Each group's sum (summed without drift by the database: see spanGroups) is rounded to whole units
+  // of 1e-8 USD and the units added, as the deltas add them.
+  return { ...state, cost: addCosts(...groups.map((group) => group.cost)) };
 }
 
 /** The trace columns that follow from a rollup state: its counts and bounds, and what they decide. */

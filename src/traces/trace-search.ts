@@ -112,6 +112,8 @@ function orderKeys(order: TraceOrder | null | undefined): SortKey[] {
 export interface TraceSearch {
   first: number;
   after?: string | null;
+  /** Traces to skip before the page (at most MAX_OFFSET). */
+  offset?: number;
   filter?: TraceFilter | null;
   orderBy?: TraceOrder | null;
   /** The columns of Trace each row holds (column names from the data model, never from input). */
@@ -130,6 +132,7 @@ export async function searchTraces({ read, dialect }: Database, scope: Scope, se
     keys: orderKeys(search.orderBy),
     first: search.first,
     after: search.after,
+    offset: search.offset,
   });
   return { ...page, totalCount: () => countRows(read, FROM, where) };
 }

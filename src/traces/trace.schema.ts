@@ -9,7 +9,7 @@ import { EventKind, eventsQuery } from '../events/event.schema.js';
 import { Span, SpanFilterInput, SpanType } from '../spans/span.schema.js';
 import { matchingSpanIds } from '../spans/span-search.js';
 import type { SpanFilter } from '../spans/span-filter.js';
-import { inPageOrder, pageSize } from '../db/keyset.js';
+import { inPageOrder, MAX_OFFSET, offsetOf, pageSize } from '../db/keyset.js';
 import { executionLoader, selectionKey } from '../schema/loaders.js';
 import { withPlannedSelection } from '../schema/reload.js';
 import type { PlannedQuery } from '../schema/planned-selection.js';
@@ -294,6 +294,10 @@ builder.queryFields((t) => ({
     args: {
       first: t.arg.int({ required: false, description: 'Page size: 50 when left out, at most 500.' }),
       after: t.arg.string({ required: false, description: 'The endCursor of the previous page.' }),
+      offset: t.arg.int({
+        required: false,
+        description: `Traces to skip before the page (after the cursor, if any), at most ${MAX_OFFSET}: for clients that page by number. Cursors are cheaper.`,
+      }),
       filter: t.arg({ type: TraceFilterInput, required: false, description: 'Only traces matching this.' }),
       orderBy: t.arg({ type: TraceOrderBy, required: false, description: 'Sort order; newest first when left out.' }),
     },
@@ -307,6 +311,7 @@ builder.queryFields((t) => ({
           searchTraces(ctx.services.db, ctx.scope, {
             first,
             after: args.after,
+            offset: offsetOf(args.offset),
             filter: args.filter,
             orderBy: args.orderBy,
             columns,

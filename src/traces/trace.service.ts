@@ -1,13 +1,20 @@
-/** Deleting traces: for erasure requests (deleteTrace) and for the retention sweep's trace clock. */
+/**
+ * Deleting traces: for erasure requests (deleteTrace), for the retention sweep's trace clock, and for
+ * deleteSpan of a root span (src/ingest/span-deletes.ts).
+ */
 import type { Database, Tx } from '../db/database.js';
 import { sql, raw } from '../db/dialect.js';
 import type { TraceRow } from '../db/rows.js';
 import { traceKey, type PubSub } from '../pubsub.js';
 import type { Services } from '../services.js';
-import { upsertSessionDeltas, type SessionDelta } from '../sessions/session-rollup.js';
+import { recomputeSessionTimes, upsertSessionDeltas, type SessionDelta } from '../sessions/session-rollup.js';
 
-/** Tables whose rows belong to a trace (by "traceId"), deleted before the trace itself. */
-const TRACE_MEMBERS = ['Event', 'Metric', 'Span'] as const;
+/**
+ * Tables whose rows belong to a trace (by "traceId"), deleted before the trace itself. Spans first:
+ * an event or metric being written holds its span (spanTrace), so it has committed by the time its
+ * span is deleted, and the statements after delete it too.
+ */
+const TRACE_MEMBERS = ['Span', 'Event', 'Metric'] as const;
 
 /**
  * Deletes a trace with its spans, events and metrics in one transaction, for erasure requests; its
@@ -16,12 +23,17 @@ const TRACE_MEMBERS = ['Event', 'Metric', 'Span'] as const;
  */
 export async function deleteTrace({ db, pubsub }: Pick<Services, 'db' | 'pubsub'>, projectId: string, traceId: string): Promise<boolean> {
   const deleted = await db.write((tx) => removeTrace(db, tx, projectId, traceId));
-  if (deleted) announceDeletion(pubsub, projectId, traceId);
+  if (deleted) announceTraceDeletion(pubsub, projectId, traceId);
   return deleted;
 }
 
-/** Locks the trace (writers to it wait), then deletes it and everything in it; false if absent. */
-async function removeTrace(db: Database, tx: Tx, projectId: string, traceId: string): Promise<boolean> {
+/**
+ * Locks the trace (writers to it wait), then deletes it and everything in it, and takes it out of its
+ * session; false if absent. Inside the caller's transaction, so that a write which finds it must
+ * delete the whole trace (deleteSpan on the root) does so under the lock it already holds; the
+ * caller announces the deletion after commit (`announceTraceDeletion`).
+ */
+export async function removeTrace(db: Database, tx: Tx, projectId: string, traceId: string): Promise<boolean> {
   const [found] = await tx.$queryRaw<Pick<TraceRow, 'sessionId' | 'startTime' | 'endTime' | 'totalTokens' | 'cost' | 'errorCount'>[]>(
     sql`SELECT "sessionId", "startTime", "endTime", "totalTokens", "cost", "errorCount" FROM "Trace"
         WHERE "projectId" = ${projectId} AND "id" = ${traceId}${db.dialect.forUpdate}`,
@@ -37,7 +49,7 @@ async function removeTrace(db: Database, tx: Tx, projectId: string, traceId: str
 
 /**
  * Takes a deleted trace out of its session's counts; a session left without traces goes too. Its
- * first and last times stay as they were: which trace held them, counts cannot tell.
+ * first and last times are read again from the traces left: the deleted one may have held them.
  */
 async function leaveSession(
   db: Database,
@@ -55,8 +67,10 @@ async function leaveSession(
     firstTime: startTime,
     lastTime: startTime,
   };
-  await upsertSessionDeltas(db.dialect, tx, projectId, [delta], new Date());
+  const now = new Date();
+  await upsertSessionDeltas(db.dialect, tx, projectId, [delta], now);
   await tx.$executeRaw(sql`DELETE FROM "Session" WHERE "projectId" = ${projectId} AND "id" = ${trace.sessionId} AND "traceCount" <= 0`);
+  await recomputeSessionTimes(tx, projectId, trace.sessionId, now);
 }
 
 /**
@@ -80,11 +94,11 @@ export async function deleteTraceInSteps(
       if (removed < batchRows) break;
     }
   }
-  if (await db.write((tx) => removeTrace(db, tx, projectId, traceId))) announceDeletion(pubsub, projectId, traceId);
+  if (await db.write((tx) => removeTrace(db, tx, projectId, traceId))) announceTraceDeletion(pubsub, projectId, traceId);
 }
 
-/** The last message on a deleted trace's channels: its subscribers end with NOT_FOUND. */
-function announceDeletion(pubsub: PubSub, projectId: string, traceId: string) {
+/** The last message on a deleted trace's channels, once its deletion has committed: its subscribers end with NOT_FOUND. */
+export function announceTraceDeletion(pubsub: PubSub, projectId: string, traceId: string) {
   const key = traceKey(projectId, traceId);
   pubsub.publish('trace:spans', key, { deletedTraceId: traceId });
   pubsub.publish('trace:events', key, { deletedTraceId: traceId });

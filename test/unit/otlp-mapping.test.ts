@@ -209,6 +209,28 @@ describe('mapSpan', () => {
     expect((input.meta as Record<string, unknown>)['gen_ai.tool.call.arguments']).toBeUndefined();
   });
 
+  it("reads a judge's observations and scorer context as content, never into meta", () => {
+    const { input } = mapped({
+      attributes: {
+        'gen_ai.operation.name': 'chat',
+        'spantree.observations': 'Polite, but cites no source.',
+        'spantree.scorer_context': '{"accuracy":{"score":0.4,"reason":"no source"},"tone":{"score":1}}',
+        'judge.version': 'v2',
+      },
+    });
+    expect(input.observations).toBe('Polite, but cites no source.');
+    expect(input.scorerContext).toEqual({ accuracy: { score: 0.4, reason: 'no source' }, tone: { score: 1 } });
+    expect(Object.keys(input.meta as object).filter((key) => key !== 'otel' && key !== 'resource')).toEqual(['gen_ai.operation.name', 'judge.version']);
+    // A key-value list arrives as an object, and is kept as one; other observations as their JSON text.
+    const map = mapped({ attributes: { 'spantree.scorer_context': { relevance: { score: 0.9 } }, 'spantree.observations': ['short', 'clear'] } }).input;
+    expect(map.scorerContext).toEqual({ relevance: { score: 0.9 } });
+    expect(map.observations).toBe('["short","clear"]');
+    // Absent: null, as for every other content field (a retry's hash leaves nulls out).
+    expect(mapped().input).toMatchObject({ observations: null, scorerContext: null });
+    // Not an object: handed on as sent, for the write path to refuse with a reason.
+    expect(mapped({ attributes: { 'spantree.scorer_context': 'great' } }).input.scorerContext).toBe('great');
+  });
+
   it('ignores a session id that is not a storable id, keeping it in meta', () => {
     const { input } = mapped({ attributes: { 'session.id': 'has spaces in it' } });
     expect(input.sessionId).toBeUndefined();

@@ -29,6 +29,13 @@ describe('the retry hash of a span', () => {
     expect(prepareCreate(reordered, 'input', now).ingestHash).toBe(prepareCreate(input, 'input', now).ingestHash);
   });
 
+  it("is unchanged by a judge's fields left out or sent as null, and changes when they are sent", () => {
+    const hash = prepareCreate(input, 'input', now).ingestHash;
+    expect(prepareCreate({ ...input, observations: null, scorerContext: null }, 'input', now).ingestHash).toBe(hash);
+    expect(prepareCreate({ ...input, observations: 'fine' }, 'input', now).ingestHash).not.toBe(hash);
+    expect(prepareCreate({ ...input, scorerContext: { accuracy: { score: 1 } } }, 'input', now).ingestHash).not.toBe(hash);
+  });
+
   it('differs when the content does, including a null inside a JSON value', () => {
     const hash = prepareCreate(input, 'input', now).ingestHash;
     expect(prepareCreate({ ...input, name: 'other' }, 'input', now).ingestHash).not.toBe(hash);

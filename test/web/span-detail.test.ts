@@ -2,8 +2,8 @@
  * The span detail pane and the quick actions in a real browser against a real server: chat and raw
  * JSON, instructions and every message part as the server decodes them (Span.messages: OpenTelemetry
  * GenAI parts, tool results, reasoning, images), copy span, thumbs feedback (and its refusal for a
- * read-only key), the conversation view, "retained: no", a 5,000-span trace drawn a window at a
- * time, and a stale trace that changes.
+ * read-only key), the conversation view, "retained: no", a judge's results, a 5,000-span trace
+ * drawn a window at a time, and a stale trace that changes.
  */
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -251,6 +251,75 @@ describe('the span detail', () => {
     await page.getByTestId('retained-no').getByText('retained: no').waitFor(WAIT);
     expect(await page.getByTestId('span-input').innerText()).toContain('retained: no');
     expect(await detail(page).innerText()).not.toContain('000');
+    expect(outside).toEqual([]);
+  });
+});
+
+describe("a judge's results", () => {
+  it('shows the observations as text and the scorer context one row per criterion, with {} to the JSON as stored', async () => {
+    const traceId = uid('judged');
+    const scorerContext = {
+      accuracy: { score: 0.5, reason: 'quotes a price the docs do not give' },
+      tone: { score: 1, reason: 'polite and brief' },
+      verdict: 'pass',
+    };
+    await server().gql(CREATE_SPANS, {
+      input: [
+        {
+          id: `${traceId}-gen`, traceId, name: 'judged-answer', model: 'gpt-4o', startTime: at(0), endTime: at(800), output: ANSWER,
+          observations: 'Right plan, but the price is made up.', scorerContext,
+        },
+        { id: `${traceId}-other`, traceId, parentId: `${traceId}-gen`, name: 'rubric', startTime: at(10), endTime: at(20), scorerContext: { rubric: ['clear', 'sourced'] } },
+        { id: `${traceId}-plain`, traceId, parentId: `${traceId}-gen`, name: 'unjudged', model: 'gpt-4o', startTime: at(30), endTime: at(40) },
+      ],
+    });
+    const { page, outside, errors } = await open(`/traces/${traceId}/spans/${traceId}-gen`);
+    const judge = page.getByTestId('span-judge');
+    await judge.getByTestId('judge-observations').getByText('Right plan, but the price is made up.').waitFor(WAIT);
+    const rows = judge.getByTestId('judge-criteria').locator('tr');
+    expect(await rows.evaluateAll((all) => all.map((row) => row.getAttribute('data-criterion')))).toEqual(['accuracy', 'tone', 'verdict']);
+    const accuracy = await judge.locator('tr[data-criterion="accuracy"]').innerText();
+    expect(accuracy).toContain('0.5');
+    expect(accuracy).toContain('quotes a price the docs do not give');
+    expect(accuracy).not.toContain('{');
+    expect(await judge.locator('tr[data-criterion="verdict"]').innerText()).toContain('pass');
+    // Beside the events, after the content.
+    const order = await detail(page).locator('section.content-block').evaluateAll((sections) => sections.map((section) => section.getAttribute('data-testid')));
+    expect(order.indexOf('span-judge')).toBe(order.indexOf('span-events') - 1);
+    // {} shows what was stored, as stored, and back.
+    await judge.getByRole('button', { name: '{}' }).click();
+    expect(JSON.parse(await judge.getByTestId('judge-scorer-context-raw').innerText())).toEqual(scorerContext);
+    expect(await judge.getByTestId('judge-criteria').count()).toBe(0);
+    await judge.getByRole('button', { name: '{}' }).click();
+    await judge.getByTestId('judge-criteria').waitFor(WAIT);
+
+    // A scorer context that is not an object of criteria is shown as JSON.
+    await page.locator(`[data-span-id="${traceId}-other"]`).click();
+    await page.getByTestId('span-name').getByText('rubric').waitFor(WAIT);
+    expect(JSON.parse(await page.getByTestId('judge-scorer-context-raw').innerText())).toEqual({ rubric: ['clear', 'sourced'] });
+    expect(await page.getByTestId('judge-observations').count()).toBe(0);
+    // A generation no judge looked at has no Judge section.
+    await page.locator(`[data-span-id="${traceId}-plain"]`).click();
+    await page.getByTestId('span-name').getByText('unjudged').waitFor(WAIT);
+    expect(await page.getByTestId('span-judge').count()).toBe(0);
+    expect(outside).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
+  it('says "retained: no" on a generation whose project keeps metadata only', async () => {
+    const traceId = uid('judged-meta');
+    await server().gql(`mutation { setRetentionRule(input: { mode: METADATA_ONLY }) { mode } }`);
+    try {
+      await server().gql(CREATE_SPANS, {
+        input: [{ id: `${traceId}-gen`, traceId, name: 'judged-secretly', model: 'gpt-4o', startTime: at(0), endTime: at(10), observations: 'secret finding', scorerContext: { accuracy: { score: 0 } } }],
+      });
+    } finally {
+      await server().gql(`mutation { setRetentionRule(input: { mode: FULL }) { mode } }`);
+    }
+    const { page, outside } = await open(`/traces/${traceId}/spans/${traceId}-gen`);
+    await page.getByTestId('span-judge').getByText('retained: no').waitFor(WAIT);
+    expect(await page.getByTestId('span-judge').getByRole('link').getAttribute('href')).toBe('/?retention');
+    expect(await detail(page).innerText()).not.toContain('secret finding');
     expect(outside).toEqual([]);
   });
 });

@@ -133,8 +133,8 @@ export function RetentionNotice(props: {
       ) : (
         <div class="privacy-warning" role="group" aria-label="Before keeping content" data-testid="privacy-warning">
           <p>
-            <strong>Before you keep content.</strong> With retention <code>FULL</code>, Spantree stores what your spans send: prompts, model answers, instructions,
-            and whatever personal data they contain (names, email addresses, anything your users typed). Anyone with a READ key of this project can read them.
+            <strong>Before you keep content.</strong> With retention <code>FULL</code>, Spantree stores what your spans send: prompts, model answers, instructions, a judge's
+            observations, and whatever personal data they contain (names, email addresses, anything your users typed). Anyone with a READ key of this project can read them.
           </p>
           <ul>
             <li>Spans already stored stay as they are: only spans written from now on keep their content.</li>

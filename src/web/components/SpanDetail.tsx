@@ -1,7 +1,7 @@
 /**
  * Everything about one span: ids and the breadcrumb of its ancestors, timings, model, tokens, cost,
  * score, meta, tags, error, its content as chat (as the server decodes it, `Span.messages`) or raw
- * JSON, events and metrics, and the quick actions (copy span, feedback). Re-read whenever the span
+ * JSON, a judge's results, events and metrics, and the quick actions (copy span, feedback). Re-read whenever the span
  * changes in the live tree.
  */
 import type { ComponentChildren } from 'preact';
@@ -11,6 +11,7 @@ import { formatCost, formatDuration, formatTime, formatTokens, prettyJson } from
 import { followLink, paths } from '../router.ts';
 import { ContentBlock, MESSAGE_FIELDS, NotRetained, type Message } from './Chat.tsx';
 import { ErrorNotice, TypeBadge } from './common.tsx';
+import { JudgeResults } from './JudgeResults.tsx';
 import { SPAN_ROW_FIELDS, type SpanRow } from './spans.ts';
 
 /** A span as the detail pane shows it: its tree row's fields and the rest. */
@@ -27,6 +28,9 @@ interface SpanDetailData extends SpanRow {
   instructions: string | null;
   /** The instructions, input and output decoded into messages by the server; null where not a chat. */
   messages: { instructions: Message | null; input: Message[] | null; output: Message[] | null };
+  /** A judge's results (content, like input and output). */
+  observations: string | null;
+  scorerContext: unknown;
   retained: boolean;
   json: unknown;
   childCount: number;
@@ -40,7 +44,7 @@ interface SpanDetailData extends SpanRow {
 const SPAN = `query SpanDetail($id: ID!) {
   span(id: $id) {
     ${SPAN_ROW_FIELDS} traceId inputTokens outputTokens
-    costSource score meta tags input output instructions retained json childCount descendantCount
+    costSource score meta tags input output instructions observations scorerContext retained json childCount descendantCount
     messages { instructions { ${MESSAGE_FIELDS} } input { ${MESSAGE_FIELDS} } output { ${MESSAGE_FIELDS} } }
     subtree { spanCount totalTokens cost errorCount }
     ancestors { id name type }
@@ -219,6 +223,7 @@ function SpanBody({ span, live, scopes, onChanged }: { span: SpanDetailData; liv
           <pre class="json">{prettyJson(span.meta)}</pre>
         </section>
       )}
+      <JudgeResults type={span.type} observations={span.observations} scorerContext={span.scorerContext} retained={span.retained} />
       <section class="content-block" data-testid="span-events">
         <header>
           <h3>Events</h3>

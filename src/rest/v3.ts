@@ -1,0 +1,285 @@
+/**
+ * `/v3`: the Opper tracing contract as the newer SDKs and the product page's examples speak it.
+ * Answers wrap their object in `{"data": ...}`; errors are `{"error": {code, message, details}}`.
+ * A trace read also carries its fields at the top level, beside `data`: the Python beta reads them
+ * there, the TypeScript beta inside `data`.
+ */
+import { z } from 'zod';
+import type { SpanRow } from '../db/rows.js';
+import { BadUserInput, NotFound } from '../errors.js';
+import { createSpanEvent } from '../ingest/event-writes.js';
+import { deleteSpan } from '../ingest/span-deletes.js';
+import { deleteTrace } from '../traces/trace.service.js';
+import { EVENT_KINDS, type EventKind } from '../vocabulary.js';
+import {
+  eventOf,
+  SPAN_EVENTS_READ,
+  SPAN_READ,
+  spanDataOf,
+  spanStatus,
+  traceHeadOf,
+  TRACE_EVENTS_READ,
+  TRACE_READ,
+  tracePage,
+  found,
+  type ReadEvent,
+  type ReadSpan,
+  type ReadTrace,
+} from './reads.js';
+import { route } from './route.js';
+import { jsonObject, listTracesQuery, spanDataOut, spanFieldsIn, spanIdParam, spanIdsIn, timeOut, traceIdParam } from './schemas.js';
+import { contractView, createContractSpan, isoTime, updateContractSpan, wholeMs, type ContractSpanBody } from './span-mapping.js';
+
+const KINDS = EVENT_KINDS.map((kind) => kind.toLowerCase());
+
+const spanFieldsV3In = {
+  ...spanFieldsIn,
+  input: spanFieldsIn.input.meta({ description: 'A string (any JSON is kept). Content: kept under a FULL retention rule only.' }),
+  output: spanFieldsIn.output.meta({ description: 'A string (any JSON is kept). Content.' }),
+  metadata: jsonObject.nullish().meta({ description: 'Kept as sent (in meta.opper.metadata).' }),
+  tags: jsonObject.nullish().meta({ description: 'An object; each entry is also the Spantree tag "key:value", which the explorer filters on.' }),
+};
+
+const createSpanIn = z
+  .object({ ...spanFieldsV3In, ...spanIdsIn })
+  .strict()
+  .meta({ id: 'CreateSpanRequestV3' });
+
+const updateSpanIn = z
+  .object({ ...spanFieldsV3In, name: spanFieldsIn.name.nullish() })
+  .strict()
+  .meta({ id: 'UpdateSpanRequestV3' });
+
+const createdOut = z
+  .object({ data: z.object({ id: z.string(), trace_id: z.string(), name: z.string(), parent_id: z.string().nullable(), type: z.string() }) })
+  .meta({ id: 'CreatedSpan' });
+
+const spanFieldsOut = {
+  id: z.string(),
+  trace_id: z.string(),
+  name: z.string(),
+  type: z.string(),
+  parent_id: z.string().nullable(),
+  start_time: timeOut,
+  end_time: timeOut.nullable(),
+  duration_ms: z.number().int().nullable(),
+  input: z.unknown(),
+  output: z.unknown(),
+  error: z.string().nullable(),
+  status: z.string().meta({ description: 'running, ok or error.' }),
+  meta: jsonObject.nullable(),
+  metadata: jsonObject.nullable(),
+  tags: jsonObject.nullable(),
+  score: z.number().nullable(),
+  data: spanDataOut,
+};
+const spanOut = z.object(spanFieldsOut).meta({ id: 'SpanV3' });
+const spanAnswer = z.object({ data: spanOut }).meta({ id: 'SpanAnswerV3' });
+
+const eventOut = z
+  .object({ id: z.string(), span_id: z.string(), kind: z.string(), source: z.string(), data: z.unknown(), created_at: timeOut })
+  .meta({ id: 'Event' });
+const eventList = z.object({ data: z.array(eventOut) }).meta({ id: 'EventList' });
+
+const eventIn = z
+  .object({
+    kind: z.string().meta({ description: `${KINDS.join(', ')}: "feedback" is the one an app writes.` }),
+    source: z.string().nullish().meta({ description: 'Who or what emitted it; "api" when left out.' }),
+    data: z.unknown().optional().meta({ description: 'Any JSON.' }),
+  })
+  .strict()
+  .meta({ id: 'CreateEventRequest' });
+
+const traceItemFields = {
+  id: z.string(),
+  span_count: z.number().int(),
+  name: z.string().nullable(),
+  start_time: timeOut.nullable(),
+  end_time: timeOut.nullable(),
+  duration_ms: z.number().int().nullable(),
+  status: z.string().meta({ description: 'running, ok or error.' }),
+};
+const traceItemOut = z.object(traceItemFields).meta({ id: 'TraceListItemV3' });
+const traceFields = { ...traceItemFields, spans: z.array(spanOut), events: z.array(eventOut) };
+const traceOut = z.object({ data: z.object(traceFields), ...traceFields }).meta({ id: 'TraceV3' });
+
+const kindQuery = z.object({ kind: z.string().optional().meta({ description: `Only events of this kind (${KINDS.join(', ')}).` }) });
+
+function spanOf(span: SpanRow | ReadSpan): z.input<typeof spanOut> {
+  const view = contractView(span);
+  return {
+    id: span.id,
+    trace_id: span.traceId,
+    name: span.name,
+    type: view.type,
+    parent_id: span.parentId,
+    start_time: isoTime(span.startTime)!,
+    end_time: isoTime(span.endTime),
+    duration_ms: wholeMs(span.durationMs),
+    input: span.input ?? null,
+    output: span.output ?? null,
+    error: span.error,
+    status: spanStatus(span),
+    meta: view.meta,
+    metadata: view.metadata,
+    tags: view.tags,
+    score: span.score,
+    data: spanDataOf({ ...span, tags: [...(span.tags as string[])] } as ReadSpan),
+  };
+}
+
+/** An event kind as the contract writes it (any case), checked against Spantree's. */
+function kindOf(kind: string, field: string): EventKind {
+  const upper = kind.toUpperCase();
+  if (!(EVENT_KINDS as readonly string[]).includes(upper)) throw new BadUserInput(`${field}: must be one of ${KINDS.join(', ')}`, { field });
+  return upper as EventKind;
+}
+
+
+
+export const V3_ROUTES = [
+  route<undefined, undefined, z.input<typeof createSpanIn>>({
+    method: 'post',
+    path: '/v3/spans',
+    operationId: 'spans.create',
+    summary: 'Create a span; no trace_id and no parent_id starts a trace.',
+    scope: 'INGEST',
+    body: createSpanIn,
+    success: { status: 200, schema: createdOut, description: 'The span: its id and trace_id.' },
+    errors: [409],
+    async handle({ services, scope, body }) {
+      const span = await createContractSpan(services, scope, body as ContractSpanBody);
+      const view = contractView(span);
+      return { status: 200, body: { data: { id: span.id, trace_id: span.traceId, name: span.name, parent_id: span.parentId, type: view.type } } };
+    },
+  }),
+  route<{ span_id: string }, undefined, undefined>({
+    method: 'get',
+    path: '/v3/spans/{span_id}',
+    operationId: 'spans.get',
+    summary: 'Get a span.',
+    scope: 'READ',
+    params: spanIdParam,
+    success: { status: 200, schema: spanAnswer, description: 'The span.' },
+    async handle({ read, params }) {
+      const { span } = await read<{ span: ReadSpan | null }>(SPAN_READ, { id: params.span_id });
+      return { status: 200, body: { data: spanOf(found(span, `span ${params.span_id}`)) } };
+    },
+  }),
+  route<{ span_id: string }, undefined, z.input<typeof updateSpanIn>>({
+    method: 'patch',
+    path: '/v3/spans/{span_id}',
+    operationId: 'spans.update',
+    summary: 'Change a span: its output, error, end, meta, metadata, tags ...',
+    scope: 'INGEST',
+    params: spanIdParam,
+    body: updateSpanIn,
+    success: { status: 200, schema: spanAnswer, description: 'The span as stored.' },
+    async handle({ services, scope, params, body }) {
+      const span = await updateContractSpan(services, scope, params.span_id, body as ContractSpanBody);
+      return { status: 200, body: { data: spanOf(span) } };
+    },
+  }),
+  route<{ span_id: string }, undefined, undefined>({
+    method: 'delete',
+    path: '/v3/spans/{span_id}',
+    operationId: 'spans.delete',
+    summary: 'Delete a span with its descendants, events and metrics (ADMIN, as deleteTrace); the trace keeps exact rollups.',
+    scope: 'ADMIN',
+    params: spanIdParam,
+    success: { status: 204, description: 'Deleted.' },
+    async handle({ services, scope, params }) {
+      await deleteSpan(services, scope, params.span_id);
+      return { status: 204 };
+    },
+  }),
+  route<{ span_id: string }, z.output<typeof kindQuery>, undefined>({
+    method: 'get',
+    path: '/v3/spans/{span_id}/events',
+    operationId: 'spans.listEvents',
+    summary: 'The events on a span, oldest first.',
+    scope: 'READ',
+    params: spanIdParam,
+    query: kindQuery,
+    success: { status: 200, schema: eventList, description: 'The events.' },
+    async handle({ read, params, query }) {
+      const kind = query.kind ? [kindOf(query.kind, 'kind')] : null;
+      const { span } = await read<{ span: { events: ReadEvent[] } | null }>(SPAN_EVENTS_READ, { id: params.span_id, kind });
+      return { status: 200, body: { data: found(span, `span ${params.span_id}`).events.map(eventOf) } };
+    },
+  }),
+  route<{ span_id: string }, undefined, z.input<typeof eventIn>>({
+    method: 'post',
+    path: '/v3/spans/{span_id}/events',
+    operationId: 'spans.createEvent',
+    summary: 'Record an event on a span (feedback, for instance).',
+    scope: 'INGEST',
+    params: spanIdParam,
+    body: eventIn,
+    success: { status: 200, schema: z.object({ data: eventOut }).meta({ id: 'EventAnswer' }), description: 'The event as stored.' },
+    async handle({ services, scope, params, body }) {
+      const event = await createSpanEvent(services, scope, params.span_id, { kind: kindOf(body.kind, 'body.kind'), source: body.source, data: body.data });
+      return { status: 200, body: { data: eventOf(event as ReadEvent) } };
+    },
+  }),
+  route<undefined, z.output<typeof listTracesQuery>, undefined>({
+    method: 'get',
+    path: '/v3/traces',
+    operationId: 'traces.list',
+    summary: 'A page of traces, newest first; name filters by a case-insensitive substring.',
+    scope: 'READ',
+    query: listTracesQuery,
+    success: {
+      status: 200,
+      schema: z.object({ data: z.array(traceItemOut), meta: z.object({ total_count: z.number().int() }) }).meta({ id: 'TracePageV3' }),
+      description: 'The page, and how many traces match.',
+    },
+    async handle({ read, query }) {
+      const { total, traces } = await tracePage(read, query);
+      return { status: 200, body: { data: traces.map(traceHeadOf), meta: { total_count: total } } };
+    },
+  }),
+  route<{ trace_id: string }, undefined, undefined>({
+    method: 'get',
+    path: '/v3/traces/{trace_id}',
+    operationId: 'traces.get',
+    summary: 'A trace with all its spans (start order) and events.',
+    scope: 'READ',
+    params: traceIdParam,
+    success: { status: 200, schema: traceOut, description: 'The trace, in data and at the top level.' },
+    async handle({ read, params }) {
+      const { trace } = await read<{ trace: ReadTrace | null }>(TRACE_READ, { id: params.trace_id });
+      const stored = found(trace, `trace ${params.trace_id}`);
+      const fields = { ...traceHeadOf(stored), spans: (stored.spans ?? []).map(spanOf), events: (stored.events ?? []).map(eventOf) };
+      return { status: 200, body: { data: fields, ...fields } };
+    },
+  }),
+  route<{ trace_id: string }, undefined, undefined>({
+    method: 'delete',
+    path: '/v3/traces/{trace_id}',
+    operationId: 'traces.delete',
+    summary: 'Delete a trace with all its spans, events and metrics (ADMIN, as deleteTrace); live subscribers end with NOT_FOUND.',
+    scope: 'ADMIN',
+    params: traceIdParam,
+    success: { status: 204, description: 'Deleted.' },
+    async handle({ services, scope, params }) {
+      if (!(await deleteTrace(services, scope.projectId, params.trace_id))) throw new NotFound(`trace ${params.trace_id} not found`);
+      return { status: 204 };
+    },
+  }),
+  route<{ trace_id: string }, z.output<typeof kindQuery>, undefined>({
+    method: 'get',
+    path: '/v3/traces/{trace_id}/events',
+    operationId: 'traces.listEvents',
+    summary: 'The events on any span of a trace, oldest first.',
+    scope: 'READ',
+    params: traceIdParam,
+    query: kindQuery,
+    success: { status: 200, schema: eventList, description: 'The events.' },
+    async handle({ read, params, query }) {
+      const kind = query.kind ? [kindOf(query.kind, 'kind')] : null;
+      const { trace } = await read<{ trace: { events: ReadEvent[] } | null }>(TRACE_EVENTS_READ, { id: params.trace_id, kind });
+      return { status: 200, body: { data: found(trace, `trace ${params.trace_id}`).events.map(eventOf) } };
+    },
+  }),
+];
