@@ -716,6 +716,9 @@ interface Fixture {
   scratchSpanId: string;
   /** A key the sweep revokes. */
   keyId: string;
+  /** A metric the sweep changes (and changes back), and its span. */
+  metricId: string;
+  metricSpanId: string;
   traceCursor: string;
   spanCursor: string;
 }
@@ -884,6 +887,40 @@ describe('the bad-input sweep: every argument and input field of every root fiel
       cleanup: () => resetScratch(),
     },
     {
+      field: 'updateSpanMetric',
+      operation: 'mutation',
+      selection: `{ ${METRIC_FIELDS} }`,
+      base: (f) => ({ spanId: f.metricSpanId, id: f.metricId, input: { dimension: 'latency', value: 7, comment: null } }),
+      verify: attachedReadBack('metrics'),
+      cleanup: async (_data, _variables, f) => {
+        await must(`mutation($s: ID!, $id: ID!) { updateSpanMetric(spanId: $s, id: $id, input: { dimension: "latency", value: 7, comment: null }) { id } }`, {
+          s: f.metricSpanId,
+          id: f.metricId,
+        });
+      },
+    },
+    {
+      field: 'deleteSpanMetric',
+      operation: 'mutation',
+      selection: '',
+      base: (f) => ({ spanId: f.metricSpanId, id: 'sweep-absent-metric' }),
+      verify: async (data, variables) => {
+        if (!data) return [];
+        const stored = await readSpan(variables.spanId);
+        return stored?.metrics.some((metric: { id: string }) => metric.id === variables.id) ? [`metric ${variables.id} was deleted, yet reads back`] : [];
+      },
+    },
+    {
+      field: 'deleteSpan',
+      operation: 'mutation',
+      selection: '',
+      base: () => ({ id: 'sweep-absent-span' }),
+      verify: async (data, variables) => {
+        if (!data) return [];
+        return (await readSpan(variables.id)) ? [`span ${variables.id} was deleted, yet reads back`] : [];
+      },
+    },
+    {
       field: 'setRetentionRule',
       operation: 'mutation',
       selection: `{ ${RULE_FIELDS} source }`,
@@ -1035,7 +1072,9 @@ describe('the bad-input sweep: every argument and input field of every root fiel
     });
     await must(`mutation($id: ID!) { createSpanEvent(spanId: $id, input: { kind: GUARDRAIL, source: "rule", data: { blocked: false } }) { id } }`, { id: rootSpanId });
     await must(`mutation($id: ID!) { submitFeedback(spanId: $id, input: { thumbs: DOWN, comment: "slow" }) { id } }`, { id: spans.createSpans[1].id });
-    await must(`mutation($id: ID!) { addSpanMetric(spanId: $id, input: { dimension: "latency", value: 7 }) { id } }`, { id: spans.createSpans[1].id });
+    const { addSpanMetric } = await must(`mutation($id: ID!) { addSpanMetric(spanId: $id, input: { dimension: "latency", value: 7 }) { id } }`, {
+      id: spans.createSpans[1].id,
+    });
     const { createApiKey } = await must(`mutation { createApiKey(input: { name: "to revoke", scopes: [READ] }) { apiKey { id } } }`);
     fixture = {
       projectId: viewer.project.id,
@@ -1044,6 +1083,8 @@ describe('the bad-input sweep: every argument and input field of every root fiel
       scratchTraceId: fresh('sweep-scratch'),
       scratchSpanId: fresh('sweep-scratch-span'),
       keyId: createApiKey.apiKey.id,
+      metricId: addSpanMetric.id,
+      metricSpanId: spans.createSpans[1].id,
       traceCursor: '',
       spanCursor: '',
     };

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { bearer, useTestServer } from './helpers/server.js';
 import { connect, endedWithError, untilLive } from './helpers/clients.js';
 import { at, uid } from './helpers/operations.js';
+import { losing } from './helpers/lost-changes.js';
 
 const server = useTestServer();
 
@@ -268,6 +269,33 @@ describe('deleteSpan', () => {
     } finally {
       await ws.dispose();
       await sse.dispose();
+    }
+  });
+
+  it('a DELETED change lost on its way holds nothing up: the deletions that arrive, and the changes after, follow in order', async () => {
+    const prefix = uid('lost');
+    const tree = await writeTree(prefix, ALL);
+    const ws = connect('ws', server().url);
+    try {
+      const spans = ws.subscribe(`subscription($t: ID!) { traceSpans(traceId: $t, replay: true) { op seq span { id } } }`, { t: tree.traceId });
+      await spans.waitFor(TREE.length);
+      const seq: number = (await server().gql(`query($id: ID!) { trace(id: $id) { seq } }`, { id: tree.traceId })).trace.seq;
+      // The deletion of `draft` never reaches the subscriber; that of its child `check` does.
+      const restore = losing(server(), tree.traceId, (lost) => lost === seq + 1);
+      try {
+        expect((await server().gql(DELETE_SPAN, { id: tree.id('draft') })).deleteSpan).toBe(true);
+      } finally {
+        restore();
+      }
+      await spans.until((results) => results.length > TREE.length);
+      await server().gql(`mutation($id: ID!) { updateSpan(id: $id, input: { score: 2 }) { id } }`, { id: tree.id('fetch') });
+      await spans.until((results) => results.some((result) => result.data.traceSpans.op === 'UPDATED'));
+      expect(spans.results.slice(TREE.length).map((result) => result.data.traceSpans)).toEqual([
+        { op: 'DELETED', seq: seq + 2, span: { id: tree.id('check') } },
+        { op: 'UPDATED', seq: seq + 3, span: { id: tree.id('fetch') } },
+      ]);
+    } finally {
+      await ws.dispose();
     }
   });
 
