@@ -206,8 +206,8 @@ export const V2_ROUTES = [
     method: 'delete',
     path: '/v2/spans/{span_id}',
     operationId: 'spans.delete',
-    summary: 'Delete a span with its descendants, events and metrics (ADMIN, as deleteTrace); the trace keeps exact rollups.',
-    scope: 'ADMIN',
+    summary: 'Delete a span with its descendants, events and metrics (INGEST, as GraphQL deleteSpan); the trace keeps exact rollups.',
+    scope: 'INGEST',
     params: spanIdParam,
     success: { status: 204, description: 'Deleted.' },
     async handle({ services, scope, params }) {
