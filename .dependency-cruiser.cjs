@@ -9,6 +9,7 @@
  *   live           src/subscriptions/: bounded feeds and shared execution for every subscription
  *   domains        every other folder of src/ (spans, traces, events, ..., auth): a new folder is a domain
  *   write path     src/ingest/
+ *   playground     src/playground/: runs on model providers, recorded through the write path
  *   transports     src/http/, src/otlp/, src/rest/
  *   server         src/server.ts builds the application object; src/main.ts starts it
  *   web            src/web/: the browser app, which shares only src/vocabulary.ts with the server
@@ -20,10 +21,11 @@ const KERNEL = [KERNEL_FILES, '^src/db/', '^src/generated/', '^src/(pubsub|servi
 const SCHEMA = '^src/schema/';
 const LIVE = '^src/subscriptions/';
 const WRITE_PATH = '^src/ingest/';
+const PLAYGROUND = '^src/playground/';
 const TRANSPORTS = '^src/(http|otlp|rest)/';
 const WEB = '^src/web/';
 /** A folder of src/ that is none of the other layers. */
-const DOMAINS = '^src/(?!(db|schema|subscriptions|ingest|http|otlp|rest|web|generated)/)[^/]+/';
+const DOMAINS = '^src/(?!(db|schema|subscriptions|ingest|playground|http|otlp|rest|web|generated)/)[^/]+/';
 
 module.exports = {
   forbidden: [
@@ -77,6 +79,15 @@ module.exports = {
       comment: 'src/ingest/ calls into the domains, never the other way round: there is one write path, and it is on top.',
       from: { path: DOMAINS },
       to: { path: WRITE_PATH },
+    },
+    {
+      name: 'playground-above-the-write-path',
+      severity: 'error',
+      comment:
+        'src/playground/ records its runs through src/ingest/, so nothing below it imports it: only src/schema/index.ts (its schema) ' +
+        'and src/server.ts (its state) do.',
+      from: { path: '^src/', pathNot: [PLAYGROUND, '^src/schema/index\\.ts$', '^src/server\\.ts$'] },
+      to: { path: PLAYGROUND },
     },
     {
       name: 'only-the-server-imports-transports',

@@ -87,6 +87,29 @@ const ConfigSchema = z.object({
    * `TraceFilter.stale`): a run that crashed without closing its spans, shown as stuck.
    */
   STALE_AFTER_MS: z.coerce.number().int().min(1000).default(30 * 60 * 1000),
+
+  /**
+   * The key that encrypts secrets at rest (model providers' API keys and headers), AES-256-GCM: 32
+   * bytes as base64 or hex (`openssl rand -base64 32`), or any text of 32 characters or more. Without
+   * it, a first start generates one and keeps it in SPANTREE_SECRET_KEY_FILE.
+   */
+  SPANTREE_SECRET_KEY: z.preprocess((value) => (value === '' ? undefined : value), z.string().min(32, 'must be at least 32 characters (openssl rand -base64 32)').optional()),
+  /** The key secrets were encrypted under before a rotation; the server re-encrypts them under the new one at start. */
+  SPANTREE_SECRET_KEY_PREVIOUS: z.preprocess((value) => (value === '' ? undefined : value), z.string().min(32, 'must be at least 32 characters').optional()),
+  /** Where a generated secret key is kept (mode 0600) when SPANTREE_SECRET_KEY is not set. */
+  SPANTREE_SECRET_KEY_FILE: z.string().min(1).default('./data/secret-key'),
+  /**
+   * Whether the playground may call model providers on loopback and private networks (Ollama or vLLM
+   * on the same machine or network). Off by default: a key holder could otherwise reach internal
+   * services through the server. Link-local and cloud metadata addresses are refused either way.
+   */
+  PLAYGROUND_ALLOW_PRIVATE_NETWORKS: flag(false),
+  /** How long one playground run may take before it is aborted. */
+  PLAYGROUND_TIMEOUT_MS: z.coerce.number().int().min(100).default(120_000),
+  /** The most output tokens one playground run may ask for. */
+  PLAYGROUND_MAX_TOKENS: z.coerce.number().int().min(1).default(4096),
+  /** How many playground runs one API key may have going at once (per server instance). */
+  PLAYGROUND_MAX_RUNS_PER_KEY: z.coerce.number().int().min(1).default(4),
 });
 
 /** A `true`/`false` setting. */

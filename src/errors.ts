@@ -16,7 +16,9 @@ export type ErrorCode =
   | 'FORBIDDEN'
   | 'RATE_LIMITED'
   | 'SUBSCRIBER_TOO_SLOW'
-  | 'SUBSCRIPTION_INTERRUPTED';
+  | 'SUBSCRIPTION_INTERRUPTED'
+  /** A model provider called by the playground answered an error (its status and message are in the extensions). */
+  | 'PROVIDER_ERROR';
 
 export class SpantreeError extends GraphQLError {
   constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {

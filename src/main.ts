@@ -24,6 +24,7 @@ if (server.createdAccess) {
       'To keep them, switch the project to FULL in the trace explorer, or run mutation { setRetentionRule(input: { mode: FULL }) { mode } } (docs/retention.md).',
   );
 }
+for (const notice of server.notices) console.log(notice);
 console.log(`Spantree is serving GraphQL at ${server.url} (database: ${redact(config.DATABASE_URL)})`);
 console.log(`Trace explorer: ${server.url.replace(/\/graphql$/, '/')}`);
 

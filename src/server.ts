@@ -40,6 +40,10 @@ import { refuseRest, RestApi, restVersionOf } from './rest/rest-api.js';
 import { isGraphiQLAssetRequest, renderOfflineGraphiQL, serveGraphiQLAsset, useGraphiQLContentSecurityPolicy } from './http/graphiql-assets.js';
 import { LiveFeeds, turnSlot } from './subscriptions/bounded-feed.js';
 import { SpantreeError, useErrorCodes } from './errors.js';
+import { openSecretBox, type SecretBox } from './providers/secret-box.js';
+import { NetworkPolicy } from './providers/network-policy.js';
+import { ProviderAccess, resealProviderSecrets } from './providers/provider.service.js';
+import { PlaygroundRuns } from './playground/playground.service.js';
 
 /** A Spantree server: what it holds, and how to start and stop it. */
 export interface SpantreeServer {
@@ -48,6 +52,8 @@ export interface SpantreeServer {
   readonly services: Services;
   /** The key a first start created (to be shown once), if it created one. */
   readonly createdAccess: CreatedAccess | undefined;
+  /** What the start did that its operator should know (a secret key generated, secrets re-encrypted), one sentence each. */
+  readonly notices: string[];
   /** http://host:port/graphql. */
   readonly url: string;
   /** The port listened on (PORT=0 picks a free one), taken when the server was built. */
@@ -128,7 +134,9 @@ export async function buildServer(config: Config, options: ServerOptions = {}): 
   let closing: Promise<void> | undefined;
   const closeResources = () =>
     (closing ??= (async () => {
+      services?.playground.stop();
       services?.feeds.endAll();
+      await services?.providerAccess.close();
       await services?.apiKeys.close();
       services?.retention.close();
       services?.prices.close();
@@ -140,9 +148,11 @@ export async function buildServer(config: Config, options: ServerOptions = {}): 
     pubsub = await openPubSub(config.REDIS_URL);
     rateLimiter = await openRateLimiter(config.RATE_LIMIT_PER_SECOND, config.REDIS_URL);
     db = await openDatabase(config.DATABASE_URL, { onQuery: options.onQuery });
-    services = openServices(config, db, pubsub);
+    const secrets = await openSecretBox({ key: config.SPANTREE_SECRET_KEY, previous: config.SPANTREE_SECRET_KEY_PREVIOUS, keyFile: config.SPANTREE_SECRET_KEY_FILE });
+    services = openServices(config, db, pubsub, secrets.box);
     const createdAccess = await ensureAccess(db, config);
-    return assemble(config, httpServer, (serve) => (handle = serve), services, rateLimiter, createdAccess, closeResources);
+    const notices = await secretNotices(db, secrets.box, secrets.createdFile);
+    return assemble(config, httpServer, (serve) => (handle = serve), services, rateLimiter, createdAccess, notices, closeResources);
   } catch (error) {
     // Whatever was opened is closed again: a failed start leaves nothing running or locked.
     await closeResources();
@@ -171,8 +181,25 @@ function answerStarting(req: IncomingMessage, res: ServerResponse): void {
   req.resume();
 }
 
+/**
+ * Re-encrypts provider secrets sealed under SPANTREE_SECRET_KEY_PREVIOUS, and says what an operator
+ * must know: a secret key generated (back it up), secrets re-encrypted, secrets no key opens.
+ */
+async function secretNotices(db: Database, secrets: SecretBox, createdFile: string | undefined): Promise<string[]> {
+  const notices: string[] = [];
+  if (createdFile) notices.push(`Generated the secret key that encrypts model provider keys, in ${createdFile} (mode 0600); back it up with the database.`);
+  const { resealed, unreadable } = await resealProviderSecrets(db, secrets);
+  if (resealed) notices.push(`Re-encrypted the secrets of ${resealed} model provider(s) under the current SPANTREE_SECRET_KEY.`);
+  if (unreadable) {
+    notices.push(
+      `The secrets of ${unreadable} model provider(s) were encrypted under a key this server does not have: set SPANTREE_SECRET_KEY_PREVIOUS to it, or set their keys again.`,
+    );
+  }
+  return notices;
+}
+
 /** The parts of the application object that services and resolvers are handed. */
-function openServices(config: Config, db: Database, pubsub: PubSub): Services {
+function openServices(config: Config, db: Database, pubsub: PubSub, secrets: SecretBox): Services {
   return {
     db,
     pubsub,
@@ -182,6 +209,12 @@ function openServices(config: Config, db: Database, pubsub: PubSub): Services {
     prices: new PriceBook(db, pubsub),
     spanFeeds: new TraceSpanFeeds(db, pubsub),
     traceFeeds: new TraceUpdateFeeds(db, pubsub),
+    providerAccess: new ProviderAccess(secrets, new NetworkPolicy(config.PLAYGROUND_ALLOW_PRIVATE_NETWORKS), config.PLAYGROUND_TIMEOUT_MS),
+    playground: new PlaygroundRuns({
+      maxTokens: config.PLAYGROUND_MAX_TOKENS,
+      maxRunsPerKey: config.PLAYGROUND_MAX_RUNS_PER_KEY,
+      timeoutMs: config.PLAYGROUND_TIMEOUT_MS,
+    }),
   };
 }
 
@@ -205,6 +238,7 @@ function assemble(
   services: Services,
   rateLimiter: RateLimiter,
   createdAccess: CreatedAccess | undefined,
+  notices: string[],
   closeResources: () => Promise<void>,
 ): SpantreeServer {
   const inFlight = new InFlight();
@@ -486,6 +520,7 @@ function assemble(
     config,
     services,
     createdAccess,
+    notices,
     url: `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${address.port}/graphql`,
     port: address.port,
     async start() {

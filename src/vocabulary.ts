@@ -35,10 +35,21 @@ export type TraceStatus = (typeof TRACE_STATUSES)[number];
 export const EVENT_KINDS = ['GUARDRAIL', 'OBSERVE', 'ROUTE', 'COMPLY', 'FEEDBACK'] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
-/** What an API key may do: write spans and what attaches to them, read, administer its organization. */
-export const API_KEY_SCOPES = ['INGEST', 'READ', 'ADMIN'] as const;
+/**
+ * What an API key may do: write spans and what attaches to them, read, administer its organization,
+ * run the playground (which spends the model provider's money, so it is a scope of its own).
+ */
+export const API_KEY_SCOPES = ['INGEST', 'READ', 'ADMIN', 'PLAYGROUND'] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
 /** What a retention rule keeps: metadata only (the default), or content (input, output, instructions, a judge's results) too. */
 export const RETENTION_MODES = ['METADATA_ONLY', 'FULL'] as const;
 export type RetentionMode = (typeof RETENTION_MODES)[number];
+
+/** Where a trace comes from: the application that recorded it, or a run of the playground. */
+export const TRACE_ORIGINS = ['APP', 'PLAYGROUND'] as const;
+export type TraceOrigin = (typeof TRACE_ORIGINS)[number];
+
+/** The wire formats of the model providers the playground calls. */
+export const MODEL_PROVIDER_KINDS = ['OPENAI_COMPATIBLE', 'ANTHROPIC'] as const;
+export type ModelProviderKind = (typeof MODEL_PROVIDER_KINDS)[number];

@@ -10,7 +10,7 @@ import {
 } from './conversation.js';
 import { traceConversation } from './conversation.service.js';
 
-const ConversationRole = builder.enumType('ConversationRole', {
+export const ConversationRole = builder.enumType('ConversationRole', {
   description: 'Who speaks a message.',
   values: {
     SYSTEM: { description: 'Instructions (system or developer prompt).' },
@@ -29,7 +29,7 @@ const ToolCall = builder.objectRef<ToolCallValue>('ToolCall').implement({
   }),
 });
 
-const GenerationParameters = builder.objectRef<ParametersValue>('GenerationParameters').implement({
+export const GenerationParameters = builder.objectRef<ParametersValue>('GenerationParameters').implement({
   description: 'The request parameters of a generation, as a playground sends them again.',
   fields: (t) => ({
     temperature: t.exposeFloat('temperature', { nullable: true, description: 'Sampling temperature.' }),
@@ -40,7 +40,7 @@ const GenerationParameters = builder.objectRef<ParametersValue>('GenerationParam
   }),
 });
 
-const ConversationMessage = builder.objectRef<MessageValue>('ConversationMessage').implement({
+export const ConversationMessage = builder.objectRef<MessageValue>('ConversationMessage').implement({
   description: 'One turn of a conversation, with the generation where it first appeared.',
   fields: (t) => ({
     role: t.field({ type: ConversationRole, description: 'Who speaks.', resolve: (message) => message.role }),

@@ -152,6 +152,8 @@ export interface SpanMessages {
   input: ConversationMessage[] | null;
   /** The output as messages; null when it is not a chat or was not kept. */
   output: ConversationMessage[] | null;
+  /** The request parameters recorded in the input or the meta (the meta's outlive the content). */
+  parameters: GenerationParameters | null;
 }
 
 /**
@@ -168,6 +170,7 @@ export function spanMessagesOf(span: SpanContent): SpanMessages {
     instructions: instructions && messageOf(instructions, source),
     input: isTranscript(input) ? inputMessagesOf(input).map((draft) => messageOf(draft, source)) : null,
     output: isTranscript(output) ? outputMessagesOf(output).map((draft) => messageOf(draft, source)) : null,
+    parameters: source.parameters,
   };
 }
 

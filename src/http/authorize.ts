@@ -16,6 +16,7 @@ const SCOPE_NEEDS: Record<ApiKeyScope, string> = {
   INGEST: 'write spans',
   READ: 'read traces',
   ADMIN: 'administer its organization',
+  PLAYGROUND: 'run the playground',
 };
 
 /** The caller's principal, once its key is known, holds `scope` and is within its rate limit. */

@@ -36,6 +36,7 @@ import {
   type RollupState,
 } from '../traces/trace-rollup.js';
 import {
+  APP_ORIGIN,
   firstRootSpan,
   insertEventRows,
   insertSpanRows,
@@ -51,6 +52,7 @@ import {
   writeTraceRows,
   type EventRowInput,
   type LockedTrace,
+  type TraceOriginFields,
 } from './statements.js';
 
 /** The result of a write: the spans in input order, and what changed for subscribers. */
@@ -90,6 +92,8 @@ export interface IngestOptions {
   /** Spans that fail validation are left out and reported, rather than failing the whole batch. */
   skipInvalid?: boolean;
   events?: SpanEventInput[];
+  /** Where the traces this write creates come from (the playground records its runs as PLAYGROUND); APP by default. */
+  origin?: TraceOriginFields;
 }
 
 /** What a batch write did. */
@@ -142,7 +146,7 @@ export async function ingestSpans(
   { db, pubsub, retention: rules, prices: priceBook }: IngestServices,
   scope: Scope,
   inputs: CreateSpanInput[],
-  { label = 'input', labels, maxSpans = Infinity, replace = false, skipInvalid = false, events = [] }: IngestOptions = {},
+  { label = 'input', labels, maxSpans = Infinity, replace = false, skipInvalid = false, events = [], origin = APP_ORIGIN }: IngestOptions = {},
 ): Promise<IngestResult> {
   if (inputs.length > maxSpans) {
     throw new BadUserInput(`${label}: a batch may hold at most ${maxSpans} spans; this one has ${inputs.length}. Split it.`);
@@ -183,7 +187,7 @@ export async function ingestSpans(
   const spans: (SpanRow | null)[] = new Array(inputs.length).fill(null);
   if (prepared.length === 0) return { spans, rejected, retention: retention.mode };
   const result = await db.write((tx) =>
-    insertSpans(db.dialect, tx, scope.projectId, prepared, ids, now, replace, batchEvents.map((event) => ({ ...event, spanIndex: positionOf.get(event.spanIndex)! }))),
+    insertSpans(db.dialect, tx, scope.projectId, prepared, ids, now, replace, batchEvents.map((event) => ({ ...event, spanIndex: positionOf.get(event.spanIndex)! })), origin),
   );
   publishSpanChanges(pubsub, scope.projectId, result.changes, result.traces);
   publishEvents(pubsub, scope.projectId, result.events);
@@ -204,6 +208,7 @@ async function insertSpans(
   now: Date,
   replace: boolean,
   events: SpanEventInput[],
+  origin: TraceOriginFields,
 ): Promise<InsertResult> {
   const results: (SpanRow | undefined)[] = new Array(prepared.length);
   // Writers that create a span and writers that name it as a parent take turns (PostgreSQL; SQLite
@@ -242,7 +247,7 @@ async function insertSpans(
     const start = prepared[index]!.fields.startTime;
     if (!earliest.has(traceId) || start < earliest.get(traceId)!) earliest.set(traceId, start);
   }
-  const locked = await lockTraces(dialect, tx, projectId, earliest, true);
+  const locked = await lockTraces(dialect, tx, projectId, earliest, true, origin);
 
   const states = new Map<string, { state: RollupState; seq: number; sessionId: string | null; recompute: Recompute }>();
   for (const [traceId, trace] of locked) {

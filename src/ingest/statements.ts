@@ -10,6 +10,7 @@ import type { SpanRow, TraceRow } from '../db/rows.js';
 import { Prisma } from '../generated/sqlite/client.js';
 import { CONTENT_COLUMNS } from '../pubsub.js';
 import type { GenerationPreview, RollupState, SpanGroupTotals, TraceColumns } from '../traces/trace-rollup.js';
+import type { TraceOrigin } from '../vocabulary.js';
 
 /** The columns of a span row, in the order the insert lists them. */
 const SPAN_COLUMNS = [
@@ -83,6 +84,16 @@ export function waitingChildren(tx: Tx, projectId: string, parentIds: string[]):
 /** A trace row as locked for a write: its rollup columns and its root span's start. */
 export type LockedTrace = TraceRow & { rootStartTime: Date | null };
 
+/** Where the traces a write creates come from; set once, when a trace is created. */
+export interface TraceOriginFields {
+  origin: TraceOrigin;
+  sourceTraceId: string | null;
+  sourceSpanId: string | null;
+}
+
+/** What every writer but the playground records. */
+export const APP_ORIGIN: TraceOriginFields = { origin: 'APP', sourceTraceId: null, sourceSpanId: null };
+
 /**
  * Creates the traces that do not exist yet (empty, starting at `startTimes`) and locks all of them
  * until the transaction ends, in id order so that two batches cannot deadlock: writers to one trace
@@ -95,14 +106,21 @@ export async function lockTraces(
   projectId: string,
   startTimes: Map<string, Date>,
   create: boolean,
+  origin: TraceOriginFields = APP_ORIGIN,
 ): Promise<Map<string, LockedTrace>> {
   const ids = [...startTimes.keys()].sort();
   const now = new Date();
   if (create) {
-    await inChunks(dialect, ids, 14, (chunk) =>
+    const { origin: kind, sourceTraceId, sourceSpanId } = origin;
+    await inChunks(dialect, ids, 17, (chunk) =>
       tx.$executeRaw(sql`INSERT INTO "Trace" ("projectId", "id", "name", "status", "startTime", "spanCount", "totalTokens", "cost",
-          "composition", "tags", "tagCounts", "spanSeq", "createdAt", "updatedAt")
-        VALUES ${join(chunk.map((id) => sql`(${projectId}, ${id}, '', 'RUNNING', ${startTimes.get(id)!}, 0, 0, 0, '{}', '[]', '{}', 0, ${now}, ${now})`))}
+          "composition", "tags", "tagCounts", "spanSeq", "createdAt", "updatedAt", "origin", "sourceTraceId", "sourceSpanId")
+        VALUES ${join(
+          chunk.map(
+            (id) =>
+              sql`(${projectId}, ${id}, '', 'RUNNING', ${startTimes.get(id)!}, 0, 0, 0, '{}', '[]', '{}', 0, ${now}, ${now}, ${kind}, ${sourceTraceId}, ${sourceSpanId})`,
+          ),
+        )}
         ON CONFLICT ("projectId", "id") DO NOTHING`),
     );
   }

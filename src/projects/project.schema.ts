@@ -9,7 +9,8 @@ export const ApiKeyScope = builder.enumType('ApiKeyScope', {
   values: {
     INGEST: { description: 'Write spans, updates, events, metrics and feedback.' },
     READ: { description: 'Run queries and subscriptions.' },
-    ADMIN: { description: 'Manage keys, retention rules and projects, and delete traces, within its organization.' },
+    ADMIN: { description: 'Manage keys, retention rules, projects and model providers, and delete traces, within its organization.' },
+    PLAYGROUND: { description: "Run the playground: call the project's model providers, which spends their accounts' money." },
   } satisfies Record<(typeof API_KEY_SCOPES)[number], { description: string }>,
 });
 

@@ -39,6 +39,7 @@ export const builder = new SchemaBuilder<{
       INGEST: ctx.principal.scopes.has('INGEST'),
       READ: ctx.principal.scopes.has('READ'),
       ADMIN: ctx.principal.scopes.has('ADMIN'),
+      PLAYGROUND: ctx.principal.scopes.has('PLAYGROUND'),
     }),
     unauthorizedError: (_parent, ctx, info, result) => {
       const needed = neededScopes(result.failure);

@@ -6,7 +6,8 @@
  * spans, name search beyond ASCII), the caller asks SQL.
  */
 import { filterText, metaObject, tagList, type DateTimeRange, type FloatRange } from '../db/filters.js';
-import { traceIdList, type TraceFilter } from './trace-search.js';
+import { originsOf, traceIdList, type TraceFilter } from './trace-search.js';
+import type { TraceOrigin } from '../vocabulary.js';
 import { isStale } from './trace-stale.js';
 import type { TraceRow } from '../db/rows.js';
 
@@ -25,8 +26,10 @@ export interface StaleClock {
  * BAD_USER_INPUT as the SQL filter for a filter that is not valid.
  */
 export function memoryMatcher(filter: TraceFilter | null | undefined, stale: StaleClock): Check | null {
-  if (!filter) return () => true;
   const checks: Check[] = [];
+  const origins = originsOf(filter);
+  if (origins) checks.push((trace) => origins.includes(trace.origin as TraceOrigin));
+  if (!filter) return (trace) => checks.every((check) => check(trace));
   const search = filterText(filter.search, 'filter.search');
   if (search) {
     if (!isAscii(search)) return null;

@@ -12,6 +12,7 @@ import { spanConditions, type SpanFilter } from '../spans/span-filter.js';
 import { BadUserInput } from '../errors.js';
 import { staleCondition, type Staleness } from './trace-stale.js';
 import type { Scope } from '../schema/context.js';
+import type { TraceOrigin } from '../vocabulary.js';
 
 export interface TraceFilter {
   /** Case-insensitive substring of the trace name. */
@@ -31,6 +32,18 @@ export interface TraceFilter {
   ids?: readonly string[] | null;
   /** true: only stale traces (RUNNING with no change for STALE_AFTER_MS); false: only the others. */
   stale?: boolean | null;
+  /** Any of these origins; APP when left out (see `originsOf`). */
+  origin?: readonly TraceOrigin[] | null;
+}
+
+/**
+ * The origins a filter matches: those it lists; else APP, so that playground runs stay out of an
+ * application's explorer, counts and alerts; a filter that lists trace ids matches them whatever
+ * their origin (a link to a run's trace).
+ */
+export function originsOf(filter: TraceFilter | null | undefined): readonly TraceOrigin[] | null {
+  if (filter?.origin?.length) return filter.origin;
+  return filter?.ids != null ? null : ['APP'];
 }
 
 /** How many ids `TraceFilter.ids` may list: a live explorer page's worth, and a bounded IN list. */
@@ -64,6 +77,8 @@ const col = (name: string) => column(ALIAS, name);
  */
 export function traceConditions(dialect: Dialect, scope: Scope, filter: TraceFilter | null | undefined, staleness: Staleness): Sql {
   const conditions: Sql[] = [sql`${col('projectId')} = ${scope.projectId}`];
+  const origins = originsOf(filter);
+  if (origins) conditions.push(...inList(col('origin'), origins));
   if (filter) {
     const search = filterText(filter.search, 'filter.search');
     if (search) conditions.push(dialect.containsText(col('name'), search));

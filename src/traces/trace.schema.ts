@@ -15,7 +15,7 @@ import { withPlannedSelection } from '../schema/reload.js';
 import type { PlannedQuery } from '../schema/planned-selection.js';
 import { traceStarts } from './trace-start.js';
 import type { SpanRow, TraceRow } from '../db/rows.js';
-import { TRACE_STATUSES } from '../vocabulary.js';
+import { TRACE_ORIGINS, TRACE_STATUSES } from '../vocabulary.js';
 import { compositionSteps, traceSummary } from './trace-rollup.js';
 import { MAX_TRACE_IDS, searchTraces, TRACE_ORDER_FIELDS } from './trace-search.js';
 import { isStale } from './trace-stale.js';
@@ -30,6 +30,14 @@ export const TraceStatus = builder.enumType('TraceStatus', {
     OK: { description: 'Every span ended, none with an error.' },
     ERROR: { description: 'Every span ended and at least one has an error.' },
   } satisfies Record<(typeof TRACE_STATUSES)[number], { description: string }>,
+});
+
+export const TraceOrigin = builder.enumType('TraceOrigin', {
+  description: 'Where a trace comes from.',
+  values: {
+    APP: { description: 'An application recorded it (GraphQL, OpenTelemetry, REST).' },
+    PLAYGROUND: { description: 'A playground run: one GENERATION span, the request and answer of the run.' },
+  } satisfies Record<(typeof TRACE_ORIGINS)[number], { description: string }>,
 });
 
 const StepCount = builder.objectRef<{ type: string; count: number }>('StepCount').implement({
@@ -89,6 +97,14 @@ export const Trace = builder.prismaObject('Trace', {
         'even when the root has ended): its elapsed time is then now - startTime. Ordered by DURATION, running traces come last.',
     }),
     errorCount: t.exposeInt('errorCount', { description: 'How many spans of the trace have an error.' }),
+    origin: t.field({
+      type: TraceOrigin,
+      description: 'APP for what an application recorded, PLAYGROUND for a playground run.',
+      select: { origin: true },
+      resolve: (trace) => trace.origin as never,
+    }),
+    sourceTraceId: t.exposeID('sourceTraceId', { nullable: true, description: 'For a playground run: the trace it was replayed from.' }),
+    sourceSpanId: t.exposeID('sourceSpanId', { nullable: true, description: 'For a playground run: the span it was opened at.' }),
     stale: t.boolean({
       description:
         'true when the trace is RUNNING and nothing in it changed for longer than the server setting STALE_AFTER_MS ' +
@@ -235,6 +251,11 @@ export const TraceFilterInput = builder.inputType('TraceFilter', {
       type: SpanFilterInput,
       required: false,
       description: 'Has at least one span matching this: a failed tool, a guardrail event, a slow generation ...',
+    }),
+    origin: t.field({
+      type: [TraceOrigin],
+      required: false,
+      description: 'Any of these origins. Left out: APP only, so playground runs stay out of the explorer; a filter that lists `ids` matches them whatever their origin.',
     }),
   }),
 });

@@ -29,6 +29,7 @@ export function testServerEnv(env: Record<string, string> = {}): Record<string, 
     SPANTREE_INIT_API_KEY: TEST_API_KEY,
     RATE_LIMIT_PER_SECOND: '0',
     SPANTREE_ADMIN_KEY_FILE: join(tmpdir(), `spantree-admin-key-${process.pid}-${Math.random().toString(36).slice(2)}`),
+    SPANTREE_SECRET_KEY_FILE: join(tmpdir(), `spantree-secret-key-${process.pid}-${Math.random().toString(36).slice(2)}`),
     ...env,
   };
 }
