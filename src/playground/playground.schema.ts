@@ -101,8 +101,11 @@ export const PlaygroundRunConnection = builder.connectionObject(
   { description: 'A run in a page, with its cursor.' },
 );
 
-/** The PLAYGROUND scope runs (it spends the provider's money); reading what it produces needs READ too. */
-const runScope = { skipTypeScopes: true, authScopes: { PLAYGROUND: true } } as const;
+/**
+ * Running needs PLAYGROUND (it spends the provider's money), or ADMIN, which may create a PLAYGROUND
+ * key anyway (so a key made before the scope existed keeps working). The history needs READ.
+ */
+const runScope = { skipTypeScopes: true, authScopes: { PLAYGROUND: true, ADMIN: true } } as const;
 
 const callerOf = (ctx: Context) => ({ principal: ctx.principal, scope: ctx.scope, signal: ctx.signal });
 

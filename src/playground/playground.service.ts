@@ -235,7 +235,8 @@ async function recordRun(
     ...(result.answer?.finishReason ? { 'gen_ai.response.finish_reasons': [result.answer.finishReason] } : {}),
     [RUN_META.providerId]: run.provider.id,
     ...(run.label !== null ? { [RUN_META.label]: run.label } : {}),
-    ...(result.firstTokenMs !== null ? { [RUN_META.timeToFirstTokenMs]: Math.round(result.firstTokenMs * 1000) / 1000 } : {}),
+    // Whole milliseconds, as the span's duration is stored: the first token never comes after the end.
+    ...(result.firstTokenMs !== null ? { [RUN_META.timeToFirstTokenMs]: Math.floor(result.firstTokenMs) } : {}),
   };
   const input = openAIRequestBody(request);
   const { spans } = await ingestSpans(
