@@ -2,8 +2,10 @@
  * `npm run screenshots`: the README's pictures of the web UI, taken from a real server. Starts
  * Spantree on a temporary SQLite file, writes a realistic agent run (and a few other traces, one
  * still running) through the GraphQL API as any client would, opens each view in Chromium and saves
- * docs/screenshots/{explorer,trace,span,conversation}.png. Needs the UI built (`npm run build:web`)
- * and Chromium (SPANTREE_TEST_CHROMIUM, else /usr/bin/chromium).
+ * docs/screenshots/{explorer,trace,span,conversation,playground,playground-compare}.png. The
+ * playground runs on the tests' fake OpenAI-compatible provider on loopback (no network, no key
+ * worth anything). Needs the UI built (`npm run build:web`) and Chromium (SPANTREE_TEST_CHROMIUM,
+ * else /usr/bin/chromium).
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,14 +14,26 @@ import { launchChromium } from './chromium.js';
 import { loadConfig } from '../src/config.js';
 import { startServer } from '../src/server.js';
 import { packageRoot } from '../src/package-root.js';
+import { startFakeOpenAI } from '../test/helpers/fake-providers.js';
 
 const KEY = 'st_screenshots_key_0123456789abcdef';
 const OUT = join(packageRoot(), 'docs', 'screenshots');
 
 const dir = mkdtempSync(join(tmpdir(), 'spantree-screenshots-'));
 const server = await startServer(
-  loadConfig({ DATABASE_URL: `file:${join(dir, 'spantree.db')}`, PORT: '0', HOST: '127.0.0.1', SPANTREE_INIT_API_KEY: KEY, SPANTREE_ADMIN_KEY_FILE: join(dir, 'key'), RATE_LIMIT_PER_SECOND: '0' }),
+  loadConfig({
+    DATABASE_URL: `file:${join(dir, 'spantree.db')}`,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    SPANTREE_INIT_API_KEY: KEY,
+    SPANTREE_ADMIN_KEY_FILE: join(dir, 'key'),
+    SPANTREE_SECRET_KEY_FILE: join(dir, 'secret-key'),
+    RATE_LIMIT_PER_SECOND: '0',
+    // The playground's provider is the fake one on loopback.
+    PLAYGROUND_ALLOW_PRIVATE_NETWORKS: 'true',
+  }),
 );
+const provider = await startFakeOpenAI({ models: ['gpt-4o', 'gpt-4o-mini', 'gpt-4.1'], tokenDelayMs: 0 });
 const origin = server.url.replace(/\/graphql$/, '');
 
 async function gql<T = any>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
@@ -135,10 +149,59 @@ try {
     await shoot(`/traces/${traceId}`, '[data-span-id="sp-guard"]', 'trace');
     await shoot(`/traces/${traceId}/spans/sp-answer`, '[data-testid="span-input"] .bubble', 'span');
     await shoot(`/traces/${traceId}/conversation`, '[data-testid="conversation"] .bubble', 'conversation');
+
+    // The playground, opened on the final answer: "Run from here" on the tool's result, then two variants.
+    await gql(`mutation ($input: CreateModelProviderInput!) { createModelProvider(input: $input) { id } }`, {
+      input: { name: 'OpenAI', kind: 'OPENAI_COMPATIBLE', baseUrl: provider.baseUrl, apiKey: 'sk-screenshots-placeholder', models: ['gpt-4o', 'gpt-4o-mini', 'gpt-4.1'] },
+    });
+    await page.setViewportSize({ width: 1440, height: 1000 });
+    await page.goto(`${origin}/traces/${traceId}/spans/sp-answer/playground`);
+    const messages = page.getByTestId('message');
+    await messages.nth(3).waitFor({ timeout: 30_000 });
+    await page.getByTestId('variant-settings').waitFor({ timeout: 30_000 });
+    await page.getByRole('combobox', { name: 'Model', exact: true }).selectOption('gpt-4o');
+    provider.reply({
+      text: 'Yes. Annual plans cancelled within 6 months are refunded pro rata: you used 3 of 12 months, so $360 of the $480 goes back to your card within 5–10 business days (Refund policy §2.1). Shall I start the cancellation for you?',
+      usage: { inputTokens: 2210, outputTokens: 61 },
+    });
+    await messages.nth(3).hover();
+    await messages.nth(3).getByRole('button', { name: /Run from here/ }).click();
+    const done = (variant: string) => page.locator(`[data-testid="run-column"][data-variant="${variant}"][data-status="done"]`).waitFor({ timeout: 30_000 });
+    await done('A');
+    await page.getByTestId('history-run').first().waitFor({ timeout: 30_000 });
+    const answersInView = () => page.evaluate(() => document.querySelector('.run-columns')?.scrollIntoView({ block: 'end' }));
+    await answersInView();
+    await messages.nth(3).hover();
+    await page.screenshot({ path: join(OUT, 'playground.png') });
+    console.log('docs/screenshots/playground.png');
+
+    // The recorded answer goes: both variants answer the tool's result instead.
+    await messages.nth(4).hover();
+    await page.getByRole('button', { name: 'Delete message 5' }).click();
+    await page.getByRole('button', { name: 'Compare' }).click();
+    await page.getByRole('combobox', { name: 'Model (variant B)' }).selectOption('gpt-4o-mini');
+    await page.getByLabel('Temperature').fill('0.7');
+    provider
+      .reply({
+        text: 'Yes: cancelled within 6 months, an annual plan is refunded for the months left. 9 of 12 months of $480 is $360, back on your card in 5–10 business days (Refund policy §2.1). Want me to cancel it now?',
+        usage: { inputTokens: 2210, outputTokens: 52 },
+      })
+      .reply({
+        text: 'Good news: you can get $360 back. Annual plans cancelled in the first 6 months are refunded for the unused months (9 of 12). It reaches your card in 5–10 business days. Should I go ahead and cancel?',
+        usage: { inputTokens: 2210, outputTokens: 49 },
+      });
+    await page.getByRole('button', { name: '▶ Run all' }).click();
+    await done('A');
+    await done('B');
+    await page.mouse.move(700, 10);
+    await answersInView();
+    await page.screenshot({ path: join(OUT, 'playground-compare.png') });
+    console.log('docs/screenshots/playground-compare.png');
   } finally {
     await browser.close();
   }
 } finally {
   await server.stop();
+  await provider.stop();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -139,6 +139,6 @@ describe('GraphiQL', () => {
     expect(JSON.parse(options.headers)).toEqual({ Authorization: `Bearer ${TEST_API_KEY}` });
     // The pre-filled header works as it stands.
     const viewer = await server().request(`{ viewer { project { id } scopes } }`, undefined, JSON.parse(options.headers));
-    expect(viewer.data.viewer).toEqual({ project: { id: 'default' }, scopes: ['INGEST', 'READ', 'ADMIN'] });
+    expect(viewer.data.viewer).toEqual({ project: { id: 'default' }, scopes: ['INGEST', 'READ', 'ADMIN', 'PLAYGROUND'] });
   });
 });

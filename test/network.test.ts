@@ -80,7 +80,7 @@ function handshake(url: string, headers: Record<string, string> = {}): Promise<H
   });
 }
 
-const ALL_SCOPES = ['INGEST', 'READ', 'ADMIN'];
+const ALL_SCOPES = ['INGEST', 'READ', 'ADMIN', 'PLAYGROUND'];
 
 function originOf(server: TestServer) {
   return new URL(server.url).origin;

@@ -170,6 +170,30 @@ describe('runPlayground (OpenAI-compatible)', () => {
   });
 });
 
+describe('playgroundRequest ("View code")', () => {
+  it.each(['openai', 'anthropic'] as const)('is exactly what a run then sends (%s), without the key', async (which) => {
+    const [provider, providerId] = which === 'openai' ? [openai, openaiId] : [anthropic, anthropicId];
+    const input = {
+      providerId,
+      model: which === 'openai' ? 'gpt-4o' : 'claude-sonnet-4-5',
+      messages: [
+        { role: 'SYSTEM', content: 'Be brief.' },
+        { role: 'USER', content: 'Hi' },
+      ],
+      parameters: { temperature: 0.1, topP: 0.5, extra: { seed: 3 } },
+    };
+    const { playgroundRequest } = await server.gql(`query($input: PlaygroundRunInput!) { playgroundRequest(input: $input) { url body keyHeader headerNames } }`, { input });
+    const before = provider.modelCalls().length;
+    await server.gql(RUN, { input });
+    const sent = provider.modelCalls()[before]!;
+    expect(playgroundRequest.body).toEqual(sent.body);
+    expect(new URL(playgroundRequest.url).pathname).toBe(sent.path);
+    expect(playgroundRequest.keyHeader).toBe(which === 'openai' ? 'authorization' : 'x-api-key');
+    expect(playgroundRequest.headerNames).toEqual(which === 'openai' ? ['X-Team'] : []);
+    expect(JSON.stringify(playgroundRequest)).not.toContain(which === 'openai' ? PROVIDER_KEY : ANTHROPIC_KEY);
+  });
+});
+
 describe('playgroundRun subscription', () => {
   let client: SubscriptionClient;
   beforeAll(() => {

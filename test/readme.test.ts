@@ -73,7 +73,7 @@ describe('README and docs examples', () => {
     expect(created.key).toMatch(/^st_[A-Za-z0-9_-]{32}$/);
     expect(created.apiKey).toMatchObject({ scopes: ['INGEST'], project: { name: 'default' } });
     expect(created.key.startsWith(created.apiKey.prefix)).toBe(true);
-    expect(results.Keys.viewer).toEqual({ project: { name: 'default' }, scopes: ['INGEST', 'READ', 'ADMIN'] });
+    expect(results.Keys.viewer).toEqual({ project: { name: 'default' }, scopes: ['INGEST', 'READ', 'ADMIN', 'PLAYGROUND'] });
     expect(results.Keys.apiKeys.map((key: { name: string }) => key.name)).toEqual(['checkout-service', 'SPANTREE_INIT_API_KEY']);
     expect(results.NewProject.createProject).toMatchObject({ name: 'staging', effectiveRetention: { mode: 'METADATA_ONLY', source: 'default' } });
     expect(results.Retention.viewer.project).toEqual({
@@ -129,7 +129,7 @@ describe('README and docs examples', () => {
         (await promisify(execFile)('bash', ['-c', script.replaceAll('http://localhost:4000/graphql', server().url)], { cwd: dir })).stdout;
       // FULL: the examples above have run KeepContent.
       expect(JSON.parse(await run(command!))).toEqual({
-        data: { viewer: { project: { name: 'default', effectiveRetention: { mode: 'FULL' } }, scopes: ['INGEST', 'READ', 'ADMIN'] } },
+        data: { viewer: { project: { name: 'default', effectiveRetention: { mode: 'FULL' } }, scopes: ['INGEST', 'READ', 'ADMIN', 'PLAYGROUND'] } },
       });
       const anonymous = JSON.parse(await run(command!.replace(/ *-H "Authorization: Bearer \$SPANTREE_API_KEY" \\\n/, '')));
       expect(anonymous.errors[0].extensions.code).toBe('UNAUTHENTICATED');

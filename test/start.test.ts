@@ -200,7 +200,7 @@ describe(`npm start (${databaseKind})`, () => {
       const live = `${url.replace(/\/graphql$/, '')}/health/live`;
       expect((await fetch(live)).status).toBe(200);
       const viewer = await post(url, '{ viewer { scopes } }');
-      expect(viewer).toEqual({ data: { viewer: { scopes: ['INGEST', 'READ', 'ADMIN'] } } });
+      expect(viewer).toEqual({ data: { viewer: { scopes: ['INGEST', 'READ', 'ADMIN', 'PLAYGROUND'] } } });
       // The trace explorer, built by npm install into dist/web/, is where the server says it is.
       const explorer = url.replace(/\/graphql$/, '/');
       await eventually(async () => output().includes(`Trace explorer: ${explorer}`), 'the start-up line naming the trace explorer');

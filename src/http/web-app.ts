@@ -11,7 +11,14 @@ import { extname, join } from 'node:path';
 import { packageRoot } from '../package-root.js';
 
 /** The routes the page draws itself; each answers index.html, so deep links work on reload. */
-const PAGE_ROUTES = [/^\/$/, /^\/traces\/[^/]+\/?$/, /^\/traces\/[^/]+\/spans\/[^/]+\/?$/, /^\/traces\/[^/]+\/conversation\/?$/];
+const PAGE_ROUTES = [
+  /^\/$/,
+  /^\/traces\/[^/]+\/?$/,
+  /^\/traces\/[^/]+\/spans\/[^/]+\/?$/,
+  /^\/traces\/[^/]+\/conversation\/?$/,
+  /^\/traces\/[^/]+\/playground\/?$/,
+  /^\/traces\/[^/]+\/spans\/[^/]+\/playground\/?$/,
+];
 
 /** Built asset names: letters, digits, dots, dashes, underscores; nothing that could leave the folder. */
 const ASSET = /^\/assets\/([A-Za-z0-9_][A-Za-z0-9._-]*)$/;

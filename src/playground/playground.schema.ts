@@ -6,7 +6,7 @@ import { ConversationMessage, ConversationRole, GenerationParameters } from '../
 import { CostSource } from '../spans/span.schema.js';
 import { unlessFailed, type FeedFailure } from '../subscriptions/bounded-feed.js';
 import type { PlaygroundRunView } from './playground-run.js';
-import { executeRun, prepareRun, RunEvents, type PlaygroundRunEvent as RunEventValue, type PlaygroundRunInput as RunInputValue } from './playground.service.js';
+import { executeRun, prepareRun, RunEvents, wireRequest, type PlaygroundRunEvent as RunEventValue, type PlaygroundRunInput as RunInputValue } from './playground.service.js';
 import { playgroundRunPage } from './playground-history.js';
 
 export const PlaygroundRun = builder.objectRef<PlaygroundRunView>('PlaygroundRun').implement({
@@ -96,6 +96,19 @@ const PlaygroundRunInput = builder.inputType('PlaygroundRunInput', {
   }),
 });
 
+const PlaygroundRequest = builder.objectRef<ReturnType<typeof wireRequest>>('PlaygroundRequest').implement({
+  description: 'The request a run sends, exactly as it goes on the wire ("View code"); never the key or a header value.',
+  fields: (t) => ({
+    url: t.exposeString('url', { description: 'The address it is sent to (POST).' }),
+    body: t.field({ type: 'JSON', description: 'The JSON body, as sent.', resolve: (request) => request.body }),
+    keyHeader: t.exposeString('keyHeader', {
+      nullable: true,
+      description: 'The header the key goes in: `authorization` (as `Bearer <key>`) or `x-api-key`; null when the provider has no key.',
+    }),
+    headerNames: t.exposeStringList('headerNames', { description: "The provider's extra headers, by name; their values are secret." }),
+  }),
+});
+
 export const PlaygroundRunConnection = builder.connectionObject(
   { type: PlaygroundRun, name: 'PlaygroundRunConnection', description: 'A page of playground runs, newest first.' },
   { description: 'A run in a page, with its cursor.' },
@@ -110,6 +123,12 @@ const runScope = { skipTypeScopes: true, authScopes: { PLAYGROUND: true, ADMIN: 
 const callerOf = (ctx: Context) => ({ principal: ctx.principal, scope: ctx.scope, signal: ctx.signal });
 
 builder.queryFields((t) => ({
+  playgroundRequest: t.field({
+    type: PlaygroundRequest,
+    description: 'The request runPlayground would send for this input, exactly (for "View code"); checks the input as a run does, sends nothing.',
+    args: { input: t.arg({ type: PlaygroundRunInput, required: true }) },
+    resolve: async (_root, args, ctx) => wireRequest(await prepareRun(ctx.services, callerOf(ctx), args.input as RunInputValue)),
+  }),
   playgroundRuns: t.field({
     type: PlaygroundRunConnection,
     description: 'The playground runs of the project, newest first; with `sourceTraceId`, those replaying that trace.',

@@ -12,12 +12,13 @@ import { z } from 'zod';
 import { BadUserInput, NotFound, SpantreeError } from '../errors.js';
 import { ingestSpans, type IngestServices } from '../ingest/ingest.service.js';
 import { AddressRefused } from '../providers/network-policy.js';
-import { openAIRequestBody, streamChat, type ChatAnswer, type ChatRequest } from '../providers/provider-chat.js';
+import { openAIRequestBody, streamChat, wireRequestOf, type ChatAnswer, type ChatRequest } from '../providers/provider-chat.js';
 import { providerOf } from '../providers/provider.service.js';
 import type { Principal, Scope } from '../schema/context.js';
 import type { Services } from '../services.js';
 import { FeedFailure } from '../subscriptions/bounded-feed.js';
 import { idSchema, jsonSchema, LIMITS, parse, type Unchecked } from '../validation.js';
+import type { ModelProviderKind } from '../vocabulary.js';
 import { runOf, RUN_META, type PlaygroundRunView, type RunSpan } from './playground-run.js';
 
 /** The per-instance state of the playground: how many runs each key has going, and the limits. */
@@ -167,6 +168,13 @@ export async function prepareRun({ db, playground }: PlaygroundServices, caller:
   const size = Buffer.byteLength(JSON.stringify(openAIRequestBody(request)));
   if (size > LIMITS.jsonBytes) throw new BadUserInput(`input: the request is ${size} bytes; a run may send at most ${LIMITS.jsonBytes}`, { field: 'input' });
   return { request, provider, label: input.label ?? null, sourceTraceId: input.sourceTraceId ?? null, sourceSpanId: input.sourceSpanId ?? null };
+}
+
+/** What a run would send, on the wire: the address, the body, the header the key goes in and the extra headers' names (never a value). */
+export function wireRequest(run: PreparedRun): { url: string; body: Record<string, unknown>; keyHeader: string | null; headerNames: string[] } {
+  const { provider } = run;
+  const wire = wireRequestOf({ kind: provider.kind as ModelProviderKind, baseUrl: provider.baseUrl, hasApiKey: provider.apiKeyCipher !== null }, run.request);
+  return { ...wire, headerNames: provider.headerNames as string[] };
 }
 
 /**

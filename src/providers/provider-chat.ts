@@ -164,8 +164,27 @@ function openAIMessage(message: ChatMessage): Record<string, unknown> {
   }
 }
 
+/**
+ * What a run sends, as it goes on the wire: the address, the body, and the header the key goes in
+ * (what the playground's "View code" shows; the calls below send these bodies).
+ */
+export function wireRequestOf(provider: { kind: ModelProviderKind; baseUrl: string | null; hasApiKey: boolean }, request: ChatRequest) {
+  const base = (provider.baseUrl ?? DEFAULT_BASE_URLS[provider.kind]).replace(/\/+$/, '');
+  return provider.kind === 'ANTHROPIC'
+    ? { url: `${base}/v1/messages`, body: anthropicStreamBody(request), keyHeader: provider.hasApiKey ? 'x-api-key' : null }
+    : { url: `${base}/chat/completions`, body: openAIStreamBody(request), keyHeader: provider.hasApiKey ? 'authorization' : null };
+}
+
+function openAIStreamBody(request: ChatRequest) {
+  return { ...openAIRequestBody(request), stream: true, stream_options: { include_usage: true } };
+}
+
+function anthropicStreamBody(request: ChatRequest) {
+  return { ...anthropicRequestBody(request), stream: true };
+}
+
 async function streamOpenAI(client: OpenAI, request: ChatRequest, signal: AbortSignal, onDelta: (text: string) => void): Promise<ChatAnswer> {
-  const body = { ...openAIRequestBody(request), stream: true, stream_options: { include_usage: true } };
+  const body = openAIStreamBody(request);
   const stream = await client.chat.completions.create(body as unknown as OpenAI.ChatCompletionCreateParamsStreaming, { signal });
   let content: string | null = null;
   let finishReason: string | null = null;

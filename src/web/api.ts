@@ -5,14 +5,24 @@
  */
 import { createClient, type Client } from 'graphql-ws';
 
-/** A GraphQL or HTTP failure, with the error code the API gave (UNAUTHENTICATED, FORBIDDEN, ...). */
+/**
+ * A GraphQL or HTTP failure, with the error code the API gave (UNAUTHENTICATED, FORBIDDEN, ...) and
+ * the rest of its extensions (a provider error's `status` and the run's `traceId`).
+ */
 export class ApiError extends Error {
   constructor(
     message: string,
     readonly code?: string,
+    readonly extensions: Record<string, unknown> = {},
   ) {
     super(message);
   }
+}
+
+type ErrorBody = { message: string; extensions?: { code?: string } & Record<string, unknown> };
+
+function apiErrorOf(error: ErrorBody): ApiError {
+  return new ApiError(error.message, error.extensions?.code, error.extensions ?? {});
 }
 
 const STORAGE_KEY = 'spantree.apiKey';
@@ -42,6 +52,8 @@ export function storeKey(key: string | undefined) {
 
 let apiKey: string | undefined;
 let socket: Client | undefined;
+/** The connection of one-shot operations (playground runs), which must never be sent twice. */
+let onceSocket: Client | undefined;
 let connections = 0;
 const reconnectListeners = new Set<() => void>();
 
@@ -65,6 +77,8 @@ export function setApiKey(key: string | undefined) {
   apiKey = key;
   void socket?.dispose();
   socket = undefined;
+  void onceSocket?.dispose();
+  onceSocket = undefined;
 }
 
 /** Runs a query or mutation; throws ApiError with the first error's message and code. */
@@ -85,20 +99,22 @@ export async function gql<T>(query: string, variables: Record<string, unknown> =
     if (signal?.aborted) throw error;
     throw new ApiError('The Spantree server could not be reached; is it running?', 'NETWORK');
   }
-  const body = (await response.json().catch(() => undefined)) as
-    | { data?: T; errors?: { message: string; extensions?: { code?: string } }[] }
-    | undefined;
+  const body = (await response.json().catch(() => undefined)) as { data?: T; errors?: ErrorBody[] } | undefined;
   const first = body?.errors?.[0];
-  if (first) throw new ApiError(first.message, first.extensions?.code);
+  if (first) throw apiErrorOf(first);
   if (!response.ok || !body?.data) throw new ApiError(`The server answered ${response.status}`, `HTTP_${response.status}`);
   return body.data;
+}
+
+function socketUrl(): string {
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql`;
 }
 
 function client(): Client {
   if (socket) return socket;
   const key = apiKey;
   socket = createClient({
-    url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql`,
+    url: socketUrl(),
     connectionParams: () => ({ authorization: `Bearer ${key ?? ''}` }),
     lazy: true,
     keepAlive: 20_000,
@@ -115,33 +131,66 @@ function client(): Client {
   return socket;
 }
 
+/**
+ * The connection for subscriptions that do something (a playground run calls a paid provider): it
+ * never reconnects, since graphql-ws would send every open subscription again on a new connection.
+ * A dropped connection ends the run with an error instead.
+ */
+function onceClient(): Client {
+  if (onceSocket) return onceSocket;
+  const key = apiKey;
+  onceSocket = createClient({
+    url: socketUrl(),
+    connectionParams: () => ({ authorization: `Bearer ${key ?? ''}` }),
+    lazy: true,
+    keepAlive: 20_000,
+    retryAttempts: 0,
+  });
+  return onceSocket;
+}
+
 export interface Subscription<T> {
   next(data: T): void;
   /** The subscription failed for good (a GraphQL error, a refused key). */
   error?(error: ApiError): void;
+  /** The server ended the subscription (one that ends by itself, as a playground run). */
+  complete?(): void;
 }
 
 /** Subscribes over graphql-ws; returns the function that ends the subscription. */
 export function subscribe<T>(query: string, variables: Record<string, unknown>, handlers: Subscription<T>): () => void {
-  return client().subscribe<T>(
+  return subscribeOn(client(), query, variables, handlers);
+}
+
+/**
+ * Subscribes to an operation that must run once (a playground run): never sent again after a
+ * dropped connection, which ends it with an error. The function returned ends it (the server stops
+ * the work).
+ */
+export function subscribeOnce<T>(query: string, variables: Record<string, unknown>, handlers: Subscription<T>): () => void {
+  return subscribeOn(onceClient(), query, variables, handlers);
+}
+
+function subscribeOn<T>(socket: Client, query: string, variables: Record<string, unknown>, handlers: Subscription<T>): () => void {
+  return socket.subscribe<T>(
     { query, variables },
     {
       next: (result) => {
         const first = result.errors?.[0];
-        if (first) handlers.error?.(new ApiError(first.message, (first.extensions as { code?: string } | undefined)?.code));
+        if (first) handlers.error?.(apiErrorOf(first as ErrorBody));
         else if (result.data) handlers.next(result.data as T);
       },
       error: (error) => {
         if (Array.isArray(error)) {
-          const first = error[0] as { message?: string; extensions?: { code?: string } } | undefined;
-          handlers.error?.(new ApiError(first?.message ?? 'The subscription was refused', first?.extensions?.code));
+          const first = error[0] as Partial<ErrorBody> | undefined;
+          handlers.error?.(apiErrorOf({ message: first?.message ?? 'The subscription was refused', extensions: first?.extensions }));
         } else if (error && typeof error === 'object' && 'code' in error && (error as CloseEvent).code === 4403) {
           handlers.error?.(new ApiError('The server refused this key for live updates', 'FORBIDDEN'));
         } else {
-          handlers.error?.(new ApiError('Live updates stopped: the connection failed', 'NETWORK'));
+          handlers.error?.(new ApiError(socket === onceSocket ? 'The connection to the server failed' : 'Live updates stopped: the connection failed', 'NETWORK'));
         }
       },
-      complete: () => {},
+      complete: () => handlers.complete?.(),
     },
   );
 }

@@ -1,6 +1,7 @@
 /**
- * Spantree's web UI: the trace explorer, the live span tree with its span detail, and the
- * conversation view, each at its own URL. The page first settles which API key it reads with.
+ * Spantree's web UI: the trace explorer, the live span tree with its span detail, the
+ * conversation view and the playground, each at its own URL. The page first settles which API key
+ * it reads with.
  */
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
@@ -10,6 +11,7 @@ import { followLink, paths, routeOf, useLocation } from './router.ts';
 import { Explorer } from './components/Explorer.tsx';
 import { TraceView } from './components/TraceView.tsx';
 import { ConversationView } from './components/ConversationView.tsx';
+import { Playground } from './components/Playground.tsx';
 import { KeyForm } from './components/KeyForm.tsx';
 import { VIEWER, type Retention, type Viewer } from './viewer.ts';
 import './styles.css';
@@ -117,6 +119,9 @@ function App() {
       {route.view === 'explorer' && <Explorer viewer={viewer} onRetention={retentionChanged} />}
       {route.view === 'trace' && <TraceView key={route.traceId} traceId={route.traceId} spanId={route.spanId} scopes={viewer?.scopes ?? []} />}
       {route.view === 'conversation' && <ConversationView traceId={route.traceId} />}
+      {route.view === 'playground' && (
+        <Playground key={`${route.traceId}/${route.spanId ?? ''}`} traceId={route.traceId} spanId={route.spanId} scopes={viewer?.scopes ?? []} />
+      )}
       {route.view === 'missing' && (
         <div class="center">
           <p>There is no page at {route.path}.</p>

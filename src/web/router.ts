@@ -11,6 +11,8 @@ export type Route =
   | { view: 'explorer' }
   | { view: 'trace'; traceId: string; spanId?: string }
   | { view: 'conversation'; traceId: string }
+  /** The trace's conversation (or the span's, up to that span) as an editable playground. */
+  | { view: 'playground'; traceId: string; spanId?: string }
   | { view: 'missing'; path: string };
 
 export function routeOf(path: string): Route {
@@ -26,6 +28,8 @@ export function routeOf(path: string): Route {
     if (parts.length === 2) return { view: 'trace', traceId: parts[1] };
     if (parts.length === 4 && parts[2] === 'spans' && parts[3]) return { view: 'trace', traceId: parts[1], spanId: parts[3] };
     if (parts.length === 3 && parts[2] === 'conversation') return { view: 'conversation', traceId: parts[1] };
+    if (parts.length === 3 && parts[2] === 'playground') return { view: 'playground', traceId: parts[1] };
+    if (parts.length === 5 && parts[2] === 'spans' && parts[3] && parts[4] === 'playground') return { view: 'playground', traceId: parts[1], spanId: parts[3] };
   }
   return { view: 'missing', path };
 }
@@ -37,6 +41,9 @@ export const paths = {
   trace: (traceId: string) => `/traces/${encodeURIComponent(traceId)}`,
   span: (traceId: string, spanId: string) => `/traces/${encodeURIComponent(traceId)}/spans/${encodeURIComponent(spanId)}`,
   conversation: (traceId: string) => `/traces/${encodeURIComponent(traceId)}/conversation`,
+  /** The playground of a trace's conversation, or of the span's conversation up to that span. */
+  playground: (traceId: string, spanId?: string) =>
+    spanId ? `${paths.span(traceId, spanId)}/playground` : `/traces/${encodeURIComponent(traceId)}/playground`,
 };
 
 const listeners = new Set<() => void>();

@@ -33,7 +33,7 @@ describe('the web UI over HTTP', () => {
   it('answers index.html for every UI route, not cached, with a strict CSP and the start-up key on loopback', async () => {
     const origin = originOf(server().url);
     const host = new URL(origin).host;
-    for (const path of ['/', '/traces/tr-1', '/traces/tr-1/', '/traces/tr%201/spans/sp-2', '/traces/tr-1/conversation', '/?q=agent&status=ERROR']) {
+    for (const path of ['/', '/traces/tr-1', '/traces/tr-1/', '/traces/tr%201/spans/sp-2', '/traces/tr-1/conversation', '/traces/tr-1/playground', '/traces/tr-1/spans/sp-2/playground', '/?q=agent&status=ERROR']) {
       const response = await fetch(origin + path);
       expect(response.status, path).toBe(200);
       expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');

@@ -141,6 +141,15 @@ function SpanBody({ span, live, scopes, onChanged }: { span: SpanDetailData; liv
         <a class="button" href={paths.conversation(span.traceId)} onClick={(event) => followLink(event, paths.conversation(span.traceId))}>
           Conversation
         </a>
+        <a
+          class="button"
+          href={paths.playground(span.traceId, span.id)}
+          onClick={(event) => followLink(event, paths.playground(span.traceId, span.id))}
+          title="The conversation up to this span, editable and runnable"
+          data-testid="span-playground"
+        >
+          Open in playground
+        </a>
         <span class="feedback" title={canWrite ? 'Feedback on this span' : 'Feedback needs a key with the INGEST scope'}>
           <button type="button" aria-label="Thumbs up" data-testid="thumbs-up" onClick={() => feedback('UP')}>
             <Thumb /> {up || ''}

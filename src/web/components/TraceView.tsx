@@ -224,6 +224,9 @@ export function TraceView({ traceId, spanId, scopes }: { traceId: string; spanId
               <a class="button" href={paths.conversation(traceId)} onClick={(event) => followLink(event, paths.conversation(traceId))}>
                 Conversation
               </a>
+              <a class="button" href={paths.playground(traceId)} onClick={(event) => followLink(event, paths.playground(traceId))} data-testid="open-playground">
+                Open in playground
+              </a>
               <a class="button" href={traceUrl} target="_blank" rel="noopener" title="Open this trace in a new tab">
                 Open in new tab ↗
               </a>
