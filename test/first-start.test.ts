@@ -71,7 +71,7 @@ describe('a first start with nothing set', () => {
     expect(anonymous.status).toBe(401);
     expect(anonymous.body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
     const viewer = await ask(first.url, printed, '{ viewer { scopes project { id effectiveRetention { mode } } } }');
-    expect(viewer.body.data.viewer).toEqual({ scopes: ['INGEST', 'READ', 'ADMIN'], project: { id: 'default', effectiveRetention: { mode: 'METADATA_ONLY' } } });
+    expect(viewer.body.data.viewer).toEqual({ scopes: ['INGEST', 'READ', 'ADMIN', 'PLAYGROUND'], project: { id: 'default', effectiveRetention: { mode: 'METADATA_ONLY' } } });
 
     // GraphiQL, served on loopback, opens with the key in its headers pane.
     const page = await (await fetch(first.url, { headers: { accept: 'text/html' } })).text();
@@ -97,7 +97,7 @@ describe('SPANTREE_INIT_API_KEY', () => {
     expect(existsSync(join(dir, 'data', 'admin-key'))).toBe(false);
     expect((await ask(first.url, undefined, '{ viewer { scopes } }')).status).toBe(401);
     const viewer = await ask(first.url, key, '{ viewer { scopes project { id name } } apiKeys { name prefix } }');
-    expect(viewer.body.data.viewer).toEqual({ scopes: ['INGEST', 'READ', 'ADMIN'], project: { id: 'acme', name: 'acme' } });
+    expect(viewer.body.data.viewer).toEqual({ scopes: ['INGEST', 'READ', 'ADMIN', 'PLAYGROUND'], project: { id: 'acme', name: 'acme' } });
     expect(viewer.body.data.apiKeys).toEqual([{ name: 'SPANTREE_INIT_API_KEY', prefix: 'ci-secre' }]);
     await first.kill();
     // Again: the key exists, so nothing is added.

@@ -92,7 +92,7 @@ builder.mutationFields((t) => ({
   deleteModelProvider: t.field({
     ...admin,
     type: 'Boolean',
-    description: 'Deletes a model provider and its secrets (ADMIN). Its playground runs stay, as traces.',
+    description: 'Deletes a model provider and its secrets (ADMIN): true when it was deleted, false when there is no such provider. Its playground runs stay, as traces.',
     args: { id: t.arg.id({ required: true, description: 'The provider.' }) },
     resolve: (_root, args, ctx) => deleteModelProvider(ctx.services, ctx.principal, args.id),
   }),

@@ -172,10 +172,10 @@ export async function updateModelProvider(services: ProviderServices, principal:
   );
 }
 
-/** Deletes a provider; its runs stay, as traces. True when it was deleted. */
+/** Deletes a provider; its runs stay, as traces. True when it was deleted, false when there is no such provider (as deleteTrace). */
 export async function deleteModelProvider({ db }: ProviderServices, principal: Principal, id: string): Promise<boolean> {
-  const stored = await managedProvider(db, principal, id);
-  const { count } = await db.write((tx) => tx.modelProvider.deleteMany({ where: { projectId: stored.projectId, id } }));
+  const projects = await organizationProjectIds(db, principal);
+  const { count } = await db.write((tx) => tx.modelProvider.deleteMany({ where: { id, projectId: { in: projects } } }));
   return count > 0;
 }
 
@@ -193,10 +193,14 @@ export async function providerOf(db: Database, scope: Scope, id: string, field =
 
 /** A provider an ADMIN key may manage: in any project of its organization. */
 async function managedProvider(db: Database, principal: Principal, id: string): Promise<ModelProviderRow> {
-  const projects = await db.read.project.findMany({ where: { organizationId: principal.organizationId }, select: { id: true } });
-  const provider = await db.read.modelProvider.findFirst({ where: { id, projectId: { in: projects.map((project) => project.id) } } });
+  const provider = await db.read.modelProvider.findFirst({ where: { id, projectId: { in: await organizationProjectIds(db, principal) } } });
   if (!provider) throw new NotFound(`model provider ${id} not found`, { field: 'id' });
   return provider;
+}
+
+async function organizationProjectIds(db: Database, principal: Principal): Promise<string[]> {
+  const projects = await db.read.project.findMany({ where: { organizationId: principal.organizationId }, select: { id: true } });
+  return projects.map((project) => project.id);
 }
 
 /**
