@@ -203,9 +203,10 @@ describe('playgroundRun subscription', () => {
 
   const SUBSCRIBE = `subscription Run($input: PlaygroundRunInput!) { playgroundRun(input: $input) { delta run { id traceId output { content } outputTokens error } } }`;
 
-  it('streams the text as it arrives, then the finished run, then ends', async () => {
+  it.each(['ws', 'sse'] as const)('streams the text as it arrives, then the finished run, then ends (%s)', async (transport) => {
     openai.reply({ tokens: ['Once ', 'upon ', 'a ', 'time.'], tokenDelayMs: 20 });
-    const subscription = client.subscribe(SUBSCRIBE, { input: { providerId: openaiId, model: 'gpt-4o', messages: [{ role: 'USER', content: 'A story' }] } });
+    const over = transport === 'ws' ? client : connect('sse', server.url);
+    const subscription = over.subscribe(SUBSCRIBE, { input: { providerId: openaiId, model: 'gpt-4o', messages: [{ role: 'USER', content: 'A story' }] } });
     expect(await subscription.ended).toBeUndefined();
     const events = subscription.results.map((result) => result.data.playgroundRun);
     const deltas = events.filter((event) => event.delta !== null);
@@ -214,6 +215,18 @@ describe('playgroundRun subscription', () => {
     const last = events.at(-1);
     expect(last.delta).toBeNull();
     expect(last.run).toMatchObject({ output: { content: 'Once upon a time.' }, outputTokens: 4, error: null });
+    if (over !== client) await over.dispose();
+  });
+
+  it('a provider error ends the subscription with PROVIDER_ERROR, its status and the run\'s trace', async () => {
+    openai.fail(503, 'Upstream overloaded');
+    const subscription = client.subscribe(SUBSCRIBE, { input: { providerId: openaiId, model: 'gpt-4o', messages: [{ role: 'USER', content: 'Hi' }] } });
+    await subscription.ended;
+    const [result] = subscription.results;
+    expect(result.errors[0].extensions).toMatchObject({ code: 'PROVIDER_ERROR', status: 503 });
+    expect(result.errors[0].message).toContain('Upstream overloaded');
+    const { trace } = await server.gql(`query($id: ID!) { trace(id: $id) { origin status } }`, { id: result.errors[0].extensions.traceId });
+    expect(trace).toEqual({ origin: 'PLAYGROUND', status: 'ERROR' });
   });
 
   it('aborts the provider request at once when the subscriber leaves, and records the stopped run', async () => {
