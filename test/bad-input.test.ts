@@ -8,7 +8,7 @@
  * values, forged cursors), one field at a time, through variables as SDKs send them.
  */
 import { createHash } from 'node:crypto';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   getNamedType,
   isEnumType,
@@ -24,6 +24,7 @@ import { databaseKind } from './helpers/databases.js';
 import { at, SPAN_FIELDS, TRACE_FIELDS } from './helpers/operations.js';
 import { bearer, useTestServer, type GraphQLResponse, type TestServer } from './helpers/server.js';
 import { random } from './helpers/random.js';
+import { startFakeOpenAI, type FakeProvider } from './helpers/fake-providers.js';
 
 const MAX = 1.7976931348623157e308;
 const MIB = 1024 * 1024;
@@ -36,6 +37,22 @@ const METRIC_FIELDS = 'id spanId dimension value comment createdAt';
 const RULE_FIELDS = 'mode contentTtlDays traceTtlDays';
 const KEY_FIELDS = 'id name prefix scopes createdAt revokedAt project { id }';
 const EXPLORER = `{ traces { edges { node { id cost } } } }`;
+const PROVIDER_FIELDS = 'id name kind baseUrl configuredModels headerNames hasApiKey createdAt';
+const RUN_INPUT = (f: { providerId: string; traceId: string; rootSpanId: string }) => ({
+  providerId: f.providerId,
+  model: 'gpt-4o-mini',
+  messages: [
+    { role: 'SYSTEM', content: 'Be brief.' },
+    { role: 'USER', content: 'Hi' },
+    { role: 'ASSISTANT', content: null, toolCalls: [{ id: 'call_1', name: 'lookup', arguments: { q: 'x' } }] },
+    { role: 'TOOL', content: 'found', toolCallId: 'call_1' },
+  ],
+  parameters: { temperature: 0.5, maxTokens: 64, topP: 0.9, stop: ['END'], extra: { seed: 1 } },
+  tools: [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object', properties: { q: { type: 'string' } } } } }],
+  sourceTraceId: f.traceId,
+  sourceSpanId: f.rootSpanId,
+  label: 'sweep run',
+});
 
 /** JSON text sent as it is: what JSON.stringify cannot write (10,000 levels, "__proto__" keys, 1e400). */
 class RawJson {
@@ -721,6 +738,8 @@ interface Fixture {
   metricSpanId: string;
   traceCursor: string;
   spanCursor: string;
+  /** A model provider on the fake OpenAI-compatible server: runs go to it, and the sweep renames it (and back). */
+  providerId: string;
 }
 
 interface SweepOperation {
@@ -737,8 +756,14 @@ interface SweepOperation {
 }
 
 describe('the bad-input sweep: every argument and input field of every root field, one hostile value at a time', () => {
-  // Retention clocks set by the sweep must not start erasing while it runs.
-  const server = useTestServer({ RETENTION_SWEEP_MS: String(24 * 60 * 60 * 1000) });
+  // Retention clocks set by the sweep must not start erasing while it runs. Playground runs go to a
+  // fake provider on loopback.
+  const server = useTestServer({ RETENTION_SWEEP_MS: String(24 * 60 * 60 * 1000), PLAYGROUND_ALLOW_PRIVATE_NETWORKS: 'true' });
+  let provider: FakeProvider;
+  beforeAll(async () => {
+    provider = await startFakeOpenAI();
+  });
+  afterAll(() => provider?.stop());
   const call = (query: string, variables?: unknown) => send(server(), query, variables);
   const seed = Number(process.env.SPANTREE_SWEEP_SEED ?? 20_261_125);
   const pick = random(seed);
@@ -1034,7 +1059,68 @@ describe('the bad-input sweep: every argument and input field of every root fiel
     { field: 'apiKeys', operation: 'query', selection: '{ id name }', base: () => ({ projectId: null }) },
     { field: 'projects', operation: 'query', selection: '{ id name }', base: () => ({}) },
     { field: 'viewer', operation: 'query', selection: '{ scopes project { id } }', base: () => ({}) },
+    { field: 'modelProviders', operation: 'query', selection: `{ ${PROVIDER_FIELDS} }`, base: () => ({}) },
+    {
+      field: 'playgroundRuns',
+      operation: 'query',
+      selection: '{ pageInfo { endCursor hasNextPage } edges { cursor node { id model } } }',
+      base: (f) => ({ sourceTraceId: f.traceId, first: 5, after: null }),
+    },
+    { field: 'playgroundRequest', operation: 'query', selection: '{ url body keyHeader headerNames }', base: (f) => ({ input: RUN_INPUT(f) }) },
+    {
+      field: 'createModelProvider',
+      operation: 'mutation',
+      selection: `{ ${PROVIDER_FIELDS} }`,
+      base: () => ({ input: { name: 'sweep created', kind: 'ANTHROPIC', apiKey: 'sk-ant-sweep', headers: { 'X-Sweep': 'yes' }, models: ['claude-x'] } }),
+      verify: providerReadBack,
+      cleanup: async (data) => {
+        await must(`mutation($id: ID!) { deleteModelProvider(id: $id) }`, { id: data.id });
+      },
+    },
+    {
+      field: 'updateModelProvider',
+      operation: 'mutation',
+      selection: `{ ${PROVIDER_FIELDS} }`,
+      base: (f) => ({ id: f.providerId, input: { name: 'sweep renamed', models: ['gpt-sweep'] } }),
+      verify: providerReadBack,
+      cleanup: async (_data, _variables, f) => {
+        await must(`mutation($id: ID!, $url: String!) { updateModelProvider(id: $id, input: { name: "sweep provider", baseUrl: $url, apiKey: "sk-sweep-0123456789", headers: null, models: [] }) { id } }`, {
+          id: f.providerId,
+          url: provider.baseUrl,
+        });
+      },
+    },
+    {
+      field: 'deleteModelProvider',
+      operation: 'mutation',
+      selection: '',
+      base: () => ({ id: 'sweep-absent-provider' }),
+      verify: async (data, variables) => {
+        if (!data) return [];
+        const { modelProviders } = await must(`{ modelProviders { id } }`);
+        return modelProviders.some((stored: { id: string }) => stored.id === variables.id) ? [`provider ${variables.id} was deleted, yet reads back`] : [];
+      },
+    },
+    {
+      field: 'runPlayground',
+      operation: 'mutation',
+      selection: '{ id traceId model label output { content } inputTokens outputTokens error sourceTraceId }',
+      base: (f) => ({ input: RUN_INPUT(f) }),
+      verify: async (data) => {
+        const { trace } = await must(`query($id: ID!) { trace(id: $id) { origin rootSpan { id model } } }`, { id: data.traceId });
+        return trace?.origin === 'PLAYGROUND' && trace.rootSpan.id === data.id && trace.rootSpan.model === data.model
+          ? []
+          : [`run ${data.id} reads back as ${canonical(trace)}`];
+      },
+      cleanup: async (data) => deleteTraces([data.traceId]),
+    },
   ];
+
+  async function providerReadBack(data: any): Promise<string[]> {
+    const { modelProviders } = await must(`{ modelProviders { ${PROVIDER_FIELDS} } }`);
+    const stored = modelProviders.find((candidate: { id: string }) => candidate.id === data.id);
+    return sameData(stored, data) ? [] : [`provider reads ${canonical(stored)}; the reply said ${canonical(data)}`];
+  }
 
   function argumentType(typeName: string, fieldName: string, argName: string): GraphQLInputType {
     const type = schema.getType(typeName) as { getFields(): Record<string, GraphQLField<unknown, unknown>> };
@@ -1076,7 +1162,11 @@ describe('the bad-input sweep: every argument and input field of every root fiel
       id: spans.createSpans[1].id,
     });
     const { createApiKey } = await must(`mutation { createApiKey(input: { name: "to revoke", scopes: [READ] }) { apiKey { id } } }`);
+    const { createModelProvider } = await must(`mutation($url: String!) { createModelProvider(input: { name: "sweep provider", kind: OPENAI_COMPATIBLE, baseUrl: $url, apiKey: "sk-sweep-0123456789" }) { id } }`, {
+      url: provider.baseUrl,
+    });
     fixture = {
+      providerId: createModelProvider.id,
       projectId: viewer.project.id,
       traceId,
       rootSpanId,
@@ -1135,7 +1225,14 @@ describe('the bad-input sweep: every argument and input field of every root fiel
           for (const problem of replyProblems(reply)) problems.push(`${label}: ${problem}`);
           if (operation.operation === 'query') continue;
           if (reply.body.errors?.length) {
-            // A refused write writes nothing.
+            // A refused write writes nothing. A run the provider failed is not refused: it is recorded,
+            // and its error names the trace that records it (checked, then cleaned up like a run).
+            const recorded = reply.body.errors[0]!.extensions?.code === 'PROVIDER_ERROR' ? reply.body.errors[0]!.extensions.traceId : undefined;
+            if (recorded) {
+              const { trace } = await must(`query($id: ID!) { trace(id: $id) { origin status } }`, { id: recorded });
+              if (trace?.origin !== 'PLAYGROUND' || trace.status !== 'ERROR') problems.push(`${label}: the failed run's trace ${recorded} reads ${canonical(trace)}`);
+              await deleteTraces([recorded]);
+            }
             const after = await snapshot();
             if (after.digest !== current.digest) {
               problems.push(`${label}: refused (${describeReply(reply)}) yet the data changed: ${changes(current, after)}`);

@@ -117,7 +117,12 @@ const inputSchema = (maxTokens: number) =>
           .nullish(),
       })
       .nullish(),
-    tools: jsonSchema.refine((value) => value === null || value === undefined || (Array.isArray(value) && value.length <= 128), 'must be a list of at most 128 tool definitions').nullish(),
+    tools: jsonSchema
+      .refine(
+        (value) => value === null || value === undefined || (Array.isArray(value) && value.length <= 128 && value.every((tool) => typeof tool === 'object' && tool !== null && !Array.isArray(tool))),
+        'must be a list of at most 128 tool definitions, each a JSON object',
+      )
+      .nullish(),
     sourceTraceId: idSchema.nullish(),
     sourceSpanId: idSchema.nullish(),
     label: z.string().max(256, 'must be at most 256 characters').nullish(),

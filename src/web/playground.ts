@@ -130,6 +130,21 @@ export interface RunEvent {
   playgroundRun: { delta: string | null; run: Run | null };
 }
 
+/** `PlaygroundRequest`: what a run would send, as the server builds it; never the key nor a header's value. */
+export interface WireRequest {
+  /** The address it is sent to (POST). */
+  url: string;
+  /** The JSON body, as sent. */
+  body: Record<string, unknown>;
+  /** `authorization` (as `Bearer <key>`) or `x-api-key`; null when the provider has no key. */
+  keyHeader: string | null;
+  /** The provider's extra headers, by name. */
+  headerNames: string[];
+}
+
+/** The request a run input would send, checked as a run is, sent nowhere ("View code"). */
+export const WIRE_REQUEST = `query PlaygroundRequest($input: PlaygroundRunInput!) { playgroundRequest(input: $input) { url body keyHeader headerNames } }`;
+
 // ---------------------------------------------------------------------------------------------
 // The editable conversation
 

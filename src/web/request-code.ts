@@ -1,12 +1,11 @@
 /**
  * "View code": the request a playground run sends to the provider, written as curl, TypeScript and
- * Python, to take the prompt into an application. The provider's key (and its extra headers' values)
- * never appear: the snippets read them from environment variables, as the page never has them.
- * The request is built as the server builds it (src/providers/): the OpenAI chat completions body for
- * an OpenAI-compatible provider, the Messages API body for Anthropic, streamed with usage.
+ * Python, to take the prompt into an application. The request itself comes from the server
+ * (`Query.playgroundRequest`, built by the code that sends runs): this file only writes it out. The
+ * provider's key (and its extra headers' values) never appear: the snippets read them from
+ * environment variables, as the page never has them.
  */
-import type { MessageInput, Provider, RunInput } from './playground.ts';
-import { PROVIDER_KINDS } from './playground.ts';
+import type { ProviderKind, WireRequest } from './playground.ts';
 
 export type CodeLanguage = 'curl' | 'typescript' | 'python';
 
@@ -16,142 +15,41 @@ export const CODE_LANGUAGES: readonly { language: CodeLanguage; label: string }[
   { language: 'python', label: 'Python' },
 ];
 
-/** The body's keys that each SDK takes as a named parameter; the rest go as `extra_body` in Python. */
+/**
+ * The body's keys that each Python SDK takes as a named parameter; the rest go as `extra_body`, which
+ * the SDK merges into the body as it is. @anthropic-ai/sdk no longer names temperature and top_p
+ * since its 1.0 (API version 2026-10-21), and `anthropic` may not either: those go as `extra_body`.
+ */
 const OPENAI_NAMED = new Set(['model', 'messages', 'temperature', 'max_tokens', 'top_p', 'stop', 'tools', 'stream', 'stream_options']);
-const ANTHROPIC_NAMED = new Set(['model', 'system', 'messages', 'max_tokens', 'temperature', 'top_p', 'stop_sequences', 'tools', 'stream']);
+const ANTHROPIC_NAMED = new Set(['model', 'system', 'messages', 'max_tokens', 'stop_sequences', 'tools', 'tool_choice', 'metadata', 'thinking', 'stream']);
 
 /**
- * Anthropic wants max_tokens: the server sends its own limit (PLAYGROUND_MAX_TOKENS, 4,096 unless
- * set otherwise) when the run names none.
+ * The API version the server's @anthropic-ai/sdk (1.17) sends with every request; curl has to send it
+ * by hand. The playground's test compares it with what the fake Anthropic receives, so an SDK upgrade
+ * that changes it fails there.
  */
-export const DEFAULT_MAX_TOKENS_LIMIT = 4096;
+const ANTHROPIC_VERSION = '2026-10-21';
 
-/** The API version @anthropic-ai/sdk sends. */
-const ANTHROPIC_VERSION = '2023-06-01';
-
-export interface ProviderRequest {
-  url: string;
-  /** Header name → the environment variable its value is read from. */
-  headers: { name: string; variable: string; prefix?: string }[];
-  body: Record<string, unknown>;
-  kind: Provider['kind'];
-  keyVariable: string;
-}
-
-function baseUrlOf(provider: Provider): string {
-  return (provider.baseUrl ?? PROVIDER_KINDS.find((kind) => kind.kind === provider.kind)!.baseUrl).replace(/\/+$/, '');
+/** The environment variable the key is read from: the one each kind's SDK reads by default. */
+export function keyVariableOf(kind: ProviderKind): string {
+  return kind === 'ANTHROPIC' ? 'ANTHROPIC_API_KEY' : 'OPENAI_API_KEY';
 }
 
 /** An environment variable's name for a header: `X-Org-Id` reads `$X_ORG_ID`. */
-export function variableOf(header: string): string {
+function variableOf(header: string): string {
   const name = header.toUpperCase().replace(/[^A-Z0-9]+/g, '_').replace(/^_+|_+$/g, '');
   return /^[0-9]/.test(name) ? `H_${name}` : name || 'HEADER';
 }
 
-function openAiMessage(message: MessageInput): Record<string, unknown> {
-  switch (message.role) {
-    case 'SYSTEM':
-      return { role: 'system', content: message.content ?? '' };
-    case 'USER':
-      return { role: 'user', content: message.content ?? '' };
-    case 'TOOL':
-      return { role: 'tool', tool_call_id: message.toolCallId, content: message.content ?? '' };
-    case 'ASSISTANT': {
-      const out: Record<string, unknown> = { role: 'assistant', content: message.content };
-      if (message.toolCalls?.length) {
-        out.tool_calls = message.toolCalls.map((call) => ({
-          id: call.id,
-          type: 'function',
-          function: { name: call.name, arguments: typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments ?? {}) },
-        }));
-      }
-      return out;
-    }
-  }
-}
-
-/** Anthropic's turns: system text apart (the `system` field), tool results as user turns, tool calls as tool_use blocks. */
-function anthropicMessage(message: MessageInput): Record<string, unknown> {
-  if (message.role === 'TOOL') return { role: 'user', content: [{ type: 'tool_result', tool_use_id: message.toolCallId, content: message.content ?? '' }] };
-  if (message.role === 'ASSISTANT' && message.toolCalls?.length) {
-    return {
-      role: 'assistant',
-      content: [
-        ...(message.content ? [{ type: 'text', text: message.content }] : []),
-        ...message.toolCalls.map((call) => ({ type: 'tool_use', id: call.id, name: call.name, input: toolInput(call.arguments) })),
-      ],
-    };
-  }
-  return { role: message.role === 'ASSISTANT' ? 'assistant' : 'user', content: message.content ?? '' };
-}
-
-/** Anthropic takes a call's input as an object: JSON text parsed, other text wrapped. */
-function toolInput(value: unknown): unknown {
-  if (typeof value !== 'string') return value ?? {};
-  try {
-    const parsed: unknown = JSON.parse(value);
-    if (typeof parsed === 'object' && parsed !== null) return parsed;
-  } catch {
-    // not JSON: wrapped below
-  }
-  return { input: value };
-}
-
-/** OpenAI's tool definitions as Anthropic's: `{name, description, input_schema}`; others as they are. */
-function anthropicTools(tools: readonly unknown[]): unknown[] {
-  return tools.map((tool) => {
-    const fn = (tool as { type?: string; function?: { name?: string; description?: string; parameters?: unknown } } | null)?.function;
-    if (!fn || (tool as { type?: string }).type !== 'function') return tool;
-    return { name: fn.name, ...(fn.description ? { description: fn.description } : {}), input_schema: fn.parameters ?? { type: 'object', properties: {} } };
-  });
-}
-
-/** The provider request a run input makes. */
-export function providerRequest(provider: Provider, input: RunInput, maxTokensLimit = DEFAULT_MAX_TOKENS_LIMIT): ProviderRequest {
-  const base = baseUrlOf(provider);
-  const p = input.parameters;
-  const extraHeaders = provider.headerNames.map((name) => ({ name, variable: variableOf(name) }));
-  if (provider.kind === 'ANTHROPIC') {
-    const system = input.messages.filter((message) => message.role === 'SYSTEM').map((message) => message.content ?? '');
-    const body: Record<string, unknown> = { model: input.model };
-    if (system.length > 0) body.system = system.join('\n\n');
-    body.messages = input.messages.filter((message) => message.role !== 'SYSTEM').map(anthropicMessage);
-    body.max_tokens = p.maxTokens ?? maxTokensLimit;
-    if (p.temperature !== undefined) body.temperature = p.temperature;
-    if (p.topP !== undefined) body.top_p = p.topP;
-    if (p.stop) body.stop_sequences = p.stop;
-    if (input.tools) body.tools = anthropicTools(input.tools);
-    Object.assign(body, p.extra ?? {});
-    body.stream = true;
-    const headers = [
-      ...(provider.hasApiKey ? [{ name: 'x-api-key', variable: 'ANTHROPIC_API_KEY' }] : []),
-      { name: 'anthropic-version', variable: '', prefix: ANTHROPIC_VERSION },
-      ...extraHeaders,
-    ];
-    return { url: `${base}/v1/messages`, headers, body, kind: provider.kind, keyVariable: 'ANTHROPIC_API_KEY' };
-  }
-  const body: Record<string, unknown> = { model: input.model, messages: input.messages.map(openAiMessage) };
-  if (p.temperature !== undefined) body.temperature = p.temperature;
-  if (p.maxTokens !== undefined) body.max_tokens = p.maxTokens;
-  if (p.topP !== undefined) body.top_p = p.topP;
-  if (p.stop) body.stop = p.stop;
-  if (input.tools) body.tools = input.tools;
-  Object.assign(body, p.extra ?? {});
-  body.stream = true;
-  body.stream_options = { include_usage: true };
-  const headers = [...(provider.hasApiKey ? [{ name: 'Authorization', variable: 'OPENAI_API_KEY', prefix: 'Bearer ' }] : []), ...extraHeaders];
-  return { url: `${base}/chat/completions`, headers, body, kind: provider.kind, keyVariable: 'OPENAI_API_KEY' };
-}
-
-/** The request in `language`. */
-export function requestCode(language: CodeLanguage, request: ProviderRequest, provider: Provider): string {
+/** The request in `language`, for a provider of `kind`. */
+export function requestCode(language: CodeLanguage, request: WireRequest, kind: ProviderKind): string {
   switch (language) {
     case 'curl':
-      return curlOf(request);
+      return curlOf(request, kind);
     case 'typescript':
-      return request.kind === 'ANTHROPIC' ? anthropicTypeScript(request, provider) : openAiTypeScript(request, provider);
+      return kind === 'ANTHROPIC' ? anthropicTypeScript(request) : openAiTypeScript(request);
     case 'python':
-      return request.kind === 'ANTHROPIC' ? anthropicPython(request, provider) : openAiPython(request, provider);
+      return kind === 'ANTHROPIC' ? anthropicPython(request) : openAiPython(request);
   }
 }
 
@@ -159,38 +57,58 @@ function shellQuote(text: string): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
-function curlOf(request: ProviderRequest): string {
+/** The extra headers, each with the variable its value is read from. */
+function extraHeaders(request: WireRequest): { name: string; variable: string }[] {
+  return request.headerNames.map((name) => ({ name, variable: variableOf(name) }));
+}
+
+/** curl sends the body exactly as the server gave it: the same bytes the SDK puts on the wire. */
+function curlOf(request: WireRequest, kind: ProviderKind): string {
   const lines = [`curl ${shellQuote(request.url)}`, `  -H 'Content-Type: application/json'`];
-  for (const header of request.headers) {
-    // Double quotes: the shell puts the variable's value in; the value itself is never written here.
-    const value = header.variable ? `${header.prefix ?? ''}$${header.variable}` : (header.prefix ?? '');
-    lines.push(header.variable ? `  -H "${header.name}: ${value}"` : `  -H '${header.name}: ${value}'`);
-  }
+  // Double quotes: the shell puts the variable's value in; the value itself is never written here.
+  const key = `$${keyVariableOf(kind)}`;
+  if (request.keyHeader === 'authorization') lines.push(`  -H "Authorization: Bearer ${key}"`);
+  else if (request.keyHeader) lines.push(`  -H "${request.keyHeader}: ${key}"`);
+  const named = new Set(request.headerNames.map((name) => name.toLowerCase()));
+  if (kind === 'ANTHROPIC' && !named.has('anthropic-version')) lines.push(`  -H 'anthropic-version: ${ANTHROPIC_VERSION}'`);
+  for (const header of extraHeaders(request)) lines.push(`  -H "${header.name}: $${header.variable}"`);
   lines.push('  --no-buffer');
-  lines.push(`  -d ${shellQuote(JSON.stringify(request.body, null, 2))}`);
+  lines.push(`  -d ${shellQuote(JSON.stringify(request.body))}`);
   return lines.join(' \\\n');
 }
 
-/** Headers besides the key, read from the environment. */
-function otherHeaders(request: ProviderRequest, skip: string[]): { name: string; variable: string }[] {
-  return request.headers.filter((header) => header.variable && !skip.includes(header.name));
+/** The SDK's base URL: the request's address without the path the SDK adds. */
+function baseUrlOf(request: WireRequest, path: RegExp): string {
+  return request.url.replace(path, '');
 }
 
-function openAiTypeScript(request: ProviderRequest, provider: Provider): string {
-  const headers = otherHeaders(request, ['Authorization']);
-  const options = [`  baseURL: ${JSON.stringify(request.url.replace(/\/chat\/completions$/, ''))},`, `  apiKey: process.env.OPENAI_API_KEY,`];
+function typeScriptClient(request: WireRequest, kind: ProviderKind, path: RegExp): string[] {
+  const options = [`  baseURL: ${JSON.stringify(baseUrlOf(request, path))},`, `  apiKey: process.env.${keyVariableOf(kind)},`];
+  const headers = extraHeaders(request);
   if (headers.length > 0) {
     options.push(`  defaultHeaders: { ${headers.map((header) => `${JSON.stringify(header.name)}: process.env.${header.variable}`).join(', ')} },`);
   }
+  return options;
+}
+
+function noKeyNote(request: WireRequest, kind: ProviderKind, comment: string): string[] {
+  return request.keyHeader ? [] : [`${comment} This provider takes no key; the client wants one all the same: set ${keyVariableOf(kind)} to any text.`];
+}
+
+const OPENAI_PATH = /\/chat\/completions$/;
+const ANTHROPIC_PATH = /\/v1\/messages$/;
+
+function openAiTypeScript(request: WireRequest): string {
   return [
     `import OpenAI from 'openai';`,
     '',
-    ...(provider.hasApiKey ? [] : [`// This provider takes no key; the client wants one all the same: set OPENAI_API_KEY to any text.`]),
+    ...noKeyNote(request, 'OPENAI_COMPATIBLE', '//'),
     `const client = new OpenAI({`,
-    ...options,
+    ...typeScriptClient(request, 'OPENAI_COMPATIBLE', OPENAI_PATH),
     `});`,
     '',
-    `const stream = await client.chat.completions.create(${JSON.stringify(request.body, null, 2)});`,
+    // The assertion lets parameters the SDK's types do not name (a provider's own) through, as the server sends them.
+    `const stream = await client.chat.completions.create(${JSON.stringify(request.body, null, 2)} as OpenAI.ChatCompletionCreateParamsStreaming);`,
     '',
     `for await (const chunk of stream) {`,
     `  process.stdout.write(chunk.choices[0]?.delta?.content ?? '');`,
@@ -199,21 +117,16 @@ function openAiTypeScript(request: ProviderRequest, provider: Provider): string 
   ].join('\n');
 }
 
-function anthropicTypeScript(request: ProviderRequest, provider: Provider): string {
-  const headers = otherHeaders(request, ['x-api-key']);
-  const options = [`  baseURL: ${JSON.stringify(request.url.replace(/\/v1\/messages$/, ''))},`, `  apiKey: process.env.ANTHROPIC_API_KEY,`];
-  if (headers.length > 0) {
-    options.push(`  defaultHeaders: { ${headers.map((header) => `${JSON.stringify(header.name)}: process.env.${header.variable}`).join(', ')} },`);
-  }
+function anthropicTypeScript(request: WireRequest): string {
   return [
     `import Anthropic from '@anthropic-ai/sdk';`,
     '',
-    ...(provider.hasApiKey ? [] : [`// This provider takes no key; set ANTHROPIC_API_KEY to any text.`]),
+    ...noKeyNote(request, 'ANTHROPIC', '//'),
     `const client = new Anthropic({`,
-    ...options,
+    ...typeScriptClient(request, 'ANTHROPIC', ANTHROPIC_PATH),
     `});`,
     '',
-    `const stream = await client.messages.create(${JSON.stringify(request.body, null, 2)});`,
+    `const stream = await client.messages.create(${JSON.stringify(request.body, null, 2)} as Anthropic.MessageCreateParamsStreaming);`,
     '',
     `for await (const event of stream) {`,
     `  if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') process.stdout.write(event.delta.text);`,
@@ -233,22 +146,26 @@ function pythonArguments(body: Record<string, unknown>, named: Set<string>): str
   return lines;
 }
 
-function pythonHeaders(headers: { name: string; variable: string }[]): string[] {
-  if (headers.length === 0) return [];
-  return [`    default_headers={${headers.map((header) => `${JSON.stringify(header.name)}: os.environ[${JSON.stringify(header.variable)}]`).join(', ')}},`];
+function pythonClient(request: WireRequest, kind: ProviderKind, path: RegExp): string[] {
+  const headers = extraHeaders(request);
+  return [
+    `    base_url=${JSON.stringify(baseUrlOf(request, path))},`,
+    `    api_key=os.environ[${JSON.stringify(keyVariableOf(kind))}],`,
+    ...(headers.length > 0
+      ? [`    default_headers={${headers.map((header) => `${JSON.stringify(header.name)}: os.environ[${JSON.stringify(header.variable)}]`).join(', ')}},`]
+      : []),
+  ];
 }
 
-function openAiPython(request: ProviderRequest, provider: Provider): string {
+function openAiPython(request: WireRequest): string {
   return [
     'import os',
     '',
     'from openai import OpenAI',
     '',
-    ...(provider.hasApiKey ? [] : ['# This provider takes no key; the client wants one all the same: set OPENAI_API_KEY to any text.']),
+    ...noKeyNote(request, 'OPENAI_COMPATIBLE', '#'),
     'client = OpenAI(',
-    `    base_url=${JSON.stringify(request.url.replace(/\/chat\/completions$/, ''))},`,
-    `    api_key=os.environ["OPENAI_API_KEY"],`,
-    ...pythonHeaders(otherHeaders(request, ['Authorization'])),
+    ...pythonClient(request, 'OPENAI_COMPATIBLE', OPENAI_PATH),
     ')',
     '',
     'stream = client.chat.completions.create(',
@@ -263,17 +180,15 @@ function openAiPython(request: ProviderRequest, provider: Provider): string {
   ].join('\n');
 }
 
-function anthropicPython(request: ProviderRequest, provider: Provider): string {
+function anthropicPython(request: WireRequest): string {
   return [
     'import os',
     '',
     'import anthropic',
     '',
-    ...(provider.hasApiKey ? [] : ['# This provider takes no key; set ANTHROPIC_API_KEY to any text.']),
+    ...noKeyNote(request, 'ANTHROPIC', '#'),
     'client = anthropic.Anthropic(',
-    `    base_url=${JSON.stringify(request.url.replace(/\/v1\/messages$/, ''))},`,
-    `    api_key=os.environ["ANTHROPIC_API_KEY"],`,
-    ...pythonHeaders(otherHeaders(request, ['x-api-key'])),
+    ...pythonClient(request, 'ANTHROPIC', ANTHROPIC_PATH),
     ')',
     '',
     'stream = client.messages.create(',
@@ -289,7 +204,7 @@ function anthropicPython(request: ProviderRequest, provider: Provider): string {
 }
 
 /** A JSON value as a Python literal (True, False, None), indented as JSON.stringify would. */
-export function python(value: unknown, indent = '', step = '    '): string {
+function python(value: unknown, indent = '', step = '    '): string {
   if (value === null || value === undefined) return 'None';
   if (value === true) return 'True';
   if (value === false) return 'False';

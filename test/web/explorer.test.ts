@@ -1,7 +1,8 @@
 /**
  * The trace explorer and the live span tree in a real browser against a real server: listing,
  * searching, filtering and paging; a trace written while the page is open appears and its tree grows
- * live; rows that change while the page reads them end up in their latest state, and the count
+ * live, and a span deleted meanwhile leaves it with its subtree; rows that change while the page
+ * reads them end up in their latest state, and the count
  * moves only for new matches; deep links, and URLs it cannot read; the API key (start-up key on
  * loopback, a wrong key refused plainly, a key that cannot read refused at the form, a failed check
  * offered again); a narrow window; and an empty project, which says how to send a first span (and
@@ -200,6 +201,42 @@ describe('the trace explorer', () => {
     await page.getByTestId('trace-name').getByText('early-bird').waitFor(WAIT);
     await page.getByTestId('waiting').waitFor({ state: 'detached', ...WAIT });
     expect(outside).toEqual([]);
+  });
+
+  it('a span deleted while its trace is open leaves the tree with its subtree, and the header and the detail count it no more', async () => {
+    const traceId = uid('del');
+    const id = (name: string) => `${traceId}-${name}`;
+    await server().gql(CREATE_SPANS, {
+      input: [
+        { id: id('root'), traceId, name: 'agent', type: 'AGENT', startTime: at(0), endTime: at(1000) },
+        { id: id('plan'), traceId, parentId: id('root'), name: 'plan', type: 'FUNCTION', startTime: at(100), endTime: at(600) },
+        { id: id('call'), traceId, parentId: id('plan'), name: 'llm', type: 'GENERATION', model: 'gpt-4o', startTime: at(200), endTime: at(500), error: 'rate limited' },
+        { id: id('answer'), traceId, parentId: id('root'), name: 'answer', type: 'TOOL', startTime: at(700), endTime: at(900) },
+      ],
+    });
+    // The root's detail beside the tree: what is below it is counted from the server.
+    const { page, outside, errors } = await open(`/traces/${traceId}/spans/${id('root')}`);
+    const spanRow = (name: string) => page.locator(`[data-span-id="${id(name)}"]`);
+    await spanRow('call').waitFor(WAIT);
+    await page.getByTestId('span-count').getByText('4').waitFor(WAIT);
+    expect(await page.getByTestId('trace-status').innerText()).toBe('error');
+    const detail = page.getByTestId('span-detail');
+    await detail.getByText(/^3 spans/).waitFor(WAIT);
+
+    const { deleteSpan } = await server().gql(`mutation ($id: ID!) { deleteSpan(id: $id) }`, { id: id('plan') });
+    expect(deleteSpan).toBe(true);
+    // The span and the one under it go, live; the sibling stays.
+    await spanRow('plan').waitFor({ state: 'detached', ...WAIT });
+    await spanRow('call').waitFor({ state: 'detached', ...WAIT });
+    expect(await spanRow('answer').count()).toBe(1);
+    expect(await spanRow('root').count()).toBe(1);
+    // The header sums what is left: two spans, and no failed one (the failed call was under the span).
+    await page.getByTestId('span-count').getByText('2').waitFor(WAIT);
+    await page.getByTestId('trace-status').getByText('ok').waitFor(WAIT);
+    // The root's detail reads its counts again.
+    await detail.getByText(/^1 span /).waitFor(WAIT);
+    expect(outside).toEqual([]);
+    expect(errors).toEqual([]);
   });
 
   it('deep links open the right view, and survive a reload', async () => {

@@ -5,8 +5,10 @@
  * deleted and given a tool call and its answer, the model switched, tools checked before a run, two
  * variants compared, a streaming run stopped (the provider sees its client leave), a provider's
  * error and a key without the PLAYGROUND scope, the history reopening a run, View code without the
- * key (its body exactly what the OpenAI and Anthropic providers received), and a new project adding
- * its first provider from the page. Nothing the page loads comes from outside the server.
+ * key (the server's request, read when the dialog opens: its curl body byte for byte what the OpenAI
+ * and Anthropic providers received, Anthropic's with the server's own max_tokens, and the server's
+ * refusal of an input it would not run), and a new project adding its first provider from the page.
+ * Nothing the page loads comes from outside the server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
@@ -16,7 +18,9 @@ import { at, CREATE_SPANS, uid } from '../helpers/operations.js';
 import { eventually } from '../helpers/wait.js';
 import { bearer, originOf, useTestServer } from '../helpers/server.js';
 
-const server = useTestServer({ PLAYGROUND_ALLOW_PRIVATE_NETWORKS: 'true' });
+/** Not the default (4,096): what Anthropic is sent when a run names no max_tokens, shown by View code. */
+const MAX_TOKENS = 1500;
+const server = useTestServer({ PLAYGROUND_ALLOW_PRIVATE_NETWORKS: 'true', PLAYGROUND_MAX_TOKENS: String(MAX_TOKENS) });
 const browser = useBrowser();
 const WAIT = { timeout: 30_000 };
 const open = usePages(browser, () => originOf(server().url));
@@ -111,9 +115,24 @@ async function finished(page: Page, variant = 'A') {
   });
 }
 
-/** The JSON body of a curl command as View code writes it (`-d '…'`, single quotes escaped as '\''). */
+/** The body of a curl command as View code writes it (`-d '…'`, single quotes escaped as '\''), as text. */
+function bodyTextOfCurl(curl: string): string {
+  return curl.slice(curl.indexOf("-d '") + 4, curl.lastIndexOf("'")).replaceAll(`'\\''`, "'");
+}
+
 function bodyOfCurl(curl: string): unknown {
-  return JSON.parse(curl.slice(curl.indexOf("-d '") + 4, curl.lastIndexOf("'")).replaceAll(`'\\''`, "'"));
+  return JSON.parse(bodyTextOfCurl(curl));
+}
+
+/** Holds the page's `playgroundRequest` queries until the function returned is called. */
+async function holdWireRequests(page: Page): Promise<() => void> {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  await page.route('**/graphql', async (route) => {
+    if (route.request().postData()?.includes('playgroundRequest')) await released;
+    await route.fallback();
+  });
+  return release;
 }
 
 function expectClean({ outside, errors }: OpenPage) {
@@ -460,22 +479,32 @@ describe('the playground', () => {
     await nextModelCall();
     await finished(page);
 
+    // The request comes from the server when the dialog opens: until it answers, the dialog says so.
+    const release = await holdWireRequests(page);
     await page.getByRole('button', { name: /View code/ }).click();
     const dialog = page.getByTestId('code-dialog');
-    await dialog.waitFor(WAIT);
+    await dialog.getByTestId('code-loading').waitFor(WAIT);
+    release();
     const code = dialog.getByTestId('code');
+    await code.waitFor(WAIT);
+    await dialog.getByTestId('code-loading').waitFor({ state: 'detached', ...WAIT });
+    await page.unroute('**/graphql');
     const curl = await code.innerText();
     expect(curl).toContain(`curl '${fake.baseUrl}/chat/completions'`);
     expect(curl).toContain('Authorization: Bearer $OPENAI_API_KEY');
-    expect(curl).toContain('"model": "fake-small"');
+    expect(curl).toContain('"model":"fake-small"');
     expect(curl).toContain(QUESTION);
-    expect(curl).toContain('"temperature": 0.3');
-    // The body is exactly the one the provider received for this conversation.
-    expect(bodyOfCurl(curl)).toEqual(fake.modelCalls().at(-1)!.body);
+    expect(curl).toContain('"temperature":0.3');
+    // The body is exactly the one the provider received for this conversation, byte for byte.
+    const received = fake.modelCalls().at(-1)!.body;
+    expect(bodyOfCurl(curl)).toEqual(received);
+    expect(bodyTextOfCurl(curl)).toBe(JSON.stringify(received));
     await dialog.getByRole('tab', { name: 'TypeScript' }).click();
     const typescript = await code.innerText();
     expect(typescript).toContain("import OpenAI from 'openai'");
+    expect(typescript).toContain(`baseURL: "${fake.baseUrl}"`);
     expect(typescript).toContain('apiKey: process.env.OPENAI_API_KEY');
+    expect(typescript).toContain('"stream": true');
     await dialog.getByRole('tab', { name: 'Python' }).click();
     const python = await code.innerText();
     expect(python).toContain('from openai import OpenAI');
@@ -488,6 +517,18 @@ describe('the playground', () => {
     for (const text of [...responses, ...frames]) expect(text).not.toContain(PROVIDER_KEY);
     // Escape closes the dialog.
     await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached', ...WAIT });
+
+    // An input the server would refuse (more tokens than PLAYGROUND_MAX_TOKENS allows): its reason, and no code.
+    await side(page).getByLabel('Max tokens').fill(String(MAX_TOKENS + 1));
+    const before = fake.modelCalls().length;
+    await page.getByRole('button', { name: /View code/ }).click();
+    const refused = dialog.getByTestId('code-error');
+    await refused.waitFor(WAIT);
+    expect(await refused.innerText()).toContain(`must be at most ${MAX_TOKENS}`);
+    expect(await dialog.getByTestId('code').count()).toBe(0);
+    expect(fake.modelCalls().length).toBe(before);
+    await dialog.getByRole('button', { name: 'Close the code' }).click();
     await dialog.waitFor({ state: 'detached', ...WAIT });
     expectClean(opened);
   });
@@ -504,23 +545,38 @@ describe('the playground', () => {
       await side(page).getByRole('combobox', { name: 'Provider' }).selectOption(createModelProvider.id);
       await chooseModel(page, 'claude-fake');
       await side(page).getByRole('textbox', { name: /^Stop sequences/ }).fill('END\nSTOP');
+      // No max tokens: Anthropic needs one, and the server sends its own limit.
+      await side(page).getByLabel('Max tokens').fill('');
       await page.getByRole('button', { name: '▶ Run' }).click();
       const request = await anthropic.waitForRequest(30_000);
       expect(request.headers['x-api-key']).toBe(PROVIDER_KEY);
       expect(request.body.system).toBe(SYSTEM);
+      expect(request.body.max_tokens).toBe(MAX_TOKENS);
       await finished(page);
 
       await page.getByRole('button', { name: /View code/ }).click();
       const dialog = page.getByTestId('code-dialog');
+      await dialog.getByTestId('code').waitFor(WAIT);
       const curl = await dialog.getByTestId('code').innerText();
       expect(curl).toContain(`curl '${anthropic.baseUrl}/v1/messages'`);
       expect(curl).toContain('x-api-key: $ANTHROPIC_API_KEY');
-      expect(curl).toContain("anthropic-version: 2023-06-01");
+      // The API version curl sends by hand is the one the server's SDK sent.
+      expect(request.headers['anthropic-version']).toBeTruthy();
+      expect(curl).toContain(`anthropic-version: ${request.headers['anthropic-version']}`);
+      expect(curl).toContain(`"max_tokens":${MAX_TOKENS}`);
       expect(bodyOfCurl(curl)).toEqual(request.body);
+      expect(bodyTextOfCurl(curl)).toBe(JSON.stringify(request.body));
       await dialog.getByRole('tab', { name: 'TypeScript' }).click();
-      expect(await dialog.getByTestId('code').innerText()).toContain('apiKey: process.env.ANTHROPIC_API_KEY');
+      const typescript = await dialog.getByTestId('code').innerText();
+      expect(typescript).toContain("import Anthropic from '@anthropic-ai/sdk'");
+      expect(typescript).toContain('apiKey: process.env.ANTHROPIC_API_KEY');
+      expect(typescript).toContain(`"max_tokens": ${MAX_TOKENS}`);
+      expect(typescript).toContain('as Anthropic.MessageCreateParamsStreaming');
       await dialog.getByRole('tab', { name: 'Python' }).click();
-      expect(await dialog.getByTestId('code').innerText()).toContain('api_key=os.environ["ANTHROPIC_API_KEY"]');
+      const python = await dialog.getByTestId('code').innerText();
+      expect(python).toContain('api_key=os.environ["ANTHROPIC_API_KEY"]');
+      expect(python).toContain(`max_tokens=${MAX_TOKENS},`);
+      expect(python).toContain('stop_sequences=[');
       expect(await page.content()).not.toContain(PROVIDER_KEY);
       expectClean(opened);
       await server().gql(`mutation ($id: ID!) { deleteModelProvider(id: $id) }`, { id: createModelProvider.id });

@@ -1,20 +1,39 @@
 /**
  * "View code": the request the playground would send for a variant, as curl, TypeScript and Python,
- * in a modal dialog (Escape closes it, focus stays inside). The key is an environment variable.
+ * in a modal dialog (Escape closes it, focus stays inside). The request is the server's own
+ * (`Query.playgroundRequest`, read when the dialog opens), so it is exactly what a run sends; the page
+ * only writes it out. The key is an environment variable.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { CODE_LANGUAGES, providerRequest, requestCode, type CodeLanguage } from '../request-code.ts';
-import type { Provider, RunInput } from '../playground.ts';
+import { ApiError, gql } from '../api.ts';
+import { WIRE_REQUEST, type Provider, type ProviderKind, type RunInput, type WireRequest } from '../playground.ts';
+import { CODE_LANGUAGES, keyVariableOf, requestCode, type CodeLanguage } from '../request-code.ts';
+
+type Wire = { status: 'loading' } | { status: 'failed'; error: string } | { status: 'ready'; request: WireRequest };
 
 export function CodeDialog(props: { input: RunInput | undefined; problems: string[]; provider: Provider | undefined; title: string; onClose(): void }) {
   const dialog = useRef<HTMLDialogElement>(null);
   const [language, setLanguage] = useState<CodeLanguage>('curl');
   const [copied, setCopied] = useState<string | undefined>();
+  const [wire, setWire] = useState<Wire>({ status: 'loading' });
   useEffect(() => {
     dialog.current?.showModal();
   }, []);
-  const request = props.input && props.provider ? providerRequest(props.provider, props.input) : undefined;
-  const code = request && props.provider ? requestCode(language, request, props.provider) : '';
+  useEffect(() => {
+    if (!props.input) return;
+    const controller = new AbortController();
+    setWire({ status: 'loading' });
+    gql<{ playgroundRequest: WireRequest }>(WIRE_REQUEST, { input: props.input }, controller.signal)
+      .then(({ playgroundRequest }) => setWire({ status: 'ready', request: playgroundRequest }))
+      .catch((caught: unknown) => {
+        if (!controller.signal.aborted) setWire({ status: 'failed', error: caught instanceof ApiError ? caught.message : String(caught) });
+      });
+    return () => controller.abort();
+  }, [props.input]);
+  const request = props.input && wire.status === 'ready' ? wire.request : undefined;
+  // The kind decides which SDK writes it; the server builds Anthropic's requests for /v1/messages.
+  const kind: ProviderKind = props.provider?.kind ?? (request?.url.endsWith('/v1/messages') ? 'ANTHROPIC' : 'OPENAI_COMPATIBLE');
+  const code = request ? requestCode(language, request, kind) : '';
   const copy = async () => {
     try {
       await navigator.clipboard.writeText(code);
@@ -31,47 +50,69 @@ export function CodeDialog(props: { input: RunInput | undefined; problems: strin
           ✕
         </button>
       </div>
-      {!request ? (
+      {!props.input ? (
         <div class="notice error" role="alert">
-          {!props.provider && props.problems.length === 0 ? 'Choose a provider first.' : props.problems.map((problem) => <p key={problem}>{problem}</p>)}
+          {props.problems.length === 0 ? 'Choose a provider first.' : props.problems.map((problem) => <p key={problem}>{problem}</p>)}
+        </div>
+      ) : wire.status === 'loading' ? (
+        <p class="muted" role="status" data-testid="code-loading">
+          Asking the server for the request this run would send…
+        </p>
+      ) : wire.status === 'failed' ? (
+        <div class="notice error" role="alert" data-testid="code-error">
+          <p>The server would not run this: {wire.error}</p>
         </div>
       ) : (
-        <>
-          <p class="muted">
-            The request as Spantree sends it to <span class="mono">{request.url}</span>. The key is read from <code>{request.keyVariable}</code>
-            {request.headers.some((header) => header.variable && header.variable !== request.keyVariable) ? ', the extra headers from their own variables' : ''}: it is never shown
-            here.
-          </p>
-          <div class="tabs" role="tablist" aria-label="Language">
-            {CODE_LANGUAGES.map((item) => (
-              <button
-                key={item.language}
-                type="button"
-                role="tab"
-                aria-selected={language === item.language}
-                class={language === item.language ? 'tab selected' : 'tab'}
-                onClick={() => {
-                  setLanguage(item.language);
-                  setCopied(undefined);
-                }}
-              >
-                {item.label}
+        request && (
+          <>
+            <p class="muted">
+              The request as Spantree sends it to <span class="mono">{request.url}</span>.{' '}
+              {request.keyHeader ? (
+                <>
+                  The key is read from <code>{keyVariableOf(kind)}</code>
+                  {request.headerNames.length > 0 ? ', the extra headers from their own variables' : ''}: it is never shown here.
+                </>
+              ) : (
+                <>This provider takes no key{request.headerNames.length > 0 ? '; the extra headers are read from their own variables, never shown here' : ''}.</>
+              )}
+            </p>
+            <div class="tabs" role="tablist" aria-label="Language">
+              {CODE_LANGUAGES.map((item) => (
+                <button
+                  key={item.language}
+                  type="button"
+                  role="tab"
+                  aria-selected={language === item.language}
+                  class={language === item.language ? 'tab selected' : 'tab'}
+                  onClick={() => {
+                    setLanguage(item.language);
+                    setCopied(undefined);
+                  }}
+                >
+                  {item.label}
+                </button>
+              ))}
+              <span class="tab-space" />
+              <button type="button" onClick={copy}>
+                Copy
               </button>
-            ))}
-            <span class="tab-space" />
-            <button type="button" onClick={copy}>
-              Copy
-            </button>
-            {copied && (
-              <span class="muted" role="status">
-                {copied}
-              </span>
-            )}
-          </div>
-          <pre class="json code" role="tabpanel" aria-label={`${CODE_LANGUAGES.find((item) => item.language === language)!.label} code`} data-testid="code" tabIndex={0}>
-            {code}
-          </pre>
-        </>
+              {copied && (
+                <span class="muted" role="status">
+                  {copied}
+                </span>
+              )}
+            </div>
+            <pre
+              class={language === 'curl' ? 'json code wrap' : 'json code'}
+              role="tabpanel"
+              aria-label={`${CODE_LANGUAGES.find((item) => item.language === language)!.label} code`}
+              data-testid="code"
+              tabIndex={0}
+            >
+              {code}
+            </pre>
+          </>
+        )
       )}
     </dialog>
   );

@@ -319,8 +319,8 @@ export function Playground({ traceId, spanId, scopes }: { traceId: string; spanI
       class="playground-view"
       data-testid="playground"
       onKeyDown={(event) => {
-        // Ctrl+Enter (Cmd+Enter) runs from wherever the focus is, as in a notebook.
-        if (event.key === 'Enter' && (event.ctrlKey || event.metaKey) && canRun) {
+        // Ctrl+Enter (Cmd+Enter) runs from wherever the focus is, as in a notebook; not from behind the code dialog.
+        if (event.key === 'Enter' && (event.ctrlKey || event.metaKey) && canRun && !codeOpen) {
           event.preventDefault();
           run();
         }

@@ -4,6 +4,8 @@
  * (`spans(order: TREE)`), then kept up to date by `traceSpans(after:)` from the highest seq read: a
  * running trace grows and its bars fill in as spans arrive and end, with no reload, no re-query and
  * no second copy of the spans already read (after a dropped connection, it resumes the same way).
+ * A deleted span (deleteSpan takes its subtree with it: one DELETED change per span) leaves the tree,
+ * and the header, summed from the spans, counts it no more.
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, gql, onReconnect, subscribe } from '../api.ts';
@@ -12,7 +14,7 @@ import { followLink, navigate, paths } from '../router.ts';
 import { ErrorNotice, StatusDot, useNow } from './common.tsx';
 import { SpanDetail } from './SpanDetail.tsx';
 import { SpanTree } from './SpanTree.tsx';
-import { SPAN_ROW_FIELDS, traceSums, treeRows, type SpanRow, type TraceSums } from './spans.ts';
+import { SPAN_ROW_FIELDS, subtreesOf, traceSums, treeRows, type SpanRow, type TraceSums } from './spans.ts';
 
 interface TraceHeader {
   id: string;
@@ -44,6 +46,13 @@ const TRACE_SPANS = `subscription TraceTreeLive($traceId: ID!, $after: Int!) {
   traceSpans(traceId: $traceId, after: $after) { op seq span { ${SPAN_ROW_FIELDS} } }
 }`;
 
+/** `SpanChange`: a span created, updated or deleted (then as it was). */
+interface SpanChange {
+  op: 'CREATED' | 'UPDATED' | 'DELETED';
+  seq: number;
+  span: SpanRow;
+}
+
 const SPAN_EVENTS = `subscription TraceEventsLive($traceId: ID!) { spanEvents(traceId: $traceId) { id spanId kind } }`;
 
 export function TraceView({ traceId, spanId, scopes }: { traceId: string; spanId?: string; scopes: string[] }) {
@@ -63,15 +72,42 @@ export function TraceView({ traceId, spanId, scopes }: { traceId: string; spanId
   useEffect(() => {
     let frame = 0;
     let lastFlush = 0;
-    const pending: SpanRow[] = [];
+    const pending: SpanChange[] = [];
     const flush = () => {
       frame = 0;
       lastFlush = performance.now();
-      for (const span of pending.splice(0)) {
-        spans.set(span.id, span);
+      const deleted: SpanRow[] = [];
+      for (const { op, span } of pending.splice(0)) {
+        if (op === 'DELETED') {
+          spans.delete(span.id);
+          deleted.push(span);
+        } else {
+          spans.set(span.id, span);
+        }
         changes.set(span.id, (changes.get(span.id) ?? 0) + 1);
       }
+      if (deleted.length > 0) dropped(deleted);
       setVersion((v) => v + 1);
+    };
+    /**
+     * After deletions: what was under a deleted span goes too (the server deleted it with its span and
+     * says so one change per span; dropped here as well, the tree never shows a span whose parent went),
+     * and the spans above it are marked changed, so a detail pane showing one reads its counts again.
+     */
+    const dropped = (deleted: SpanRow[]) => {
+      // A span deleted and written again since (same id) is back: what is under it stays.
+      const gone = new Set(deleted.flatMap((span) => (spans.has(span.id) ? [] : [span.id])));
+      for (const id of subtreesOf(spans, gone)) {
+        spans.delete(id);
+        changes.set(id, (changes.get(id) ?? 0) + 1);
+      }
+      const marked = new Set<string>();
+      for (const span of deleted) {
+        for (let id = span.parentId; id && spans.has(id) && !marked.has(id); id = spans.get(id)!.parentId) {
+          marked.add(id);
+          changes.set(id, (changes.get(id) ?? 0) + 1);
+        }
+      }
     };
     // A change that comes alone is drawn at once; a burst (a batch of spans, a busy run) once per frame.
     const schedule = () => {
@@ -119,10 +155,10 @@ export function TraceView({ traceId, spanId, scopes }: { traceId: string; spanId
         const variables = { traceId, after };
         openSpans = () => {
           spansFailed = false;
-          stopSpans = subscribe<{ traceSpans: { op: string; seq: number; span: SpanRow } }>(TRACE_SPANS, variables, {
+          stopSpans = subscribe<{ traceSpans: SpanChange }>(TRACE_SPANS, variables, {
             next: ({ traceSpans }) => {
               variables.after = Math.max(variables.after, traceSpans.seq);
-              pending.push(traceSpans.span);
+              pending.push(traceSpans);
               schedule();
               changed();
             },

@@ -61,6 +61,37 @@ export function treeRows(spans: Map<string, SpanRow>, collapsed: Set<string>): T
   return rows;
 }
 
+/**
+ * The spans still in `spans` that are under one of `roots` (ids no longer in the map), at any depth:
+ * one pass, each span's ancestry walked once.
+ */
+export function subtreesOf(spans: Map<string, SpanRow>, roots: Set<string>): string[] {
+  const under = new Map<string, boolean>();
+  const isUnder = (start: SpanRow): boolean => {
+    // Iterative, remembering every span on the way: a deep chain costs its length once.
+    const path = new Set<string>();
+    let answer = false;
+    for (let span: SpanRow | undefined = start; span; ) {
+      const known = under.get(span.id);
+      if (known !== undefined) {
+        answer = known;
+        break;
+      }
+      path.add(span.id);
+      const parent = span.parentId;
+      if (parent === null || path.has(parent)) break;
+      if (roots.has(parent)) {
+        answer = true;
+        break;
+      }
+      span = spans.get(parent);
+    }
+    for (const id of path) under.set(id, answer);
+    return answer;
+  };
+  return [...spans.values()].filter(isUnder).map((span) => span.id);
+}
+
 /** The trace as its header sums it, from the spans themselves (so it is live with them). */
 export interface TraceSums {
   name: string;
