@@ -152,7 +152,8 @@ export function found<T>(value: T | null | undefined, what: string): T {
   return value;
 }
 
-type Read = <Data>(document: DocumentNode, variables: Record<string, unknown>) => Promise<Data>;
+/** How a route runs the reads above (RestCall's `read`). */
+export type Read = <Data>(document: DocumentNode, variables: Record<string, unknown>) => Promise<Data>;
 
 /** A page of traces as both versions list them: newest first, name a case-insensitive substring. */
 export async function tracePage(read: Read, query: { offset: number; limit: number; name?: string }): Promise<{ total: number; traces: ReadTrace[] }> {

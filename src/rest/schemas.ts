@@ -103,5 +103,17 @@ export const spanIdsIn = {
   parent_id: idSchema.nullish().meta({ description: 'The parent span; no trace_id and no parent_id starts a trace.' }),
 };
 
+/**
+ * A version's create and update bodies from its span fields (`spanFieldsIn`, or a version's superset):
+ * a create may also give the ids; an update changes only what it names, so even the name may be left out.
+ * `ids` are the two bodies' names in the OpenAPI document.
+ */
+export function spanBodiesIn<Fields extends typeof spanFieldsIn>(fields: Fields, ids: { create: string; update: string }) {
+  return {
+    create: z.object({ ...fields, ...spanIdsIn }).strict().meta({ id: ids.create }),
+    update: z.object({ ...fields, name: spanFieldsIn.name.nullish() }).strict().meta({ id: ids.update }),
+  };
+}
+
 /** The query of both versions' trace lists. */
 export const listTracesQuery = z.object({ ...pageQuery, name: z.string().optional().meta({ description: 'Case-insensitive substring of the trace name.' }) });

@@ -8,33 +8,14 @@ import type { SpanRow } from '../db/rows.js';
 import { NotFound } from '../errors.js';
 import { submitFeedback } from '../ingest/event-writes.js';
 import { addSpanMetric, deleteSpanMetric, updateSpanMetric } from '../ingest/metric-writes.js';
-import { deleteSpan } from '../ingest/span-deletes.js';
 import { idSchema } from '../validation.js';
-import {
-  metricOf,
-  SPAN_METRICS_READ,
-  SPAN_READ,
-  spanDataOf,
-  traceHeadOf,
-  TRACE_READ,
-  tracePage,
-  found,
-  type ReadSpan,
-  type ReadTrace,
-} from './reads.js';
+import { metricOf, SPAN_METRICS_READ, spanDataOf, traceHeadOf, found, type Read, type ReadMetric, type ReadSpan, type ReadTrace } from './reads.js';
 import { route } from './route.js';
-import { jsonObject, listTracesQuery, metricIn, metricOut, pageQuery, spanDataOut, spanFieldsIn, spanIdParam, spanIdsIn, timeOut, traceIdParam } from './schemas.js';
-import { contractScore, contractText, contractView, createContractSpan, isoTime, updateContractSpan, wholeMs, type ContractSpanBody } from './span-mapping.js';
+import { jsonObject, metricIn, metricOut, pageQuery, spanBodiesIn, spanDataOut, spanFieldsIn, spanIdParam, timeOut } from './schemas.js';
+import { spanRoutes, traceReadRoutes } from './shared-routes.js';
+import { contractScore, contractText, contractView, isoTime, wholeMs } from './span-mapping.js';
 
-const createSpanIn = z
-  .object({ ...spanFieldsIn, ...spanIdsIn })
-  .strict()
-  .meta({ id: 'CreateSpanRequest' });
-
-const updateSpanIn = z
-  .object({ ...spanFieldsIn, name: spanFieldsIn.name.nullish() })
-  .strict()
-  .meta({ id: 'UpdateSpanRequest' });
+const spanIn = spanBodiesIn(spanFieldsIn, { create: 'CreateSpanRequest', update: 'UpdateSpanRequest' });
 
 const spanOut = z
   .object({
@@ -108,7 +89,6 @@ const traceOut = traceItemOut.extend({ spans: z.array(traceSpanOut) }).meta({ id
 
 const metricPath = spanIdParam.extend({ metric_id: idSchema.meta({ description: 'The metric id.' }) });
 
-
 /** A span as every /v2 span answer has it. */
 function spanOf(span: SpanRow | ReadSpan): z.input<typeof spanOut> {
   const view = contractView(span);
@@ -128,9 +108,17 @@ function spanOf(span: SpanRow | ReadSpan): z.input<typeof spanOut> {
   };
 }
 
+/** The latest feedback with a score, which /v2 answers beside a span. */
+function latestFeedbackOf(span: ReadSpan): { score: number; comment: string | null } | null {
+  const scored = (span.feedback ?? [])
+    .map((event) => event.data as { score?: number | null; comment?: string | null } | null)
+    .filter((data) => typeof data?.score === 'number')
+    .at(-1);
+  return scored ? { score: scored.score!, comment: scored.comment ?? null } : null;
+}
+
 function traceItemOf(trace: ReadTrace): z.input<typeof traceItemOut> {
-  const { span_count, ...head } = traceHeadOf(trace);
-  return { ...head, span_count, input: contractText(trace.input), output: contractText(trace.output), total_tokens: trace.totalTokens };
+  return { ...traceHeadOf(trace), input: contractText(trace.input), output: contractText(trace.output), total_tokens: trace.totalTokens };
 }
 
 function traceSpanOf(span: ReadSpan): z.input<typeof traceSpanOut> {
@@ -154,66 +142,27 @@ function traceSpanOf(span: ReadSpan): z.input<typeof traceSpanOut> {
   };
 }
 
+/** A span's metrics (the list and the get read them all: a span has few), or NOT_FOUND. */
+async function metricsOf(read: Read, spanId: string): Promise<ReadMetric[]> {
+  const { span } = await read<{ span: { metrics: ReadMetric[] } | null }>(SPAN_METRICS_READ, { id: spanId });
+  return found(span, `span ${spanId}`).metrics;
+}
 
 export const V2_ROUTES = [
-  route<undefined, undefined, z.input<typeof createSpanIn>>({
-    method: 'post',
-    path: '/v2/spans',
-    operationId: 'spans.create',
-    summary: 'Create a span; no parent_id and no trace_id starts a trace. Sending the same id and body again is a safe retry.',
-    scope: 'INGEST',
-    body: createSpanIn,
-    success: { status: 200, schema: spanOut, description: 'The span as stored.' },
-    errors: [409],
-    async handle({ services, scope, body }) {
-      const span = await createContractSpan(services, scope, body as ContractSpanBody);
-      return { status: 200, body: spanOf(span) };
+  ...spanRoutes('v2', {
+    create: {
+      summary: 'Create a span; no parent_id and no trace_id starts a trace. Sending the same id and body again is a safe retry.',
+      body: spanIn.create,
+      schema: spanOut,
+      description: 'The span as stored.',
+      answer: spanOf,
     },
-  }),
-  route<{ span_id: string }, undefined, undefined>({
-    method: 'get',
-    path: '/v2/spans/{span_id}',
-    operationId: 'spans.get',
-    summary: 'Get a span, with its latest feedback.',
-    scope: 'READ',
-    params: spanIdParam,
-    success: { status: 200, schema: spanWithFeedbackOut, description: 'The span.' },
-    async handle({ read, params }) {
-      const { span } = await read<{ span: ReadSpan | null }>(SPAN_READ, { id: params.span_id });
-      const stored = found(span, `span ${params.span_id}`);
-      const scored = (stored.feedback ?? [])
-        .map((event) => event.data as { score?: number | null; comment?: string | null } | null)
-        .filter((data) => typeof data?.score === 'number')
-        .at(-1);
-      return { status: 200, body: { ...spanOf(stored), feedback: scored ? { score: scored.score!, comment: scored.comment ?? null } : null } };
+    get: {
+      summary: 'Get a span, with its latest feedback.',
+      schema: spanWithFeedbackOut,
+      answer: (span) => ({ ...spanOf(span), feedback: latestFeedbackOf(span) }),
     },
-  }),
-  route<{ span_id: string }, undefined, z.input<typeof updateSpanIn>>({
-    method: 'patch',
-    path: '/v2/spans/{span_id}',
-    operationId: 'spans.update',
-    summary: 'Change a span: its end, output, error, score ...',
-    scope: 'INGEST',
-    params: spanIdParam,
-    body: updateSpanIn,
-    success: { status: 200, schema: spanOut, description: 'The span as stored.' },
-    async handle({ services, scope, params, body }) {
-      const span = await updateContractSpan(services, scope, params.span_id, body as ContractSpanBody);
-      return { status: 200, body: spanOf(span) };
-    },
-  }),
-  route<{ span_id: string }, undefined, undefined>({
-    method: 'delete',
-    path: '/v2/spans/{span_id}',
-    operationId: 'spans.delete',
-    summary: 'Delete a span with its descendants, events and metrics (INGEST, as GraphQL deleteSpan); the trace keeps exact rollups.',
-    scope: 'INGEST',
-    params: spanIdParam,
-    success: { status: 204, description: 'Deleted.' },
-    async handle({ services, scope, params }) {
-      await deleteSpan(services, scope, params.span_id);
-      return { status: 204 };
-    },
+    update: { summary: 'Change a span: its end, output, error, score ...', body: spanIn.update, schema: spanOut, answer: spanOf },
   }),
   route<{ span_id: string }, undefined, z.input<typeof feedbackIn>>({
     method: 'post',
@@ -267,8 +216,7 @@ export const V2_ROUTES = [
     query: z.object(pageQuery),
     success: { status: 200, schema: page(metricOut, 'MetricPage'), description: 'The page, and how many there are.' },
     async handle({ read, params, query }) {
-      const { span } = await read<{ span: { metrics: Parameters<typeof metricOf>[0][] } | null }>(SPAN_METRICS_READ, { id: params.span_id });
-      const metrics = found(span, `span ${params.span_id}`).metrics;
+      const metrics = await metricsOf(read, params.span_id);
       return { status: 200, body: { meta: { total_count: metrics.length }, data: metrics.slice(query.offset, query.offset + query.limit).map(metricOf) } };
     },
   }),
@@ -281,8 +229,7 @@ export const V2_ROUTES = [
     params: metricPath,
     success: { status: 200, schema: metricOut, description: 'The metric.' },
     async handle({ read, params }) {
-      const { span } = await read<{ span: { metrics: Parameters<typeof metricOf>[0][] } | null }>(SPAN_METRICS_READ, { id: params.span_id });
-      const metric = found(span, `span ${params.span_id}`).metrics.find((candidate) => candidate.id === params.metric_id);
+      const metric = (await metricsOf(read, params.span_id)).find((candidate) => candidate.id === params.metric_id);
       return { status: 200, body: metricOf(found(metric, `metric ${params.metric_id} of span ${params.span_id}`)) };
     },
   }),
@@ -313,31 +260,13 @@ export const V2_ROUTES = [
       return { status: 204 };
     },
   }),
-  route<undefined, z.output<typeof listTracesQuery>, undefined>({
-    method: 'get',
-    path: '/v2/traces',
-    operationId: 'traces.list',
-    summary: 'A page of traces, newest first; name filters by a case-insensitive substring.',
-    scope: 'READ',
-    query: listTracesQuery,
-    success: { status: 200, schema: page(traceItemOut, 'TracePage'), description: 'The page, and how many traces match.' },
-    async handle({ read, query }) {
-      const { total, traces } = await tracePage(read, query);
-      return { status: 200, body: { meta: { total_count: total }, data: traces.map(traceItemOf) } };
-    },
-  }),
-  route<{ trace_id: string }, undefined, undefined>({
-    method: 'get',
-    path: '/v2/traces/{trace_id}',
-    operationId: 'traces.get',
-    summary: 'A trace with all its spans (start order) and their metrics.',
-    scope: 'READ',
-    params: traceIdParam,
-    success: { status: 200, schema: traceOut, description: 'The trace.' },
-    async handle({ read, params }) {
-      const { trace } = await read<{ trace: ReadTrace | null }>(TRACE_READ, { id: params.trace_id });
-      const stored = found(trace, `trace ${params.trace_id}`);
-      return { status: 200, body: { ...traceItemOf(stored), spans: (stored.spans ?? []).map(traceSpanOf) } };
+  ...traceReadRoutes('v2', {
+    list: { schema: page(traceItemOut, 'TracePage'), answer: ({ total, traces }) => ({ meta: { total_count: total }, data: traces.map(traceItemOf) }) },
+    get: {
+      summary: 'A trace with all its spans (start order) and their metrics.',
+      schema: traceOut,
+      description: 'The trace.',
+      answer: (trace) => ({ ...traceItemOf(trace), spans: (trace.spans ?? []).map(traceSpanOf) }),
     },
   }),
 ];

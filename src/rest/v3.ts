@@ -8,27 +8,13 @@ import { z } from 'zod';
 import type { SpanRow } from '../db/rows.js';
 import { BadUserInput, NotFound } from '../errors.js';
 import { createSpanEvent } from '../ingest/event-writes.js';
-import { deleteSpan } from '../ingest/span-deletes.js';
 import { deleteTrace } from '../traces/trace.service.js';
 import { EVENT_KINDS, type EventKind } from '../vocabulary.js';
-import {
-  eventOf,
-  SPAN_EVENTS_READ,
-  SPAN_READ,
-  spanDataOf,
-  spanStatus,
-  traceHeadOf,
-  TRACE_EVENTS_READ,
-  TRACE_READ,
-  tracePage,
-  found,
-  type ReadEvent,
-  type ReadSpan,
-  type ReadTrace,
-} from './reads.js';
+import { eventOf, SPAN_EVENTS_READ, spanDataOf, spanStatus, traceHeadOf, TRACE_EVENTS_READ, found, type Read, type ReadEvent, type ReadSpan } from './reads.js';
 import { route } from './route.js';
-import { jsonObject, listTracesQuery, spanDataOut, spanFieldsIn, spanIdParam, spanIdsIn, timeOut, traceIdParam } from './schemas.js';
-import { contractView, createContractSpan, isoTime, updateContractSpan, wholeMs, type ContractSpanBody } from './span-mapping.js';
+import { jsonObject, spanBodiesIn, spanDataOut, spanFieldsIn, spanIdParam, timeOut, traceIdParam } from './schemas.js';
+import { spanRoutes, traceReadRoutes } from './shared-routes.js';
+import { contractView, isoTime, wholeMs } from './span-mapping.js';
 
 const KINDS = EVENT_KINDS.map((kind) => kind.toLowerCase());
 
@@ -40,15 +26,7 @@ const spanFieldsV3In = {
   tags: jsonObject.nullish().meta({ description: 'An object; each entry is also the Spantree tag "key:value", which the explorer filters on.' }),
 };
 
-const createSpanIn = z
-  .object({ ...spanFieldsV3In, ...spanIdsIn })
-  .strict()
-  .meta({ id: 'CreateSpanRequestV3' });
-
-const updateSpanIn = z
-  .object({ ...spanFieldsV3In, name: spanFieldsIn.name.nullish() })
-  .strict()
-  .meta({ id: 'UpdateSpanRequestV3' });
+const spanIn = spanBodiesIn(spanFieldsV3In, { create: 'CreateSpanRequestV3', update: 'UpdateSpanRequestV3' });
 
 const createdOut = z
   .object({ data: z.object({ id: z.string(), trace_id: z.string(), name: z.string(), parent_id: z.string().nullable(), type: z.string() }) })
@@ -135,62 +113,28 @@ function kindOf(kind: string, field: string): EventKind {
   return upper as EventKind;
 }
 
-
+/** The events on a span, or on every span of a trace (`owner`), oldest first; of one kind when asked. */
+async function eventsOn(read: Read, owner: 'span' | 'trace', id: string, kind: string | undefined) {
+  const document = owner === 'span' ? SPAN_EVENTS_READ : TRACE_EVENTS_READ;
+  const answer = await read<Record<string, { events: ReadEvent[] } | null>>(document, { id, kind: kind ? [kindOf(kind, 'kind')] : null });
+  return found(answer[owner], `${owner} ${id}`).events.map(eventOf);
+}
 
 export const V3_ROUTES = [
-  route<undefined, undefined, z.input<typeof createSpanIn>>({
-    method: 'post',
-    path: '/v3/spans',
-    operationId: 'spans.create',
-    summary: 'Create a span; no trace_id and no parent_id starts a trace.',
-    scope: 'INGEST',
-    body: createSpanIn,
-    success: { status: 200, schema: createdOut, description: 'The span: its id and trace_id.' },
-    errors: [409],
-    async handle({ services, scope, body }) {
-      const span = await createContractSpan(services, scope, body as ContractSpanBody);
-      const view = contractView(span);
-      return { status: 200, body: { data: { id: span.id, trace_id: span.traceId, name: span.name, parent_id: span.parentId, type: view.type } } };
+  ...spanRoutes('v3', {
+    create: {
+      summary: 'Create a span; no trace_id and no parent_id starts a trace.',
+      body: spanIn.create,
+      schema: createdOut,
+      description: 'The span: its id and trace_id.',
+      answer: (span) => ({ data: { id: span.id, trace_id: span.traceId, name: span.name, parent_id: span.parentId, type: contractView(span).type } }),
     },
-  }),
-  route<{ span_id: string }, undefined, undefined>({
-    method: 'get',
-    path: '/v3/spans/{span_id}',
-    operationId: 'spans.get',
-    summary: 'Get a span.',
-    scope: 'READ',
-    params: spanIdParam,
-    success: { status: 200, schema: spanAnswer, description: 'The span.' },
-    async handle({ read, params }) {
-      const { span } = await read<{ span: ReadSpan | null }>(SPAN_READ, { id: params.span_id });
-      return { status: 200, body: { data: spanOf(found(span, `span ${params.span_id}`)) } };
-    },
-  }),
-  route<{ span_id: string }, undefined, z.input<typeof updateSpanIn>>({
-    method: 'patch',
-    path: '/v3/spans/{span_id}',
-    operationId: 'spans.update',
-    summary: 'Change a span: its output, error, end, meta, metadata, tags ...',
-    scope: 'INGEST',
-    params: spanIdParam,
-    body: updateSpanIn,
-    success: { status: 200, schema: spanAnswer, description: 'The span as stored.' },
-    async handle({ services, scope, params, body }) {
-      const span = await updateContractSpan(services, scope, params.span_id, body as ContractSpanBody);
-      return { status: 200, body: { data: spanOf(span) } };
-    },
-  }),
-  route<{ span_id: string }, undefined, undefined>({
-    method: 'delete',
-    path: '/v3/spans/{span_id}',
-    operationId: 'spans.delete',
-    summary: 'Delete a span with its descendants, events and metrics (INGEST, as GraphQL deleteSpan); the trace keeps exact rollups.',
-    scope: 'INGEST',
-    params: spanIdParam,
-    success: { status: 204, description: 'Deleted.' },
-    async handle({ services, scope, params }) {
-      await deleteSpan(services, scope, params.span_id);
-      return { status: 204 };
+    get: { summary: 'Get a span.', schema: spanAnswer, answer: (span) => ({ data: spanOf(span) }) },
+    update: {
+      summary: 'Change a span: its output, error, end, meta, metadata, tags ...',
+      body: spanIn.update,
+      schema: spanAnswer,
+      answer: (span) => ({ data: spanOf(span) }),
     },
   }),
   route<{ span_id: string }, z.output<typeof kindQuery>, undefined>({
@@ -203,9 +147,7 @@ export const V3_ROUTES = [
     query: kindQuery,
     success: { status: 200, schema: eventList, description: 'The events.' },
     async handle({ read, params, query }) {
-      const kind = query.kind ? [kindOf(query.kind, 'kind')] : null;
-      const { span } = await read<{ span: { events: ReadEvent[] } | null }>(SPAN_EVENTS_READ, { id: params.span_id, kind });
-      return { status: 200, body: { data: found(span, `span ${params.span_id}`).events.map(eventOf) } };
+      return { status: 200, body: { data: await eventsOn(read, 'span', params.span_id, query.kind) } };
     },
   }),
   route<{ span_id: string }, undefined, z.input<typeof eventIn>>({
@@ -222,36 +164,19 @@ export const V3_ROUTES = [
       return { status: 200, body: { data: eventOf(event as ReadEvent) } };
     },
   }),
-  route<undefined, z.output<typeof listTracesQuery>, undefined>({
-    method: 'get',
-    path: '/v3/traces',
-    operationId: 'traces.list',
-    summary: 'A page of traces, newest first; name filters by a case-insensitive substring.',
-    scope: 'READ',
-    query: listTracesQuery,
-    success: {
-      status: 200,
+  ...traceReadRoutes('v3', {
+    list: {
       schema: z.object({ data: z.array(traceItemOut), meta: z.object({ total_count: z.number().int() }) }).meta({ id: 'TracePageV3' }),
-      description: 'The page, and how many traces match.',
+      answer: ({ total, traces }) => ({ data: traces.map(traceHeadOf), meta: { total_count: total } }),
     },
-    async handle({ read, query }) {
-      const { total, traces } = await tracePage(read, query);
-      return { status: 200, body: { data: traces.map(traceHeadOf), meta: { total_count: total } } };
-    },
-  }),
-  route<{ trace_id: string }, undefined, undefined>({
-    method: 'get',
-    path: '/v3/traces/{trace_id}',
-    operationId: 'traces.get',
-    summary: 'A trace with all its spans (start order) and events.',
-    scope: 'READ',
-    params: traceIdParam,
-    success: { status: 200, schema: traceOut, description: 'The trace, in data and at the top level.' },
-    async handle({ read, params }) {
-      const { trace } = await read<{ trace: ReadTrace | null }>(TRACE_READ, { id: params.trace_id });
-      const stored = found(trace, `trace ${params.trace_id}`);
-      const fields = { ...traceHeadOf(stored), spans: (stored.spans ?? []).map(spanOf), events: (stored.events ?? []).map(eventOf) };
-      return { status: 200, body: { data: fields, ...fields } };
+    get: {
+      summary: 'A trace with all its spans (start order) and events.',
+      schema: traceOut,
+      description: 'The trace, in data and at the top level.',
+      answer: (trace) => {
+        const fields = { ...traceHeadOf(trace), spans: (trace.spans ?? []).map(spanOf), events: (trace.events ?? []).map(eventOf) };
+        return { data: fields, ...fields };
+      },
     },
   }),
   route<{ trace_id: string }, undefined, undefined>({
@@ -277,9 +202,7 @@ export const V3_ROUTES = [
     query: kindQuery,
     success: { status: 200, schema: eventList, description: 'The events.' },
     async handle({ read, params, query }) {
-      const kind = query.kind ? [kindOf(query.kind, 'kind')] : null;
-      const { trace } = await read<{ trace: { events: ReadEvent[] } | null }>(TRACE_EVENTS_READ, { id: params.trace_id, kind });
-      return { status: 200, body: { data: found(trace, `trace ${params.trace_id}`).events.map(eventOf) } };
+      return { status: 200, body: { data: await eventsOn(read, 'trace', params.trace_id, query.kind) } };
     },
   }),
 ];
