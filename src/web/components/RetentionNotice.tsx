@@ -5,6 +5,7 @@
  * links here (`/?retention`), which opens the notice even when dismissed, and tells a key without
  * ADMIN what it cannot change itself.
  */
+import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { ApiError, gql } from '../api.ts';
 import type { Retention, Viewer } from '../viewer.ts';
@@ -81,36 +82,26 @@ export function RetentionNotice(props: {
     }
     if (!opened) return null;
     return (
-      <div class="notice retention-notice" role="region" aria-label="What this project keeps" data-testid="retention-notice">
+      <ClosableNotice onClose={props.onClose}>
         <p>
           Project <strong>{project.name}</strong> keeps content (retention <code>FULL</code>)
           {retention.contentTtlDays !== null && <> and erases it {retention.contentTtlDays} days after a span starts</>}. A span shows "retained: no" when it was
           written while the project kept metadata only{retention.contentTtlDays !== null && ', or when its content was erased'}.
         </p>
-        <div class="row-actions">
-          <button type="button" onClick={props.onClose}>
-            Close
-          </button>
-        </div>
-      </div>
+      </ClosableNotice>
     );
   }
 
   if (!admin) {
     if (!opened) return null;
     return (
-      <div class="notice retention-notice" role="region" aria-label="What this project keeps" data-testid="retention-notice">
+      <ClosableNotice onClose={props.onClose}>
         <p>
           Project <strong>{project.name}</strong> keeps metadata only: prompts, model outputs and instructions are not stored, so spans show "retained: no". Names,
           timings, tokens, cost and errors are kept.
         </p>
         <p>A key with the ADMIN scope can change this here, or with the setRetentionRule mutation. This key ({viewer.scopes.map((scope) => scope.toLowerCase()).join(', ')}) cannot.</p>
-        <div class="row-actions">
-          <button type="button" onClick={props.onClose}>
-            Close
-          </button>
-        </div>
-      </div>
+      </ClosableNotice>
     );
   }
 
@@ -158,6 +149,20 @@ export function RetentionNotice(props: {
           </div>
         </div>
       )}
+    </div>
+  );
+}
+
+/** The notice as a reader without a choice to make sees it: what the project keeps, and Close. */
+function ClosableNotice(props: { onClose: () => void; children: ComponentChildren }) {
+  return (
+    <div class="notice retention-notice" role="region" aria-label="What this project keeps" data-testid="retention-notice">
+      {props.children}
+      <div class="row-actions">
+        <button type="button" onClick={props.onClose}>
+          Close
+        </button>
+      </div>
     </div>
   );
 }
