@@ -2,7 +2,7 @@
  * `npm run bench` (full) or `npm run bench -- --quick` (CI): each workload's value beside a baseline
  * measured in the same run, with the ratio and the target, on SQLite and, when
  * SPANTREE_TEST_POSTGRES_URL is set, on PostgreSQL. Prints a markdown table per database and writes
- * bench/results/latest.json. `--only=start,ingest,tree` runs some workloads (`--only=live`: the live views, `--only=browser`: the web UI in Chromium) (while working on them).
+ * bench/results/latest.json. `--only=start,ingest,tree` runs some workloads (`--only=live`: the live views, `--only=browser`: the web UI in Chromium, `--only=playground`: streamed playground runs) (while working on them).
  * BENCHMARKS.md describes the method.
  */
 import { postgresDatabases, sqliteDatabases, type BenchDatabase } from './databases.js';
@@ -18,6 +18,7 @@ import { treeRead } from './workloads/tree-read.js';
 import { explorer } from './workloads/explorer.js';
 import { live } from './workloads/live.js';
 import { browser } from './workloads/browser.js';
+import { playground } from './workloads/playground.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -41,6 +42,8 @@ const WORKLOADS: [string, (databases: BenchDatabase, sizes: Sizes) => Promise<vo
   ['live', (databases, s) => live(databases, s.live)],
   // The web UI in Debian's Chromium against static raw-SQL pages (see browser.ts).
   ['browser', (databases, s) => browser(databases, s.browser)],
+  // A streamed playground run (graphql-ws) against the openai client, both to a loopback fake provider.
+  ['playground', (databases, s) => playground(databases, s.playground)],
 ];
 
 const startedAt = new Date();

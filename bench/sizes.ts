@@ -22,6 +22,19 @@ export interface Sizes {
   live: LiveSizes;
   /** The web UI in Chromium (bench/workloads/browser.ts). */
   browser: BrowserSizes;
+  /** Playground runs streamed through Spantree against the direct client (bench/workloads/playground.ts). */
+  playground: PlaygroundSizes;
+}
+
+export interface PlaygroundSizes {
+  /** Unmeasured short runs per side first (the socket, connections, JIT); long answers get two each. */
+  warmup: number;
+  /** Measured short runs per side for the time to first token, alternating sides. */
+  firstTokenRuns: number;
+  /** Measured long runs per side for the time per token, alternating sides. */
+  longRuns: number;
+  /** Tokens of a long answer (the per-token case; the same in both modes, so rows compare). */
+  longTokens: number;
 }
 
 export interface BrowserSizes {
@@ -87,6 +100,7 @@ export const FULL: Sizes = {
     drainS: 20,
   },
   browser: { traces: 100_000, treeSpans: 5000, loads: 10, liveWrites: 30 },
+  playground: { warmup: 10, firstTokenRuns: 50, longRuns: 20, longTokens: 2000 },
 };
 
 export const QUICK: Sizes = {
@@ -113,4 +127,5 @@ export const QUICK: Sizes = {
     drainS: 10,
   },
   browser: { traces: 3000, treeSpans: 5000, loads: 3, liveWrites: 8 },
+  playground: { warmup: 5, firstTokenRuns: 20, longRuns: 4, longTokens: 2000 },
 };

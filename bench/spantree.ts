@@ -12,6 +12,8 @@ import { postJson } from './http.js';
 
 /** The benchmark's own all-scope key, created at start (SPANTREE_INIT_API_KEY). */
 export const KEY = 'st_benchmark_key_0123456789abcdef';
+/** The key that seals model provider secrets (SPANTREE_SECRET_KEY): any 32 characters will do here. */
+const SECRET_KEY = 'benchmark-secret-key-0123456789abcdefghij';
 
 export interface Spantree {
   url: string;
@@ -28,9 +30,11 @@ export interface Spantree {
 export interface SpantreeOptions {
   /** Count the SQL statements sent (statementsDuring): Prisma then emits an event per statement. */
   countStatements?: boolean;
+  /** Settings beyond the benchmark's own (e.g. PLAYGROUND_ALLOW_PRIVATE_NETWORKS for a loopback provider). */
+  env?: Record<string, string>;
 }
 
-export async function startSpantree(db: FreshDatabase, { countStatements = false }: SpantreeOptions = {}): Promise<Spantree> {
+export async function startSpantree(db: FreshDatabase, { countStatements = false, env = {} }: SpantreeOptions = {}): Promise<Spantree> {
   let counting: QueryObserver | undefined;
   const server = await startServer(
     loadConfig({
@@ -40,6 +44,9 @@ export async function startSpantree(db: FreshDatabase, { countStatements = false
       SPANTREE_INIT_API_KEY: KEY,
       // A benchmark is one client sending as fast as it can: the per-key limit would measure itself.
       RATE_LIMIT_PER_SECOND: '0',
+      // Given, so that a start never generates ./data/secret-key in the checkout the benchmark runs in.
+      SPANTREE_SECRET_KEY: SECRET_KEY,
+      ...env,
     }),
     countStatements ? { onQuery: (sql, params) => counting?.(sql, params) } : {},
   );

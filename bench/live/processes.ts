@@ -232,14 +232,23 @@ export function startRawServer(): Promise<ServerChild> {
   return startServerChild(['bench/live/raw-server.mjs'], { ...process.env }, /raw ws server at (\S+)/);
 }
 
-/** The subscriber process (bench/live/subscribers.ts), with a call(command, args) over IPC. */
+/** A process of the benchmark's own driven over IPC: call(command, args) answers with its result. */
 export interface SubscriberChild {
   call<T = any>(command: string, args?: unknown, timeoutMs?: number): Promise<T>;
   stop(): Promise<void>;
 }
 
+/** The subscriber process (bench/live/subscribers.ts). */
 export function startSubscribers(): SubscriberChild {
-  const child = spawnNode(['--import', 'tsx', 'bench/live/subscribers.ts'], { ...process.env }, true);
+  return startWorker('bench/live/subscribers.ts', 'subscriber process');
+}
+
+/**
+ * `script` (TypeScript, run with `node --import tsx`) as a child driven over IPC: it answers each
+ * `{ id, command, args }` with `{ id, result }` or `{ id, error }`. `name` is what errors call it.
+ */
+export function startWorker(script: string, name: string): SubscriberChild {
+  const child = spawnNode(['--import', 'tsx', script], { ...process.env }, true);
   const orphan = () => child.kill('SIGKILL');
   process.once('exit', orphan);
   child.once('exit', () => process.off('exit', orphan));
@@ -248,25 +257,25 @@ export function startSubscribers(): SubscriberChild {
   child.on('message', (message: { id: number; result?: unknown; error?: string }) => {
     const waiter = waiting.get(message.id);
     waiting.delete(message.id);
-    if (message.error) waiter?.reject(new Error(`subscriber process: ${message.error}`));
+    if (message.error) waiter?.reject(new Error(`${name}: ${message.error}`));
     else waiter?.resolve(message.result);
   });
   child.on('error', (error) => {
-    for (const waiter of waiting.values()) waiter.reject(new Error(`subscriber process: ${error.message}`));
+    for (const waiter of waiting.values()) waiter.reject(new Error(`${name}: ${error.message}`));
     waiting.clear();
   });
   child.on('exit', (code) => {
-    for (const waiter of waiting.values()) waiter.reject(new Error(`subscriber process exited (${code})`));
+    for (const waiter of waiting.values()) waiter.reject(new Error(`${name} exited (${code})`));
     waiting.clear();
   });
   return {
     call(command, args, timeoutMs = 120_000) {
       const id = next++;
-      if (!child.connected) return Promise.reject(new Error(`subscriber process is gone (${command})`));
+      if (!child.connected) return Promise.reject(new Error(`${name} is gone (${command})`));
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           waiting.delete(id);
-          reject(new Error(`subscriber process: ${command} took over ${timeoutMs / 1000} s`));
+          reject(new Error(`${name}: ${command} took over ${timeoutMs / 1000} s`));
         }, timeoutMs);
         waiting.set(id, {
           resolve: (value) => (clearTimeout(timer), resolve(value)),

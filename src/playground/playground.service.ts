@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { BadUserInput, NotFound, SpantreeError } from '../errors.js';
 import { ingestSpans, type IngestServices } from '../ingest/ingest.service.js';
 import { AddressRefused } from '../providers/network-policy.js';
-import { openAIRequestBody, streamChat, wireRequestOf, type ChatAnswer, type ChatRequest } from '../providers/provider-chat.js';
+import { openAIRequestBody, wireRequestOf, type ChatAnswer, type ChatRequest } from '../providers/provider-chat.js';
 import { providerOf } from '../providers/provider.service.js';
 import type { Principal, Scope } from '../schema/context.js';
 import type { Services } from '../services.js';
@@ -27,7 +27,12 @@ export class PlaygroundRuns {
   /** Aborted when the server stops: every run's provider request ends with it. */
   private readonly stopping = new AbortController();
 
-  constructor(readonly settings: { maxTokens: number; maxRunsPerKey: number; timeoutMs: number }) {}
+  /** The input's schema, built once: it depends only on the settings. */
+  readonly inputSchema: ReturnType<typeof inputSchema>;
+
+  constructor(readonly settings: { maxTokens: number; maxRunsPerKey: number; timeoutMs: number }) {
+    this.inputSchema = inputSchema(settings.maxTokens);
+  }
 
   /** Takes one of the key's run slots (RATE_LIMITED when it has none left); call the result to give it back. */
   slot(keyId: string): () => void {
@@ -141,15 +146,15 @@ interface PreparedRun {
 
 /** Checks a run before anything is sent: its input, its provider and its source trace, all in the caller's project. */
 export async function prepareRun({ db, playground }: PlaygroundServices, caller: RunCaller, raw: PlaygroundRunInput): Promise<PreparedRun> {
-  const input = parse(inputSchema(playground.settings.maxTokens), raw, 'input');
+  const input = parse(playground.inputSchema, raw, 'input');
   if (input.projectId && input.projectId !== caller.scope.projectId) {
     throw new NotFound(`input.projectId: project ${input.projectId} not found`, { field: 'input.projectId' });
   }
-  const provider = await providerOf(db, caller.scope, input.providerId, 'input.providerId');
-  if (input.sourceTraceId) {
-    const source = await db.read.trace.findFirst({ where: { projectId: caller.scope.projectId, id: input.sourceTraceId }, select: { id: true } });
-    if (!source) throw new NotFound(`input.sourceTraceId: trace ${input.sourceTraceId} not found`, { field: 'input.sourceTraceId' });
-  }
+  const [provider, source] = await Promise.all([
+    providerOf(db, caller.scope, input.providerId, 'input.providerId'),
+    input.sourceTraceId ? db.read.trace.findFirst({ where: { projectId: caller.scope.projectId, id: input.sourceTraceId }, select: { id: true } }) : null,
+  ]);
+  if (input.sourceTraceId && !source) throw new NotFound(`input.sourceTraceId: trace ${input.sourceTraceId} not found`, { field: 'input.sourceTraceId' });
   const parameters = input.parameters ?? {};
   const request: ChatRequest = {
     model: input.model,
@@ -190,8 +195,7 @@ export async function executeRun(services: PlaygroundServices, caller: RunCaller
   const { playground, providerAccess } = services;
   const release = playground.slot(caller.principal.keyId);
   try {
-    const connection = providerAccess.connectionOf(run.provider);
-    const secrets = [connection.apiKey, ...Object.values(connection.headers)].filter((secret): secret is string => !!secret && secret.length >= 4);
+    const client = providerAccess.clientOf(run.provider);
     const timeout = AbortSignal.timeout(playground.settings.timeoutMs);
     const signal = AbortSignal.any([timeout, playground.stopSignal, ...(caller.signal ? [caller.signal] : [])]);
     const startTime = new Date();
@@ -201,7 +205,7 @@ export async function executeRun(services: PlaygroundServices, caller: RunCaller
     let answer: ChatAnswer | null = null;
     let failure: { message: string; status: number | null } | null = null;
     try {
-      answer = await streamChat(connection, run.request, signal, (text) => {
+      answer = await client.stream(run.request, signal, (text) => {
         firstTokenMs ??= performance.now() - started;
         partial += text;
         onDelta(text);
@@ -209,7 +213,7 @@ export async function executeRun(services: PlaygroundServices, caller: RunCaller
     } catch (error) {
       const refused = causeOf(error, AddressRefused);
       if (refused) throw new BadUserInput(`The provider "${run.provider.name}" cannot be called: ${refused.message}`, { field: 'baseUrl', providerId: run.provider.id });
-      failure = failureOf(error, { timedOut: timeout.aborted, timeoutMs: playground.settings.timeoutMs, clientLeft: !!caller.signal?.aborted, stopping: playground.stopSignal.aborted }, secrets);
+      failure = failureOf(error, { timedOut: timeout.aborted, timeoutMs: playground.settings.timeoutMs, clientLeft: !!caller.signal?.aborted, stopping: playground.stopSignal.aborted }, client.secrets);
     }
     const endTime = new Date(startTime.getTime() + (performance.now() - started));
     const output = answer
@@ -345,6 +349,10 @@ export class RunEvents implements AsyncIterableIterator<PlaygroundRunEvent | Fee
   private last: PlaygroundRunEvent | FeedFailure | null = null;
   private ended = false;
   private wake: (() => void) | null = null;
+  /** The subscriber was waiting when text arrived: more of the same read may still be on its way. */
+  private waited = false;
+  /** The first text went out: it goes at once (the time to the first token is what a person waits for), the rest is gathered per turn. */
+  private delivered = false;
   private readonly leaving = new AbortController();
 
   constructor(services: PlaygroundServices, caller: RunCaller, run: PreparedRun) {
@@ -366,9 +374,16 @@ export class RunEvents implements AsyncIterableIterator<PlaygroundRunEvent | Fee
   async next(): Promise<IteratorResult<PlaygroundRunEvent | FeedFailure>> {
     for (;;) {
       if (this.ended) return { done: true, value: undefined };
+      if (this.pending && this.waited && this.delivered) {
+        // Text that arrived in the same turn of the event loop (a network read holds many tokens) goes
+        // out as one event: one execution and one frame for a read, not one per token.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        this.waited = false;
+      }
       if (this.pending) {
         const delta = this.pending;
         this.pending = '';
+        this.delivered = true;
         return { done: false, value: { delta, run: null } };
       }
       if (this.last) {
@@ -377,6 +392,7 @@ export class RunEvents implements AsyncIterableIterator<PlaygroundRunEvent | Fee
         return { done: false, value: last };
       }
       await new Promise<void>((resolve) => (this.wake = resolve));
+      this.waited = true;
     }
   }
 

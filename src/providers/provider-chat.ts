@@ -66,22 +66,37 @@ export interface ProviderConnection {
   timeoutMs: number;
 }
 
-/** The answer as it arrives: `onDelta` is called with each piece of text. */
-export function streamChat(connection: ProviderConnection, request: ChatRequest, signal: AbortSignal, onDelta: (text: string) => void): Promise<ChatAnswer> {
-  return connection.kind === 'ANTHROPIC'
-    ? streamAnthropic(anthropicClient(connection), request, signal, onDelta)
-    : streamOpenAI(openAIClient(connection), request, signal, onDelta);
-}
+/**
+ * A provider's client library, set up once for a provider as it is stored (its SDK client holds the
+ * key; see ProviderAccess for how long it is kept). One call streams an answer, another lists models.
+ */
+export class ChatClient {
+  private readonly openai: OpenAI | undefined;
+  private readonly anthropic: Anthropic | undefined;
+  /** The provider's key and header values: taken out of any message a failed call brings back. */
+  readonly secrets: string[];
 
-/** The provider's own list of models (GET /models), sorted. */
-export async function listProviderModels(connection: ProviderConnection, signal: AbortSignal): Promise<string[]> {
-  const ids: string[] = [];
-  const page = connection.kind === 'ANTHROPIC' ? anthropicClient(connection).models.list({}, { signal }) : openAIClient(connection).models.list({ signal });
-  for await (const model of page) {
-    ids.push(model.id);
-    if (ids.length >= 1000) break; // a list for a picker, not a catalogue
+  constructor(connection: ProviderConnection) {
+    if (connection.kind === 'ANTHROPIC') this.anthropic = anthropicClient(connection);
+    else this.openai = openAIClient(connection);
+    this.secrets = [connection.apiKey, ...Object.values(connection.headers)].filter((secret): secret is string => !!secret && secret.length >= 4);
   }
-  return ids.sort();
+
+  /** The answer as it arrives: `onDelta` is called with each piece of text. */
+  stream(request: ChatRequest, signal: AbortSignal, onDelta: (text: string) => void): Promise<ChatAnswer> {
+    return this.anthropic ? streamAnthropic(this.anthropic, request, signal, onDelta) : streamOpenAI(this.openai!, request, signal, onDelta);
+  }
+
+  /** The provider's own list of models (GET /models), sorted. */
+  async models(signal: AbortSignal): Promise<string[]> {
+    const ids: string[] = [];
+    const page = this.anthropic ? this.anthropic.models.list({}, { signal }) : this.openai!.models.list({ signal });
+    for await (const model of page) {
+      ids.push(model.id);
+      if (ids.length >= 1000) break; // a list for a picker, not a catalogue
+    }
+    return ids.sort();
+  }
 }
 
 /** The default base URL of each kind, as its client library has it. */

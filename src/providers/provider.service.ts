@@ -15,13 +15,19 @@ import type { Services } from '../services.js';
 import { parse, type Unchecked } from '../validation.js';
 import { MODEL_PROVIDER_KINDS, type ModelProviderKind } from '../vocabulary.js';
 import { AddressRefused, type NetworkPolicy } from './network-policy.js';
-import { listProviderModels, type ProviderConnection } from './provider-chat.js';
+import { ChatClient, type ProviderConnection } from './provider-chat.js';
 import { SecretUnreadable, type SecretBox } from './secret-box.js';
 
 /** What calling providers needs: the secret box, the network policy and the call settings. */
 export class ProviderAccess {
   /** Each provider's own model list, asked at most once a minute. */
   private readonly modelLists = new LRUCache<string, string[]>({ max: 1000, ttl: 60_000 });
+  /**
+   * Each provider's client, set up once (a client library takes a moment to build) and kept while it
+   * is used: its secrets stay decrypted in this process's memory for at most ten idle minutes, and a
+   * change to the provider makes another (the key includes its last change).
+   */
+  private readonly clients = new LRUCache<string, ChatClient>({ max: 200, ttl: 10 * 60_000, updateAgeOnGet: true });
 
   constructor(
     readonly secrets: SecretBox,
@@ -29,8 +35,16 @@ export class ProviderAccess {
     readonly timeoutMs: number,
   ) {}
 
-  /** How to call `provider` now: its secrets opened, the guarded fetch. */
-  connectionOf(provider: ModelProviderRow): ProviderConnection {
+  /** The client that calls `provider`; PROVIDER_ERROR when its secrets cannot be read. */
+  clientOf(provider: ModelProviderRow): ChatClient {
+    const key = `${provider.projectId}/${provider.id}/${provider.updatedAt.getTime()}`;
+    let client = this.clients.get(key);
+    if (!client) this.clients.set(key, (client = new ChatClient(this.connectionOf(provider))));
+    return client;
+  }
+
+  /** How to call `provider`: its secrets opened, the guarded fetch. */
+  private connectionOf(provider: ModelProviderRow): ProviderConnection {
     let apiKey: string | null = null;
     let headers: Record<string, string> = {};
     try {
@@ -57,7 +71,7 @@ export class ProviderAccess {
     if (cached) return cached;
     try {
       const timeout = AbortSignal.timeout(Math.min(this.timeoutMs, 10_000));
-      const models = await listProviderModels(this.connectionOf(provider), signal ? AbortSignal.any([signal, timeout]) : timeout);
+      const models = await this.clientOf(provider).models(signal ? AbortSignal.any([signal, timeout]) : timeout);
       this.modelLists.set(cacheKey, models);
       return models;
     } catch {
@@ -67,6 +81,7 @@ export class ProviderAccess {
   }
 
   close(): Promise<void> {
+    this.clients.clear();
     return this.network.close();
   }
 }
