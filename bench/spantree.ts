@@ -9,11 +9,10 @@ import type { QueryObserver } from '../src/db/database.js';
 import { startServer } from '../src/server.js';
 import type { FreshDatabase } from './databases.js';
 import { postJson } from './http.js';
+import { SECRET_KEY } from './secret-key.js';
 
 /** The benchmark's own all-scope key, created at start (SPANTREE_INIT_API_KEY). */
 export const KEY = 'st_benchmark_key_0123456789abcdef';
-/** The key that seals model provider secrets (SPANTREE_SECRET_KEY): any 32 characters will do here. */
-const SECRET_KEY = 'benchmark-secret-key-0123456789abcdefghij';
 
 export interface Spantree {
   url: string;

@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { SECRET_KEY } from '../secret-key.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Clock ticks per second of /proc/<pid>/stat (getconf CLK_TCK; 100 on Linux). */
@@ -182,6 +183,8 @@ export function startSpantreeChild({ databaseUrl, key, redisUrl }: SpantreeEnv):
     HOST: '127.0.0.1',
     GRAPHIQL: 'false',
     SPANTREE_INIT_API_KEY: key,
+    // Given, so that no start writes ./data/secret-key into the checkout.
+    SPANTREE_SECRET_KEY: SECRET_KEY,
     // One client sending as fast as it can: the per-key limit would measure itself.
     RATE_LIMIT_PER_SECOND: '0',
     SHUTDOWN_TIMEOUT_MS: '2000',

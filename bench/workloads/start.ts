@@ -12,6 +12,7 @@ import type { BenchDatabase } from '../databases.js';
 import { median } from '../measure.js';
 import { record } from '../report.js';
 import type { Sizes } from '../sizes.js';
+import { SECRET_KEY } from '../secret-key.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const KEY = 'st_benchmark_start_key_0123456789';
@@ -68,7 +69,8 @@ export async function start(databases: BenchDatabase, sizes: Sizes['start']) {
   if (databases.provider !== 'sqlite') return;
   const db = await databases.fresh('start');
   try {
-    const env = { DATABASE_URL: db.url, SPANTREE_INIT_API_KEY: KEY, RATE_LIMIT_PER_SECOND: '0' };
+    // A secret key given, so that no start writes ./data/secret-key into the checkout.
+    const env = { DATABASE_URL: db.url, SPANTREE_INIT_API_KEY: KEY, RATE_LIMIT_PER_SECOND: '0', SPANTREE_SECRET_KEY: SECRET_KEY };
     // The first start creates and migrates the database: not measured.
     await timeToFirstAnswer('node', ['dist/main.js'], env);
     const sides: [string, () => Promise<number>][] = [
