@@ -44,7 +44,7 @@ describe('the two migration folders', () => {
       expect(fromPostgres[table]!.indexes[name], name).toBeDefined();
       delete fromPostgres[table]!.indexes[name];
     }
-    expect(Object.keys(fromSqlite).sort()).toEqual(['ApiKey', 'Event', 'Metric', 'ModelPrice', 'Organization', 'Project', 'Session', 'Span', 'Trace']);
+    expect(Object.keys(fromSqlite).sort()).toEqual(['ApiKey', 'Event', 'Metric', 'ModelPrice', 'ModelProvider', 'Organization', 'Project', 'Session', 'Span', 'Trace']);
     expect(fromPostgres).toEqual(fromSqlite);
   });
 
