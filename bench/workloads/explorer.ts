@@ -175,7 +175,8 @@ function floorExplorer(raw: RawDatabase) {
   const stored = (iso: string) => (sqlite ? iso.replace('Z', '+00:00') : iso);
   const columns = '"id", "name", "status", "startTime", "durationMs", "cost", "totalTokens", "spanCount", "tags", "inputPreview"';
   return async (body: { projectId: string; first: number; after: FloorCursor | null; filter: Filter; total: boolean }) => {
-    const where = ['"projectId" = ?'];
+    // An application's traces, as the explorer lists them unless asked for playground runs.
+    const where = ['"projectId" = ?', `"origin" = 'APP'`];
     const params: unknown[] = [body.projectId];
     const { status, startTime, search, meta } = body.filter;
     if (status?.length) {
