@@ -15,6 +15,7 @@
  * `s:<n>` a sentinel the benchmark writes until every subscription has seen one (it is then live).
  */
 import WebSocket from 'ws';
+import { serveCommands } from '../worker.js';
 
 interface Operation {
   query: string;
@@ -371,13 +372,4 @@ const commands: Record<string, (args: any) => Promise<unknown> | unknown> = {
   },
 };
 
-process.on('message', async (message: { id: number; command: string; args: unknown }) => {
-  try {
-    const result = await commands[message.command]!(message.args);
-    process.send!({ id: message.id, result });
-  } catch (error) {
-    process.send!({ id: message.id, error: String((error as Error)?.stack ?? error) });
-  }
-});
-process.on('disconnect', () => process.exit(0));
-export {};
+serveCommands(commands);

@@ -13,6 +13,7 @@ import { createClient, type Client } from 'graphql-ws';
 import OpenAI from 'openai';
 import WebSocket from 'ws';
 import { fillerTokens } from '../../test/helpers/fake-providers.js';
+import { serveCommands } from '../worker.js';
 
 /** One streamed answer: when it started (monotonic ms), then times in ms from that start. */
 export interface Streamed {
@@ -142,12 +143,4 @@ const commands: Record<string, (args: any) => Promise<unknown>> = {
   },
 };
 
-process.on('message', async (message: { id: number; command: string; args: unknown }) => {
-  try {
-    const result = await commands[message.command]!(message.args);
-    process.send!({ id: message.id, result });
-  } catch (error) {
-    process.send!({ id: message.id, error: String((error as Error)?.stack ?? error) });
-  }
-});
-process.on('disconnect', () => process.exit(0));
+serveCommands(commands);

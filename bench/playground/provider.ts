@@ -8,6 +8,7 @@
  * cross a process boundary to reach it, and neither shares its thread.
  */
 import { startFakeOpenAI, type FakeProvider } from '../../test/helpers/fake-providers.js';
+import { serveCommands } from '../worker.js';
 
 let provider: FakeProvider | undefined;
 
@@ -40,12 +41,4 @@ const commands: Record<string, (args: any) => Promise<unknown>> = {
   },
 };
 
-process.on('message', async (message: { id: number; command: string; args: unknown }) => {
-  try {
-    const result = await commands[message.command]!(message.args);
-    process.send!({ id: message.id, result });
-  } catch (error) {
-    process.send!({ id: message.id, error: String((error as Error)?.stack ?? error) });
-  }
-});
-process.on('disconnect', () => process.exit(0));
+serveCommands(commands);
