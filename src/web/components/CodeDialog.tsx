@@ -8,13 +8,14 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, gql } from '../api.ts';
 import { WIRE_REQUEST, type Provider, type ProviderKind, type RunInput, type WireRequest } from '../playground.ts';
 import { CODE_LANGUAGES, keyVariableOf, requestCode, type CodeLanguage } from '../request-code.ts';
+import { useCopy } from './common.tsx';
 
 type Wire = { status: 'loading' } | { status: 'failed'; error: string } | { status: 'ready'; request: WireRequest };
 
 export function CodeDialog(props: { input: RunInput | undefined; problems: string[]; provider: Provider | undefined; title: string; onClose(): void }) {
   const dialog = useRef<HTMLDialogElement>(null);
   const [language, setLanguage] = useState<CodeLanguage>('curl');
-  const [copied, setCopied] = useState<string | undefined>();
+  const { copied, copy, reset } = useCopy('Could not copy: select the text instead');
   const [wire, setWire] = useState<Wire>({ status: 'loading' });
   useEffect(() => {
     dialog.current?.showModal();
@@ -34,14 +35,6 @@ export function CodeDialog(props: { input: RunInput | undefined; problems: strin
   // The kind decides which SDK writes it; the server builds Anthropic's requests for /v1/messages.
   const kind: ProviderKind = props.provider?.kind ?? (request?.url.endsWith('/v1/messages') ? 'ANTHROPIC' : 'OPENAI_COMPATIBLE');
   const code = request ? requestCode(language, request, kind) : '';
-  const copy = async () => {
-    try {
-      await navigator.clipboard.writeText(code);
-      setCopied('Copied');
-    } catch {
-      setCopied('Could not copy: select the text instead');
-    }
-  };
   return (
     <dialog ref={dialog} class="code-dialog" aria-labelledby="code-title" onClose={props.onClose} data-testid="code-dialog">
       <div class="code-head">
@@ -86,14 +79,14 @@ export function CodeDialog(props: { input: RunInput | undefined; problems: strin
                   class={language === item.language ? 'tab selected' : 'tab'}
                   onClick={() => {
                     setLanguage(item.language);
-                    setCopied(undefined);
+                    reset();
                   }}
                 >
                   {item.label}
                 </button>
               ))}
               <span class="tab-space" />
-              <button type="button" onClick={copy}>
+              <button type="button" onClick={() => copy(code)}>
                 Copy
               </button>
               {copied && (

@@ -4,7 +4,7 @@ import { ApiError, gql } from '../api.ts';
 import { prettyJson } from '../format.ts';
 import { followLink, paths } from '../router.ts';
 import { Bubble, MESSAGE_FIELDS, NotRetained, type Message } from './Chat.tsx';
-import { ErrorNotice } from './common.tsx';
+import { ErrorNotice, TraceCrumbs } from './common.tsx';
 
 interface Turn extends Message {
   model: string | null;
@@ -41,20 +41,12 @@ export function ConversationView({ traceId }: { traceId: string }) {
     return () => controller.abort();
   }, [traceId]);
 
-  const traceUrl = paths.trace(traceId);
   const conversation = trace?.conversation;
   return (
     <main class="conversation-view">
-      <div class="crumbs">
-        <a href="/" onClick={(event) => followLink(event, paths.explorer())}>
-          Traces
-        </a>
-        <span class="muted"> / </span>
-        <a href={traceUrl} onClick={(event) => followLink(event, traceUrl)}>
-          {trace?.name || traceId}
-        </a>
+      <TraceCrumbs traceId={traceId} traceName={trace?.name}>
         <span class="muted"> / conversation</span>
-      </div>
+      </TraceCrumbs>
       <h1>Conversation</h1>
       {error && <ErrorNotice error={error} />}
       {trace === null && <ErrorNotice error={`This project has no trace ${traceId}.`} />}

@@ -3,7 +3,8 @@
  * the header, with this page's own origin and key) and one curl line that writes a first span
  * through GraphQL, to paste into a terminal and watch it appear here.
  */
-import { useMemo, useState } from 'preact/hooks';
+import { useMemo } from 'preact/hooks';
+import { useCopy } from './common.tsx';
 
 /** `text` as one argument of a POSIX shell command line, quoted. */
 function shellQuoted(text: string): string {
@@ -36,15 +37,7 @@ export function FirstSpan({ apiKey }: { apiKey: string }) {
   const origin = location.origin;
   // Fixed when the page shows it: the line stays the same while it is being copied.
   const curl = useMemo(() => firstSpanCurl(origin, apiKey, new Date()), [origin, apiKey]);
-  const [copied, setCopied] = useState<string | undefined>();
-  const copy = async () => {
-    try {
-      await navigator.clipboard.writeText(curl);
-      setCopied('Copied');
-    } catch {
-      setCopied('Select the line and copy it');
-    }
-  };
+  const { copied, copy } = useCopy('Select the line and copy it');
   return (
     <div class="first-span" data-testid="first-span">
       <h2>No traces yet: send a first span</h2>
@@ -73,7 +66,7 @@ export function FirstSpan({ apiKey }: { apiKey: string }) {
         {curl}
       </pre>
       <div class="row-actions">
-        <button type="button" onClick={copy}>
+        <button type="button" onClick={() => copy(curl)}>
           Copy the curl line
         </button>
         {copied && (

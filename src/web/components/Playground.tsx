@@ -34,7 +34,7 @@ import {
 } from '../playground.ts';
 import { NotRetained } from './Chat.tsx';
 import { CodeDialog } from './CodeDialog.tsx';
-import { ErrorNotice } from './common.tsx';
+import { ErrorNotice, TraceCrumbs } from './common.tsx';
 import { MessageList } from './MessageEditor.tsx';
 import { ProviderPanel } from './ProviderPanel.tsx';
 import { RunColumns, RunHistory } from './RunOutput.tsx';
@@ -305,7 +305,6 @@ export function Playground({ traceId, spanId, scopes }: { traceId: string; spanI
 
   const codeInput = useMemo(() => (active ? runInputOf(messages, active.settings, runSource) : undefined), [codeOpen, messages, active]);
 
-  const traceUrl = paths.trace(traceId);
   const conversation = source?.conversation;
   const ready = source !== undefined && providers !== undefined && active !== undefined;
   const canRun = ready && !anyRunning;
@@ -327,14 +326,7 @@ export function Playground({ traceId, spanId, scopes }: { traceId: string; spanI
       }}
     >
       <div class="playground-head">
-        <div class="crumbs">
-          <a href="/" onClick={(event) => followLink(event, paths.explorer())}>
-            Traces
-          </a>
-          <span class="muted"> / </span>
-          <a href={traceUrl} onClick={(event) => followLink(event, traceUrl)}>
-            {source?.traceName || traceId}
-          </a>
+        <TraceCrumbs traceId={traceId} traceName={source?.traceName}>
           {spanId && (
             <>
               <span class="muted"> / </span>
@@ -344,7 +336,7 @@ export function Playground({ traceId, spanId, scopes }: { traceId: string; spanI
             </>
           )}
           <span class="muted"> / playground</span>
-        </div>
+        </TraceCrumbs>
         <div class="trace-title">
           <h1>Playground</h1>
           <span class="muted">

@@ -1,6 +1,8 @@
-/** Small pieces every view uses: the status dot, the type badge, notices, the ticking clock. */
+/** Small pieces every view uses: the status dot, the type badge, notices, the ticking clock, breadcrumbs to a trace, copying. */
+import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { typeLabel } from '../format.ts';
+import { followLink, paths } from '../router.ts';
 
 /** A status dot: green OK, red ERROR, pulsing blue RUNNING, amber when a run looks stuck. */
 export function StatusDot({ status, stale }: { status: string; stale?: boolean }) {
@@ -31,4 +33,38 @@ export function ErrorNotice({ error }: { error: string }) {
       {error}
     </p>
   );
+}
+
+/** Breadcrumbs that start "Traces / <the trace>"; the view adds where it is below that. */
+export function TraceCrumbs(props: { traceId: string; traceName?: string | null; children?: ComponentChildren }) {
+  const traceUrl = paths.trace(props.traceId);
+  return (
+    <div class="crumbs">
+      <a href="/" onClick={(event) => followLink(event, paths.explorer())}>
+        Traces
+      </a>
+      <span class="muted"> / </span>
+      <a href={traceUrl} onClick={(event) => followLink(event, traceUrl)}>
+        {props.traceName || props.traceId}
+      </a>
+      {props.children}
+    </div>
+  );
+}
+
+/**
+ * Copying text to the clipboard: `copy(text)`, and a line to show beside the button, "Copied" or
+ * `failed` (the clipboard can be refused: a page not focused, an insecure origin).
+ */
+export function useCopy(failed: string): { copied: string | undefined; copy: (text: string) => Promise<void>; reset: () => void } {
+  const [copied, setCopied] = useState<string | undefined>();
+  const copy = async (text: string) => {
+    try {
+      await navigator.clipboard.writeText(text);
+      setCopied('Copied');
+    } catch {
+      setCopied(failed);
+    }
+  };
+  return { copied, copy, reset: () => setCopied(undefined) };
 }
