@@ -14,6 +14,7 @@ import { sqlitePathOf } from '../src/db/database-url.js';
 import { createTestDatabase, databaseKind, type TestDatabase } from './helpers/databases.js';
 import { startFakeOpenAI, type FakeProvider } from './helpers/fake-providers.js';
 import { bearer, startTestServer, startTestServerOn, TEST_API_KEY, type TestServer } from './helpers/server.js';
+import { eventually } from './helpers/wait.js';
 
 const PROVIDER_KEY = 'sk-live-AT-REST-check-5f0e2d9c8b7a6';
 const HEADER_SECRET = 'gateway-token-77a1b2c3d4e5';
@@ -223,6 +224,9 @@ describe('with private networks allowed', () => {
 
   it('allows 4 runs at once per key: the fifth is RATE_LIMITED, and a run is allowed again once one ends', async () => {
     const key = await keyOf(['PLAYGROUND', 'READ']);
+    // The requests of this test only: the fake has served the tests before it.
+    const from = openai.requests.length;
+    const mine = (outcome: string) => openai.requests.slice(from).filter((request) => request.outcome === outcome).length;
     openai.hang({ afterTokens: 1 }, { times: 4 });
     const controllers = Array.from({ length: 4 }, () => new AbortController());
     const running = controllers.map((controller) =>
@@ -233,26 +237,28 @@ describe('with private networks allowed', () => {
         body: JSON.stringify({ query: RUN, variables: { input: { providerId, model: 'gpt-4o', messages: hello } } }),
       }).catch(() => undefined),
     );
-    for (let seen = 0; seen < 4; seen++) await openai.waitForRequest(20_000);
+    await eventually(async () => mine('open') === 4, 'the four runs to reach the provider and hang there', 60_000);
     const fifth = await server.request(RUN, { input: { providerId, model: 'gpt-4o', messages: hello } }, bearer(key));
     expect(fifth.errors![0]!.extensions).toMatchObject({ code: 'RATE_LIMITED', limit: 4 });
     // Another key is not held up by this one.
     expect((await server.request(RUN, { input: { providerId, model: 'gpt-4o', messages: hello } }, bearer(TEST_API_KEY))).errors).toBeUndefined();
     // An HTTP client that leaves aborts its provider request at once.
     controllers[0]!.abort();
-    const aborted = await openai.waitForAbortedRequest(20_000);
-    expect(aborted.outcome).toBe('client-closed');
+    await eventually(async () => mine('client-closed') === 1, 'the provider to see the client that left close its request', 60_000);
+    // Its slot comes back once the stopped run is recorded.
     let again: any;
-    for (let attempt = 0; attempt < 400; attempt++) {
-      again = await server.request(RUN, { input: { providerId, model: 'gpt-4o', messages: hello } }, bearer(key));
-      if (!again.errors) break;
-      expect(again.errors[0].extensions.code).toBe('RATE_LIMITED');
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    expect(again.errors).toBeUndefined();
+    await eventually(
+      async () => {
+        again = await server.request(RUN, { input: { providerId, model: 'gpt-4o', messages: hello } }, bearer(key));
+        if (again.errors) expect(again.errors[0].extensions.code).toBe('RATE_LIMITED');
+        return !again.errors;
+      },
+      'a fifth run to be allowed once one of the four ended',
+      60_000,
+    );
     for (const controller of controllers) controller.abort();
     await Promise.all(running);
-    for (let closed = 0; closed < 3; closed++) await openai.waitForAbortedRequest(20_000);
+    await eventually(async () => mine('client-closed') === 4, 'every run of this test to be closed at the provider', 60_000);
   });
 });
 
