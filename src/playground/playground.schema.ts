@@ -126,7 +126,7 @@ builder.queryFields((t) => ({
   playgroundRequest: t.field({
     type: PlaygroundRequest,
     description: 'The request runPlayground would send for this input, exactly (for "View code"); checks the input as a run does, sends nothing.',
-    args: { input: t.arg({ type: PlaygroundRunInput, required: true }) },
+    args: { input: t.arg({ type: PlaygroundRunInput, required: true, description: 'The conversation to send, where, and with which settings.' }) },
     resolve: async (_root, args, ctx) => wireRequest(await prepareRun(ctx.services, callerOf(ctx), args.input as RunInputValue)),
   }),
   playgroundRuns: t.field({
@@ -156,7 +156,7 @@ builder.mutationFields((t) => ({
     description:
       "Runs a conversation on one of the project's model providers (PLAYGROUND scope) and answers when it is done. The run is recorded " +
       'as a trace of origin PLAYGROUND. A provider error is PROVIDER_ERROR, with its status and the trace that recorded it.',
-    args: { input: t.arg({ type: PlaygroundRunInput, required: true }) },
+    args: { input: t.arg({ type: PlaygroundRunInput, required: true, description: 'The conversation to send, where, and with which settings.' }) },
     resolve: async (_root, args, ctx) => executeRun(ctx.services, callerOf(ctx), await prepareRun(ctx.services, callerOf(ctx), args.input as RunInputValue)),
   }),
 }));
@@ -168,7 +168,7 @@ builder.subscriptionFields((t) => ({
     description:
       'Runs a conversation as runPlayground does (PLAYGROUND scope), streaming: `{ delta }` events as text arrives, then one `{ run }`, then ' +
       "the end. Leaving the subscription aborts the provider's request at once.",
-    args: { input: t.arg({ type: PlaygroundRunInput, required: true }) },
+    args: { input: t.arg({ type: PlaygroundRunInput, required: true, description: 'The conversation to send, where, and with which settings.' }) },
     subscribe: async (_root, args, ctx) => new RunEvents(ctx.services, callerOf(ctx), await prepareRun(ctx.services, callerOf(ctx), args.input as RunInputValue)),
     resolve: (event) => unlessFailed(event as RunEventValue | FeedFailure),
   }),

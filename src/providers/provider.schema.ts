@@ -79,14 +79,14 @@ builder.mutationFields((t) => ({
     ...admin,
     type: ModelProvider,
     description: 'Adds a model provider for the playground (ADMIN).',
-    args: { input: t.arg({ type: CreateModelProviderInput, required: true }) },
+    args: { input: t.arg({ type: CreateModelProviderInput, required: true, description: 'The provider to add.' }) },
     resolve: (_root, args, ctx) => createModelProvider(ctx.services, ctx.principal, args.input),
   }),
   updateModelProvider: t.field({
     ...admin,
     type: ModelProvider,
     description: 'Changes a model provider (ADMIN).',
-    args: { id: t.arg.id({ required: true, description: 'The provider.' }), input: t.arg({ type: UpdateModelProviderInput, required: true }) },
+    args: { id: t.arg.id({ required: true, description: 'The provider.' }), input: t.arg({ type: UpdateModelProviderInput, required: true, description: 'What to change.' }) },
     resolve: (_root, args, ctx) => updateModelProvider(ctx.services, ctx.principal, args.id, args.input),
   }),
   deleteModelProvider: t.field({
