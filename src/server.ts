@@ -18,6 +18,8 @@ import { openPubSub, type PubSub } from './pubsub.js';
 import { ApiKeys } from './auth/api-key.service.js';
 import type { Context, Principal } from './schema/context.js';
 import type { Services } from './services.js';
+import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
+import { SpanSnapshots } from './spans/span-snapshot.js';
 import { ensureAccess, type CreatedAccess } from './auth/first-start.js';
 import { keyOfDatabase } from './auth/admin-key-file.js';
 import { openRateLimiter, type RateLimiter } from './auth/rate-limit.js';
@@ -208,6 +210,7 @@ function openServices(config: Config, db: Database, pubsub: PubSub, secrets: Sec
     retention: new RetentionRules(db, pubsub),
     prices: new PriceBook(db, pubsub),
     spanFeeds: new TraceSpanFeeds(db, pubsub),
+    spanSnapshots: new SpanSnapshots(db),
     traceFeeds: new TraceUpdateFeeds(db, pubsub),
     providerAccess: new ProviderAccess(secrets, new NetworkPolicy(config.PLAYGROUND_ALLOW_PRIVATE_NETWORKS), config.PLAYGROUND_TIMEOUT_MS),
     playground: new PlaygroundRuns({
@@ -296,6 +299,9 @@ function assemble(
       useCSRFPrevention({ requestHeaders: ['authorization', 'x-graphql-yoga-csrf'] }) as Plugin,
       ...useQueryLimits(config),
       useStorableInput(),
+      // @defer and @stream: `spans @stream(initialCount: 200)` sends the first rows at once, the rest as
+      // they are read, over multipart HTTP, SSE and graphql-ws.
+      useDeferStream(),
       useSharedExecution(),
       useCancelWhenClientLeaves(),
       inFlight.plugin(),

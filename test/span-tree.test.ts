@@ -9,6 +9,7 @@ import { useTestServer } from './helpers/server.js';
 import { connect, untilLive } from './helpers/clients.js';
 import { at, CREATE_SPAN, CREATE_SPANS, UPDATE_SPAN, uid } from './helpers/operations.js';
 import { spanTreeOf } from '../src/spans/span-tree.js';
+import { ROWS_PER_TURN, WHOLE_READ_SPANS } from '../src/spans/span-pages.js';
 
 const server = useTestServer();
 
@@ -244,7 +245,7 @@ describe('reading the whole tree', () => {
     await store(randomTree(large, 2000));
   }, 120_000);
 
-  it('costs the same few statements for 20 spans as for 2,000', async () => {
+  it('costs a few statements for 20 spans, and a few per piece for 2,000', async () => {
     const counts: number[] = [];
     for (const traceId of [small, large]) {
       let data: any;
@@ -254,20 +255,26 @@ describe('reading the whole tree', () => {
       expectConsistentTree(data.trace.spans, data.trace);
       counts.push(statements.length);
     }
-    expect(counts[0]).toBe(counts[1]);
     // The trace, its spans, the tree's skeleton, the ancestors' rows.
-    expect(counts[1]).toBeLessThanOrEqual(4);
+    expect(counts[0]).toBeLessThanOrEqual(4);
+    // From WHOLE_READ_SPANS on, a trace is read from a snapshot in pieces (test/span-connection.test.ts):
+    // the trace, the skeleton, then per piece of ROWS_PER_TURN its rows and their ancestors' rows.
+    expect(2000).toBeGreaterThanOrEqual(WHOLE_READ_SPANS);
+    expect(counts[1]).toBeLessThanOrEqual(2 + 2 * Math.ceil(2000 / ROWS_PER_TURN));
   });
 
   it('on a 2,000-span trace, the tree facts of every span are read from one skeleton that leaves out content and error text', async () => {
     const { statements } = await server().gqlWithStatements(`query($id: ID!) { trace(id: $id) { spans(order: TREE) { id depth subtree { errorCount } } } }`, {
       id: large,
     });
-    expect(statements).toHaveLength(3);
+    // The trace, the skeleton (unless the server still holds the trace's snapshot from an earlier
+    // read), and the rows a piece at a time.
+    expect(statements.length).toBeGreaterThanOrEqual(1 + Math.ceil(2000 / ROWS_PER_TURN));
+    expect(statements.length).toBeLessThanOrEqual(2 + Math.ceil(2000 / ROWS_PER_TURN));
     // Prisma quotes names with backticks on SQLite, double quotes on PostgreSQL.
     const unselected = /[`"](input|output|instructions|observations|scorerContext|meta|error)[`"]/;
     const skeleton = 'CASE WHEN "error" IS NULL';
-    expect(statements.filter((statement) => statement.includes(skeleton))).toHaveLength(1);
+    expect(statements.filter((statement) => statement.includes(skeleton)).length).toBeLessThanOrEqual(1);
     expect(statements.filter((statement) => unselected.test(statement.replace(skeleton, '')))).toEqual([]);
   });
 

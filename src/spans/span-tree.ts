@@ -221,8 +221,20 @@ export function spanTrees(ctx: Context, info: GraphQLResolveInfo): SpanTrees {
   return executionLoader(ctx, info, 'spanTrees', () => treesOf(ctx.services.db, ctx.scope.projectId));
 }
 
+/** The snapshot tree each row read from a snapshot (span-pages.ts) sits in. */
+const snapshotTrees = new WeakMap<object, SpanTree>();
+
 /**
- * `pick` of where a span sits in its trace: at once when the trace's tree is already read (a whole
+ * Marks rows read from a snapshot with its tree: their depth, counts and ancestors are then those of
+ * the snapshot they were paged from, at no further read, however large the trace.
+ */
+export function placedIn<Row extends object>(rows: Row[], tree: SpanTree): Row[] {
+  for (const row of rows) snapshotTrees.set(row, tree);
+  return rows;
+}
+
+/**
+ * `pick` of where a span sits in its trace: in the snapshot it was paged from, else at once when the trace's tree is already read (a whole
  * tree's fields then cost no promise each), else once it is. A span the execution's tree was read
  * without (written after that read, within the same response) has the tree read again, once.
  */
@@ -232,6 +244,9 @@ export function placeOfSpan<Value>(
   span: { id: string; traceId: string },
   pick: (place: SpanPlace, tree: SpanTree) => Value,
 ): Value | Promise<Value> {
+  const snapshot = snapshotTrees.get(span);
+  const inSnapshot = snapshot?.place(span.id);
+  if (snapshot && inSnapshot) return pick(inSnapshot, snapshot);
   const trees = spanTrees(ctx, info);
   const known = trees.known.get(span.traceId);
   const place = known?.place(span.id);

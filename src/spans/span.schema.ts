@@ -262,14 +262,22 @@ export const SpanFilterInput = builder.inputType('SpanFilter', {
   }),
 });
 
-const SpanConnection = builder.connectionObject({
+export const SpanConnection = builder.connectionObject({
   type: Span,
   name: 'SpanConnection',
   description: 'A page of spans.',
   fields: (t) => ({
     totalCount: t.int({
-      description: 'How many spans match, over all pages.',
+      description: 'How many spans match, over all pages (for Trace.spanConnection: in its snapshot).',
       resolve: resolveTotalCount,
+    }),
+    asOf: t.int({
+      nullable: true,
+      description:
+        "Trace.spanConnection: the trace's change number the pages are a snapshot of. Every page of one walk holds the spans " +
+        'that existed then; pass it to traceSpans(after:) to get every change since, with nothing missed and nothing twice. ' +
+        'Null for the project-wide spans list.',
+      resolve: (connection) => (connection as { asOf?: number }).asOf ?? null,
     }),
   }),
 }, { description: 'A span in a page, with its cursor.' });

@@ -4,9 +4,11 @@ import type { GraphQLResolveInfo } from 'graphql';
 import { builder } from '../schema/builder.js';
 import type { Context } from '../schema/context.js';
 import { DateTimeRange, FloatRange } from '../schema/ranges.js';
-import { connectionOf, PAGE, pageCost, resolveTotalCount } from '../schema/connections.js';
+import { connectionFrom, connectionOf, PAGE, pageCost, resolveTotalCount } from '../schema/connections.js';
 import { EventKind, eventsQuery } from '../events/event.schema.js';
-import { Span, SpanFilterInput, SpanType } from '../spans/span.schema.js';
+import { Span, SpanConnection, SpanFilterInput, SpanType } from '../spans/span.schema.js';
+import { ROWS_PER_TURN, rowsOfSlice, spanPageSlice, spansInTurns, WHOLE_READ_SPANS, type SpanRowsReader } from '../spans/span-pages.js';
+import { BadUserInput } from '../errors.js';
 import { matchingSpanIds } from '../spans/span-search.js';
 import type { SpanFilter } from '../spans/span-filter.js';
 import { inPageOrder, MAX_OFFSET, offsetOf, pageSize } from '../db/keyset.js';
@@ -171,7 +173,11 @@ export const Trace = builder.prismaObject('Trace', {
     spans: t.field({
       type: [Span],
       description:
-        'All spans of the trace, flat, in start order or depth-first (order: TREE); optionally only those matching a filter.',
+        'All spans of the trace, flat, in start order or depth-first (order: TREE); optionally only those matching a filter. ' +
+        `A trace of ${WHOLE_READ_SPANS.toLocaleString('en-US')} spans or more is read from a snapshot (as spanConnection's), ` +
+        `${ROWS_PER_TURN} rows at a time, other requests served in between; \`spans @stream(initialCount: 200)\` sends the first rows at once ` +
+        'and the rest as they are read. For a view, page with spanConnection.',
+      select: { spanCount: true, spanSeq: true },
       args: {
         filter: t.arg({ type: SpanFilterInput, required: false, description: 'Only spans matching this.' }),
         order: t.arg({ type: SpanOrder, required: false, defaultValue: 'START', description: 'The order of the list.' }),
@@ -179,10 +185,54 @@ export const Trace = builder.prismaObject('Trace', {
       // Read after the trace, as rows: joined into the trace's read, thousands of spans would be
       // built into one JSON value on PostgreSQL.
       resolve: async (trace, args, ctx, info) => {
+        const order = args.order === 'TREE' ? 'TREE' : 'START';
+        if (trace.spanCount >= WHOLE_READ_SPANS) {
+          // An async iterable: the executor completes each chunk as it comes. (Pothos types a resolver's
+          // list as one kind of value; the executor takes either.)
+          return spansInTurns(ctx.services, ctx.scope, trace, order, args.filter ?? null, plannedSpans(ctx, info, []), readSpansById(ctx), ctx.signal) as unknown as SpanRow[];
+        }
         const spans = traceSpans(ctx, info, args.filter ?? null).load(trace.id);
         if (args.order !== 'TREE') return spans;
         const [rows, tree] = await Promise.all([spans, spanTrees(ctx, info).load(trace.id)]);
         return inTreeOrder(rows, tree);
+      },
+    }),
+    spanConnection: t.field({
+      type: SpanConnection,
+      description:
+        'The spans of the trace a page at a time, depth-first (TREE: a parent always before its children) or by start. ' +
+        'The pages of one walk are a snapshot: each span that existed at the first page comes exactly once, while writers add spans; ' +
+        'those written later come from traceSpans(after: asOf). A page costs the same in a trace of any size.',
+      select: { spanSeq: true },
+      complexity: (args) => ({ field: 1, multiplier: pageCost(args.first) }),
+      args: {
+        first: t.arg.int({ required: false, defaultValue: PAGE.max, description: `Page size: ${PAGE.max} when left out, at most ${PAGE.max}.` }),
+        after: t.arg.string({ required: false, description: 'The endCursor of the previous page (or any edge cursor of the same walk).' }),
+        skip: t.arg.int({
+          required: false,
+          defaultValue: 0,
+          description:
+            'Spans to pass over after the cursor (or from the first): a view that jumps (a dragged scrollbar) reads the page at any position ' +
+            "of the walk's snapshot in one request: after the first edge's cursor, skip: position - 1.",
+        }),
+        order: t.arg({ type: SpanOrder, required: false, defaultValue: 'TREE', description: 'The order of the pages.' }),
+        filter: t.arg({ type: SpanFilterInput, required: false, description: 'Only spans matching this.' }),
+      },
+      resolve: async (trace, args, ctx, info) => {
+        const slice = await spanPageSlice(ctx.services, ctx.scope, trace, {
+          first: pageSize(args.first, PAGE.max, PAGE.max),
+          after: args.after,
+          skip: skipOf(args.skip),
+          order: args.order === 'START' ? 'START' : 'TREE',
+          filter: args.filter ?? null,
+        });
+        const rows = await rowsOfSlice(ctx.scope, trace.id, slice, plannedSpans(ctx, info, ['edges', 'node']), readSpansById(ctx));
+        const cursorOf = new Map(slice.ids.map((id, index) => [id, slice.cursors[index]!]));
+        const connection = connectionFrom(
+          { rows, cursors: [], hasNextPage: slice.hasNextPage, totalCount: () => Promise.resolve(slice.totalCount) },
+          rows.map((node) => ({ cursor: cursorOf.get(node.id)!, node })),
+        );
+        return { ...connection, asOf: slice.snapshot.asOf };
       },
     }),
     events: t.relation('events', {
@@ -192,6 +242,24 @@ export const Trace = builder.prismaObject('Trace', {
     }),
   }),
 });
+
+/** The most spans `skip` passes over. */
+const MAX_SKIP = 100_000_000;
+
+function skipOf(skip: number | null | undefined): number {
+  if (skip == null) return 0;
+  if (!Number.isSafeInteger(skip) || skip < 0 || skip > MAX_SKIP) throw new BadUserInput(`skip: must be a whole number from 0 to ${MAX_SKIP}`, { field: 'skip' });
+  return skip;
+}
+
+/** The selection plugin-prisma planned for the spans at `path` under this field, as a read by id takes it. */
+function plannedSpans(ctx: Context, info: GraphQLResolveInfo, path: string[]): PlannedQuery {
+  return ctx.services.db.planned(queryFromInfo({ context: ctx, info, path, select: { id: true, traceId: true } })) as PlannedQuery;
+}
+
+function readSpansById(ctx: Context): SpanRowsReader {
+  return (query, where) => ctx.services.db.read.span.findMany({ ...query, where }) as Promise<SpanRow[]>;
+}
 
 /**
  * The spans of every trace in a response, all of them in one statement, or those matching a filter

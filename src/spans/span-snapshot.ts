@@ -1,0 +1,169 @@
+/**
+ * Snapshots of a trace's spans, for reads of any size: `Trace.spanConnection`'s pages and the whole
+ * `Trace.spans` of a large trace.
+ *
+ * A snapshot is the set of spans that existed when the trace's change number (`spanSeq`) was `asOf`:
+ * exactly the spans whose `createdSeq` is at most `asOf` (numbers are assigned under the trace's row
+ * lock, in commit order, so a committed `spanSeq` of n means every span created at n or before is
+ * committed). It holds their tree (depth, counts, subtree rollups) and two orders of their ids: the
+ * depth-first TREE order and the START order. A page is then a slice of an order and one read of its
+ * rows by id, whatever the size of the trace; a cursor names the snapshot and a position in it, so
+ * every page of a walk comes from the same set, and the spans written since are left to the live feed
+ * (`traceSpans(after: asOf)`), which sends every change numbered above `asOf`.
+ *
+ * Snapshots are kept per server (an LRU bounded by the spans it holds, dropped after SNAPSHOT_IDLE_MS
+ * unused). One that is gone (evicted, a restart, another instance) is worked out again from the
+ * database: the same spans, with their current start times.
+ */
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { LRUCache } from 'lru-cache';
+import type { Database } from '../db/database.js';
+import { empty, sql, type Sql } from '../db/dialect.js';
+import { afterPredicate, keyColumns, orderByClause, rowKeyValues, type SortKey } from '../db/keyset.js';
+import { spanTreeOf, type SkeletonSpan, type SpanTree } from './span-tree.js';
+
+declare module '../services.js' {
+  interface Services {
+    /** Span snapshots of large traces, for paged and streamed reads. */
+    readonly spanSnapshots: SpanSnapshots;
+  }
+}
+
+/** The two orders a trace's spans are read in (the SpanOrder enum). */
+export type SpanOrderName = 'START' | 'TREE';
+
+/** Rows per statement when a snapshot is read: each is short, and the event loop turns between them. */
+const SKELETON_CHUNK = 5_000;
+/** Spans all kept snapshots hold together, at most (about 300 bytes each). */
+const SNAPSHOT_SPANS = 1_000_000;
+/** A snapshot unused this long is dropped. */
+const SNAPSHOT_IDLE_MS = 10 * 60_000;
+/** Filtered orders kept per snapshot (each is a list of ids). */
+const FILTERS_PER_SNAPSHOT = 8;
+
+/** The spans of a trace as of one change number. */
+export class SpanSnapshot {
+  private readonly filtered = new Map<string, readonly string[]>();
+
+  constructor(
+    readonly asOf: number,
+    /** The snapshot's tree: where each of its spans sits, and the depth-first order. */
+    readonly tree: SpanTree,
+    /** Its span ids by start time, then id. */
+    readonly startOrder: readonly string[],
+  ) {}
+
+  get size(): number {
+    return this.startOrder.length;
+  }
+
+  /** Its span ids in `order`. */
+  ids(order: SpanOrderName): readonly string[] {
+    return order === 'TREE' ? this.tree.order : this.startOrder;
+  }
+
+  /**
+   * Its span ids in `order` that `matching` holds: worked out once per snapshot, order and filter
+   * (`filterKey`), so that later pages of a filtered walk cost what unfiltered ones do, and keep the
+   * set the first page saw.
+   */
+  async filteredIds(order: SpanOrderName, filterKey: string, matching: () => Promise<ReadonlySet<string>>): Promise<readonly string[]> {
+    const key = `${order}:${filterKey}`;
+    const known = this.filtered.get(key);
+    if (known) return known;
+    const wanted = await matching();
+    const ids = this.ids(order).filter((id) => wanted.has(id));
+    if (this.filtered.size >= FILTERS_PER_SNAPSHOT) this.filtered.delete(this.filtered.keys().next().value!);
+    this.filtered.set(key, ids);
+    return ids;
+  }
+}
+
+/** The snapshots of one server: built once per trace and change number, however many readers ask. */
+export class SpanSnapshots {
+  private readonly kept = new LRUCache<string, SpanSnapshot>({
+    maxSize: SNAPSHOT_SPANS,
+    sizeCalculation: (snapshot) => snapshot.size + 1,
+    ttl: SNAPSHOT_IDLE_MS,
+    updateAgeOnGet: true,
+  });
+  private readonly building = new Map<string, Promise<SpanSnapshot>>();
+
+  constructor(private readonly db: Database) {}
+
+  /** The snapshot of a trace as of `asOf` (its `spanSeq` when the walk began). */
+  of(projectId: string, traceId: string, asOf: number): Promise<SpanSnapshot> {
+    const key = `${projectId}\u0000${traceId}\u0000${asOf}`;
+    const known = this.kept.get(key);
+    if (known) return Promise.resolve(known);
+    let build = this.building.get(key);
+    if (!build) {
+      build = readSnapshot(this.db, projectId, traceId, asOf).then(
+        (snapshot) => {
+          this.building.delete(key);
+          this.kept.set(key, snapshot);
+          return snapshot;
+        },
+        (error: unknown) => {
+          this.building.delete(key);
+          throw error;
+        },
+      );
+      this.building.set(key, build);
+    }
+    return build;
+  }
+}
+
+interface SkeletonRow {
+  id: string;
+  parentId: string | null;
+  startTime: Date | string | number;
+  totalTokens: number | bigint | null;
+  cost: number | null;
+  failed: number | bigint | boolean;
+  createdSeq: number | bigint;
+}
+
+/** The Span table's (seq, id) order: served by the (projectId, traceId, seq) index. */
+const BY_SEQ: SortKey[] = [
+  { expr: sql`"seq"`, direction: 'ASC', kind: 'number' },
+  { expr: sql`"id"`, direction: 'ASC', kind: 'string' },
+];
+
+/**
+ * Reads a snapshot in statements of SKELETON_CHUNK rows, letting the event loop turn between them,
+ * so that a 100,000-span trace never holds up other requests for the whole read. The rows are walked
+ * by their last change number: a span changed during the walk moves to a higher number, ahead of the
+ * walk, so it is read (again, and then as it is now) and never missed.
+ */
+async function readSnapshot(db: Database, projectId: string, traceId: string, asOf: number): Promise<SpanSnapshot> {
+  const spans = new Map<string, SkeletonSpan & { start: number }>();
+  let after: Sql | undefined;
+  for (;;) {
+    const rows = await db.read.$queryRaw<(SkeletonRow & Record<string, unknown>)[]>(
+      sql`SELECT "id", "parentId", "startTime", "totalTokens", "cost", "createdSeq",
+                 CASE WHEN "error" IS NULL THEN 0 ELSE 1 END AS "failed", ${keyColumns(BY_SEQ)}
+          FROM "Span" WHERE "projectId" = ${projectId} AND "traceId" = ${traceId}${after ? sql` AND ${after}` : empty}
+          ORDER BY ${orderByClause(BY_SEQ)} LIMIT ${SKELETON_CHUNK}`,
+    );
+    for (const row of rows) {
+      if (Number(row.createdSeq) > asOf) continue;
+      spans.set(row.id, {
+        id: row.id,
+        parentId: row.parentId,
+        start: new Date(row.startTime).getTime(),
+        totalTokens: Number(row.totalTokens ?? 0),
+        cost: row.cost ?? 0,
+        failed: Number(row.failed) === 1,
+      });
+    }
+    if (rows.length < SKELETON_CHUNK) break;
+    after = afterPredicate(BY_SEQ, rowKeyValues(BY_SEQ, rows.at(-1)!));
+    await nextTurn();
+  }
+  const inStartOrder = [...spans.values()].sort((a, b) => a.start - b.start || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  await nextTurn();
+  const tree = spanTreeOf(inStartOrder);
+  return new SpanSnapshot(asOf, tree, inStartOrder.map((span) => span.id));
+}
