@@ -135,13 +135,16 @@ export async function spanPageSlice(services: Services, scope: Scope, trace: Tra
 }
 
 /** Reads spans by id with a planned selection, in no particular order. */
-export type SpanRowsReader = (query: PlannedQuery, where: { projectId: string; traceId: string; id: { in: string[] } }) => Promise<SpanRow[]>;
+export type SpanRowsReader = (query: PlannedQuery, where: { projectId: string; id: { in: string[] } }) => Promise<SpanRow[]>;
 
 /** The rows of a slice, in its order, placed in the snapshot's tree; a span deleted since is left out. */
 export async function rowsOfSlice(scope: Scope, traceId: string, slice: { ids: readonly string[]; snapshot: SpanSnapshot }, query: PlannedQuery, read: SpanRowsReader) {
   if (slice.ids.length === 0) return [];
   const ids = [...slice.ids];
-  const rows = await read(query, { projectId: scope.projectId, traceId, id: { in: ids } });
+  // By primary key alone: with the trace's id in the condition too, SQLite's planner prefers the
+  // (projectId, traceId, startTime) index and walks the whole trace for every piece. Span ids are
+  // unique in a project and a span never changes trace (the write path refuses it); checked anyway.
+  const rows = (await read(query, { projectId: scope.projectId, id: { in: ids } })).filter((row) => row.traceId === traceId);
   return placedIn(inPageOrder(ids, rows), slice.snapshot.tree);
 }
 
