@@ -23,7 +23,7 @@ import type { SpanOrderName, SpanSnapshot } from './span-snapshot.js';
 import { placedIn } from './span-tree.js';
 
 /** Rows read per statement (and completed per event-loop turn) when a large trace is read whole. */
-export const ROWS_PER_TURN = 500;
+export const ROWS_PER_TURN = 1_000;
 /** From this many spans on, `Trace.spans` reads a trace from a snapshot, a chunk per turn. */
 export const WHOLE_READ_SPANS = 2_000;
 
