@@ -19,6 +19,7 @@ import { ApiKeys } from './auth/api-key.service.js';
 import type { Context, Principal } from './schema/context.js';
 import type { Services } from './services.js';
 import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
+import { useStreamedJson } from './http/streamed-json.js';
 import { SpanSnapshots } from './spans/span-snapshot.js';
 import { ensureAccess, type CreatedAccess } from './auth/first-start.js';
 import { keyOfDatabase } from './auth/admin-key-file.js';
@@ -302,6 +303,7 @@ function assemble(
       // @defer and @stream: `spans @stream(initialCount: 200)` sends the first rows at once, the rest as
       // they are read, over multipart HTTP, SSE and graphql-ws.
       useDeferStream(),
+      useStreamedJson(),
       useSharedExecution(),
       useCancelWhenClientLeaves(),
       inFlight.plugin(),

@@ -214,6 +214,20 @@ describe('a page costs the same in a small and a large trace', () => {
     expect(rowReads.length).toBeGreaterThanOrEqual(6_000 / ROWS_PER_TURN);
   });
 
+  it('a large answer is written in pieces as it is serialized (chunked, no Content-Length), the very text JSON.stringify makes', async () => {
+    const query = `query($id: ID!) { trace(id: $id) { spans(order: TREE) { id name depth meta } } }`;
+    const post = (id: string) =>
+      fetch(server().url, { method: 'POST', headers: { ...bearer(), 'content-type': 'application/json' }, body: JSON.stringify({ query, variables: { id } }) });
+    const big = await post(large);
+    expect(big.headers.get('content-length')).toBeNull();
+    expect(big.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    const text = await big.text();
+    expect(text).toBe(JSON.stringify(JSON.parse(text)));
+    expect(JSON.parse(text).data.trace.spans).toHaveLength(6_000);
+    const few = await post(small);
+    expect(few.headers.get('content-length')).not.toBeNull();
+  });
+
   it('a one-field query sent while three clients read a large trace whole is answered before any of those reads completes', async () => {
     const query = `query($id: ID!) { trace(id: $id) { spans(order: TREE) { id name type startTime durationMs parentId depth } } }`;
     const finished: string[] = [];

@@ -20,7 +20,7 @@ import { LRUCache } from 'lru-cache';
 import type { Database } from '../db/database.js';
 import { empty, sql, type Sql } from '../db/dialect.js';
 import { afterPredicate, keyColumns, orderByClause, rowKeyValues, type SortKey } from '../db/keyset.js';
-import { spanTreeOf, type SkeletonSpan, type SpanTree } from './span-tree.js';
+import { spanTreeInTurns, type SkeletonSpan, type SpanTree } from './span-tree.js';
 
 declare module '../services.js' {
   interface Services {
@@ -163,9 +163,7 @@ async function readSnapshot(db: Database, projectId: string, traceId: string, as
     await nextTurn();
   }
   const inStartOrder = [...spans.values()].sort((a, b) => a.start - b.start || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  // The sort and the tree are the two longest steps without a turn between (tens of ms each at
-  // 100,000 spans).
   await nextTurn();
-  const tree = spanTreeOf(inStartOrder);
+  const tree = await spanTreeInTurns(inStartOrder);
   return new SpanSnapshot(asOf, tree, inStartOrder.map((span) => span.id));
 }
