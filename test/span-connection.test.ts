@@ -183,6 +183,28 @@ describe('Trace.spanConnection', () => {
   }, 60_000);
 });
 
+describe('a new walk sees the trace as it is now', () => {
+  it('after spans are added, updated and deleted (each walk built from the one before, checked against a whole read)', async () => {
+    const traceId = uid('paged-changing');
+    const spans = tree(traceId, 900, 5);
+    await store(spans);
+    const read = async () => (await server().gql(`query($id: ID!) { trace(id: $id) { spanCount spans(order: TREE) { id depth } } }`, { id: traceId })).trace;
+    const steps: (() => Promise<unknown>)[] = [
+      () => server().gql(CREATE_SPANS, { input: [0, 1, 2].map((n) => ({ id: `${traceId}-x${n}`, traceId, parentId: spans[n * 100]!.id, name: 'x', startTime: at(0), endTime: at(1) })) }),
+      // Moved among its siblings by a new start time.
+      () => server().gql(`mutation($id: ID!) { updateSpan(id: $id, input: { startTime: "${at(-1)}" }) { id } }`, { id: spans[250]!.id }),
+      () => server().gql(`mutation($id: ID!) { deleteSpan(id: $id) }`, { id: spans[300]!.id }),
+    ];
+    for (const step of steps) {
+      await step();
+      const now = await read();
+      const { pages, nodes } = await walk(traceId, { first: 200 });
+      expect(pages[0]!.totalCount).toBe(now.spanCount);
+      expect(nodes.map((node) => [node.id, node.depth])).toEqual(now.spans.map((span: { id: string; depth: number }) => [span.id, span.depth]));
+    }
+  });
+});
+
 describe('a page costs the same in a small and a large trace', () => {
   const small = uid('cost-small');
   const large = uid('cost-large');

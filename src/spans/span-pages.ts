@@ -31,6 +31,8 @@ export const WHOLE_READ_SPANS = 2_000;
 export interface TraceAt {
   id: string;
   spanSeq: number;
+  /** Its span count at spanSeq, when read with it. */
+  spanCount?: number;
 }
 
 /** What a page of a trace's spans is asked for with. */
@@ -110,7 +112,9 @@ function idsOf(db: Database, scope: Scope, traceId: string, snapshot: SpanSnapsh
 export async function spanPageSlice(services: Services, scope: Scope, trace: TraceAt, request: SpanPageRequest): Promise<SpanPageSlice> {
   const filterKey = filterKeyOf(request.filter);
   const cursor = request.after ? decodeCursor(request.after, request.order, filterKey) : undefined;
-  const snapshot = await services.spanSnapshots.of(scope.projectId, trace.id, cursor?.asOf ?? trace.spanSeq);
+  const snapshot = cursor
+    ? await services.spanSnapshots.of(scope.projectId, trace.id, cursor.asOf)
+    : await services.spanSnapshots.of(scope.projectId, trace.id, trace.spanSeq, trace.spanCount);
   const ids = await idsOf(services.db, scope, trace.id, snapshot, request.order, request.filter, filterKey);
   let start = request.skip;
   if (cursor) {
@@ -164,7 +168,7 @@ export async function* spansInTurns(
   signal: AbortSignal | undefined,
 ): AsyncGenerator<SpanRow> {
   const filterKey = filterKeyOf(filter);
-  const snapshot = await services.spanSnapshots.of(scope.projectId, trace.id, trace.spanSeq);
+  const snapshot = await services.spanSnapshots.of(scope.projectId, trace.id, trace.spanSeq, trace.spanCount);
   const ids = await idsOf(services.db, scope, trace.id, snapshot, order, filter, filterKey);
   for (let at = 0; at < ids.length; at += ROWS_PER_TURN) {
     if (signal?.aborted) return;

@@ -41,6 +41,9 @@ const SNAPSHOT_IDLE_MS = 10 * 60_000;
 /** Filtered orders kept per snapshot (each is a list of ids). */
 const FILTERS_PER_SNAPSHOT = 8;
 
+/** What a snapshot keeps of a span: its place in the tree, its rollups, and its start. */
+type SnapshotSpan = SkeletonSpan & { start: number };
+
 /** The spans of a trace as of one change number. */
 export class SpanSnapshot {
   private readonly filtered = new Map<string, readonly string[]>();
@@ -51,6 +54,8 @@ export class SpanSnapshot {
     readonly tree: SpanTree,
     /** Its span ids by start time, then id. */
     readonly startOrder: readonly string[],
+    /** Its spans by id: what the next snapshot of the trace starts from. */
+    readonly spans: ReadonlyMap<string, SnapshotSpan>,
   ) {}
 
   get size(): number {
@@ -79,29 +84,49 @@ export class SpanSnapshot {
   }
 }
 
-/** The snapshots of one server: built once per trace and change number, however many readers ask. */
+/**
+ * The snapshots of one server: built once per trace and change number, however many readers ask. A
+ * trace's newest snapshot is where its next one starts: only the spans changed since are read (a
+ * running 100,000-span trace's next snapshot reads its latest spans, not all of them).
+ */
 export class SpanSnapshots {
-  private readonly kept = new LRUCache<string, SpanSnapshot>({
-    maxSize: SNAPSHOT_SPANS,
-    sizeCalculation: (snapshot) => snapshot.size + 1,
-    ttl: SNAPSHOT_IDLE_MS,
-    updateAgeOnGet: true,
-  });
+  private readonly kept: LRUCache<string, SpanSnapshot>;
+  /** Per trace, its newest kept snapshot. */
+  private readonly newest = new Map<string, SpanSnapshot>();
   private readonly building = new Map<string, Promise<SpanSnapshot>>();
 
-  constructor(private readonly db: Database) {}
+  constructor(private readonly db: Database) {
+    this.kept = new LRUCache<string, SpanSnapshot>({
+      maxSize: SNAPSHOT_SPANS,
+      sizeCalculation: (snapshot) => snapshot.size + 1,
+      ttl: SNAPSHOT_IDLE_MS,
+      updateAgeOnGet: true,
+      dispose: (snapshot, key) => {
+        const trace = traceKeyOf(key);
+        if (this.newest.get(trace) === snapshot) this.newest.delete(trace);
+      },
+    });
+  }
 
-  /** The snapshot of a trace as of `asOf` (its `spanSeq` when the walk began). */
-  of(projectId: string, traceId: string, asOf: number): Promise<SpanSnapshot> {
-    const key = `${projectId}\u0000${traceId}\u0000${asOf}`;
+  /**
+   * The snapshot of a trace as of `asOf` (its `spanSeq` when the walk began). `spanCount`, the trace's
+   * span count at `asOf` when known, checks a snapshot built from an earlier one: a span deleted since
+   * that one leaves no row to say so, and a count that disagrees has the snapshot read whole instead.
+   */
+  of(projectId: string, traceId: string, asOf: number, spanCount?: number): Promise<SpanSnapshot> {
+    const trace = `${projectId}\u0000${traceId}`;
+    const key = `${trace}\u0000${asOf}`;
     const known = this.kept.get(key);
     if (known) return Promise.resolve(known);
     let build = this.building.get(key);
     if (!build) {
-      build = readSnapshot(this.db, projectId, traceId, asOf).then(
+      const earlier = this.newest.get(trace);
+      const base = earlier && earlier.asOf < asOf ? earlier : undefined;
+      build = readSnapshot(this.db, projectId, traceId, asOf, base, spanCount).then(
         (snapshot) => {
           this.building.delete(key);
           this.kept.set(key, snapshot);
+          if (this.kept.has(key) && (this.newest.get(trace)?.asOf ?? -1) < asOf) this.newest.set(trace, snapshot);
           return snapshot;
         },
         (error: unknown) => {
@@ -113,6 +138,10 @@ export class SpanSnapshots {
     }
     return build;
   }
+}
+
+function traceKeyOf(snapshotKey: string): string {
+  return snapshotKey.slice(0, snapshotKey.lastIndexOf('\u0000'));
 }
 
 interface SkeletonRow {
@@ -135,16 +164,18 @@ const BY_SEQ: SortKey[] = [
  * Reads a snapshot in statements of SKELETON_CHUNK rows, letting the event loop turn between them,
  * so that a 100,000-span trace never holds up other requests for the whole read. The rows are walked
  * by their last change number: a span changed during the walk moves to a higher number, ahead of the
- * walk, so it is read (again, and then as it is now) and never missed.
+ * walk, so it is read (again, and then as it is now) and never missed. From an earlier snapshot
+ * (`base`), only the spans changed since it are read.
  */
-async function readSnapshot(db: Database, projectId: string, traceId: string, asOf: number): Promise<SpanSnapshot> {
-  const spans = new Map<string, SkeletonSpan & { start: number }>();
+async function readSnapshot(db: Database, projectId: string, traceId: string, asOf: number, base?: SpanSnapshot, spanCount?: number): Promise<SpanSnapshot> {
+  const spans = new Map<string, SnapshotSpan>(base?.spans);
+  const since = base ? sql` AND "seq" > ${base.asOf}` : empty;
   let after: Sql | undefined;
   for (;;) {
     const rows = await db.read.$queryRaw<(SkeletonRow & Record<string, unknown>)[]>(
       sql`SELECT "id", "parentId", "startTime", "totalTokens", "cost", "createdSeq",
                  CASE WHEN "error" IS NULL THEN 0 ELSE 1 END AS "failed", ${keyColumns(BY_SEQ)}
-          FROM "Span" WHERE "projectId" = ${projectId} AND "traceId" = ${traceId}${after ? sql` AND ${after}` : empty}
+          FROM "Span" WHERE "projectId" = ${projectId} AND "traceId" = ${traceId}${since}${after ? sql` AND ${after}` : empty}
           ORDER BY ${orderByClause(BY_SEQ)} LIMIT ${SKELETON_CHUNK}`,
     );
     for (const row of rows) {
@@ -162,8 +193,9 @@ async function readSnapshot(db: Database, projectId: string, traceId: string, as
     after = afterPredicate(BY_SEQ, rowKeyValues(BY_SEQ, rows.at(-1)!));
     await nextTurn();
   }
+  if (base && spanCount !== undefined && spans.size !== spanCount) return readSnapshot(db, projectId, traceId, asOf);
   const inStartOrder = [...spans.values()].sort((a, b) => a.start - b.start || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   await nextTurn();
   const tree = await spanTreeInTurns(inStartOrder);
-  return new SpanSnapshot(asOf, tree, inStartOrder.map((span) => span.id));
+  return new SpanSnapshot(asOf, tree, inStartOrder.map((span) => span.id), spans);
 }

@@ -203,7 +203,7 @@ export const Trace = builder.prismaObject('Trace', {
         'The spans of the trace a page at a time, depth-first (TREE: a parent always before its children) or by start. ' +
         'The pages of one walk are a snapshot: each span that existed at the first page comes exactly once, while writers add spans; ' +
         'those written later come from traceSpans(after: asOf). A page costs the same in a trace of any size.',
-      select: { spanSeq: true },
+      select: { spanSeq: true, spanCount: true },
       complexity: (args) => ({ field: 1, multiplier: pageCost(args.first) }),
       args: {
         first: t.arg.int({ required: false, defaultValue: PAGE.max, description: `Page size: ${PAGE.max} when left out, at most ${PAGE.max}.` }),
