@@ -1,32 +1,85 @@
 /**
  * The span tree as a timeline, windowed: rows have a fixed height, and only those on screen (and a
- * few either side) are in the document, so a trace of many thousand spans scrolls as smoothly as one
- * of ten.
+ * few either side) are in the document, so a trace of 100,000 spans scrolls as smoothly as one of ten.
+ * The rows come from a TreeSource (trace-rows.ts), which may not have read a row yet: it is drawn as a
+ * placeholder until its page arrives, and the component says which rows are on screen (`onView`) so
+ * that their pages are read.
+ *
+ * The view stays put while rows change above it (new spans, a new snapshot): the first row on screen
+ * keeps its place. It moves by itself only to reveal a row (`reveal`: the newest span while following,
+ * a span linked to), and tells a scroll the user made (wheel, touch, keys, the scrollbar) from one it
+ * made (`onUserScroll`), so that following stops when the user looks elsewhere.
  */
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { elapsedMs, formatDuration } from '../format.ts';
 import { TypeBadge } from './common.tsx';
 import type { TreeRow } from './spans.ts';
+import type { TreeSource } from './trace-rows.ts';
 
 /** Pixels per row; the stylesheet's .span-row height must match. */
 export const ROW_HEIGHT = 30;
 const OVERSCAN = 8;
 const INDENT = 16;
+/** A scroll this soon after the user's wheel, touch or key is the user's. */
+const USER_SCROLL_MS = 600;
+
+/** A row to bring on screen: a span, or the last row; a new token asks again. */
+export interface Reveal {
+  spanId?: string;
+  token: number;
+}
 
 export interface SpanTreeProps {
-  rows: TreeRow[];
+  rows: TreeSource;
+  /** Bumped when the rows changed. */
+  version: number;
   selectedId?: string;
   /** The timeline's full width in milliseconds. */
   timelineMs: number;
   now: number;
-  collapsed: Set<string>;
+  collapsed: ReadonlySet<string>;
+  /** Spans just written: highlighted for a moment. */
+  fresh: ReadonlySet<string>;
+  reveal?: Reveal;
   onSelect(id: string): void;
   onToggle(id: string): void;
+  /** The rows on screen: from `first` up to (not with) `last`. */
+  onView(first: number, last: number): void;
+  /** The user scrolled (not the page). */
+  onUserScroll(): void;
 }
 
-export function SpanTree({ rows, selectedId, timelineMs, now, collapsed, onSelect, onToggle }: SpanTreeProps) {
+export function SpanTree({ rows, version, selectedId, timelineMs, now, collapsed, fresh, reveal, onSelect, onToggle, onView, onUserScroll }: SpanTreeProps) {
   const scroller = useRef<HTMLDivElement>(null);
   const [view, setView] = useState({ top: 0, height: 600 });
+  /** The scrollTop the page itself set last, until its scroll event comes. */
+  const ownTop = useRef(-1);
+  const input = useRef({ at: -Infinity, held: false });
+  /** The first row read on screen, and its index: kept in place when rows change above it. */
+  const anchor = useRef<{ id: string; index: number } | undefined>(undefined);
+  const revealed = useRef<{ token?: number; selected?: string }>({});
+
+  const findAnchor = (top: number, height: number) => {
+    const first = Math.floor(top / ROW_HEIGHT);
+    const last = Math.min(rows.count, Math.ceil((top + height) / ROW_HEIGHT));
+    for (let index = first; index < last; index++) {
+      const row = rows.rowAt(index);
+      if (row) return { id: row.span.id, index };
+    }
+    return undefined;
+  };
+
+  const scrollTo = (element: HTMLDivElement, top: number) => {
+    element.scrollTop = Math.max(0, top);
+    ownTop.current = element.scrollTop;
+    setView({ top: element.scrollTop, height: element.clientHeight });
+  };
+
+  /** Scrolls so the row at `index` is on screen, two thirds down (the rows above it give context). */
+  const bringIntoView = (element: HTMLDivElement, index: number) => {
+    const top = index * ROW_HEIGHT;
+    if (top < element.scrollTop || top + ROW_HEIGHT > element.scrollTop + element.clientHeight) scrollTo(element, top - (element.clientHeight * 2) / 3);
+  };
 
   useLayoutEffect(() => {
     const element = scroller.current;
@@ -35,42 +88,108 @@ export function SpanTree({ rows, selectedId, timelineMs, now, collapsed, onSelec
     measure();
     const observer = new ResizeObserver(measure);
     observer.observe(element);
-    return () => observer.disconnect();
+    // The scrollbar is dragged while the pointer is held.
+    const release = () => (input.current.held = false);
+    window.addEventListener('pointerup', release);
+    window.addEventListener('pointercancel', release);
+    return () => {
+      observer.disconnect();
+      window.removeEventListener('pointerup', release);
+      window.removeEventListener('pointercancel', release);
+    };
   }, []);
 
-  // A deep link (or keyboard selection) to a span below the fold scrolls it into view, once per span.
-  const revealed = useRef<string | undefined>(undefined);
-  const selectedIndex = selectedId ? rows.findIndex((row) => row.span.id === selectedId) : -1;
-  useEffect(() => {
+  // After the rows changed: the row asked for comes on screen, else the first row on screen stays.
+  useLayoutEffect(() => {
     const element = scroller.current;
-    if (!element || selectedIndex < 0 || revealed.current === selectedId) return;
-    revealed.current = selectedId;
-    const top = selectedIndex * ROW_HEIGHT;
-    if (top < element.scrollTop || top + ROW_HEIGHT > element.scrollTop + element.clientHeight) {
-      element.scrollTop = Math.max(0, top - element.clientHeight / 3);
+    if (!element) return;
+    let moved = false;
+    if (reveal && revealed.current.token !== reveal.token) {
+      const index = reveal.spanId === undefined ? rows.count - 1 : rows.indexOf(reveal.spanId);
+      // Not among the rows yet (its place is being read): tried again when they change.
+      if (index >= 0) {
+        revealed.current.token = reveal.token;
+        bringIntoView(element, index);
+        moved = true;
+      }
     }
-  }, [selectedId, selectedIndex]);
+    if (!moved && selectedId && revealed.current.selected !== selectedId) {
+      // A deep link (or keyboard selection) to a span below the fold scrolls it into view, once per span.
+      const index = rows.indexOf(selectedId);
+      if (index >= 0) {
+        revealed.current.selected = selectedId;
+        bringIntoView(element, index);
+        moved = true;
+      }
+    }
+    if (!moved && anchor.current) {
+      const index = rows.indexOf(anchor.current.id);
+      if (index >= 0 && index !== anchor.current.index) scrollTo(element, element.scrollTop + (index - anchor.current.index) * ROW_HEIGHT);
+    }
+    anchor.current = findAnchor(element.scrollTop, element.clientHeight);
+  }, [rows, version, reveal?.token, selectedId]);
 
-  const first = Math.max(0, Math.floor(view.top / ROW_HEIGHT) - OVERSCAN);
-  const last = Math.min(rows.length, Math.ceil((view.top + view.height) / ROW_HEIGHT) + OVERSCAN);
-  const visible = rows.slice(first, last);
+  const firstOnScreen = Math.floor(view.top / ROW_HEIGHT);
+  const lastOnScreen = Math.min(rows.count, Math.ceil((view.top + view.height) / ROW_HEIGHT));
+  useEffect(() => onView(firstOnScreen, lastOnScreen), [firstOnScreen, lastOnScreen, rows, version]);
+
+  const first = Math.max(0, firstOnScreen - OVERSCAN);
+  const last = Math.min(rows.count, lastOnScreen + OVERSCAN);
+  const selectedIndex = selectedId ? rows.indexOf(selectedId) : -1;
 
   const onKeyDown = (event: KeyboardEvent) => {
+    input.current.at = performance.now();
     if (event.key !== 'ArrowDown' && event.key !== 'ArrowUp' && event.key !== 'ArrowLeft' && event.key !== 'ArrowRight') return;
     event.preventDefault();
     const index = selectedIndex < 0 ? 0 : selectedIndex;
-    const row = rows[index];
+    const row = rows.rowAt(index);
     if (event.key === 'ArrowDown') {
-      const next = rows[Math.min(rows.length - 1, selectedIndex + 1)];
+      const next = rows.rowAt(Math.min(rows.count - 1, selectedIndex + 1));
       if (next) onSelect(next.span.id);
     } else if (event.key === 'ArrowUp') {
-      const previous = rows[Math.max(0, index - 1)];
+      const previous = rows.rowAt(Math.max(0, index - 1));
       if (previous) onSelect(previous.span.id);
     } else if (row && row.childCount > 0 && (event.key === 'ArrowLeft') !== collapsed.has(row.span.id)) {
       onToggle(row.span.id);
     }
-    revealed.current = undefined;
+    revealed.current.selected = undefined;
   };
+
+  const onScroll = () => {
+    const element = scroller.current!;
+    const ours = Math.abs(element.scrollTop - ownTop.current) < 2;
+    ownTop.current = -1;
+    if (!ours && (input.current.held || performance.now() - input.current.at < USER_SCROLL_MS)) onUserScroll();
+    setView({ top: element.scrollTop, height: element.clientHeight });
+    anchor.current = findAnchor(element.scrollTop, element.clientHeight);
+  };
+  const userInput = () => (input.current.at = performance.now());
+
+  const drawn: preact.JSX.Element[] = [];
+  for (let index = first; index < last; index++) {
+    const row = rows.rowAt(index);
+    const top = index * ROW_HEIGHT;
+    drawn.push(
+      row ? (
+        <SpanRowView
+          key={row.span.id}
+          row={row}
+          top={top}
+          selected={row.span.id === selectedId}
+          collapsed={collapsed.has(row.span.id)}
+          fresh={fresh.has(row.span.id)}
+          timelineMs={timelineMs}
+          now={now}
+          onSelect={onSelect}
+          onToggle={onToggle}
+        />
+      ) : (
+        <div key={`at-${index}`} class="span-row placeholder" style={{ top: `${top}px` }} aria-hidden="true">
+          <span class="placeholder-label" />
+        </div>
+      ),
+    );
+  }
 
   return (
     <div class="span-tree" role="tree" aria-label="Spans" tabIndex={0} onKeyDown={onKeyDown}>
@@ -83,21 +202,19 @@ export function SpanTree({ rows, selectedId, timelineMs, now, collapsed, onSelec
           <span>{formatDuration(timelineMs)}</span>
         </span>
       </div>
-      <div class="span-scroll" ref={scroller} onScroll={(event) => setView({ top: event.currentTarget.scrollTop, height: event.currentTarget.clientHeight })}>
-        <div class="span-space" style={{ height: `${rows.length * ROW_HEIGHT}px` }}>
-          {visible.map((row, offset) => (
-            <SpanRowView
-              key={row.span.id}
-              row={row}
-              top={(first + offset) * ROW_HEIGHT}
-              selected={row.span.id === selectedId}
-              collapsed={collapsed.has(row.span.id)}
-              timelineMs={timelineMs}
-              now={now}
-              onSelect={onSelect}
-              onToggle={onToggle}
-            />
-          ))}
+      <div
+        class="span-scroll"
+        ref={scroller}
+        onScroll={onScroll}
+        onWheel={userInput}
+        onTouchStart={userInput}
+        onPointerDown={() => {
+          userInput();
+          input.current.held = true;
+        }}
+      >
+        <div class="span-space" style={{ height: `${rows.count * ROW_HEIGHT}px` }}>
+          {drawn}
         </div>
       </div>
     </div>
@@ -109,6 +226,7 @@ function SpanRowView(props: {
   top: number;
   selected: boolean;
   collapsed: boolean;
+  fresh: boolean;
   timelineMs: number;
   now: number;
   onSelect(id: string): void;
@@ -121,7 +239,7 @@ function SpanRowView(props: {
   const width = Math.max(0.3, Math.min(100 - left, (duration / props.timelineMs) * 100));
   return (
     <div
-      class={`span-row${props.selected ? ' selected' : ''}${span.error ? ' failed' : ''}${running ? ' running' : ''}`}
+      class={`span-row${props.selected ? ' selected' : ''}${span.error ? ' failed' : ''}${running ? ' running' : ''}${props.fresh ? ' arrived' : ''}`}
       role="treeitem"
       aria-selected={props.selected}
       aria-level={depth + 1}
