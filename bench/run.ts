@@ -2,7 +2,7 @@
  * `npm run bench` (full) or `npm run bench -- --quick` (CI): each workload's value beside a baseline
  * measured in the same run, with the ratio and the target, on SQLite and, when
  * SPANTREE_TEST_POSTGRES_URL is set, on PostgreSQL. Prints a markdown table per database and writes
- * bench/results/latest.json. `--only=start,ingest,tree` runs some workloads (`--only=live`: the live views, `--only=browser`: the web UI in Chromium, `--only=playground`: streamed playground runs) (while working on them).
+ * bench/results/latest.json. `--only=start,ingest,tree` runs some workloads (`--only=live`: the live views, `--only=browser`: the web UI in Chromium, `--only=playground`: streamed playground runs, `--only=large-trace`: a 100,000-span trace) (while working on them).
  * BENCHMARKS.md describes the method.
  */
 import { postgresDatabases, sqliteDatabases, type BenchDatabase } from './databases.js';
@@ -16,6 +16,7 @@ import { restIngest } from './workloads/rest-ingest.js';
 import { growth, type BigDatabaseCase } from './workloads/growth.js';
 import { treeRead } from './workloads/tree-read.js';
 import { explorer } from './workloads/explorer.js';
+import { largeTrace } from './workloads/large-trace.js';
 import { live } from './workloads/live.js';
 import { browser } from './workloads/browser.js';
 import { playground } from './workloads/playground.js';
@@ -38,6 +39,8 @@ const WORKLOADS: [string, (databases: BenchDatabase, sizes: Sizes) => Promise<vo
   ['tree', (databases, s) => treeRead(databases, s.treeRead)],
   // Also makes the growth workload's last case on its 100,000 spans (see growth.ts).
   ['explorer', (databases, s) => explorer(databases, s.explorer, bigDatabaseCase)],
+  // A 100,000-span trace paged and read whole against a 1,000-span one; Spantree in a child process.
+  ['large-trace', (databases, s) => largeTrace(databases, s.largeTrace)],
   // Subscription fan-out against a raw ws server; Spantree in a child process (see live.ts).
   ['live', (databases, s) => live(databases, s.live)],
   // The web UI in Debian's Chromium against static raw-SQL pages (see browser.ts).

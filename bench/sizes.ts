@@ -18,12 +18,31 @@ export interface Sizes {
   treeRead: { spans: number; requests(concurrency: number): number; rounds: number };
   /** `traces` of one span each: also the big database of the growth workload. */
   explorer: { traces: number; requests: number; rounds: number };
+  /** The large-trace workload (bench/workloads/large-trace.ts). */
+  largeTrace: LargeTraceSizes;
   /** The live views (bench/workloads/live.ts): subscribers, measurement windows, rounds. */
   live: LiveSizes;
   /** The web UI in Chromium (bench/workloads/browser.ts). */
   browser: BrowserSizes;
   /** Playground runs streamed through Spantree against the direct client (bench/workloads/playground.ts). */
   playground: PlaygroundSizes;
+}
+
+export interface LargeTraceSizes {
+  /** Spans of the big trace (the issue: 100,000). */
+  spans: number;
+  /** Spans of the small trace it is compared with (the issue: 1,000). */
+  smallSpans: number;
+  /** Alternating rounds (big, small, big, ...) of warm page reads; the samples are pooled. */
+  rounds: number;
+  /** Page reads per side and round with the snapshot kept (warm), first page and middle page each. */
+  warmPages: number;
+  /** Page reads per side right after a write (cold), first page and middle page each. */
+  coldPages: number;
+  /** Whole reads of the big trace per client, three clients at once. */
+  wholeReads: number;
+  /** Seconds of probing the idle server (the one-field query's floor). */
+  idleProbeS: number;
 }
 
 export interface PlaygroundSizes {
@@ -84,6 +103,7 @@ export const FULL: Sizes = {
   growth: { samples: 60 },
   treeRead: { spans: 5000, requests: (concurrency) => (concurrency === 1 ? 8 : 16), rounds: 3 },
   explorer: { traces: 100_000, requests: 20, rounds: 3 },
+  largeTrace: { spans: 100_000, smallSpans: 1000, rounds: 3, warmPages: 10, coldPages: 5, wholeReads: 1, idleProbeS: 3 },
   live: {
     rounds: 2,
     subscribers: 1000,
@@ -111,6 +131,7 @@ export const QUICK: Sizes = {
   growth: { samples: 15 },
   treeRead: { spans: 5000, requests: (concurrency) => (concurrency === 1 ? 2 : 8), rounds: 1 },
   explorer: { traces: 10_000, requests: 5, rounds: 1 },
+  largeTrace: { spans: 20_000, smallSpans: 1000, rounds: 1, warmPages: 10, coldPages: 3, wholeReads: 2, idleProbeS: 1.5 },
   live: {
     rounds: 1,
     subscribers: 200,
