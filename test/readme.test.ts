@@ -27,11 +27,11 @@ describe('README and docs examples', () => {
   it('has the main flows, in the order they run', () => {
     const operations = examples.map((example) => /^(?:query|mutation|subscription) (\w+)/m.exec(example)?.[1]);
     expect(operations).toEqual([
-      'FirstSpan', 'KeepContent', 'CreateRoot', 'CreateChild', 'CloseChild', 'Batch', 'CloseRoot', 'ReadTree', 'ReadWholeTree', 'FindFailedTools',
+      'FirstSpan', 'KeepContent', 'CreateRoot', 'CreateChild', 'CloseChild', 'Batch', 'CloseRoot', 'ReadTree', 'ReadWholeTree', 'ReadPages', 'FindFailedTools',
       'Judge', 'SpanDetail', 'DeleteStep', 'TailTrace', 'PricedCall', 'SetPrice', 'Prices', 'ChatTurns', 'Sessions', 'Conversation', 'CreateIngestKey', 'Keys',
       'NewProject', 'Retention',
     ]);
-    for (const name of ['FirstSpan', 'KeepContent', 'CreateRoot', 'CreateChild', 'CloseChild', 'Batch', 'CloseRoot', 'ReadTree', 'FindFailedTools', 'Judge', 'SpanDetail', 'DeleteStep', 'CreateIngestKey', 'Keys', 'NewProject', 'Retention', 'PricedCall', 'SetPrice', 'Prices', 'ChatTurns', 'Sessions', 'Conversation']) {
+    for (const name of ['FirstSpan', 'KeepContent', 'CreateRoot', 'CreateChild', 'CloseChild', 'Batch', 'CloseRoot', 'ReadTree', 'ReadPages', 'FindFailedTools', 'Judge', 'SpanDetail', 'DeleteStep', 'CreateIngestKey', 'Keys', 'NewProject', 'Retention', 'PricedCall', 'SetPrice', 'Prices', 'ChatTurns', 'Sessions', 'Conversation']) {
       expect(named(name)).toBeTruthy();
     }
   });
@@ -61,6 +61,13 @@ describe('README and docs examples', () => {
       ['web_fetch', 2],
     ]);
     expect(results.ReadWholeTree.trace.spans[0].subtree).toMatchObject({ spanCount: 4, totalTokens: 876, cost: 0.00093 });
+    // The first page of the same tree: its first two spans, in the same order, with the rest to come.
+    const firstPage = results.ReadPages.trace.spanConnection;
+    expect(firstPage.edges.map((edge: any) => [edge.node.name, edge.node.depth])).toEqual(
+      results.ReadWholeTree.trace.spans.slice(0, 2).map((span: { name: string; depth: number }) => [span.name, span.depth]),
+    );
+    expect(firstPage).toMatchObject({ totalCount: 4, pageInfo: { hasNextPage: true } });
+    expect(firstPage.edges[0].node.descendantCount).toBe(3);
     expect(results.FindFailedTools.traces.edges.map((edge: any) => edge.node.id)).toEqual(['trace-demo-1']);
     expect(results.Judge.submitFeedback).toMatchObject({ kind: 'FEEDBACK', data: { thumbs: 'UP', comment: 'clear answer' } });
     expect(results.SpanDetail.span.events).toHaveLength(1);
