@@ -267,7 +267,9 @@ export class TraceLoader {
         if (!connection || rows.addPage(0, this.fresh(connection.edges.map((edge) => edge.node)))) next = rows;
         else if (attempt >= 3) throw new Error('The trace kept changing while its first page was read; reload the page');
       }
-      await this.prepare(previous, next);
+      // The first snapshot draws at once; a later one once the rows the view will show are read.
+      if (first) void this.readTail(next);
+      else await this.prepare(previous, next);
       if (signal.aborted) return;
       for (const change of this.buffer) this.apply(next, change, [], new Set());
       next.build();
