@@ -65,6 +65,10 @@ export interface BrowserSizes {
   loads: number;
   /** Measured live span writes per side, alternating sides, after one unmeasured write each. */
   liveWrites: number;
+  /** Spans of the large running trace the trace view pages through (the issue: 100,000). */
+  largeTraceSpans: number;
+  /** Spans of the running trace it is compared with (the issue: 1,000). */
+  smallTraceSpans: number;
 }
 
 export interface LiveSizes {
@@ -119,7 +123,7 @@ export const FULL: Sizes = {
     replaySpans: 1000,
     drainS: 20,
   },
-  browser: { traces: 100_000, treeSpans: 5000, loads: 10, liveWrites: 30 },
+  browser: { traces: 100_000, treeSpans: 5000, loads: 10, liveWrites: 30, largeTraceSpans: 100_000, smallTraceSpans: 1000 },
   playground: { warmup: 10, firstTokenRuns: 50, longRuns: 20, longTokens: 2000 },
 };
 
@@ -147,6 +151,6 @@ export const QUICK: Sizes = {
     replaySpans: 1000,
     drainS: 10,
   },
-  browser: { traces: 3000, treeSpans: 5000, loads: 3, liveWrites: 8 },
+  browser: { traces: 3000, treeSpans: 5000, loads: 3, liveWrites: 8, largeTraceSpans: 20_000, smallTraceSpans: 1000 },
   playground: { warmup: 5, firstTokenRuns: 20, longRuns: 4, longTokens: 2000 },
 };

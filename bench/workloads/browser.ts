@@ -7,6 +7,13 @@
  *    and how many span rows the page keeps in the DOM (windowing).
  * 3. Write-to-screen latency of a live span: a trace open at `/traces/:id`, `createSpan` over HTTP,
  *    until the span's row is in the page.
+ * 4. A large running trace (100,000 spans; quick: 20,000) against a 1,000-span one, both at
+ *    `/traces/:id` (the issue's large-trace view): time to the first span row on screen, with the
+ *    server's snapshot of the trace kept (a page opened again) and right after a write to the trace
+ *    (a new snapshot worked out from the last one); and 5., with Follow on (the default while a trace
+ *    runs), a span written under the root until its row is on screen (inside the tree's scrolling
+ *    box, not merely in the document). Here the baseline is the small trace, in the same run, the
+ *    same browser, measured the same way, and the issue's 1-second bounds are rows of their own.
  *
  * The floor is a minimal `node:http` server in this process (no framework, no GraphQL, no ORM): one
  * static HTML page per view whose inline script fetches JSON read with raw SQL through the same
@@ -27,7 +34,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../../scripts/chromium.js';
 import { WebSocketServer } from 'ws';
 import type { BenchDatabase } from '../databases.js';
-import { TraceSpans } from '../data.js';
+import { chatInput, chatOutput, TraceSpans } from '../data.js';
 import { numbered, openRaw, type RawDatabase } from '../floor.js';
 import { percentile } from '../measure.js';
 import { CREATE_SPAN, CREATE_SPANS } from '../operations.js';
@@ -39,6 +46,11 @@ import { rootSpan } from './explorer.js';
 /** The explorer's page size (src/web/components/Explorer.tsx); the floor lists as many. */
 const PAGE = 50;
 const TREE_TRACE = 'browser-tree';
+/** The large running trace and the small one it is compared with (4 and 5). */
+const BIG_TRACE = 'browser-big';
+const SMALL_TRACE = 'browser-small';
+/** Spans per createSpans call (the server's MAX_BATCH_SPANS, 1,000 by default). */
+const BATCH = 1000;
 const LIVE_TRACE = 'browser-live';
 const FLOOR_LIVE_TRACE = 'browser-live-floor';
 const DAY = 86_400_000;
@@ -104,6 +116,9 @@ export async function browser(databases: BenchDatabase, sizes: Sizes['browser'])
 
         // 3. A live span, write to screen.
         await liveLatency(databases.provider, sizes.liveWrites, spantree, spantreeOrigin, floor, sides);
+
+        // 4 and 5. The large running trace against the small one.
+        await largeTraceView(databases.provider, sizes, spantree, spantreeOrigin, chromium);
       } finally {
         await chromium.close();
         await floor.stop();
@@ -134,6 +149,42 @@ async function seed(spantree: Spantree, sizes: Sizes['browser']) {
   await spantree.gql(CREATE_SPAN, {
     input: { id: `${LIVE_TRACE}.root`, traceId: LIVE_TRACE, name: 'live-agent', type: 'AGENT', startTime: new Date(liveStart()).toISOString() },
   });
+  for (const [traceId, count] of [
+    [BIG_TRACE, sizes.largeTraceSpans],
+    [SMALL_TRACE, sizes.smallTraceSpans],
+  ] as const) {
+    const spans = runningTrace(traceId, count);
+    for (let i = 0; i < spans.length; i += 4 * BATCH) {
+      await Promise.all([0, 1, 2, 3].map((j) => spans.slice(i + j * BATCH, i + (j + 1) * BATCH)).filter((batch) => batch.length).map((batch) => spantree.gql(CREATE_SPANS, { input: batch })));
+    }
+  }
+}
+
+/**
+ * A running agent trace of `count` spans, as SDKs write one: its root still open, then steps of ten
+ * spans (the step, generations, tools and what a tool retrieved), ended, each with a 500-byte input
+ * and output, 10 ms apart from an hour ago (so live spans written now start after all of them).
+ */
+function runningTrace(traceId: string, count: number): Record<string, unknown>[] {
+  const start = liveStart();
+  const iso = (k: number, plus = 0) => new Date(start + k * 10 + plus).toISOString();
+  const spans: Record<string, unknown>[] = [{ id: `${traceId}.root`, traceId, name: 'long-agent', type: 'AGENT', startTime: iso(0) }];
+  const shape = ['GENERATION', 'TOOL', 'RETRIEVAL', 'GENERATION', 'TOOL', 'GENERATION', 'FUNCTION', 'TOOL', 'GENERATION'] as const;
+  for (let step = 0; spans.length < count; step++) {
+    const stepId = `${traceId}.s${step}`;
+    const k = spans.length;
+    spans.push({ id: stepId, traceId, parentId: `${traceId}.root`, name: `step-${step}`, type: 'AGENT', startTime: iso(k), endTime: iso(k + 9, 5) });
+    for (const [j, type] of shape.entries()) {
+      if (spans.length >= count) break;
+      const n = spans.length;
+      // What a tool retrieved sits under the tool.
+      const parentId = type === 'RETRIEVAL' ? `${stepId}.${j - 1}` : stepId;
+      const span: Record<string, unknown> = { id: `${stepId}.${j}`, traceId, parentId, name: `${type.toLowerCase()}-${j}`, type, startTime: iso(n), endTime: iso(n, 8), input: chatInput(n), output: chatOutput(n) };
+      if (type === 'GENERATION') Object.assign(span, { model: 'gpt-5-mini', inputTokens: 812, outputTokens: 64, cost: 0.00093 });
+      spans.push(span);
+    }
+  }
+  return spans;
 }
 
 /**
@@ -339,6 +390,169 @@ async function liveLatency(provider: string, writes: number, spantree: Spantree,
   } finally {
     await mine.close();
     await floors.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The large running trace (4 and 5)
+
+/**
+ * A browser context whose pages note, from navigation start, when a span row is first on screen
+ * (`__firstSpanAt`), and, on the clock Node reads too, when each span row is first inside the tree's
+ * scrolling box (`__onScreen`): checked on every change to the document and every scroll.
+ */
+async function onScreenContext(chromiumBrowser: Browser): Promise<BrowserContext> {
+  const context = await chromiumBrowser.newContext({ viewport: VIEWPORT });
+  await context.addInitScript({ content: 'globalThis.__name = (target) => target;' });
+  await context.addInitScript((selector) => {
+    const w = window as unknown as { __firstSpanAt?: number; __onScreen: Record<string, number> };
+    w.__onScreen = {};
+    const check = () => {
+      const box = document.querySelector('.span-scroll')?.getBoundingClientRect();
+      if (!box) return;
+      const now = performance.now();
+      for (const row of document.querySelectorAll(selector)) {
+        const id = row.getAttribute('data-span-id')!;
+        if (id in w.__onScreen) continue;
+        const rect = row.getBoundingClientRect();
+        if (rect.height > 0 && rect.top >= box.top - 1 && rect.bottom <= box.bottom + 1) {
+          w.__onScreen[id] = performance.timeOrigin + now;
+          w.__firstSpanAt ??= now;
+        }
+      }
+    };
+    new MutationObserver(check).observe(document, { childList: true, subtree: true, attributes: true, attributeFilter: ['style'] });
+    document.addEventListener('scroll', check, true);
+  }, SELECTORS.spanRow);
+  return context;
+}
+
+/** Loads `url` and returns ms from navigation start to the first span row on screen, in the page. */
+async function firstRowsLoad(context: BrowserContext, url: string): Promise<number> {
+  const page = await context.newPage();
+  try {
+    await page.goto(url, { waitUntil: 'commit', timeout: WAIT_MS });
+    const handle = await page.waitForFunction(() => (window as unknown as { __firstSpanAt?: number }).__firstSpanAt, undefined, { timeout: WAIT_MS });
+    return (await handle.jsonValue()) as number;
+  } finally {
+    await page.close();
+  }
+}
+
+async function onScreenAt(page: Page, id: string): Promise<number> {
+  const handle = await page.waitForFunction((spanId) => (window as unknown as { __onScreen: Record<string, number> }).__onScreen[spanId], id, { timeout: WAIT_MS });
+  return (await handle.jsonValue()) as number;
+}
+
+let lateSpans = 0;
+/** A span under the trace's root, starting now: after every other, so it is the tree's last row. */
+function lateSpan(traceId: string) {
+  const k = lateSpans++;
+  return { id: `${traceId}.late${k}`, traceId, parentId: `${traceId}.root`, name: `late-tool-${k}`, type: 'TOOL', startTime: new Date().toISOString() };
+}
+
+async function largeTraceView(provider: string, sizes: Sizes['browser'], spantree: Spantree, origin: string, chromiumBrowser: Browser) {
+  const context = await onScreenContext(chromiumBrowser);
+  try {
+    const big = `${sizes.largeTraceSpans.toLocaleString('en-US')}-span`;
+    const small = `${sizes.smallTraceSpans.toLocaleString('en-US')}-span`;
+    const url = (traceId: string) => `${origin}/traces/${traceId}`;
+    // The first load of each: the server has no snapshot of the trace yet (informational).
+    const firstEver = [await firstRowsLoad(context, url(BIG_TRACE)), await firstRowsLoad(context, url(SMALL_TRACE))];
+    // The snapshot kept: a page opened again while the trace has not changed.
+    const warm: number[][] = [[], []];
+    // Right after a write to the trace: a new snapshot, worked out from the last one.
+    const written: number[][] = [[], []];
+    for (let round = 0; round < sizes.loads; round++) {
+      for (const [side, traceId] of [BIG_TRACE, SMALL_TRACE].entries()) {
+        warm[side]!.push(await firstRowsLoad(context, url(traceId)));
+        await spantree.gql(CREATE_SPAN, { input: { ...lateSpan(traceId), endTime: new Date().toISOString() } });
+        written[side]!.push(await firstRowsLoad(context, url(traceId)));
+      }
+    }
+    const details = { loads: sizes.loads, firstEverBig: firstEver[0]!, firstEverSmall: firstEver[1]!, viewport: `${VIEWPORT.width}x${VIEWPORT.height}` };
+    for (const [what, samples] of [
+      ['snapshot kept', warm],
+      ['right after a write', written],
+    ] as const) {
+      const value = percentile(samples[0]!, 50);
+      record({
+        database: provider,
+        workload: `browser: ${big} running trace at /traces/:id (${what}), goto to first span row on screen, p50`,
+        value,
+        unit: 'ms',
+        baseline: `the same for a ${small} running trace`,
+        baselineValue: percentile(samples[1]!, 50),
+        target: { op: '<=', ratio: 2 },
+        details: { ...details, p95: percentile(samples[0]!, 95), smallP95: percentile(samples[1]!, 95) },
+      });
+      record({
+        database: provider,
+        workload: `browser: ${big} running trace at /traces/:id (${what}), goto to first span row on screen, p95`,
+        value: percentile(samples[0]!, 95),
+        unit: 'ms',
+        baseline: "the issue's bound (idle machine)",
+        baselineValue: 1000,
+        target: { op: '<', ratio: 1 },
+        details,
+      });
+    }
+
+    // 5. Live spans with Follow on: each page open on its trace, following (the default while it runs).
+    const pages = [await context.newPage(), await context.newPage()];
+    try {
+      for (const [side, traceId] of [BIG_TRACE, SMALL_TRACE].entries()) {
+        const page = pages[side]!;
+        await page.goto(url(traceId), { timeout: WAIT_MS });
+        await page.locator(`[data-span-id="${traceId}.root"]`).waitFor({ timeout: WAIT_MS });
+        await page.locator('[data-testid="follow"][aria-pressed="true"]').waitFor({ timeout: WAIT_MS });
+      }
+      const skew = Math.max(await clockSkew(pages[0]!), await clockSkew(pages[1]!));
+      if (skew > 5) throw new Error(`browser (large trace): the page's clock is ${skew.toFixed(1)} ms off Node's; write-to-screen times would be wrong`);
+      const write = async (side: number) => {
+        const traceId = side === 0 ? BIG_TRACE : SMALL_TRACE;
+        const span = lateSpan(traceId);
+        const began = performance.timeOrigin + performance.now();
+        const done = spantree.gql(CREATE_SPAN, { input: span });
+        const at = await onScreenAt(pages[side]!, span.id);
+        await done;
+        return at - began;
+      };
+      // One unmeasured write each: the subscription is live once it has arrived.
+      await write(0);
+      await write(1);
+      const latencies: number[][] = [[], []];
+      for (let k = 0; k < sizes.liveWrites; k++) {
+        latencies[0]!.push(await write(0));
+        latencies[1]!.push(await write(1));
+      }
+      const followed = await pages[0]!.getByTestId('follow').getAttribute('aria-pressed');
+      if (followed !== 'true') throw new Error('browser (large trace): Follow turned itself off');
+      record({
+        database: provider,
+        workload: `browser: live span in a ${big} running trace, Follow on, createSpan to its row on screen, p50`,
+        value: percentile(latencies[0]!, 50),
+        unit: 'ms',
+        baseline: `the same in a ${small} running trace`,
+        baselineValue: percentile(latencies[1]!, 50),
+        target: { op: '<=', ratio: 2 },
+        details: { writes: sizes.liveWrites, p95: percentile(latencies[0]!, 95), smallP95: percentile(latencies[1]!, 95), clockSkewMs: skew },
+      });
+      record({
+        database: provider,
+        workload: `browser: live span in a ${big} running trace, Follow on, createSpan to its row on screen, max`,
+        value: Math.max(...latencies[0]!),
+        unit: 'ms',
+        baseline: "the issue's bound",
+        baselineValue: 1000,
+        target: { op: '<', ratio: 1 },
+        details: { writes: sizes.liveWrites, smallMax: Math.max(...latencies[1]!) },
+      });
+    } finally {
+      for (const page of pages) await page.close();
+    }
+  } finally {
+    await context.close();
   }
 }
 
