@@ -203,4 +203,45 @@ describe('a 5,000-span running trace', () => {
     expect(outside).toEqual([]);
     expect(errors).toEqual([]);
   }, 60_000);
+
+  // Last: it deletes a step.
+  it('reads a new snapshot when its own cannot place a change (a deleted span, a new span under one never read), keeping the rows on screen in place', async () => {
+    let seen!: ReturnType<typeof watchGraphql>;
+    const { page, outside, errors } = await open(`/traces/${traceId}`, { init: async (page) => (seen = watchGraphql(page)) });
+    const snapshots = () => seen.bodies.filter((body) => body.includes('query TraceTree(')).length;
+    const height = () => page.locator('.span-space').evaluate((element) => Math.round(element.getBoundingClientRect().height / 30));
+    const offset = (spanId: string) =>
+      page.locator(`[data-span-id="${spanId}"]`).evaluate((row) => row.getBoundingClientRect().top - document.querySelector('.span-scroll')!.getBoundingClientRect().top);
+    await page.locator(`[data-span-id="${id('root')}"]`).waitFor(WAIT);
+    await page.locator('[data-testid="follow"][aria-pressed="true"]').waitFor(WAIT);
+    await page.getByTestId('follow').click();
+    await page.locator('[data-testid="follow"][aria-pressed="false"]').waitFor(WAIT);
+    const rows = await height();
+    expect(snapshots()).toBe(1);
+
+    // Step 5 on screen; step 0 and its calls, above it, deleted: their positions go, step 5 stays put.
+    await scrollTo(page, stepPosition(5) * ROW_HEIGHT + 7);
+    await page.locator(`[data-span-id="${id('s5')}"]`).waitFor(WAIT);
+    const before = await offset(id('s5'));
+    const { deleteSpan } = await server().gql(`mutation ($id: ID!) { deleteSpan(id: $id) }`, { id: id('s0') });
+    expect(deleteSpan).toBe(true);
+    await page.waitForFunction((expected) => Math.round(document.querySelector('.span-space')!.getBoundingClientRect().height / 30) === expected, rows - 100, WAIT);
+    expect(snapshots()).toBe(2);
+    expect(await offset(id('s5'))).toBe(before);
+    await page.getByTestId('span-count').getByText((rows - 100).toLocaleString('en')).waitFor(WAIT);
+
+    // A span under a call this page never read: placed by the next snapshot, under its parent.
+    const deep = id('live-deep');
+    await server().gql(CREATE_SPAN, { input: { id: deep, traceId, parentId: id('s30-c5'), name: 'deep call', startTime: at(30 * 1000 + 2 + 5 * 8 + 1) } });
+    await page.waitForFunction((expected) => Math.round(document.querySelector('.span-space')!.getBoundingClientRect().height / 30) === expected, rows - 99, WAIT);
+    expect(snapshots()).toBe(3);
+    expect(await offset(id('s5'))).toBe(before);
+    await scrollTo(page, (stepPosition(30) - 100) * ROW_HEIGHT);
+    await page.locator(`[data-span-id="${deep}"]`).waitFor(WAIT);
+    expect(await page.locator(`[data-span-id="${deep}"]`).getAttribute('aria-level')).toBe('4');
+    expect(await page.locator(`[data-span-id="${deep}"]`).evaluate((row) => (row as HTMLElement).style.top)).toBe(`${(stepPosition(30) - 100 + 7) * ROW_HEIGHT}px`);
+    expect(await page.locator(`[data-span-id="${id('s0')}"]`).count()).toBe(0);
+    expect(outside).toEqual([]);
+    expect(errors).toEqual([]);
+  }, 60_000);
 });

@@ -105,10 +105,10 @@ export function SpanTree({ rows, version, selectedId, timelineMs, now, collapsed
     if (!element) return;
     let moved = false;
     if (reveal && revealed.current.token !== reveal.token) {
+      // Asked once: a row not among these rows is not scrolled to later, when the user may be elsewhere.
+      revealed.current.token = reveal.token;
       const index = reveal.spanId === undefined ? rows.count - 1 : rows.indexOf(reveal.spanId);
-      // Not among the rows yet (its place is being read): tried again when they change.
       if (index >= 0) {
-        revealed.current.token = reveal.token;
         bringIntoView(element, index);
         moved = true;
       }

@@ -74,13 +74,17 @@ export function TraceView({ traceId, spanId, scopes }: { traceId: string; spanId
         const now = performance.now();
         for (const id of ids) arrivedAt.set(id, now);
         refreshFresh();
-        live.newest = ids.at(-1);
+        // Only spans among the rows: one folded away, or waiting for a new snapshot to be placed, is
+        // not scrolled to (nor later, when its place is read: the view would jump by itself).
+        const placed = ids.filter((id) => created.rows.indexOf(id) >= 0);
+        if (placed.length === 0) return;
+        live.newest = placed.at(-1);
         if (live.follow) {
           setReveal({ spanId: live.newest, token: ++live.token });
           return;
         }
         // Rows placed above the screen push it down (it keeps its place): count against that.
-        const indexes = ids.map((id) => created.rows.indexOf(id)).filter((index) => index >= 0);
+        const indexes = placed.map((id) => created.rows.indexOf(id));
         const above = indexes.filter((index) => index < live.first).length;
         const arrivedBelow = indexes.filter((index) => index >= live.last + above).length;
         if (arrivedBelow) setBelow((count) => count + arrivedBelow);

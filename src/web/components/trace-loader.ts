@@ -110,6 +110,7 @@ export class TraceLoader {
   private view = { first: 0, last: 40 };
   private following = false;
   private walking = false;
+  /** The last walk failed: another, after RETRY_MS. */
   private walkAgain = false;
   private lastWalkAt = -Infinity;
   private walkTimer = 0;
@@ -235,10 +236,9 @@ export class TraceLoader {
 
   /** Reads a new snapshot and the pages the view will show from it, then draws from it. */
   private async walk(first = false): Promise<void> {
-    if (this.walking) {
-      this.walkAgain = true;
-      return;
-    }
+    // A walk on its way: the changes that arrive meanwhile are replayed on its snapshot, which says
+    // whether it needs another.
+    if (this.walking) return;
     const wait = this.lastWalkAt + WALK_GAP_MS - performance.now();
     if (!first && wait > 0) {
       if (!this.walkTimer) {
@@ -251,6 +251,7 @@ export class TraceLoader {
     }
     this.walking = true;
     this.walkAgain = false;
+    let again = false;
     this.lastWalkAt = performance.now();
     this.buffer = [];
     const previous = this.rows;
@@ -271,7 +272,7 @@ export class TraceLoader {
       if (first) void this.readTail(next);
       else await this.prepare(previous, next);
       if (signal.aborted) return;
-      for (const change of this.buffer) this.apply(next, change, [], new Set());
+      for (const change of this.buffer) if (this.apply(next, change, [], new Set())) again = true;
       next.build();
       this.rows = next;
       this.used = new Map();
@@ -295,7 +296,7 @@ export class TraceLoader {
       this.walking = false;
     }
     this.pump();
-    if (this.walkAgain || this.needsWalk()) void this.walk();
+    if (again || this.walkAgain || this.needsWalk()) void this.walk();
   }
 
   /** Whether the snapshot held cannot place what arrived since. */

@@ -108,6 +108,9 @@ export class TraceRows implements TreeSource {
   /** The segments of snapshot positions alone, in order of position. */
   private runs: { start: number; length: number; from: number }[] = [];
   private groups: Group[] = [];
+  /** Each new span's group (index in groups). */
+  private groupOf = new Map<string, number>();
+  private hiding: { ranges: [number, number][]; tailDepth: number } = { ranges: [], tailDepth: Infinity };
   private liveIndex = new Map<string, number>();
   private liveDepth = new Map<string, number>();
   /** New children per span of the snapshot. */
@@ -337,6 +340,7 @@ export class TraceRows implements TreeSource {
     this.unplaced = [];
     this.liveKids = new Map();
     this.liveDepth = new Map();
+    this.hidingRanges();
     const groups: Group[] = [];
     for (const top of tops) {
       const placement = this.placementOf(top);
@@ -364,6 +368,10 @@ export class TraceRows implements TreeSource {
     }
     groups.sort((a, b) => a.placement.g - b.placement.g || b.depth - a.depth || byStart(a.top, b.top));
     this.groups = groups;
+    this.groupOf = new Map();
+    groups.forEach((group, index) => {
+      for (const id of group.all) this.groupOf.set(id, index);
+    });
 
     // Positions of the snapshot hidden by folding or deletion, merged.
     const ranges: [number, number][] = [];
@@ -446,11 +454,42 @@ export class TraceRows implements TreeSource {
     return parent.end + 1;
   }
 
+  /**
+   * The subtrees (each span with what is under it) folded or deleted, merged, and the least depth of
+   * those that end the snapshot: what anchorHidden looks in.
+   */
+  private hidingRanges() {
+    const ranges: [number, number][] = [];
+    let tailDepth = Infinity;
+    for (const place of [...this.collapsedPlaces.values(), ...this.deleted.values()]) {
+      ranges.push([place.pos, place.end]);
+      if (place.end === this.total - 1) tailDepth = Math.min(tailDepth, place.depth);
+    }
+    ranges.sort((a, b) => a[0] - b[0]);
+    const merged: [number, number][] = [];
+    for (const range of ranges) {
+      const last = merged.at(-1);
+      if (last && range[0] <= last[1]) last[1] = Math.max(last[1], range[1]);
+      else merged.push([range[0], range[1]]);
+    }
+    this.hiding = { ranges: merged, tailDepth };
+  }
+
   /** Whether new spans under this anchor are hidden: it is folded, under a folded span, or deleted. */
   private anchorHidden(anchor: Anchor): boolean {
     if (anchor.kind === 'top') return false;
-    for (const place of [...this.collapsedPlaces.values(), ...this.deleted.values()]) {
-      if (anchor.kind === 'span' ? place.pos <= anchor.pos && anchor.pos <= place.end : place.end === this.total - 1 && place.depth <= anchor.depth) return true;
+    const { ranges, tailDepth } = this.hiding;
+    // An ancestor of the snapshot's last span is inside every folded subtree that ends the snapshot
+    // and starts at its depth or above.
+    if (anchor.kind === 'tail') return tailDepth <= anchor.depth;
+    let low = 0;
+    let high = ranges.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >> 1;
+      const [from, to] = ranges[middle]!;
+      if (anchor.pos < from) high = middle - 1;
+      else if (anchor.pos > to) low = middle + 1;
+      else return true;
     }
     return false;
   }
@@ -546,7 +585,7 @@ export class TraceRows implements TreeSource {
       pos = target.pos;
       beforeGroup = (group) => group.placement.g <= pos;
     } else {
-      const group = this.groups.findIndex((candidate) => candidate.all.includes(target.id));
+      const group = this.groupOf.get(target.id) ?? -1;
       if (group >= 0) {
         const found = this.groups[group]!;
         pos = found.placement.g;
@@ -569,7 +608,7 @@ export class TraceRows implements TreeSource {
   /** How many spans a span's subtree will hold in the next snapshot (itself included). */
   private nextSize(id: string, place: Place | undefined): number {
     if (!place) {
-      const group = this.groups.find((candidate) => candidate.all.includes(id));
+      const group = this.groups[this.groupOf.get(id) ?? -1];
       if (!group) return 1;
       // New spans under a new span: its run from it on, while deeper.
       const depth = this.liveDepth.get(id) ?? 0;
