@@ -83,8 +83,10 @@ const READ_AHEAD_ROWS = 60;
 const NEW_SPANS_KEPT = 2_000;
 /** Changes to spans in no page held, kept for pages on their way (whose rows may be older). */
 const RECENT_KEPT = 2_000;
-/** The least time between the starts of two walks. */
+/** The least time between the starts of two walks, when positions moved (a deletion)... */
 const WALK_GAP_MS = 300;
+/** ...and when new spans only wait for a place (off screen, so a walk per burst is plenty). */
+const PLACING_GAP_MS = 2_000;
 /** How long a page whose read failed waits before it is read again. */
 const RETRY_MS = 2_000;
 
@@ -114,6 +116,7 @@ export class TraceLoader {
   private walkAgain = false;
   private lastWalkAt = -Infinity;
   private walkTimer = 0;
+  private walkDue = 0;
   /** Changes received while a walk is on its way, for the snapshot it brings. */
   private buffer: SpanChange[] | null = null;
   private readonly loading = new WeakMap<TraceRows, Set<number>>();
@@ -234,21 +237,29 @@ export class TraceLoader {
   // ---------------------------------------------------------------------------------------------
   // Walks and pages
 
-  /** Reads a new snapshot and the pages the view will show from it, then draws from it. */
-  private async walk(first = false): Promise<void> {
+  /**
+   * Reads a new snapshot and the pages the view will show from it, then draws from it; at most one
+   * per `gap` ms: WALK_GAP_MS when positions moved (a deletion), PLACING_GAP_MS when new spans only
+   * wait for a place (they are off screen: their parent's page is not held).
+   */
+  private async walk(first = false, gap = WALK_GAP_MS): Promise<void> {
     // A walk on its way: the changes that arrive meanwhile are replayed on its snapshot, which says
     // whether it needs another.
     if (this.walking) return;
-    const wait = this.lastWalkAt + WALK_GAP_MS - performance.now();
-    if (!first && wait > 0) {
-      if (!this.walkTimer) {
+    const due = this.lastWalkAt + gap;
+    if (!first && due > performance.now()) {
+      if (!this.walkTimer || due < this.walkDue) {
+        window.clearTimeout(this.walkTimer);
+        this.walkDue = due;
         this.walkTimer = window.setTimeout(() => {
           this.walkTimer = 0;
-          void this.walk();
-        }, wait);
+          void this.walk(false, 0);
+        }, due - performance.now());
       }
       return;
     }
+    window.clearTimeout(this.walkTimer);
+    this.walkTimer = 0;
     this.walking = true;
     this.walkAgain = false;
     let again = false;
@@ -296,12 +307,13 @@ export class TraceLoader {
       this.walking = false;
     }
     this.pump();
-    if (again || this.walkAgain || this.needsWalk()) void this.walk();
+    if (again || this.walkAgain) void this.walk();
+    else this.walkIfNeeded();
   }
 
-  /** Whether the snapshot held cannot place what arrived since. */
-  private needsWalk(): boolean {
-    return this.rows.unplaced.length > 0 || this.rows.liveCount > NEW_SPANS_KEPT;
+  /** A new snapshot, soon, when the one held cannot place what arrived since or carries too much. */
+  private walkIfNeeded() {
+    if (this.rows.unplaced.length > 0 || this.rows.liveCount > NEW_SPANS_KEPT) void this.walk(false, PLACING_GAP_MS);
   }
 
   /**
@@ -385,7 +397,7 @@ export class TraceLoader {
       if (rows === this.rows) {
         rows.build();
         this.events.changed();
-        if (this.needsWalk()) void this.walk();
+        this.walkIfNeeded();
       }
     } catch {
       // New spans under the snapshot's end then need a new snapshot to be placed: slower, not wrong.
@@ -494,7 +506,8 @@ export class TraceLoader {
     this.events.changed();
     this.events.touched(touched, deleted);
     this.events.arrived(arrivals.filter((id) => this.rows.isLive(id)));
-    if (walk || this.needsWalk()) void this.walk();
+    if (walk) void this.walk();
+    else this.walkIfNeeded();
     this.pump();
   }
 
@@ -504,6 +517,8 @@ export class TraceLoader {
     const { span } = change;
     touched.add(span.id);
     if (change.op === 'CREATED') {
+      // Written again under an id the rows hold: a change to it, not a second row.
+      if (rows.update(span)) return false;
       rows.addLive(span);
       arrivals.push(span.id);
       // Spans that came before this one, their parent, are drawn as roots: a new snapshot nests them.
