@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { connect } from './helpers/clients.js';
 import { at, CREATE_SPAN, CREATE_SPANS, uid } from './helpers/operations.js';
 import { bearer, TEST_API_KEY, useTestServer } from './helpers/server.js';
-import { ROWS_PER_TURN, WHOLE_READ_SPANS } from '../src/spans/span-pages.js';
+import { ROWS_PER_READ, WHOLE_READ_SPANS } from '../src/spans/span-pages.js';
 
 const server = useTestServer();
 
@@ -233,7 +233,7 @@ describe('a page costs the same in a small and a large trace', () => {
     expect(data.trace.spans).toHaveLength(6_000);
     // No single statement reads all 6,000 rows.
     const rowReads = statements.filter((statement) => /IN \(/.test(statement));
-    expect(rowReads.length).toBeGreaterThanOrEqual(6_000 / ROWS_PER_TURN);
+    expect(rowReads.length).toBeGreaterThanOrEqual(6_000 / ROWS_PER_READ);
   });
 
   it('a large answer is written in pieces as it is serialized (chunked, no Content-Length), the very text JSON.stringify makes', async () => {

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestServer } from './helpers/server.js';
 import { databaseKind } from './helpers/databases.js';
 import { at, CREATE_SPANS, uid } from './helpers/operations.js';
-import { ROWS_PER_TURN, WHOLE_READ_SPANS } from '../src/spans/span-pages.js';
+import { ROWS_PER_READ, WHOLE_READ_SPANS } from '../src/spans/span-pages.js';
 
 const server = useTestServer();
 const DEPTH = 10;
@@ -144,9 +144,9 @@ describe('reading a whole span tree', () => {
     expect(data.trace.spans).toHaveLength(3000);
     expect(data.trace.spans.map((span: { id: string }) => span.id)).toEqual(large.nodes.map((node) => node.id));
     // From WHOLE_READ_SPANS on, the list is read from a snapshot (its skeleton, then the rows a piece
-    // of ROWS_PER_TURN at a time, other requests served between pieces): test/span-connection.test.ts.
+    // of ROWS_PER_READ at a time, other requests served between pieces): test/span-connection.test.ts.
     expect(3000).toBeGreaterThanOrEqual(WHOLE_READ_SPANS);
-    expect(statements).toBeLessThanOrEqual(2 + Math.ceil(3000 / ROWS_PER_TURN));
+    expect(statements).toBeLessThanOrEqual(2 + Math.ceil(3000 / ROWS_PER_READ));
   });
 
   it(`startOffsetMs at every level of a ${DEPTH}-level tree reads the trace once: at most depth + 2 statements`, async () => {
@@ -181,7 +181,7 @@ describe('reading a whole span tree', () => {
     });
     expect(data.trace.spans).toHaveLength(3000);
     expect(data.trace.spans.map((span: { startOffsetMs: number }) => span.startOffsetMs)).toEqual(large.nodes.map((_, index) => index));
-    expect(statements.length).toBeLessThanOrEqual(3 + Math.ceil(3000 / ROWS_PER_TURN));
+    expect(statements.length).toBeLessThanOrEqual(3 + Math.ceil(3000 / ROWS_PER_READ));
     expect(statements.filter((statement) => /JSONB?_AGG|JSON_GROUP_ARRAY/i.test(statement))).toEqual([]);
   });
 });

@@ -22,8 +22,13 @@ import { matchingSpanIds } from './span-search.js';
 import type { SpanOrderName, SpanSnapshot } from './span-snapshot.js';
 import { placedIn } from './span-tree.js';
 
-/** Rows read per statement (and completed per event-loop turn) when a large trace is read whole. */
-export const ROWS_PER_TURN = 1_000;
+/** Rows read per statement when a large trace is read whole. */
+export const ROWS_PER_READ = 1_000;
+/**
+ * Rows handed to the executor per turn of the event loop: a request that arrives meanwhile waits for
+ * at most this much work of each whole read in progress, for each turn it needs itself.
+ */
+export const ROWS_PER_TURN = 250;
 /** From this many spans on, `Trace.spans` reads a trace from a snapshot, a chunk per turn. */
 export const WHOLE_READ_SPANS = 2_000;
 
@@ -153,8 +158,8 @@ export async function rowsOfSlice(scope: Scope, traceId: string, slice: { ids: r
 }
 
 /**
- * Every span of a trace's current snapshot, in order, read ROWS_PER_TURN at a time with a turn of the
- * event loop between reads: a 100,000-span answer is built in pieces, other requests and live
+ * Every span of a trace's current snapshot, in order, read ROWS_PER_READ at a time and handed on
+ * ROWS_PER_TURN at a time, with a turn of the event loop before each: a 100,000-span answer is built in pieces, other requests and live
  * deliveries served in between, and stops being built when its client leaves (`signal`).
  */
 export async function* spansInTurns(
@@ -170,9 +175,13 @@ export async function* spansInTurns(
   const filterKey = filterKeyOf(filter);
   const snapshot = await services.spanSnapshots.of(scope.projectId, trace.id, trace.spanSeq, trace.spanCount);
   const ids = await idsOf(services.db, scope, trace.id, snapshot, order, filter, filterKey);
-  for (let at = 0; at < ids.length; at += ROWS_PER_TURN) {
+  for (let at = 0; at < ids.length; at += ROWS_PER_READ) {
     if (signal?.aborted) return;
-    yield* await rowsOfSlice(scope, trace.id, { ids: ids.slice(at, at + ROWS_PER_TURN), snapshot }, query, read);
-    await nextTurn();
+    const rows = await rowsOfSlice(scope, trace.id, { ids: ids.slice(at, at + ROWS_PER_READ), snapshot }, query, read);
+    for (let from = 0; from < rows.length; from += ROWS_PER_TURN) {
+      await nextTurn();
+      if (signal?.aborted) return;
+      yield* rows.slice(from, from + ROWS_PER_TURN);
+    }
   }
 }

@@ -7,7 +7,7 @@ import { DateTimeRange, FloatRange } from '../schema/ranges.js';
 import { connectionFrom, connectionOf, PAGE, pageCost, resolveTotalCount } from '../schema/connections.js';
 import { EventKind, eventsQuery } from '../events/event.schema.js';
 import { Span, SpanConnection, SpanFilterInput, SpanType } from '../spans/span.schema.js';
-import { ROWS_PER_TURN, rowsOfSlice, spanPageSlice, spansInTurns, WHOLE_READ_SPANS, type SpanRowsReader } from '../spans/span-pages.js';
+import { ROWS_PER_READ, ROWS_PER_TURN, rowsOfSlice, spanPageSlice, spansInTurns, WHOLE_READ_SPANS, type SpanRowsReader } from '../spans/span-pages.js';
 import { BadUserInput } from '../errors.js';
 import { matchingSpanIds } from '../spans/span-search.js';
 import type { SpanFilter } from '../spans/span-filter.js';
@@ -175,7 +175,7 @@ export const Trace = builder.prismaObject('Trace', {
       description:
         'All spans of the trace, flat, in start order or depth-first (order: TREE); optionally only those matching a filter. ' +
         `A trace of ${WHOLE_READ_SPANS.toLocaleString('en-US')} spans or more is read from a snapshot (as spanConnection's), ` +
-        `${ROWS_PER_TURN} rows at a time, other requests served in between; \`spans @stream(initialCount: 200)\` sends the first rows at once ` +
+        `${ROWS_PER_READ} rows per statement and ${ROWS_PER_TURN} per turn of the event loop, other requests served in between; \`spans @stream(initialCount: 200)\` sends the first rows at once ` +
         'and the rest as they are read. For a view, page with spanConnection.',
       select: { spanCount: true, spanSeq: true },
       args: {
