@@ -82,6 +82,9 @@ export function rowKeyValues(keys: SortKey[], row: Record<string, unknown>): unk
   return keys.map((key, index) => normalize(key, row[`k${index}`]));
 }
 
+/** What a client is told of a cursor from another list, ordering or filter, or a mangled one. */
+export const INVALID_CURSOR = 'The `after` cursor is not valid for this list and ordering; take it from the same query';
+
 export function encodeCursor(keys: SortKey[], values: unknown[]): string {
   const plain = values.map((value, index) => (keys[index]!.kind === 'date' ? (value as Date).toISOString() : value));
   return Buffer.from(JSON.stringify(plain)).toString('base64url');
@@ -96,12 +99,12 @@ export function decodeCursor(keys: SortKey[], cursor: string): unknown[] {
     values = undefined;
   }
   if (!Array.isArray(values) || values.length !== keys.length) {
-    throw new BadUserInput('The `after` cursor is not valid for this list and ordering; take it from the same query');
+    throw new BadUserInput(INVALID_CURSOR);
   }
   return keys.map((key, index) => {
     const value = normalize(key, values[index]);
     if (value === undefined || (typeof value === 'number' && !Number.isFinite(value))) {
-      throw new BadUserInput('The `after` cursor is not valid for this list and ordering; take it from the same query');
+      throw new BadUserInput(INVALID_CURSOR);
     }
     return value;
   });

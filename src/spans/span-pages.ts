@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { canonicalJson } from '../canonical-json.js';
 import type { Database } from '../db/database.js';
-import { inPageOrder } from '../db/keyset.js';
+import { inPageOrder, INVALID_CURSOR } from '../db/keyset.js';
 import type { SpanRow } from '../db/rows.js';
 import { BadUserInput } from '../errors.js';
 import type { Scope } from '../schema/context.js';
@@ -68,7 +68,6 @@ interface Cursor {
 }
 
 const CURSOR_VERSION = 1;
-const INVALID_CURSOR = 'The `after` cursor is not valid for this list and ordering; take it from the same query';
 
 function encodeCursor(cursor: Cursor): string {
   return Buffer.from(JSON.stringify([CURSOR_VERSION, cursor.order, cursor.asOf, cursor.filter, cursor.position, cursor.id])).toString('base64url');
