@@ -4,13 +4,13 @@
  * blocks the next start. PostgreSQL is the database several servers share, and there two servers on
  * one database both start.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, databaseKind, type TestDatabase } from './helpers/databases.js';
 import { failedStart, post, spawnServer, type ServerProcess } from './helpers/process.js';
-import { getText, originOf } from './helpers/server.js';
+import { getText, originOf, startTestServerOn } from './helpers/server.js';
 
 const servers: ServerProcess[] = [];
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -81,6 +81,39 @@ if (databaseKind === 'sqlite') {
       expect(refused.code).toBe(1);
       expect(refused.output).toContain(`another Spantree server (pid ${next.child.pid}) is using the SQLite file`);
       expect(await next.kill('SIGTERM')).toBe(0);
+    });
+
+    it('a new database, its -wal, -shm and .lock files are created owner-only (0600): they hold prompts', async () => {
+      const db = await database();
+      const file = db.url.replace(/^file:/, '');
+      const server = await startTestServerOn(db.url);
+      try {
+        const written = await server.gql(`mutation { createSpan(input: { id: "private", name: "kept", input: { prompt: "secret" } }) { id } }`);
+        expect(written.createSpan.id).toBe('private');
+        // The -wal and -shm files exist while the server runs (WAL mode), made by SQLite after the open.
+        const modes = Object.fromEntries(['', '-wal', '-shm', '.lock'].map((suffix) => [suffix || 'db', statSync(`${file}${suffix}`).mode & 0o777]));
+        expect(modes).toEqual({ db: 0o600, '-wal': 0o600, '-shm': 0o600, '.lock': 0o600 });
+      } finally {
+        await server.stop();
+      }
+    });
+
+    it('an existing database file open to group or others (made before this fix) is narrowed to its owner', async () => {
+      const db = await database();
+      const file = db.url.replace(/^file:/, '');
+      for (const made of [file, `${file}.lock`]) {
+        closeSync(openSync(made, 'a'));
+        chmodSync(made, 0o644);
+      }
+      const server = await startTestServerOn(db.url);
+      try {
+        await server.gql(`mutation { createSpan(input: { id: "private", name: "kept" }) { id } }`);
+        expect(statSync(file).mode & 0o777).toBe(0o600);
+        expect(statSync(`${file}.lock`).mode & 0o777).toBe(0o600);
+        expect(existsSync(`${file}-wal`) && statSync(`${file}-wal`).mode & 0o777).toBe(0o600);
+      } finally {
+        await server.stop();
+      }
     });
 
     it('after a clean stop, a new server starts on the file and finds its data', async () => {

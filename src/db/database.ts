@@ -16,6 +16,7 @@ import { readMigrations } from './schema-engine.js';
 import { GroupCommit } from './group-commit.js';
 import { dialectFor, type Dialect } from './dialect.js';
 import { claimSqliteFile, type SqliteClaim } from './sqlite-lock.js';
+import { keepSqliteFilesPrivate } from './sqlite-files.js';
 
 /** The model API is identical for both providers (same models); this is its type. */
 export type PrismaClient = SqliteClient;
@@ -70,6 +71,8 @@ const OPTIMIZE_EVERY_MS = 5 * 60 * 1000;
 
 /** Opens (creating and migrating it if needed) the database at `url`. */
 export async function openDatabase(url: string, options: DatabaseOptions = {}): Promise<Database> {
+  // Before any driver opens them: the files are created owner-only, and SQLite's -wal and -shm follow.
+  if (providerOf(url) === 'sqlite') keepSqliteFilesPrivate(sqliteFilePath(url));
   // One server per SQLite file: refuse at once, before migrations, when another server holds it.
   const sqliteClaim = claimSqliteFile(url);
   try {
