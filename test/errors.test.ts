@@ -139,6 +139,22 @@ describe('bad input gets a clear error with a code, and writes nothing', () => {
     expect((await gql(GET_TRACE, { id: traceId })).trace).toBeNull();
   });
 
+  it('two mutation fields, the second failing: the first is committed and its id is in the answer, the second is null with its error', async () => {
+    const { request, gql } = server();
+    const first = uid('kept');
+    const response = await request(
+      `mutation($first: ID!) {
+        first: createSpan(input: { id: $first, name: "committed" }) { id name }
+        second: createSpan(input: { name: "broken", startTime: "${at(5)}", endTime: "${at(1)}" }) { id }
+      }`,
+      { first },
+    );
+    expect(response.data).toEqual({ first: { id: first, name: 'committed' }, second: null });
+    expect(response.errors, JSON.stringify(response)).toHaveLength(1);
+    expect(response.errors![0]).toMatchObject({ path: ['second'], extensions: { code: 'BAD_USER_INPUT' } });
+    expect((await gql(`query($id: ID!) { span(id: $id) { id name } }`, { id: first })).span).toEqual({ id: first, name: 'committed' });
+  });
+
   it('a batch over MAX_BATCH_SPANS', async () => {
     const { request } = server();
     const before = await countAll();

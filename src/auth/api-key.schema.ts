@@ -61,6 +61,7 @@ builder.queryFields((t) => ({
 
 builder.mutationFields((t) => ({
   createApiKey: t.field({
+    nullable: true, // see builder.mutationType
     type: CreatedApiKey,
     skipTypeScopes: true,
     authScopes: { ADMIN: true },
@@ -69,6 +70,7 @@ builder.mutationFields((t) => ({
     resolve: (_root, args, ctx) => createApiKey(ctx.services.db, ctx.principal, args.input),
   }),
   revokeApiKey: t.prismaField({
+    nullable: true, // see builder.mutationType
     type: 'ApiKey',
     skipTypeScopes: true,
     authScopes: { ADMIN: true },

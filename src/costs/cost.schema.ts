@@ -68,6 +68,7 @@ builder.queryFields((t) => ({
 
 builder.mutationFields((t) => ({
   setModelPrice: t.field({
+    nullable: true, // see builder.mutationType
     type: ModelPrice,
     skipTypeScopes: true,
     authScopes: { ADMIN: true },

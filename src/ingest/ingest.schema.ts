@@ -71,6 +71,7 @@ const UpdateSpanInput = builder.inputType('UpdateSpanInput', {
 
 builder.mutationFields((t) => ({
   createSpan: t.prismaField({
+    nullable: true, // see builder.mutationType
     type: 'Span',
     description:
       'Records a span. Without parentId and traceId it starts a new trace named after it. ' +
@@ -79,6 +80,7 @@ builder.mutationFields((t) => ({
     resolve: async (query, _root, args, ctx) => (await spansAsSelected(query, ctx, [await createSpan(ctx.services, ctx.scope, args.input)]))[0]!,
   }),
   createSpans: t.prismaField({
+    nullable: true, // see builder.mutationType
     type: ['Span'],
     description: 'Records many spans at once, in any order (parents after children is fine): all of them or, on any error, none.',
     args: { input: t.arg({ type: [CreateSpanInput], required: true }) },
@@ -86,6 +88,7 @@ builder.mutationFields((t) => ({
       spansAsSelected(query, ctx, await createSpans(ctx.services, ctx.scope, args.input, { maxSpans: ctx.limits.batchSpans })),
   }),
   updateSpan: t.prismaField({
+    nullable: true, // see builder.mutationType
     type: 'Span',
     description: 'Changes a span, e.g. closes it with its output, end time, tokens and cost.',
     args: {
@@ -96,6 +99,7 @@ builder.mutationFields((t) => ({
       (await spansAsSelected(query, ctx, [await updateSpan(ctx.services, ctx.scope, args.id, args.input)]))[0]!,
   }),
   deleteSpan: t.boolean({
+    nullable: true, // see builder.mutationType
     description:
       'Deletes a span with its whole subtree (every span under it, at any depth) and their events and metrics, at once. ' +
       "Deleting the trace's root span, or its last spans, deletes the whole trace as deleteTrace does. The trace's and its " +
@@ -138,6 +142,7 @@ const FeedbackInput = builder.inputType('FeedbackInput', {
 
 builder.mutationFields((t) => ({
   createSpanEvent: t.prismaField({
+    nullable: true, // see builder.mutationType
     type: 'Event',
     description: 'Attaches an event to a span.',
     args: {
@@ -147,6 +152,7 @@ builder.mutationFields((t) => ({
     resolve: async (query, _root, args, ctx) => eventAsSelected(query, ctx, await createSpanEvent(ctx.services, ctx.scope, args.spanId, args.input)),
   }),
   submitFeedback: t.prismaField({
+    nullable: true, // see builder.mutationType
     type: 'Event',
     description: 'Records feedback on a span, stored as an event of kind FEEDBACK.',
     args: {
@@ -184,6 +190,7 @@ const UpdateMetricInput = builder.inputType('UpdateMetricInput', {
 
 builder.mutationFields((t) => ({
   addSpanMetric: t.prismaField({
+    nullable: true, // see builder.mutationType
     type: 'Metric',
     description: 'Attaches a metric to a span.',
     args: {
@@ -193,6 +200,7 @@ builder.mutationFields((t) => ({
     resolve: (_query, _root, args, ctx) => addSpanMetric(ctx.services.db, ctx.scope, args.spanId, args.input),
   }),
   updateSpanMetric: t.prismaField({
+    nullable: true, // see builder.mutationType
     type: 'Metric',
     description: 'Changes a metric of a span; NOT_FOUND when the span has no such metric.',
     args: {
@@ -203,6 +211,7 @@ builder.mutationFields((t) => ({
     resolve: (_query, _root, args, ctx) => updateSpanMetric(ctx.services.db, ctx.scope, args.spanId, args.id, args.input),
   }),
   deleteSpanMetric: t.boolean({
+    nullable: true, // see builder.mutationType
     description: 'Deletes a metric of a span. true when it was deleted, false when the span has no such metric.',
     args: {
       spanId: t.arg.id({ required: true, description: 'The span measured.' }),

@@ -151,6 +151,7 @@ builder.queryFields((t) => ({
 
 builder.mutationFields((t) => ({
   runPlayground: t.field({
+    nullable: true, // see builder.mutationType
     ...runScope,
     type: PlaygroundRun,
     description:

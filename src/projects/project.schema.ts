@@ -96,6 +96,7 @@ builder.queryFields((t) => ({
 
 builder.mutationFields((t) => ({
   createProject: t.prismaField({
+    nullable: true, // see builder.mutationType
     type: 'Project',
     skipTypeScopes: true,
     authScopes: { ADMIN: true },

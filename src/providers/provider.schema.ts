@@ -76,6 +76,7 @@ builder.queryFields((t) => ({
 
 builder.mutationFields((t) => ({
   createModelProvider: t.field({
+    nullable: true, // see builder.mutationType
     ...admin,
     type: ModelProvider,
     description: 'Adds a model provider for the playground (ADMIN).',
@@ -83,6 +84,7 @@ builder.mutationFields((t) => ({
     resolve: (_root, args, ctx) => createModelProvider(ctx.services, ctx.principal, args.input),
   }),
   updateModelProvider: t.field({
+    nullable: true, // see builder.mutationType
     ...admin,
     type: ModelProvider,
     description: 'Changes a model provider (ADMIN).',
@@ -90,6 +92,7 @@ builder.mutationFields((t) => ({
     resolve: (_root, args, ctx) => updateModelProvider(ctx.services, ctx.principal, args.id, args.input),
   }),
   deleteModelProvider: t.field({
+    nullable: true, // see builder.mutationType
     ...admin,
     type: 'Boolean',
     description: 'Deletes a model provider and its secrets (ADMIN): true when it was deleted, false when there is no such provider. Its playground runs stay, as traces.',

@@ -55,6 +55,7 @@ const SetRetentionRuleInput = builder.inputType('SetRetentionRuleInput', {
 
 builder.mutationFields((t) => ({
   setRetentionRule: t.field({
+    nullable: true, // see builder.mutationType
     type: EffectiveRetention,
     skipTypeScopes: true,
     authScopes: { ADMIN: true },

@@ -94,7 +94,14 @@ builder.addScalarType('JSON', JSONResolver, { description: 'Any JSON value.' });
 
 // Secure by default: every root field needs a scope unless it says otherwise (skipTypeScopes).
 builder.queryType({ description: 'Reading traces, spans and what is attached to them.', authScopes: { READ: true } });
-builder.mutationType({ description: 'Writing spans, updates, events, feedback and metrics.', authScopes: { INGEST: true } });
+// Every Mutation field is nullable. Mutation fields run one after another, each committing on its own:
+// a failing non-null field would null the whole `data`, hiding the results (ids) of the writes before
+// it that were committed. Nullable, a failure is null in its own place, with its error in `errors`.
+builder.mutationType({
+  description:
+    'Writing spans, updates, events, feedback and metrics. Fields run in order and each commits on its own; a field that fails is null, with its error in `errors`, and the fields before it keep their results.',
+  authScopes: { INGEST: true },
+});
 builder.subscriptionType({
   description: 'Live views: span changes of a running trace, trace rollups, events. Over WebSocket (graphql-ws) or SSE.',
   authScopes: { READ: true },

@@ -417,6 +417,7 @@ builder.queryFields((t) => ({
 
 builder.mutationFields((t) => ({
   deleteTrace: t.boolean({
+    nullable: true, // see builder.mutationType
     skipTypeScopes: true,
     authScopes: { ADMIN: true },
     description:
