@@ -23,6 +23,16 @@ const ConfigSchema = z.object({
    * bound on what one slow client can make the server hold.
    */
   SUBSCRIPTION_BUFFER: z.coerce.number().int().min(1).default(1000),
+  /**
+   * How many subscriptions one connection (a graphql-ws socket) may hold open at once; more are
+   * refused with QUERY_LIMIT_EXCEEDED. A dashboard holds a handful.
+   */
+  MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).default(200),
+  /**
+   * How many subscriptions one API key may hold open at once on this server instance, over every
+   * connection and transport (WebSocket and SSE); more are refused with QUERY_LIMIT_EXCEEDED.
+   */
+  MAX_SUBSCRIPTIONS_PER_KEY: z.coerce.number().int().min(1).default(2000),
   /** WebSocket ping interval; a client that does not answer within it is disconnected. */
   KEEPALIVE_MS: z.coerce.number().int().min(0).default(12_000),
   /** GraphiQL at /graphql; on by default, `false` turns it off. */

@@ -35,6 +35,7 @@ import { schema } from './schema/index.js';
 import { useQueryLimits } from './schema/limits.js';
 import { useStorableInput } from './schema/storable-input.js';
 import { useSharedExecution } from './subscriptions/shared-execution.js';
+import { SubscriptionSlots, useSubscriptionCaps } from './subscriptions/subscription-caps.js';
 import { cancellableSchema, useCancelWhenClientLeaves } from './http/cancellation.js';
 import { serveGraphqlWs } from './http/graphql-ws.js';
 import { createWebApp } from './http/web-app.js';
@@ -213,6 +214,7 @@ function openServices(config: Config, db: Database, pubsub: PubSub, secrets: Sec
     spanFeeds: new TraceSpanFeeds(db, pubsub),
     spanSnapshots: new SpanSnapshots(db),
     traceFeeds: new TraceUpdateFeeds(db, pubsub),
+    subscriptionSlots: new SubscriptionSlots({ perConnection: config.MAX_SUBSCRIPTIONS_PER_CONNECTION, perKey: config.MAX_SUBSCRIPTIONS_PER_KEY }),
     providerAccess: new ProviderAccess(secrets, new NetworkPolicy(config.PLAYGROUND_ALLOW_PRIVATE_NETWORKS), config.PLAYGROUND_TIMEOUT_MS),
     playground: new PlaygroundRuns({
       maxTokens: config.PLAYGROUND_MAX_TOKENS,
@@ -253,10 +255,10 @@ function assemble(
     maxComplexity: config.MAX_COMPLEXITY,
     staleAfterMs: config.STALE_AFTER_MS,
   };
-  const contextOf = (principal: Principal | undefined, signal: AbortSignal | undefined): Context => {
+  const contextOf = (principal: Principal | undefined, signal: AbortSignal | undefined, connection?: object): Context => {
     // Every entry point authenticates first; reaching here without a principal is a bug, not a client error.
     if (!principal) throw new Error('An operation reached execution without an authenticated principal');
-    return { services, principal, scope: { projectId: principal.projectId }, loaders: new Map(), limits, signal };
+    return { services, principal, scope: { projectId: principal.projectId }, loaders: new Map(), limits, signal, connection };
   };
   const yoga: YogaServerInstance<ServerContext, Context> = createYoga<ServerContext, Context>({
     schema: cancellableSchema(schema),
@@ -288,8 +290,8 @@ function assemble(
     // HTTP and SSE: the principal the auth plugin found, cancelled with the request. WebSocket: the
     // connection's principal, cancelled with the socket (see onSubscribe below).
     context: (initial) => {
-      const { principal, request, signal } = initial as typeof initial & { signal?: AbortSignal };
-      return contextOf(principal, signal ?? request?.signal);
+      const { principal, request, signal, connection } = initial as typeof initial & { signal?: AbortSignal; connection?: object };
+      return contextOf(principal, signal ?? request?.signal, connection);
     },
     plugins: [
       useRequestBodyGuards(config.MAX_BODY_BYTES),
@@ -305,6 +307,8 @@ function assemble(
       useDeferStream(),
       useStreamedJson(),
       useSharedExecution(),
+      // After shared execution, whose subscribe function it wraps.
+      useSubscriptionCaps(services.subscriptionSlots),
       useCancelWhenClientLeaves(),
       inFlight.plugin(),
       useErrorCodes(),
@@ -468,6 +472,7 @@ function assemble(
               params,
               principal,
               signal: operationSignal(ctx, id),
+              connection: ctx.extra.socket,
             });
             let document: DocumentNode;
             try {

@@ -50,4 +50,9 @@ export interface Context {
   limits: Limits;
   /** Aborted when the client goes away: execution stops resolving fields for nobody. */
   signal?: AbortSignal;
+  /**
+   * The connection a WebSocket operation arrived on (its socket), for MAX_SUBSCRIPTIONS_PER_CONNECTION;
+   * undefined over HTTP and SSE, where each subscription is a request of its own.
+   */
+  connection?: object;
 }
