@@ -44,6 +44,7 @@ import { refuseRest, RestApi, restVersionOf } from './rest/rest-api.js';
 import { isGraphiQLAssetRequest, renderOfflineGraphiQL, serveGraphiQLAsset, useGraphiQLContentSecurityPolicy } from './http/graphiql-assets.js';
 import { LiveFeeds, turnSlot } from './subscriptions/bounded-feed.js';
 import { SpantreeError, useErrorCodes } from './errors.js';
+import { useReadScopeRules } from './schema/read-scope.js';
 import { openSecretBox, type SecretBox } from './providers/secret-box.js';
 import { NetworkPolicy } from './providers/network-policy.js';
 import { ProviderAccess, resealProviderSecrets } from './providers/provider.service.js';
@@ -301,6 +302,8 @@ function assemble(
       // preflight; a request with neither it nor yoga's header is refused as a forgery.
       useCSRFPrevention({ requestHeaders: ['authorization', 'x-graphql-yoga-csrf'] }) as Plugin,
       ...useQueryLimits(config),
+      // A key without READ: no introspection, and a write's answer shows only what it sent.
+      useReadScopeRules(),
       useStorableInput(),
       // @defer and @stream: `spans @stream(initialCount: 200)` sends the first rows at once, the rest as
       // they are read, over multipart HTTP, SSE and graphql-ws.

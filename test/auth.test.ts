@@ -103,11 +103,11 @@ describe('scopes', () => {
     const { key } = await newKey(['INGEST']);
     const { request } = server();
     const root = await newTrace();
-    const written = await request(`mutation { createSpan(input: { parentId: "${root.id}", name: "from-sdk", model: "m" }) { id traceId name type model } }`, undefined, bearer(key));
+    const written = await request(`mutation { createSpan(input: { parentId: "${root.id}", name: "from-sdk", model: "m" }) { id traceId name model } }`, undefined, bearer(key));
     expect(written.errors).toBeUndefined();
-    expect(written.data.createSpan).toMatchObject({ traceId: root.traceId, name: 'from-sdk', type: 'GENERATION' });
-    // Relations and stored content are reading.
-    for (const selection of ['trace { name }', 'parent { name }', 'input', 'events { id }', 'json']) {
+    expect(written.data.createSpan).toMatchObject({ traceId: root.traceId, name: 'from-sdk', model: 'm' });
+    // Relations, stored content and what the write derived (a type from the model) are reading.
+    for (const selection of ['trace { name }', 'parent { name }', 'input', 'events { id }', 'json', 'type']) {
       const reply = await request(`mutation { createSpan(input: { name: "${uid('x')}" }) { id ${selection} } }`, undefined, bearer(key));
       expect(reply.errors?.[0]?.extensions?.code, selection).toBe('FORBIDDEN');
       expect(reply.errors![0]!.message).toMatch(/needs an API key with the READ scope; this key has INGEST/);

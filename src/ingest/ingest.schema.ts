@@ -7,6 +7,7 @@
 import { builder, type SchemaTypes } from '../schema/builder.js';
 import type { Context } from '../schema/context.js';
 import { withPlannedSelection } from '../schema/reload.js';
+import { writtenAnswer } from '../schema/read-scope.js';
 import type { EventRow } from '../db/rows.js';
 import { SpanType, spansAsSelected } from '../spans/span.schema.js';
 import { EventKind, Thumbs } from '../events/event.schema.js';
@@ -71,6 +72,8 @@ const UpdateSpanInput = builder.inputType('UpdateSpanInput', {
 
 builder.mutationFields((t) => ({
   createSpan: t.prismaField({
+    // The trace a new span went into (generated for a new trace) is where it was written.
+    ...writtenAnswer(['traceId']),
     nullable: true, // see builder.mutationType
     type: 'Span',
     description:
@@ -80,6 +83,7 @@ builder.mutationFields((t) => ({
     resolve: async (query, _root, args, ctx) => (await spansAsSelected(query, ctx, [await createSpan(ctx.services, ctx.scope, args.input)]))[0]!,
   }),
   createSpans: t.prismaField({
+    ...writtenAnswer(['traceId']),
     nullable: true, // see builder.mutationType
     type: ['Span'],
     description: 'Records many spans at once, in any order (parents after children is fine): all of them or, on any error, none.',
@@ -88,6 +92,7 @@ builder.mutationFields((t) => ({
       spansAsSelected(query, ctx, await createSpans(ctx.services, ctx.scope, args.input, { maxSpans: ctx.limits.batchSpans })),
   }),
   updateSpan: t.prismaField({
+    ...writtenAnswer(),
     nullable: true, // see builder.mutationType
     type: 'Span',
     description: 'Changes a span, e.g. closes it with its output, end time, tokens and cost.',
@@ -142,6 +147,7 @@ const FeedbackInput = builder.inputType('FeedbackInput', {
 
 builder.mutationFields((t) => ({
   createSpanEvent: t.prismaField({
+    ...writtenAnswer(),
     nullable: true, // see builder.mutationType
     type: 'Event',
     description: 'Attaches an event to a span.',
@@ -152,6 +158,8 @@ builder.mutationFields((t) => ({
     resolve: async (query, _root, args, ctx) => eventAsSelected(query, ctx, await createSpanEvent(ctx.services, ctx.scope, args.spanId, args.input)),
   }),
   submitFeedback: t.prismaField({
+    // Its kind is always FEEDBACK, and its data is made of what was sent (score, thumbs, comment).
+    ...writtenAnswer(['kind', 'data']),
     nullable: true, // see builder.mutationType
     type: 'Event',
     description: 'Records feedback on a span, stored as an event of kind FEEDBACK.',
@@ -190,6 +198,7 @@ const UpdateMetricInput = builder.inputType('UpdateMetricInput', {
 
 builder.mutationFields((t) => ({
   addSpanMetric: t.prismaField({
+    ...writtenAnswer(),
     nullable: true, // see builder.mutationType
     type: 'Metric',
     description: 'Attaches a metric to a span.',
@@ -200,6 +209,7 @@ builder.mutationFields((t) => ({
     resolve: (_query, _root, args, ctx) => addSpanMetric(ctx.services.db, ctx.scope, args.spanId, args.input),
   }),
   updateSpanMetric: t.prismaField({
+    ...writtenAnswer(),
     nullable: true, // see builder.mutationType
     type: 'Metric',
     description: 'Changes a metric of a span; NOT_FOUND when the span has no such metric.',

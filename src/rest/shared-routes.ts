@@ -11,6 +11,7 @@ import { found, SPAN_READ, TRACE_READ, tracePage, type ReadSpan, type ReadTrace 
 import { route, type RestRoute, type RestVersion } from './route.js';
 import { listTracesQuery, spanIdParam, traceIdParam } from './schemas.js';
 import { createContractSpan, updateContractSpan, type ContractSpanBody } from './span-mapping.js';
+import { spanViewFor, type SpanView } from './unread-answers.js';
 
 /** A success answer as a version describes it (for its OpenAPI document) and fills it. */
 interface Answer<From> {
@@ -18,12 +19,18 @@ interface Answer<From> {
   answer(from: From): unknown;
 }
 
+/** A write's answer, shown through the caller's view (a key without READ sees only what it sent). */
+interface WriteAnswer<From> {
+  schema: z.ZodType;
+  answer(from: From, view: SpanView): unknown;
+}
+
 /** What a version's span routes differ in. */
 export interface SpanRoutesOfVersion {
   /** The versions answer a create with different things, so each says what (`description`). */
-  create: Answer<SpanRow> & { summary: string; body: z.ZodType<ContractSpanBody>; description: string };
+  create: WriteAnswer<SpanRow> & { summary: string; body: z.ZodType<ContractSpanBody>; description: string };
   get: Answer<ReadSpan> & { summary: string };
-  update: Answer<SpanRow> & { summary: string; body: z.ZodType<ContractSpanBody> };
+  update: WriteAnswer<SpanRow> & { summary: string; body: z.ZodType<ContractSpanBody> };
 }
 
 /** A span's create, get, update and delete under `/<version>/spans`, in this order. */
@@ -38,8 +45,8 @@ export function spanRoutes(version: RestVersion, span: SpanRoutesOfVersion): Res
       body: span.create.body,
       success: { status: 200, schema: span.create.schema, description: span.create.description },
       errors: [409],
-      async handle({ services, scope, body }) {
-        return { status: 200, body: span.create.answer(await createContractSpan(services, scope, body)) };
+      async handle({ services, principal, scope, body }) {
+        return { status: 200, body: span.create.answer(await createContractSpan(services, scope, body), spanViewFor(principal, body, true)) };
       },
     }),
     route<{ span_id: string }, undefined, undefined>({
@@ -64,8 +71,8 @@ export function spanRoutes(version: RestVersion, span: SpanRoutesOfVersion): Res
       params: spanIdParam,
       body: span.update.body,
       success: { status: 200, schema: span.update.schema, description: 'The span as stored.' },
-      async handle({ services, scope, params, body }) {
-        return { status: 200, body: span.update.answer(await updateContractSpan(services, scope, params.span_id, body)) };
+      async handle({ services, principal, scope, params, body }) {
+        return { status: 200, body: span.update.answer(await updateContractSpan(services, scope, params.span_id, body), spanViewFor(principal, body, false)) };
       },
     }),
     route<{ span_id: string }, undefined, undefined>({

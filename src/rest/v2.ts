@@ -13,6 +13,7 @@ import { metricOf, SPAN_METRICS_READ, spanDataOf, traceHeadOf, found, type Read,
 import { route } from './route.js';
 import { jsonObject, metricIn, metricOut, pageQuery, spanBodiesIn, spanDataOut, spanFieldsIn, spanIdParam, timeOut } from './schemas.js';
 import { spanRoutes, traceReadRoutes } from './shared-routes.js';
+import { metricShown } from './unread-answers.js';
 import { contractScore, contractText, contractView, isoTime, wholeMs } from './span-mapping.js';
 
 const spanIn = spanBodiesIn(spanFieldsIn, { create: 'CreateSpanRequest', update: 'UpdateSpanRequest' });
@@ -23,8 +24,8 @@ const spanOut = z
     name: z.string(),
     trace_id: z.string(),
     parent_id: z.string().nullable(),
-    type: z.string(),
-    start_time: timeOut,
+    type: z.string().nullable().meta({ description: 'null only in a write answer to a key without READ that did not send it.' }),
+    start_time: timeOut.nullable().meta({ description: 'null only in a write answer to a key without READ that did not send it.' }),
     end_time: timeOut.nullable(),
     input: z.unknown(),
     output: z.unknown(),
@@ -154,15 +155,15 @@ export const V2_ROUTES = [
       summary: 'Create a span; no parent_id and no trace_id starts a trace. Sending the same id and body again is a safe retry.',
       body: spanIn.create,
       schema: spanOut,
-      description: 'The span as stored.',
-      answer: spanOf,
+      description: 'The span as stored (to a key without READ: its ids and what the request sent, see docs/rest.md).',
+      answer: (span, view) => view(spanOf(span)),
     },
     get: {
       summary: 'Get a span, with its latest feedback.',
       schema: spanWithFeedbackOut,
       answer: (span) => ({ ...spanOf(span), feedback: latestFeedbackOf(span) }),
     },
-    update: { summary: 'Change a span: its end, output, error, score ...', body: spanIn.update, schema: spanOut, answer: spanOf },
+    update: { summary: 'Change a span: its end, output, error, score ...', body: spanIn.update, schema: spanOut, answer: (span, view) => view(spanOf(span)) },
   }),
   route<{ span_id: string }, undefined, z.input<typeof feedbackIn>>({
     method: 'post',
@@ -241,10 +242,10 @@ export const V2_ROUTES = [
     scope: 'INGEST',
     params: metricPath,
     body: metricIn.partial().meta({ id: 'UpdateMetricRequest' }),
-    success: { status: 200, schema: metricOut, description: 'The metric as stored.' },
-    async handle({ services, scope, params, body }) {
+    success: { status: 200, schema: metricOut, description: 'The metric as stored (to a key without READ: its ids and what the request sent, see docs/rest.md).' },
+    async handle({ services, principal, scope, params, body }) {
       const metric = await updateSpanMetric(services.db, scope, params.span_id, params.metric_id, body);
-      return { status: 200, body: metricOf(metric) };
+      return { status: 200, body: metricShown(principal, metricOf(metric), body) };
     },
   }),
   route<{ span_id: string; metric_id: string }, undefined, undefined>({

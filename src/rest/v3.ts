@@ -18,6 +18,9 @@ import { contractView, isoTime, wholeMs } from './span-mapping.js';
 
 const KINDS = EVENT_KINDS.map((kind) => kind.toLowerCase());
 
+/** What the span fields that are otherwise always set say of the write answers to a key without READ. */
+const WITHHELD = 'null only in a write answer to a key without READ, which shows what its request sent (docs/rest.md)';
+
 const spanFieldsV3In = {
   ...spanFieldsIn,
   input: spanFieldsIn.input.meta({ description: 'A string (any JSON is kept). Content: kept under a FULL retention rule only.' }),
@@ -29,22 +32,22 @@ const spanFieldsV3In = {
 const spanIn = spanBodiesIn(spanFieldsV3In, { create: 'CreateSpanRequestV3', update: 'UpdateSpanRequestV3' });
 
 const createdOut = z
-  .object({ data: z.object({ id: z.string(), trace_id: z.string(), name: z.string(), parent_id: z.string().nullable(), type: z.string() }) })
+  .object({ data: z.object({ id: z.string(), trace_id: z.string(), name: z.string(), parent_id: z.string().nullable(), type: z.string().nullable().meta({ description: WITHHELD }) }) })
   .meta({ id: 'CreatedSpan' });
 
 const spanFieldsOut = {
   id: z.string(),
   trace_id: z.string(),
   name: z.string(),
-  type: z.string(),
+  type: z.string().nullable().meta({ description: WITHHELD }),
   parent_id: z.string().nullable(),
-  start_time: timeOut,
+  start_time: timeOut.nullable().meta({ description: WITHHELD }),
   end_time: timeOut.nullable(),
   duration_ms: z.number().int().nullable(),
   input: z.unknown(),
   output: z.unknown(),
   error: z.string().nullable(),
-  status: z.string().meta({ description: 'running, ok or error.' }),
+  status: z.string().nullable().meta({ description: `running, ok or error; ${WITHHELD}` }),
   meta: jsonObject.nullable(),
   metadata: jsonObject.nullable(),
   tags: jsonObject.nullable(),
@@ -127,14 +130,14 @@ export const V3_ROUTES = [
       body: spanIn.create,
       schema: createdOut,
       description: 'The span: its id and trace_id.',
-      answer: (span) => ({ data: { id: span.id, trace_id: span.traceId, name: span.name, parent_id: span.parentId, type: contractView(span).type } }),
+      answer: (span, view) => ({ data: view({ id: span.id, trace_id: span.traceId, name: span.name, parent_id: span.parentId, type: contractView(span).type }) }),
     },
     get: { summary: 'Get a span.', schema: spanAnswer, answer: (span) => ({ data: spanOf(span) }) },
     update: {
       summary: 'Change a span: its output, error, end, meta, metadata, tags ...',
       body: spanIn.update,
       schema: spanAnswer,
-      answer: (span) => ({ data: spanOf(span) }),
+      answer: (span, view) => ({ data: view(spanOf(span)) }),
     },
   }),
   route<{ span_id: string }, z.output<typeof kindQuery>, undefined>({
