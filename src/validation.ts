@@ -48,6 +48,11 @@ export function checkJsonSize(value: unknown, ctx: z.RefinementCtx) {
     ctx.addIssue({ code: 'custom', message: 'holds the object key "__proto__", which cannot be stored; rename it' });
     return;
   }
+  // NaN (an OTLP double may be one) would be stored as null: refused, and called what it is.
+  if (anyWithin(value, (item) => typeof item === 'number' && Number.isNaN(item))) {
+    ctx.addIssue({ code: 'custom', message: 'holds NaN (not a number), which cannot be stored' });
+    return;
+  }
   // JSON text may hold 1e400, which parses as Infinity and would be stored as null while the reply
   // showed it: refused like any other number that cannot be kept.
   if (anyWithin(value, isNonFiniteNumber)) {
@@ -67,6 +72,12 @@ export function anyWithin(value: unknown, test: (item: unknown) => boolean): boo
 function hasProtoKey(item: unknown): boolean {
   return item !== null && typeof item === 'object' && !Array.isArray(item) && Object.hasOwn(item, '__proto__');
 }
+
+/**
+ * What is wrong with Infinity or NaN wherever a number is taken: in a write (boundedNumber), a
+ * filter's range (src/db/filters.ts) or a number literal in a GraphQL document (storable-input.ts).
+ */
+export const NOT_FINITE = 'must be a finite number';
 
 /** Infinity or NaN: what a JSON number beyond the double range (1e400) becomes once parsed. */
 export function isNonFiniteNumber(item: unknown): boolean {
@@ -92,7 +103,7 @@ export const jsonSchema = z.unknown().superRefine(checkJsonSize);
 export function boundedNumber() {
   return z
     .number()
-    .finite('must be a finite number')
+    .finite(NOT_FINITE)
     .min(-LIMITS.number, `must be at least -${LIMITS.number}`)
     .max(LIMITS.number, `must be at most ${LIMITS.number}`);
 }

@@ -1,6 +1,6 @@
 /** SQL conditions shared by the trace and span filters. */
 import { BadUserInput } from '../errors.js';
-import { anyWithin, isNonFiniteNumber, isStorableDate, nestedDeeperThan, STORABLE_DATES } from '../validation.js';
+import { anyWithin, isNonFiniteNumber, isStorableDate, nestedDeeperThan, NOT_FINITE, STORABLE_DATES } from '../validation.js';
 import { join, sql, type Sql } from './dialect.js';
 
 /**
@@ -28,6 +28,9 @@ export function rangeConditions(expr: Sql, range: FloatRange | DateTimeRange | n
     if (value instanceof Date && !isStorableDate(value)) {
       throw new BadUserInput(`${field}.${name}: ${STORABLE_DATES}`, { field: `${field}.${name}` });
     }
+    // -1e400 is -Infinity: PostgreSQL and SQLite would each compare it their own way, matching nothing
+    // or everything without a word. Writes refuse it with the same words.
+    if (isNonFiniteNumber(value)) throw new BadUserInput(`${field}.${name}: ${NOT_FINITE}`, { field: `${field}.${name}` });
   }
   if (gte != null && lte != null && gte > lte) {
     throw new BadUserInput(`${field}: gte is greater than lte, so nothing can match`, { field });

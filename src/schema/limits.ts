@@ -14,8 +14,10 @@ import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { createComplexityRule } from '@pothos/plugin-complexity';
-import { SpantreeError } from '../errors.js';
+import { BadUserInput, SpantreeError } from '../errors.js';
 import type { Config } from '../config.js';
+import { LIMITS } from '../validation.js';
+import { documentNesting } from './document-nesting.js';
 
 type LimitSetting = 'MAX_TOKENS' | 'MAX_QUERY_DEPTH' | 'MAX_ALIASES' | 'MAX_DIRECTIVES' | 'MAX_COMPLEXITY';
 
@@ -43,6 +45,7 @@ function fromArmor(setting: LimitSetting, max: number) {
 
 export function useQueryLimits(config: Config): Plugin[] {
   const plugins: Plugin[] = [
+    useNestingLimits(config.MAX_QUERY_DEPTH),
     maxTokensPlugin(fromArmor('MAX_TOKENS', config.MAX_TOKENS)) as Plugin,
     maxDepthPlugin(fromArmor('MAX_QUERY_DEPTH', config.MAX_QUERY_DEPTH)) as Plugin,
     maxAliasesPlugin(fromArmor('MAX_ALIASES', config.MAX_ALIASES)) as Plugin,
@@ -53,6 +56,48 @@ export function useQueryLimits(config: Config): Plugin[] {
     plugins.push(useDisableIntrospection() as Plugin, blockFieldSuggestionsPlugin() as Plugin, useNoSuggestions());
   }
   return plugins;
+}
+
+/**
+ * How deep list and object values may nest in a document: a JSON value as deep as a JSON field may be
+ * (LIMITS.jsonDepth), inside the input objects and lists that carry it (a span's event's data is four
+ * levels down in createSpans).
+ */
+export const MAX_VALUE_NESTING = LIMITS.jsonDepth + 16;
+
+/**
+ * Refuses documents nested deeper than anything they could validly hold, before graphql-js parses
+ * them: its parser recurses per level and overflows the stack a few thousand levels down (a 500 and
+ * a stack trace), within MAX_TOKENS. A value literal too deep is the client's input error, refused
+ * with BAD_USER_INPUT as a JSON variable nested too deep is (src/schema/storable-input.ts).
+ * Selection sets deeper than MAX_QUERY_DEPTH allows even with an inline fragment at every level are
+ * refused here too; shallower ones are measured exactly, fragments followed, by Armor's rule.
+ */
+function useNestingLimits(maxQueryDepth: number): Plugin {
+  const maxSelections = 2 * maxQueryDepth + 2;
+  return {
+    onParse: ({ params }) => {
+      const source = typeof params.source === 'string' ? params.source : params.source.body;
+      const nesting = documentNesting(source);
+      // A request error, as a syntax error is: 400 with graphql-response+json, 200 with application/json.
+      const http = { status: 400, spec: true };
+      if (nesting.values > MAX_VALUE_NESTING) {
+        throw new BadUserInput(
+          `A list or object value in this document nests ${nesting.values} levels deep; values may nest at most ${MAX_VALUE_NESTING} levels (a JSON value at most ${LIMITS.jsonDepth})`,
+          { maxNesting: MAX_VALUE_NESTING, http },
+        );
+      }
+      if (nesting.selections > maxSelections) {
+        const refusal = limitExceeded(
+          `Selection sets nest ${nesting.selections} levels deep, deeper than any query within the depth limit of ${maxQueryDepth}`,
+          'MAX_QUERY_DEPTH',
+          maxQueryDepth,
+        );
+        refusal.extensions.http = http;
+        throw refusal;
+      }
+    },
+  };
 }
 
 /** The refusal of an operation whose estimated cost is over MAX_COMPLEXITY. */

@@ -7,6 +7,10 @@
  * JSON nested deeper than any JSON field may be (LIMITS.jsonDepth) is refused here too, before any
  * resolver runs: it could never be stored or matched, and code that walks arguments recursively (a
  * JSON.stringify of a filter, say) would overflow the stack on a value nested 10,000 levels deep.
+ *
+ * So is a number written in the document that is too large to be a double (`-1e400`): graphql-js
+ * takes a Float literal as it parses, -Infinity, where a variable of the same value is refused. One
+ * check for every argument, writes and filters alike, with the words writes use (NOT_FINITE).
  */
 import {
   getOperationAST,
@@ -18,13 +22,17 @@ import {
   Kind,
   typeFromAST,
   visit,
+  type ASTVisitor,
   type DocumentNode,
+  type FloatValueNode,
   type GraphQLInputType,
   type GraphQLSchema,
+  type IntValueNode,
+  type ValidationContext,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { BadUserInput } from '../errors.js';
-import { LIMITS, nestedDeeperThan, storableString, storableText } from '../validation.js';
+import { LIMITS, nestedDeeperThan, NOT_FINITE, storableString, storableText } from '../validation.js';
 
 /** Text a document could carry that is not storable: a NUL, as a character or an escape, or half a surrogate pair. */
 function mayHoldUnstorable(source: string): boolean {
@@ -81,6 +89,16 @@ function deepJsonWithin(type: GraphQLInputType, value: unknown, path: string): s
   return undefined;
 }
 
+/** Refuses number literals beyond the range of a double, which would be taken as ±Infinity. */
+function finiteNumberLiterals(context: ValidationContext): ASTVisitor {
+  const check = (node: IntValueNode | FloatValueNode) => {
+    if (Number.isFinite(Number(node.value))) return;
+    const shown = node.value.length > 40 ? `${node.value.slice(0, 20)}...${node.value.slice(-10)}` : node.value;
+    context.reportError(new BadUserInput(`${shown}: ${NOT_FINITE} (at most ±1.7976931348623157e308; this one would be taken as infinity)`, { value: shown }));
+  };
+  return { IntValue: check, FloatValue: check };
+}
+
 type OperationArgs = {
   schema: GraphQLSchema;
   document: DocumentNode;
@@ -105,6 +123,7 @@ export function useStorableInput(): Plugin {
         if (result && !(result instanceof Error)) replaceParseResult(storableDocument(result as DocumentNode));
       };
     },
+    onValidate: ({ addValidationRule }) => addValidationRule(finiteNumberLiterals),
     onExecute: variables as NonNullable<Plugin['onExecute']>,
     onSubscribe: variables as NonNullable<Plugin['onSubscribe']>,
   };
