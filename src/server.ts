@@ -356,7 +356,7 @@ function assemble(
       return;
     }
     if (isOtlpRequest(req)) {
-      void handleOtlpTraces(req, res, { services, maxBodyBytes: config.MAX_BODY_BYTES, rateLimiter, hold: () => inFlight.hold() });
+      void handleOtlpTraces(req, res, { services, maxBodyBytes: config.MAX_BODY_BYTES, batchSpans: config.MAX_BATCH_SPANS, rateLimiter, hold: () => inFlight.hold() });
       return;
     }
     if (restVersionOf(req)) {

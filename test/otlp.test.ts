@@ -286,16 +286,26 @@ describe('what the OTLP endpoint refuses, and how it says so', () => {
     expect(await spanExists(span.spanId)).toBe(false);
   });
 
-  it('refuses a whole export that breaks the tree, writing none of it', async () => {
+  // Issue 22, finding 13: this export was refused whole (400, which exporters drop), the good spans with it.
+  it('refuses alone a span that cannot be stored, by its place in the export and its id, and stores the rest (200)', async () => {
+    const stored = validSpan();
     const parent = validSpan();
-    expect((await postJson(server(), exportOf([parent]))).status).toBe(200);
-    const bystander = validSpan();
-    // A child naming a stored parent but another trace.
-    const misplaced = validSpan({ parentSpanId: parent.spanId });
-    const reply = await postJson(server(), exportOf([bystander, misplaced]));
-    expect(reply.status).toBe(400);
-    expect(json(reply.body).message).toMatch(/is in trace .*, not in trace/);
-    expect(await spanExists(bystander.spanId)).toBe(false);
+    expect((await postJson(server(), exportOf([stored, parent]))).status).toBe(200);
+    const before = validSpan();
+    const moved = { ...stored, traceId: randomHex(16), name: 'moved' }; // the same span id, under another trace
+    const misplaced = validSpan({ parentSpanId: parent.spanId }); // a child naming a stored parent but another trace
+    const after = validSpan();
+    const reply = await postJson(server(), exportOf([before, moved, misplaced, after]));
+    expect(reply.status).toBe(200);
+    const { partialSuccess } = json(reply.body);
+    expect(Number(partialSuccess.rejectedSpans)).toBe(2);
+    expect(partialSuccess.errorMessage).toContain(`span ${stored.spanId} (spans[1]): span ${stored.spanId} is stored under another parent or trace; a span cannot move`);
+    expect(partialSuccess.errorMessage).toMatch(new RegExp(`span ${misplaced.spanId} \\(spans\\[2\\]\\)\\.parentId: parent span ${parent.spanId} is in trace .*, not in trace`));
+    expect(await spanExists(before.spanId)).toBe(true);
+    expect(await spanExists(after.spanId)).toBe(true);
+    expect(await spanExists(misplaced.spanId)).toBe(false);
+    const { span } = await server().gql(`query($id: ID!) { span(id: $id) { name trace { id } } }`, { id: stored.spanId });
+    expect(span).toEqual({ name: 'step', trace: { id: stored.traceId } });
   });
 
   // Megabytes of bodies to build, send and refuse: generous on a busy machine.
@@ -355,5 +365,102 @@ describe('refusals made before the route', () => {
     expect(reply.status).toBe(403);
     expect(reply.type).toBe('application/x-protobuf');
     expect((RpcStatus.toObject(RpcStatus.decode(reply.body)) as { code: number; message: string })).toMatchObject({ code: 7, message: expect.stringMatching(/Host/) });
+  });
+});
+
+// Issue 22, finding 12: each of these was changed or dropped without a word.
+describe('what OTLP carries is stored as sent, or refused alone with its reason', () => {
+  const partial = (reply: { body: Uint8Array }) => json(reply.body).partialSuccess as { rejectedSpans: string; errorMessage: string } | undefined;
+
+  it('refuses a time beyond what OTLP carries (no 64-bit wrap) and a negative end time, per span', async () => {
+    const good = validSpan();
+    const far = validSpan({ startTimeUnixNano: '99999999999999999999999' });
+    const negative = validSpan({ endTimeUnixNano: '-5' });
+    const reply = await postJson(server(), exportOf([far, good, negative]));
+    expect(reply.status).toBe(200);
+    expect(partial(reply)!.rejectedSpans).toBe('2');
+    expect(partial(reply)!.errorMessage).toBe(
+      `span ${far.spanId} (spans[0]): startTimeUnixNano: "99999999999999999999999" is not a time OTLP carries (whole nanoseconds since 1970, 0 to 18446744073709551615); ` +
+        `span ${negative.spanId} (spans[2]): endTimeUnixNano: "-5" is not a time OTLP carries (whole nanoseconds since 1970, 0 to 18446744073709551615)`,
+    );
+    expect(await spanExists(good.spanId)).toBe(true);
+    expect(await spanExists(far.spanId)).toBe(false);
+    expect(await spanExists(negative.spanId)).toBe(false);
+  });
+
+  it('keeps a protobuf time past 2262 (a fixed64 beyond the signed range) as sent', async () => {
+    const late = validSpan({ startTimeUnixNano: '10413792000000000000', endTimeUnixNano: '10413792000500000000' });
+    const reply = await post(server(), protobufOf(exportOf([late])), PROTOBUF);
+    expect(reply.status).toBe(200);
+    const { span } = await server().gql(`query($id: ID!) { span(id: $id) { startTime durationMs } }`, { id: late.spanId });
+    expect(span).toEqual({ startTime: '2300-01-01T00:00:00.000Z', durationMs: 500 });
+  });
+
+  it.each(['json', 'protobuf'] as Encoding[])('keeps a "__proto__" attribute under "__proto__ (renamed)" and says so (%s)', async (encoding) => {
+    const span = validSpan({
+      attributes: [
+        { key: '__proto__', value: { kvlistValue: { values: [{ key: 'gen_ai.usage.input_tokens', value: { intValue: 5 } }] } } },
+        { key: 'kept', value: { stringValue: 'yes' } },
+      ],
+    });
+    const reply = encoding === 'json' ? await postJson(server(), exportOf([span])) : await post(server(), protobufOf(exportOf([span])), PROTOBUF);
+    expect(reply.status).toBe(200);
+    const answer =
+      encoding === 'json'
+        ? json(reply.body).partialSuccess
+        : generated.ExportTraceServiceResponse.toObject(generated.ExportTraceServiceResponse.decode(reply.body), { longs: String, defaults: true }).partialSuccess;
+    // A warning, not a refusal: OTLP's partial_success with rejected_spans 0.
+    expect(answer).toEqual({ rejectedSpans: '0', errorMessage: `span ${span.spanId} (spans[0]): an attribute named "__proto__" is kept as "__proto__ (renamed)"` });
+    const { span: stored } = await server().gql(`query($id: ID!) { span(id: $id) { inputTokens meta } }`, { id: span.spanId });
+    // The key-value list did not become the attributes' prototype: its token count is not the span's.
+    expect(stored.inputTokens).toBeNull();
+    expect(stored.meta).toMatchObject({ '__proto__ (renamed)': { 'gen_ai.usage.input_tokens': 5 }, kept: 'yes' });
+  });
+
+  it('keeps in meta only a token count no span can hold (int64 max), storing the span', async () => {
+    const span = validSpan({
+      attributes: [
+        { key: 'gen_ai.usage.input_tokens', value: { intValue: '9223372036854775807' } },
+        { key: 'gen_ai.usage.output_tokens', value: { intValue: 7 } },
+      ],
+    });
+    const reply = await post(server(), protobufOf(exportOf([span])), PROTOBUF);
+    expect(reply.status).toBe(200);
+    expect(generated.ExportTraceServiceResponse.toObject(generated.ExportTraceServiceResponse.decode(reply.body))).toEqual({});
+    const { span: stored } = await server().gql(`query($id: ID!) { span(id: $id) { inputTokens outputTokens meta } }`, { id: span.spanId });
+    expect(stored.inputTokens).toBeNull();
+    expect(stored.outputTokens).toBe(7);
+    expect(stored.meta['gen_ai.usage.input_tokens']).toBe('9223372036854775807');
+  });
+
+  it('calls a NaN double NaN when it refuses the span', async () => {
+    const span = validSpan({ attributes: [{ key: 'ratio', value: { doubleValue: 'NaN' } }] });
+    const reply = await postJson(server(), exportOf([span]));
+    expect(reply.status).toBe(200);
+    expect(partial(reply)!.errorMessage).toBe(`span ${span.spanId} (spans[0]).meta: holds NaN (not a number), which cannot be stored`);
+  });
+
+  it('names each refused span by its place in the export as sent, in the order sent', async () => {
+    const traceId = randomHex(16);
+    const twice = randomHex(8);
+    const pending = validSpan({ traceId, spanId: twice, endTimeUnixNano: undefined });
+    const complete = validSpan({ traceId, spanId: twice });
+    const endsEarly = validSpan({ endTimeUnixNano: '1700000000000000000' });
+    const noStart = validSpan({ startTimeUnixNano: '0' });
+    // Two lists of spans: spans[i] alone would not say which.
+    const request = {
+      resourceSpans: [
+        { scopeSpans: [{ scope: { name: 'a' }, spans: [validSpan(), pending] }, { scope: { name: 'b' }, spans: [complete, endsEarly] }] },
+        { scopeSpans: [{ scope: { name: 'c' }, spans: [noStart] }] },
+      ],
+    };
+    const reply = await postJson(server(), request);
+    expect(reply.status).toBe(200);
+    expect(partial(reply)!.rejectedSpans).toBe('2');
+    const messages = partial(reply)!.errorMessage.split('; ');
+    expect(messages[0]).toMatch(new RegExp(`^span ${endsEarly.spanId} \\(resourceSpans\\[0\\]\\.scopeSpans\\[1\\]\\.spans\\[1\\]\\)\\.endTime: .* is before startTime`));
+    expect(messages[1]).toBe(`span ${noStart.spanId} (resourceSpans[1].scopeSpans[0].spans[0]): startTimeUnixNano is missing`);
+    const { span } = await server().gql(`query($id: ID!) { span(id: $id) { endTime } }`, { id: twice });
+    expect(span.endTime).not.toBeNull();
   });
 });

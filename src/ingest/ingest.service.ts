@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import type { Tx } from '../db/database.js';
 import { sql, type Dialect } from '../db/dialect.js';
-import { BadUserInput, Conflict, NotFound } from '../errors.js';
+import { BadUserInput, Conflict, NotFound, SpantreeError } from '../errors.js';
 import { publishEvents, publishSpanChanges } from './publish.js';
 import type { SpanChangeMessage } from '../pubsub.js';
 import { LIMITS } from '../validation.js';
@@ -84,12 +84,23 @@ export interface IngestOptions {
   labels?: readonly string[];
   maxSpans?: number;
   /**
+   * The most spans one transaction writes: a larger batch is written in several transactions, one
+   * after another, each committed (and published) before the next starts, so one export of tens of
+   * thousands of spans neither holds the write lock for its whole length nor is refused (OTLP). Left
+   * out, a batch is one transaction: all of it or none (createSpans).
+   */
+  transactionSpans?: number;
+  /**
    * A span stored already and sent again with other content replaces the stored one, as an update
    * (OTLP: a pending copy without an end time, then the complete span). A copy without an end time
    * never replaces a span that has ended: it was sent earlier and arrived late.
    */
   replace?: boolean;
-  /** Spans that fail validation are left out and reported, rather than failing the whole batch. */
+  /**
+   * Spans that cannot be stored are left out and reported, rather than failing the whole batch: those
+   * that fail validation, and those the database refuses alone (a span that would move to another
+   * parent or trace, a parent in another trace, a cycle, a trace's token count overflowing).
+   */
   skipInvalid?: boolean;
   events?: SpanEventInput[];
   /** Where the traces this write creates come from (the playground records its runs as PLAYGROUND); APP by default. */
@@ -146,7 +157,7 @@ export async function ingestSpans(
   { db, pubsub, retention: rules, prices: priceBook }: IngestServices,
   scope: Scope,
   inputs: CreateSpanInput[],
-  { label = 'input', labels, maxSpans = Infinity, replace = false, skipInvalid = false, events = [], origin = APP_ORIGIN }: IngestOptions = {},
+  { label = 'input', labels, maxSpans = Infinity, transactionSpans = Infinity, replace = false, skipInvalid = false, events = [], origin = APP_ORIGIN }: IngestOptions = {},
 ): Promise<IngestResult> {
   if (inputs.length > maxSpans) {
     throw new BadUserInput(`${label}: a batch may hold at most ${maxSpans} spans; this one has ${inputs.length}. Split it.`);
@@ -182,21 +193,52 @@ export async function ingestSpans(
     seen.add(id);
   });
   const positionOf = new Map(accepted.map((index, position) => [index, position]));
-  const batchEvents = events.filter((event) => positionOf.has(event.spanIndex));
+  const eventsAt: SpanEventInput[][] = prepared.map(() => []);
+  for (const event of events) {
+    const position = positionOf.get(event.spanIndex);
+    if (position !== undefined) eventsAt[position]!.push(event);
+  }
 
   const spans: (SpanRow | null)[] = new Array(inputs.length).fill(null);
-  if (prepared.length === 0) return { spans, rejected, retention: retention.mode };
-  const result = await db.write((tx) =>
-    insertSpans(db.dialect, tx, scope.projectId, prepared, ids, now, replace, batchEvents.map((event) => ({ ...event, spanIndex: positionOf.get(event.spanIndex)! })), origin),
-  );
-  publishSpanChanges(pubsub, scope.projectId, result.changes, result.traces);
-  publishEvents(pubsub, scope.projectId, result.events);
-  accepted.forEach((index, position) => (spans[index] = result.spans[position]!));
+  // Transactions of at most `transactionSpans` spans, in input order. Each commits before the next
+  // begins: a failure part-way (the database gone) leaves the earlier parts stored, which a retry of
+  // the whole batch finds stored with the same content and leaves as they are (OTLP's exporters
+  // retry a 503; events have ids derived from what they record).
+  const size = Math.max(1, Math.min(transactionSpans, prepared.length));
+  for (let start = 0; start < prepared.length; start += size) {
+    const part = prepared.slice(start, start + size);
+    const partEvents = eventsAt.slice(start, start + size).flatMap((list, position) => list.map((event) => ({ ...event, spanIndex: position })));
+    const result = await db.write((tx) =>
+      insertSpans(db.dialect, tx, scope.projectId, part, ids.slice(start, start + size), now, replace, partEvents, origin, skipInvalid),
+    );
+    publishSpanChanges(pubsub, scope.projectId, result.changes, result.traces);
+    publishEvents(pubsub, scope.projectId, result.events);
+    result.spans.forEach((row, position) => (spans[accepted[start + position]!] = row ?? null));
+    for (const refusal of result.refused) rejected.push({ index: accepted[start + refusal.position]!, message: refusal.message });
+  }
+  rejected.sort((a, b) => a.index - b.index);
   return { spans, rejected, retention: retention.mode };
 }
 
-interface InsertResult extends WriteResult {
+interface InsertResult {
+  /** The stored spans by position; undefined for a span refused. */
+  spans: (SpanRow | undefined)[];
+  changes: SpanChangeMessage[];
+  traces: TraceRow[];
   events: EventRow[];
+  /** Spans the database refused alone (with `skip`), by position, and why. */
+  refused: { position: number; message: string }[];
+}
+
+/**
+ * Refuses the span at `index` alone (with `skip`) or the whole write: an error a writer can act on
+ * (a SpantreeError) names the span; anything else is not the span's fault and fails the write.
+ */
+type Refuse = (index: number, error: unknown) => void;
+
+/** A refusal's message, led by the name of the span it is about. */
+function naming(label: string, message: string): string {
+  return message.startsWith(label) ? message : `${label}: ${message}`;
 }
 
 async function insertSpans(
@@ -209,8 +251,16 @@ async function insertSpans(
   replace: boolean,
   events: SpanEventInput[],
   origin: TraceOriginFields,
+  skip: boolean,
 ): Promise<InsertResult> {
   const results: (SpanRow | undefined)[] = new Array(prepared.length);
+  // Every refusal below comes before the first statement that writes: a span refused alone leaves
+  // nothing of itself behind.
+  const refused = new Map<number, string>();
+  const refuse: Refuse = (index, error) => {
+    if (!skip || !(error instanceof SpantreeError)) throw error;
+    refused.set(index, naming(prepared[index]!.label, error.message));
+  };
   // Writers that create a span and writers that name it as a parent take turns (PostgreSQL; SQLite
   // writers always do): otherwise a parent and its early child, written at once, could each miss the
   // other and land in different traces.
@@ -219,27 +269,28 @@ async function insertSpans(
 
   // Retries: the same id with the same content is the span already stored. With `replace`, other
   // content replaces it.
-  const storedById = new Map((await storedSpans(tx, projectId, ids)).map((span) => [span.id, span]));
-  const fresh: number[] = [];
+  const storedById = new Map((await storedSpans(dialect, tx, projectId, ids)).map((span) => [span.id, span]));
+  const candidates: number[] = [];
   const replaced = new Map<number, SpanRow>();
   prepared.forEach((span, index) => {
     const existing = storedById.get(ids[index]!);
-    if (!existing) return fresh.push(index);
+    if (!existing) return candidates.push(index);
     if (existing.ingestHash === span.ingestHash) return (results[index] = existing);
     if (!replace) {
-      throw new Conflict(`span ${ids[index]} already exists with different content; use updateSpan to change it`, { spanId: ids[index] });
+      return refuse(index, new Conflict(`span ${ids[index]} already exists with different content; use updateSpan to change it`, { spanId: ids[index] }));
     }
     // A pending copy that arrives after the span ended is stale.
     if (existing.endTime !== null && span.fields.endTime === null) return (results[index] = existing);
     if (existing.parentId !== span.parentId || (span.traceId && span.traceId !== existing.traceId)) {
-      throw new Conflict(`span ${ids[index]} is stored under another parent or trace; a span cannot move`, { spanId: ids[index] });
+      return refuse(index, new Conflict(`span ${ids[index]} is stored under another parent or trace; a span cannot move`, { spanId: ids[index] }));
     }
     replaced.set(index, existing);
   });
-  const written = prepared.map((_, index) => index).filter((index) => fresh.includes(index) || replaced.has(index));
-  if (written.length === 0) return { spans: results as SpanRow[], changes: [], traces: [], events: [] };
-
-  const traceIds = await resolveTraces(tx, projectId, prepared, ids, fresh);
+  const refusals = () => [...refused].map(([position, message]) => ({ position, message }));
+  const { traceIds, fresh } = await resolveTraces(dialect, tx, projectId, prepared, ids, candidates, refuse);
+  const freshSet = new Set(fresh);
+  const written = prepared.map((_, index) => index).filter((index) => freshSet.has(index) || replaced.has(index));
+  if (written.length === 0) return { spans: results, changes: [], traces: [], events: [], refused: refusals() };
   for (const [index, existing] of replaced) traceIds[index] = existing.traceId;
   const earliest = new Map<string, Date>();
   for (const index of written) {
@@ -260,8 +311,6 @@ async function insertSpans(
     const traceId = traceIds[index]!;
     const entry = states.get(traceId)!;
     const before = replaced.get(index);
-    entry.seq += 1;
-    entry.sessionId ??= span.sessionId;
     const row: SpanRow = {
       projectId,
       id: ids[index]!,
@@ -275,13 +324,21 @@ async function insertSpans(
       durationMs: durationOf(span.fields),
       retained: span.retained,
       costSource: span.costSource,
-      seq: entry.seq,
-      createdSeq: before?.createdSeq ?? entry.seq,
+      seq: entry.seq + 1,
+      createdSeq: before?.createdSeq ?? entry.seq + 1,
       ingestHash: span.ingestHash,
       createdAt: before?.createdAt ?? now,
       updatedAt: now,
     };
     const applied = applySpan(entry.state, before ? contributionOf(before) : null, contributionOf(row));
+    if (applied.state.totalTokens > LIMITS.int32) {
+      refuse(index, tokenOverflow(traceId, applied.state.totalTokens));
+      // Refused alone (else the write failed): the trace's start may have been this span's.
+      entry.recompute.startTime = true;
+      continue;
+    }
+    entry.seq += 1;
+    entry.sessionId ??= span.sessionId;
     entry.state = { ...applied.state, ...applyGeneration(applied.state, row) };
     entry.recompute.startTime ||= applied.recompute.startTime;
     entry.recompute.endTime ||= applied.recompute.endTime;
@@ -310,7 +367,7 @@ async function insertSpans(
   await writeTraceRows(dialect, tx, traces);
   await writeSessionDeltas(dialect, tx, projectId, locked, traces, now);
   const eventRows = events.length ? await insertSpanEvents(dialect, tx, projectId, events, ids, traceIds, rows) : [];
-  return { spans: results as SpanRow[], changes, traces, events: eventRows };
+  return { spans: results, changes, traces, events: eventRows, refused: refusals() };
 }
 
 /** The sessions the written traces belong to, changed by what those traces changed. */
@@ -346,25 +403,46 @@ async function insertSpanEvents(dialect: Dialect, tx: Tx, projectId: string, eve
 
 /** The trace row a rollup state makes, refused if its token count no longer fits. */
 function checkedTraceRow(locked: Parameters<typeof traceRowOf>[0], state: RollupState, seq: number, now: Date): TraceRow {
-  if (state.totalTokens > LIMITS.int32) {
-    throw new BadUserInput(`trace ${locked.id} would count ${state.totalTokens} tokens; the most a trace can count is ${LIMITS.int32}`);
-  }
+  if (state.totalTokens > LIMITS.int32) throw tokenOverflow(locked.id, state.totalTokens);
   return traceRowOf(locked, traceColumns(state), seq, now);
+}
+
+function tokenOverflow(traceId: string, totalTokens: number): BadUserInput {
+  return new BadUserInput(`trace ${traceId} would count ${totalTokens} tokens; the most a trace can count is ${LIMITS.int32}`);
 }
 
 /**
  * The trace of each new span: the one it names; else its parent's (stored, or in this batch); else,
  * for a span whose children arrived first, theirs; else a new trace for a root span. Every way a
  * span is tied to a trace must agree, and no span may become its own ancestor.
+ *
+ * A span that breaks one of these rules is handed to `refuse`, which fails the write or (skipping)
+ * leaves the span out; then the others are resolved again without it, since a span whose parent in
+ * the batch was left out may now join the parent's stored copy, or be refused in turn. Returns the
+ * trace of each span by position and the new spans that remain.
  */
-async function resolveTraces(tx: Tx, projectId: string, prepared: RetainedSpan[], ids: string[], fresh: number[]) {
+async function resolveTraces(dialect: Dialect, tx: Tx, projectId: string, prepared: RetainedSpan[], ids: string[], candidates: number[], refuse: Refuse) {
+  let fresh = candidates;
+  for (;;) {
+    const failed = new Map<number, unknown>();
+    const traceIds = await resolveOnce(dialect, tx, projectId, prepared, ids, fresh, (index, error) => {
+      refuse(index, error);
+      failed.set(index, error);
+    });
+    if (failed.size === 0) return { traceIds, fresh };
+    fresh = fresh.filter((index) => !failed.has(index));
+  }
+}
+
+/** One pass of resolveTraces over `fresh`; `fail` is told of each span that breaks a rule (and may throw). */
+async function resolveOnce(dialect: Dialect, tx: Tx, projectId: string, prepared: RetainedSpan[], ids: string[], fresh: number[], fail: Refuse) {
   const inBatch = new Map(fresh.map((index) => [ids[index]!, index]));
   const freshIds = fresh.map((index) => ids[index]!);
   const outsideParents = [...new Set(fresh.map((index) => prepared[index]!.parentId).filter((id): id is string => !!id && !inBatch.has(id)))];
   const [parents, waiting] = await Promise.all([
-    outsideParents.length ? traceOfSpans(tx, projectId, outsideParents) : [],
+    outsideParents.length ? traceOfSpans(dialect, tx, projectId, outsideParents) : [],
     // Children stored before their parent, which is among these new spans.
-    freshIds.length ? waitingChildren(tx, projectId, freshIds) : [],
+    freshIds.length ? waitingChildren(dialect, tx, projectId, freshIds) : [],
   ]);
   const storedParentTrace = new Map(parents.map((parent) => [parent.id, parent.traceId]));
   const childTraces = new Map<string, Set<string>>();
@@ -373,44 +451,59 @@ async function resolveTraces(tx: Tx, projectId: string, prepared: RetainedSpan[]
   const label = (index: number) => prepared[index]!.label;
   const traceIds: (string | undefined)[] = new Array(prepared.length);
   const resolving = new Set<number>();
-  const resolve = (index: number): string => {
+  const failed = new Set<number>();
+  // The trace of the span, or null when it (or a parent of it in the batch) broke a rule: a span
+  // under a refused parent is decided on the next pass, without that parent.
+  const resolve = (index: number): string | null => {
     const known = traceIds[index];
     if (known) return known;
-    const span = prepared[index]!;
-    const id = ids[index]!;
-    if (resolving.has(index)) {
-      throw new BadUserInput(`${label(index)}.parentId: spans in this batch name each other as parents; a trace is a tree`);
+    if (failed.has(index)) return null;
+    try {
+      const span = prepared[index]!;
+      const id = ids[index]!;
+      if (resolving.has(index)) {
+        throw new BadUserInput(`${label(index)}.parentId: spans in this batch name each other as parents; a trace is a tree`);
+      }
+      resolving.add(index);
+      let parentTrace: string | undefined;
+      if (span.parentId) {
+        if (span.parentId === id) throw new BadUserInput(`${label(index)}.parentId: a span cannot be its own parent`);
+        const batchParent = inBatch.get(span.parentId);
+        if (batchParent !== undefined) {
+          const resolved = resolve(batchParent);
+          if (resolved === null) return null;
+          parentTrace = resolved;
+        } else parentTrace = storedParentTrace.get(span.parentId);
+      }
+      const children = [...(childTraces.get(id) ?? [])];
+      if (children.length > 1) {
+        throw new BadUserInput(`span ${id} is the parent of spans already stored in several traces (${children.join(', ')})`);
+      }
+      const traceId = span.traceId ?? parentTrace ?? children[0];
+      if (!traceId && span.parentId) {
+        throw new NotFound(`${label(index)}.parentId: parent span ${span.parentId} not found; to send a child before its parent, give its traceId`, {
+          field: `${label(index)}.parentId`,
+        });
+      }
+      if (parentTrace && traceId !== parentTrace) {
+        throw new BadUserInput(`${label(index)}.parentId: parent span ${span.parentId} is in trace ${parentTrace}, not in trace ${traceId}`, {
+          field: `${label(index)}.parentId`,
+        });
+      }
+      if (children[0] && traceId !== children[0]) {
+        throw new BadUserInput(`span ${id} is the parent of spans already stored in trace ${children[0]}; it cannot be created in trace ${traceId}`);
+      }
+      traceIds[index] = traceId ?? uuidv7();
+      return traceIds[index]!;
+    } catch (error) {
+      failed.add(index);
+      fail(index, error);
+      return null;
     }
-    resolving.add(index);
-    let parentTrace: string | undefined;
-    if (span.parentId) {
-      if (span.parentId === id) throw new BadUserInput(`${label(index)}.parentId: a span cannot be its own parent`);
-      const batchParent = inBatch.get(span.parentId);
-      parentTrace = batchParent !== undefined ? resolve(batchParent) : storedParentTrace.get(span.parentId);
-    }
-    const children = [...(childTraces.get(id) ?? [])];
-    if (children.length > 1) {
-      throw new BadUserInput(`span ${id} is the parent of spans already stored in several traces (${children.join(', ')})`);
-    }
-    const traceId = span.traceId ?? parentTrace ?? children[0];
-    if (!traceId && span.parentId) {
-      throw new NotFound(`${label(index)}.parentId: parent span ${span.parentId} not found; to send a child before its parent, give its traceId`, {
-        field: `${label(index)}.parentId`,
-      });
-    }
-    if (parentTrace && traceId !== parentTrace) {
-      throw new BadUserInput(`${label(index)}.parentId: parent span ${span.parentId} is in trace ${parentTrace}, not in trace ${traceId}`, {
-        field: `${label(index)}.parentId`,
-      });
-    }
-    if (children[0] && traceId !== children[0]) {
-      throw new BadUserInput(`span ${id} is the parent of spans already stored in trace ${children[0]}; it cannot be created in trace ${traceId}`);
-    }
-    traceIds[index] = traceId ?? uuidv7();
-    return traceIds[index]!;
   };
   for (const index of fresh) resolve(index);
-  await checkNoCycle(tx, projectId, prepared, ids, fresh.filter((index) => childTraces.has(ids[index]!)));
+  if (failed.size) return traceIds;
+  await checkNoCycle(tx, projectId, prepared, ids, fresh, fresh.filter((index) => childTraces.has(ids[index]!)), fail);
   return traceIds;
 }
 
@@ -420,16 +513,20 @@ const MAX_DEPTH = 10_000;
 /**
  * A new span whose children were stored before it closes a cycle if its own chain of parents leads
  * back to it (child `a` under `b` stored first, then `b` under `a`). Walks that chain: through this
- * batch, and through stored spans with one recursive query per stretch of them.
+ * batch (the spans at `written` and those stored again), and through stored spans with one recursive
+ * query per stretch of them. A span that would close a cycle is handed to `fail`.
  */
-async function checkNoCycle(tx: Tx, projectId: string, prepared: PreparedSpan[], ids: string[], candidates: number[]) {
-  const batchParent = new Map(prepared.map((span, index) => [ids[index]!, span.parentId]));
+async function checkNoCycle(tx: Tx, projectId: string, prepared: PreparedSpan[], ids: string[], written: number[], candidates: number[], fail: Refuse) {
+  const batchParent = new Map(written.map((index) => [ids[index]!, prepared[index]!.parentId]));
   for (const index of candidates) {
     const start = ids[index]!;
     const visited = new Set<string>();
     let current = prepared[index]!.parentId;
     while (current && !visited.has(current)) {
-      if (current === start) throw new BadUserInput(`span ${start} would be its own ancestor; a trace is a tree`);
+      if (current === start) {
+        fail(index, new BadUserInput(`span ${start} would be its own ancestor; a trace is a tree`));
+        break;
+      }
       visited.add(current);
       if (batchParent.has(current)) {
         current = batchParent.get(current) ?? null;
@@ -444,7 +541,10 @@ async function checkNoCycle(tx: Tx, projectId: string, prepared: PreparedSpan[],
           WHERE "chain"."depth" < ${MAX_DEPTH}
         )
         SELECT "id", "parentId" FROM "chain" ORDER BY "depth"`);
-      if (chain.some((span) => span.parentId === start)) throw new BadUserInput(`span ${start} would be its own ancestor; a trace is a tree`);
+      if (chain.some((span) => span.parentId === start)) {
+        fail(index, new BadUserInput(`span ${start} would be its own ancestor; a trace is a tree`));
+        break;
+      }
       for (const span of chain) visited.add(span.id);
       current = chain.at(-1)?.parentId ?? null;
     }
@@ -465,12 +565,12 @@ export async function updateSpan(
   const pricing = ['cost', 'model', 'inputTokens', 'outputTokens', 'meta'].some((field) => (input as Record<string, unknown>)[field] !== undefined);
   const prices = pricing ? await priceBook.for(projectId) : new Map();
   const result = await db.write(async (tx): Promise<WriteResult> => {
-    const [located] = await storedSpans(tx, projectId, [id]);
+    const [located] = await storedSpans(dialect, tx, projectId, [id]);
     if (!located) throw new NotFound(`span ${id} not found`, { spanId: id });
     const locked = (await lockTraces(dialect, tx, projectId, new Map([[located.traceId, located.startTime]]), false)).get(located.traceId);
     // Under the trace's lock a concurrent update of this span has committed, or its deletion (or its
     // trace's): read it again (PostgreSQL; on SQLite the first read was already under the only write lock).
-    const stored = !locked ? undefined : dialect.serializedWriters ? located : (await storedSpans(tx, projectId, [id]))[0];
+    const stored = !locked ? undefined : dialect.serializedWriters ? located : (await storedSpans(dialect, tx, projectId, [id]))[0];
     if (!locked || !stored) throw new NotFound(`span ${id} not found`, { spanId: id });
     const { retained, ...changes } = withRetention(prepareUpdate(input, spanFieldsOf(stored), 'input'), retention);
     const provided = changes.cost !== undefined ? changes.cost !== null : stored.costSource === 'PROVIDED';

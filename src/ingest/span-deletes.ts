@@ -73,7 +73,7 @@ function spanNotFound(spanId: string): NotFound {
 
 async function removeSpan(db: Database, tx: Tx, projectId: string, spanId: string): Promise<{ deletion: SpanDeletion; changes: SpanChangeMessage[] }> {
   const { dialect } = db;
-  const [located] = await traceOfSpans(tx, projectId, [spanId]);
+  const [located] = await traceOfSpans(dialect, tx, projectId, [spanId]);
   if (!located) throw spanNotFound(spanId);
   const { traceId } = located;
   // On PostgreSQL, writers that create, replace or name as a parent one of these spans take their

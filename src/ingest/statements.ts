@@ -61,24 +61,39 @@ export async function updateSpanRow(tx: Tx, row: SpanRow): Promise<void> {
   )} WHERE "projectId" = ${row.projectId} AND "id" = ${row.id}`);
 }
 
+/**
+ * Runs a statement over an IN list of `values`, as many times as the database's limit on bound values
+ * needs (SQLite takes 32,766 a statement), and gathers the rows: a batch of any size stays within it.
+ * Two values a row, as for inserts: the statement binds the project id besides the list.
+ */
+async function selectIn<Row>(dialect: Dialect, values: string[], select: (chunk: string[]) => Promise<Row[]>): Promise<Row[]> {
+  const rows: Row[] = [];
+  await inChunks(dialect, values, 2, async (chunk) => {
+    rows.push(...(await select(chunk)));
+  });
+  return rows;
+}
+
 /** Stored spans by id (retries, updates). */
-export function storedSpans(tx: Tx, projectId: string, ids: string[]): Promise<SpanRow[]> {
-  return tx.$queryRaw<SpanRow[]>(
-    sql`SELECT * FROM "Span" WHERE "projectId" = ${projectId} AND "id" IN (${join(ids)})`,
-  );
+export function storedSpans(dialect: Dialect, tx: Tx, projectId: string, ids: string[]): Promise<SpanRow[]> {
+  return selectIn(dialect, ids, (chunk) => tx.$queryRaw<SpanRow[]>(sql`SELECT * FROM "Span" WHERE "projectId" = ${projectId} AND "id" IN (${join(chunk)})`));
 }
 
 /** The traces of stored spans, for children whose parent was stored before. */
-export function traceOfSpans(tx: Tx, projectId: string, ids: string[]): Promise<{ id: string; traceId: string }[]> {
-  return tx.$queryRaw(sql`SELECT "id", "traceId" FROM "Span" WHERE "projectId" = ${projectId} AND "id" IN (${join(ids)})`);
+export function traceOfSpans(dialect: Dialect, tx: Tx, projectId: string, ids: string[]): Promise<{ id: string; traceId: string }[]> {
+  return selectIn(dialect, ids, (chunk) =>
+    tx.$queryRaw(sql`SELECT "id", "traceId" FROM "Span" WHERE "projectId" = ${projectId} AND "id" IN (${join(chunk)})`),
+  );
 }
 
 /**
  * Stored children of these spans, with their traces: children that arrived before their parent. No
  * DISTINCT: SQLite would then prefer an index that serves the DISTINCT and walk the whole project.
  */
-export function waitingChildren(tx: Tx, projectId: string, parentIds: string[]): Promise<{ parentId: string; traceId: string }[]> {
-  return tx.$queryRaw(sql`SELECT "parentId", "traceId" FROM "Span" WHERE "projectId" = ${projectId} AND "parentId" IN (${join(parentIds)})`);
+export function waitingChildren(dialect: Dialect, tx: Tx, projectId: string, parentIds: string[]): Promise<{ parentId: string; traceId: string }[]> {
+  return selectIn(dialect, parentIds, (chunk) =>
+    tx.$queryRaw(sql`SELECT "parentId", "traceId" FROM "Span" WHERE "projectId" = ${projectId} AND "parentId" IN (${join(chunk)})`),
+  );
 }
 
 /** A trace row as locked for a write: its rollup columns and its root span's start. */
@@ -124,11 +139,14 @@ export async function lockTraces(
         ON CONFLICT ("projectId", "id") DO NOTHING`),
     );
   }
-  const rows = await tx.$queryRaw<LockedTrace[]>(
-    sql`SELECT "t".*, "r"."startTime" AS "rootStartTime" FROM "Trace" AS "t"
-        LEFT JOIN "Span" AS "r" ON "r"."projectId" = "t"."projectId" AND "r"."id" = "t"."rootSpanId"
-        WHERE "t"."projectId" = ${projectId} AND "t"."id" IN (${join(ids)})
-        ORDER BY "t"."id"${dialect.forUpdateOf('t')}`,
+  // In id order across statements too: the chunks of a sorted list lock in the same order.
+  const rows = await selectIn(dialect, ids, (chunk) =>
+    tx.$queryRaw<LockedTrace[]>(
+      sql`SELECT "t".*, "r"."startTime" AS "rootStartTime" FROM "Trace" AS "t"
+          LEFT JOIN "Span" AS "r" ON "r"."projectId" = "t"."projectId" AND "r"."id" = "t"."rootSpanId"
+          WHERE "t"."projectId" = ${projectId} AND "t"."id" IN (${join(chunk)})
+          ORDER BY "t"."id"${dialect.forUpdateOf('t')}`,
+    ),
   );
   return new Map(rows.map((row) => [row.id, row]));
 }

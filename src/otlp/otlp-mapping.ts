@@ -10,7 +10,7 @@
  * `meta.resource`, the span's kind, scope and links under `meta.otel`.
  */
 import type { CreateSpanInput } from '../ingest/span-input.js';
-import { idSchema } from '../validation.js';
+import { idSchema, LIMITS } from '../validation.js';
 import type { SpanType, EventKind } from '../vocabulary.js';
 import type { AttributeValue, Attributes, OtlpEvent, OtlpSpan } from './otlp-decode.js';
 
@@ -123,6 +123,7 @@ export function isContentAttribute(key: string): boolean {
  * cannot do without. Everything else is checked by the write path, as for any writer.
  */
 export function mapSpan(span: OtlpSpan): MappedSpan | { problem: string } {
+  if (span.problem) return { problem: span.problem };
   if (!/^[0-9a-f]{32}$/.test(span.traceId) || /^0+$/.test(span.traceId)) return { problem: `traceId must be 16 bytes and not all zero` };
   if (!/^[0-9a-f]{16}$/.test(span.spanId) || /^0+$/.test(span.spanId)) return { problem: `spanId must be 8 bytes and not all zero` };
   if (span.startTimeUnixNano === 0n) return { problem: 'startTimeUnixNano is missing' };
@@ -151,6 +152,8 @@ export function mapSpan(span: OtlpSpan): MappedSpan | { problem: string } {
     'ai.usage.completionTokens',
   ]);
   const total = firstCount(attributes, ['llm.token_count.total', 'llm.usage.total_tokens', 'gen_ai.usage.total_tokens']);
+  // Counts whose sum a span cannot hold stay in meta only, like a count beyond what one can.
+  const countable = (inputTokens ?? 0) + (outputTokens ?? 0) <= LIMITS.int32;
   const cost = firstNumber(attributes, ['llm.cost.total', 'gen_ai.usage.cost']);
   const sessionId = firstText(attributes, ['gen_ai.conversation.id', 'session.id', 'langfuse.session.id', 'ai.telemetry.metadata.sessionId']);
   const tags = attributes['tag.tags'];
@@ -180,16 +183,17 @@ export function mapSpan(span: OtlpSpan): MappedSpan | { problem: string } {
     traceId: span.traceId,
     parentId,
     name: span.name || `(unnamed ${SPAN_KINDS[span.kind]?.toLowerCase() ?? 'span'})`,
-    type: typeOf(span, model !== null && (inputTokens !== null || outputTokens !== null)),
+    type: typeOf(span, model !== null && countable && (inputTokens !== null || outputTokens !== null)),
     startTime: dateOf(span.startTimeUnixNano),
     endTime,
     error: span.status.code === 2 ? errorOf(span) : null,
     meta,
     model,
-    inputTokens,
-    outputTokens,
-    totalTokens: total !== null && total >= (inputTokens ?? 0) + (outputTokens ?? 0) ? total : null,
-    cost,
+    inputTokens: countable ? inputTokens : null,
+    outputTokens: countable ? outputTokens : null,
+    totalTokens: countable && total !== null && total >= (inputTokens ?? 0) + (outputTokens ?? 0) ? total : null,
+    // A cost the write path could not store (negative, beyond 1e15) stays in meta only.
+    cost: cost !== null && cost >= 0 && cost <= LIMITS.number ? cost : null,
     input: content.input,
     output: content.output,
     instructions: content.instructions,
@@ -454,10 +458,13 @@ function firstNumber(attributes: Attributes, keys: string[]): number | null {
   return null;
 }
 
-/** A token count: a whole number (text too); anything else is left for meta alone. */
+/**
+ * A token count: a whole number (text too) that a span can hold (0 to 2^31 - 1); anything else, an
+ * int64 beyond that included, is left for meta alone rather than refusing the span.
+ */
 function firstCount(attributes: Attributes, keys: string[]): number | null {
   const value = firstNumber(attributes, keys);
-  return value !== null && Number.isInteger(value) && value >= 0 ? value : null;
+  return value !== null && Number.isInteger(value) && value >= 0 && value <= LIMITS.int32 ? value : null;
 }
 
 function hexOrNull(value: AttributeValue | undefined): string | null {

@@ -13,7 +13,7 @@ import { SpantreeError } from '../errors.js';
 import { ingestSpans, type SpanEventInput } from '../ingest/ingest.service.js';
 import type { Services } from '../services.js';
 import type { CreateSpanInput } from '../ingest/span-input.js';
-import { decodeJson, decodeProtobuf, encodeResponseProtobuf, MalformedBody, responseJson, type OtlpSpan } from './otlp-decode.js';
+import { decodeJson, decodeProtobuf, encodeResponseProtobuf, MalformedBody, PROTO_KEY, responseJson, type OtlpSpan } from './otlp-decode.js';
 import { mapSpan, type MappedSpan } from './otlp-mapping.js';
 
 export const OTLP_TRACES_PATH = '/v1/traces';
@@ -35,6 +35,8 @@ export interface OtlpRouteOptions {
   /** The server's services: its API keys, and what the write path uses. */
   services: Services;
   maxBodyBytes: number;
+  /** The most spans one transaction writes (MAX_BATCH_SPANS): a larger export is written in several. */
+  batchSpans: number;
   rateLimiter: RateLimiter;
   /** Counts the request as in flight until answered, so shutdown waits for its write. */
   hold(): () => void;
@@ -97,49 +99,68 @@ async function exportTraces(req: IncomingMessage, options: OtlpRouteOptions): Pr
 
   const body = await readBody(req, options.maxBodyBytes, 'export smaller batches');
   const otlpSpans = contentType === CONTENT_TYPES.json ? decodeJson(body) : decodeProtobuf(body);
-  const { inputs, labels, events, problems } = mapBatch(otlpSpans);
+  const { inputs, labels, positions, events, notes } = mapBatch(otlpSpans);
+  // Any export the body limit lets through is stored, in transactions of MAX_BATCH_SPANS spans; a
+  // span that cannot be stored is refused alone, named by its id and its place in the export.
   const { rejected, retention } = await ingestSpans(options.services, { projectId: principal.projectId }, inputs, {
     labels,
     replace: true,
     skipInvalid: true,
+    transactionSpans: options.batchSpans,
     events,
   });
-  const messages = [...problems, ...rejected.map((rejection) => rejection.message)];
-  return { rejected: messages.length, message: summary(messages), retention };
+  const refusals = [...notes.filter((note) => note.refused), ...rejected.map((rejection) => ({ position: positions[rejection.index]!, message: rejection.message, refused: true }))];
+  const warnings = notes.filter((note) => !note.refused);
+  // In the export's order, refusals first: the first five reasons are the first spans refused.
+  const byPosition = (a: Note, b: Note) => a.position - b.position;
+  const messages = [...refusals.sort(byPosition), ...warnings.sort(byPosition)].map((note) => note.message);
+  return { rejected: refusals.length, message: summary(messages), retention };
+}
+
+/** What the answer says about one span of the export: why it was refused, or (a warning) what was changed to store it. */
+interface Note {
+  /** The span's place among all the export's spans. */
+  position: number;
+  message: string;
+  refused: boolean;
 }
 
 /**
  * The spans of an export as create inputs, each with the name messages give it: its id and its
- * place among the export's spans (`span 5b8aa5a2d2c872e8 (spans[2])`), so that a refusal says which
- * span it was. An exporter may send a span's pending copy and its complete copy in one export: the
- * complete one is kept (else the later one).
+ * place in the export (`span 5b8aa5a2d2c872e8 (spans[2])`), so that a refusal says which span it
+ * was; `positions` gives each input's place among all the export's spans. An exporter may send a
+ * span's pending copy and its complete copy in one export: the complete one is kept (else the later one).
  */
-function mapBatch(spans: OtlpSpan[]): { inputs: CreateSpanInput[]; labels: string[]; events: SpanEventInput[]; problems: string[] } {
-  const problems: string[] = [];
-  const byId = new Map<string, { mapped: MappedSpan; label: string }>();
+function mapBatch(spans: OtlpSpan[]): { inputs: CreateSpanInput[]; labels: string[]; positions: number[]; events: SpanEventInput[]; notes: Note[] } {
+  const notes: Note[] = [];
+  const byId = new Map<string, { mapped: MappedSpan; label: string; position: number }>();
   spans.forEach((span, position) => {
     const mapped = mapSpan(span);
+    // An id that is not one is not worth repeating: the place in the export says which span.
+    const named = /^[0-9a-f]{16}$/.test(span.spanId) && !/^0+$/.test(span.spanId);
+    const label = named ? `span ${span.spanId} (${span.place})` : span.place;
     if ('problem' in mapped) {
-      // An id that is not one is not worth repeating: the place in the export says which span.
-      const named = /^[0-9a-f]{16}$/.test(span.spanId) && !/^0+$/.test(span.spanId);
-      problems.push(`${named ? `span ${span.spanId} (spans[${position}])` : `spans[${position}]`}: ${mapped.problem}`);
+      notes.push({ position, message: `${label}: ${mapped.problem}`, refused: true });
       return;
     }
+    if (span.renamedProto) notes.push({ position, message: `${label}: an attribute named "__proto__" is kept as "${PROTO_KEY}"`, refused: false });
     const earlier = byId.get(mapped.input.id);
     if (earlier?.mapped.input.endTime && !mapped.input.endTime) return;
     // Deleted first so that the span keeps its place after the spans sent before its later copy.
     byId.delete(mapped.input.id);
-    byId.set(mapped.input.id, { mapped, label: `span ${mapped.input.id} (spans[${position}])` });
+    byId.set(mapped.input.id, { mapped, label: `span ${mapped.input.id} (${span.place})`, position });
   });
   const inputs: CreateSpanInput[] = [];
   const labels: string[] = [];
+  const positions: number[] = [];
   const events: SpanEventInput[] = [];
-  for (const { mapped, label } of byId.values()) {
+  for (const { mapped, label, position } of byId.values()) {
     for (const event of mapped.events) events.push({ ...event, spanIndex: inputs.length });
     inputs.push(mapped.input);
     labels.push(label);
+    positions.push(position);
   }
-  return { inputs, labels, events, problems };
+  return { inputs, labels, positions, events, notes };
 }
 
 /** The first few reasons, and how many more: a partial_success message stays readable. */

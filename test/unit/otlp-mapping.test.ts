@@ -1,7 +1,11 @@
 /** OpenTelemetry spans as Spantree spans: each convention's attributes, as instrumentations emit them. */
 import { describe, expect, it } from 'vitest';
+import { createRequire } from 'node:module';
 import { mapSpan, type MappedSpan } from '../../src/otlp/otlp-mapping.js';
-import type { OtlpSpan } from '../../src/otlp/otlp-decode.js';
+import { decodeJson, decodeProtobuf, PROTO_KEY, type OtlpSpan } from '../../src/otlp/otlp-decode.js';
+import { prepareCreate } from '../../src/ingest/span-input.js';
+
+const generated = createRequire(import.meta.url)('@opentelemetry/otlp-transformer/build/src/generated/root.js').opentelemetry.proto.collector.trace.v1;
 
 const TRACE = '0af7651916cd43dd8448eb211c80319c';
 const SPAN = 'b7ad6b7169203331';
@@ -9,6 +13,7 @@ const PARENT = '00f067aa0ba902b7';
 
 function span(overrides: Partial<OtlpSpan> = {}): OtlpSpan {
   return {
+    place: 'spans[0]',
     traceId: TRACE,
     spanId: SPAN,
     parentSpanId: PARENT,
@@ -235,5 +240,61 @@ describe('mapSpan', () => {
     const { input } = mapped({ attributes: { 'session.id': 'has spaces in it' } });
     expect(input.sessionId).toBeUndefined();
     expect((input.meta as Record<string, unknown>)['session.id']).toBe('has spaces in it');
+  });
+});
+
+// Issue 22, finding 12: what OTLP carries is kept as sent, or refused with its reason, never changed.
+describe('numbers and times at the edges of what OTLP carries', () => {
+  const exportWith = (fields: Record<string, unknown>) =>
+    Buffer.from(JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: TRACE, spanId: SPAN, name: 's', startTimeUnixNano: '1764000000000000000', ...fields }] }] }] }));
+
+  it('refuses a time beyond 64 bits instead of wrapping it', () => {
+    const [decoded] = decodeJson(exportWith({ startTimeUnixNano: '99999999999999999999999' }));
+    expect(mapSpan(decoded!)).toEqual({ problem: expect.stringMatching(/^startTimeUnixNano: "99999999999999999999999" is not a time OTLP carries/) });
+  });
+
+  it('refuses a negative end time (or event time) instead of leaving the span open', () => {
+    expect(mapSpan(decodeJson(exportWith({ endTimeUnixNano: '-5' }))[0]!)).toEqual({ problem: expect.stringMatching(/^endTimeUnixNano: "-5" is not a time/) });
+    expect(mapSpan(decodeJson(exportWith({ events: [{ name: 'e', timeUnixNano: 1.5 }] }))[0]!)).toEqual({ problem: expect.stringMatching(/^events\[0\]\.timeUnixNano: 1.5 is not a time/) });
+  });
+
+  it('reads a protobuf fixed64 past the signed range as the unsigned time it is', () => {
+    const request = { resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: Buffer.from(TRACE, 'hex').toString('base64'), spanId: Buffer.from(SPAN, 'hex').toString('base64'), name: 's', startTimeUnixNano: '18446744073709551615' }] }] }] };
+    const [decoded] = decodeProtobuf(generated.ExportTraceServiceRequest.encode(generated.ExportTraceServiceRequest.fromObject(request)).finish());
+    expect(decoded!.startTimeUnixNano).toBe(18446744073709551615n);
+  });
+
+  it('keeps a "__proto__" attribute under another key, at any depth, and marks the span', () => {
+    const [decoded] = decodeJson(
+      exportWith({ attributes: [{ key: 'outer', value: { kvlistValue: { values: [{ key: '__proto__', value: { stringValue: 'x' } }] } } }] }),
+    );
+    expect(decoded!.attributes).toEqual({ outer: { [PROTO_KEY]: 'x' } });
+    expect(Object.getPrototypeOf(decoded!.attributes.outer)).toBe(Object.prototype);
+    expect(decoded!.renamedProto).toBe(true);
+  });
+
+  it('keeps in meta only token counts and costs no span can hold', () => {
+    const { input } = mapped({
+      attributes: { 'gen_ai.usage.input_tokens': '9223372036854775807', 'gen_ai.usage.output_tokens': 3, 'gen_ai.request.model': 'gpt-4o', 'gen_ai.usage.cost': 1e20 },
+    });
+    expect(input).toMatchObject({ inputTokens: null, outputTokens: 3, cost: null });
+    expect(input.meta).toMatchObject({ 'gen_ai.usage.input_tokens': '9223372036854775807', 'gen_ai.usage.cost': 1e20 });
+    const both = mapped({ attributes: { 'gen_ai.usage.input_tokens': 2_000_000_000, 'gen_ai.usage.output_tokens': 2_000_000_000 } }).input;
+    expect(both).toMatchObject({ inputTokens: null, outputTokens: null, totalTokens: null });
+  });
+
+  it('reads a NaN double as NaN, which the write path refuses by that name', () => {
+    const [decoded] = decodeJson(exportWith({ attributes: [{ key: 'ratio', value: { doubleValue: 'NaN' } }] }));
+    expect(decoded!.attributes.ratio).toBeNaN();
+    const { input } = mapSpan(decoded!) as MappedSpan;
+    expect(() => prepareCreate(input, 'span', new Date())).toThrow('span.meta: holds NaN (not a number), which cannot be stored');
+  });
+
+  it('names a span by its place in the export: spans[i] in one list, the whole path in several', () => {
+    const one = decodeJson(exportWith({}));
+    expect(one[0]!.place).toBe('spans[0]');
+    const spanJson = { traceId: TRACE, spanId: SPAN, name: 's', startTimeUnixNano: '1' };
+    const several = decodeJson(Buffer.from(JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [spanJson] }, { spans: [spanJson, spanJson] }] }] })));
+    expect(several.map((item) => item.place)).toEqual(['resourceSpans[0].scopeSpans[0].spans[0]', 'resourceSpans[0].scopeSpans[1].spans[0]', 'resourceSpans[0].scopeSpans[1].spans[1]']);
   });
 });
