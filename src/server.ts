@@ -6,7 +6,7 @@
  * UI, GraphiQL for people, health checks. Servers built in one process share nothing.
  */
 import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Server as NetServer, type AddressInfo } from 'node:net';
 import { createYoga, useReadinessCheck, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { WebSocketServer } from 'ws';
@@ -337,10 +337,13 @@ function assemble(
   // The browser UI (dist/web/), handed the start-up key on loopback as GraphiQL is.
   const webApp = createWebApp({ pageKey: (req) => consoleKey(config, services.apiKeys, req) });
   let stopping: Promise<void> | undefined;
+  /** HTTP requests taken and not yet answered: idle connections are closed only once there are none. */
+  let openRequests = 0;
   const serveRequest: RequestListener = (req, res) => {
     if (stopping) {
-      // A keep-alive client may still send on a connection it opened before: refuse plainly (the
-      // request was not acknowledged, so nothing is owed) and close the connection.
+      // A keep-alive client may still send on a connection it opened before (they stay open while
+      // requests drain, see stopListening): refuse plainly (the request was not acknowledged, so
+      // nothing is owed) and close the connection.
       if (isOtlpRequest(req)) return refuseOtlp(req, res, 503, 'The server is shutting down; retry the export', { connection: 'close', 'retry-after': '1' });
       if (restVersionOf(req)) return refuseRest(req, res, 503, 'The server is shutting down; retry the request', { connection: 'close', 'retry-after': '1' });
       res.writeHead(503, { 'content-type': 'application/json', connection: 'close', 'retry-after': '1' });
@@ -542,7 +545,11 @@ function assemble(
     async start() {
       try {
         ws = serveWebSocket();
-        serveWith(serveRequest);
+        serveWith((req, res) => {
+          openRequests++;
+          res.once('close', () => openRequests--);
+          serveRequest(req, res);
+        });
         sweep = startRetentionSweep(services, config.RETENTION_SWEEP_MS);
       } catch (error) {
         // Whatever was opened is closed again: a failed start leaves nothing running or locked.
@@ -552,12 +559,12 @@ function assemble(
     },
     stop: () =>
       (stopping ??= (async () => {
-        const closed = closeHttp(httpServer);
+        const closed = stopListening(httpServer);
         await inFlight.drain(config.SHUTDOWN_TIMEOUT_MS);
         // Live feeds end: SSE responses complete, WebSocket subscribers get their final messages.
         services.feeds.endAll();
         await ws?.dispose();
-        await drainConnections(httpServer, closed, config.SHUTDOWN_TIMEOUT_MS);
+        await drainConnections(httpServer, closed, config.SHUTDOWN_TIMEOUT_MS, () => openRequests);
         await sweep?.stop();
         await closeResources();
       })()),
@@ -569,26 +576,32 @@ type Enveloped = {
   subscribe: (args: ExecutionArgs) => ReturnType<typeof subscribe>;
 };
 
-/** Stops accepting connections and resolves once every open one has ended. */
-function closeHttp(server: Server): Promise<void> {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
-  return closed;
+/**
+ * Stops accepting connections; resolves once every open one has ended. Idle keep-alive connections
+ * stay open for now: http.Server.close() would close them at once, and a request that a client sends
+ * on one at that moment meets a connection reset, not an answer. While the server drains, such a
+ * request is answered 503 SHUTTING_DOWN with Connection: close (serveRequest), which ends it.
+ */
+function stopListening(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve()));
 }
 
 /**
- * Keep-alive connections that were busy when closing began go idle once their response is out:
- * close each as it does, and cut whatever is left when the time is up.
+ * Once no request is left to answer, idle keep-alive connections are closed, each as it goes idle;
+ * whatever is left is cut when the time is up. Until then an idle connection may still bring a
+ * request, which gets its 503.
  */
-async function drainConnections(server: Server, closed: Promise<void>, timeoutMs: number) {
+async function drainConnections(server: Server, closed: Promise<void>, timeoutMs: number, openRequests: () => number) {
   const deadline = Date.now() + timeoutMs;
   let done = false;
   void closed.then(() => (done = true));
   while (!done && Date.now() < deadline) {
-    server.closeIdleConnections();
+    if (openRequests() === 0) server.closeIdleConnections();
     await Promise.race([closed, delay(25)]);
   }
   server.closeAllConnections();
+  // The listener is closed already; http.Server.close() also stops the timer that enforces requestTimeout.
+  server.close();
 }
 
 function delay(ms: number) {

@@ -5,9 +5,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './helpers/databases.js';
 import { post, spawnServer } from './helpers/process.js';
-import { createServer } from 'node:http';
+import { Agent, createServer, request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
-import { startTestServer, startTestServerOn } from './helpers/server.js';
+import { bearer, startTestServer, startTestServerOn } from './helpers/server.js';
 
 let db: TestDatabase | undefined;
 afterAll(async () => db?.drop());
@@ -82,6 +82,76 @@ describe('stopping the server', () => {
       server.child.kill('SIGINT');
       expect(await exited).toBe(0);
       socket.destroy();
+    } finally {
+      await own.drop();
+    }
+  });
+});
+
+/** One POST through `agent`: status, headers, body, and whether it went on a connection opened before. */
+function postThrough(agent: Agent, url: string, body: string, headers: Record<string, string> = {}) {
+  return new Promise<{ status: number; headers: Record<string, unknown>; body: string; reusedSocket: boolean }>((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', ...bearer(), ...headers } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text, reusedSocket: req.reusedSocket }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('keep-alive connections while stopping', () => {
+  it('on SIGTERM, a request on a keep-alive connection opened before gets 503 SHUTTING_DOWN and Connection: close, not a reset', async () => {
+    const own = await createTestDatabase();
+    try {
+      const server = await spawnServer({ DATABASE_URL: own.url, SHUTDOWN_TIMEOUT_MS: '30000' });
+      const origin = server.url.replace(/\/graphql$/, '');
+      // One connection per agent, kept open between requests: a GraphQL writer and an OTLP exporter.
+      const graphql = new Agent({ keepAlive: true, maxSockets: 1 });
+      const otlp = new Agent({ keepAlive: true, maxSockets: 1 });
+      const otlpBody = JSON.stringify({ resourceSpans: [] });
+      try {
+        expect((await postThrough(graphql, server.url, JSON.stringify({ query: '{ __typename }' }))).status).toBe(200);
+        expect((await postThrough(otlp, `${origin}/v1/traces`, otlpBody)).status).toBe(200);
+
+        // A request still arriving keeps the server draining: its headers are in (the server's
+        // "100 Continue" says it has taken the request), its body never comes.
+        const { port } = new URL(server.url);
+        const slow = connect(Number(port), '127.0.0.1');
+        const taken = new Promise<void>((resolve) => slow.on('data', (chunk) => /100 Continue/.test(String(chunk)) && resolve()));
+        slow.write(
+          `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAuthorization: ${bearer().authorization}\r\n` +
+            `Expect: 100-continue\r\nContent-Length: 1000\r\n\r\n`,
+        );
+        await taken;
+
+        const exited = new Promise<number | null>((resolve) => server.child.once('exit', (code) => resolve(code)));
+        server.child.kill('SIGTERM');
+        const deadline = Date.now() + 20_000;
+        while (!/SIGTERM: finishing in-flight requests/.test(server.output()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+
+        // Sent on the connections opened before SIGTERM: answered, refused with a code, and closed.
+        const refused = await postThrough(graphql, server.url, JSON.stringify({ query: 'mutation { createSpan(input: { name: "late" }) { id } }' }));
+        expect(refused.reusedSocket).toBe(true);
+        expect(refused.status).toBe(503);
+        expect(refused.headers.connection).toBe('close');
+        expect(refused.headers['retry-after']).toBe('1');
+        expect(JSON.parse(refused.body)).toEqual({ errors: [{ message: 'The server is shutting down; retry the request', extensions: { code: 'SHUTTING_DOWN' } }] });
+
+        const exportRefused = await postThrough(otlp, `${origin}/v1/traces`, otlpBody);
+        expect(exportRefused.reusedSocket).toBe(true);
+        expect(exportRefused.status).toBe(503); // OTLP exporters retry a 503
+        expect(exportRefused.headers.connection).toBe('close');
+        expect(JSON.parse(exportRefused.body)).toMatchObject({ code: 14, message: expect.stringMatching(/shutting down/) });
+
+        slow.destroy(); // the last request in flight goes: the drain ends
+        expect(await exited).toBe(0);
+      } finally {
+        graphql.destroy();
+        otlp.destroy();
+      }
     } finally {
       await own.drop();
     }
