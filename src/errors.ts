@@ -18,12 +18,36 @@ export type ErrorCode =
   | 'SUBSCRIBER_TOO_SLOW'
   | 'SUBSCRIPTION_INTERRUPTED'
   /** A model provider called by the playground answered an error (its status and message are in the extensions). */
-  | 'PROVIDER_ERROR';
+  | 'PROVIDER_ERROR'
+  /** The database (or Redis) cannot be reached right now: retry after `retryAfterSeconds` (HTTP: 503 with Retry-After). */
+  | 'SERVICE_UNAVAILABLE';
 
 export class SpantreeError extends GraphQLError {
   constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
     super(message, { extensions: { code, ...details } });
   }
+}
+
+/** How long a client is asked to wait before retrying after an outage (Retry-After, in seconds). */
+export const OUTAGE_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * The database (or Redis) is out of reach (see src/db/outage.ts): an outage, not a bug, which a client
+ * retries. Over HTTP yoga answers it with 503 and Retry-After (`extensions.http`, which it does not
+ * send in the body); `at` is the masked error it replaces, whose place in the answer it keeps.
+ */
+export function serviceUnavailable(at?: GraphQLError): GraphQLError {
+  return new GraphQLError(`The database is unavailable; retry in ${OUTAGE_RETRY_AFTER_SECONDS} s`, {
+    nodes: at?.nodes,
+    source: at?.source,
+    positions: at?.positions,
+    path: at?.path,
+    extensions: {
+      code: 'SERVICE_UNAVAILABLE' satisfies ErrorCode,
+      retryAfterSeconds: OUTAGE_RETRY_AFTER_SECONDS,
+      http: { status: 503, headers: { 'retry-after': String(OUTAGE_RETRY_AFTER_SECONDS) } },
+    },
+  });
 }
 
 export class BadUserInput extends SpantreeError {

@@ -7,7 +7,7 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { Server as NetServer, type AddressInfo } from 'node:net';
-import { createYoga, useReadinessCheck, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, maskError, useReadinessCheck, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { WebSocketServer } from 'ws';
 import { CloseCode } from 'graphql-ws';
@@ -43,7 +43,8 @@ import { handleOtlpTraces, isOtlpRequest, refuseOtlp } from './otlp/otlp-route.j
 import { refuseRest, RestApi, restVersionOf } from './rest/rest-api.js';
 import { isGraphiQLAssetRequest, renderOfflineGraphiQL, serveGraphiQLAsset, useGraphiQLContentSecurityPolicy } from './http/graphiql-assets.js';
 import { LiveFeeds, turnSlot } from './subscriptions/bounded-feed.js';
-import { SpantreeError, useErrorCodes } from './errors.js';
+import { serviceUnavailable, SpantreeError, useErrorCodes } from './errors.js';
+import { isOutage } from './db/outage.js';
 import { useReadScopeRules } from './schema/read-scope.js';
 import { openSecretBox, type SecretBox } from './providers/secret-box.js';
 import { NetworkPolicy } from './providers/network-policy.js';
@@ -286,8 +287,11 @@ function assemble(
     // Liveness at /health/live; /health is readiness (database reachable, migrations applied).
     healthCheckEndpoint: '/health/live',
     // Errors that are not a GraphQLError (a Prisma error, a bug) reach the client as
-    // "Unexpected error." and are logged here with their stack; never turned off.
-    maskedErrors: true,
+    // "Unexpected error." and are logged here with their stack; never turned off. The database out of
+    // reach is no bug: SERVICE_UNAVAILABLE, HTTP 503 with Retry-After, which clients retry.
+    maskedErrors: {
+      maskError: (error, message, isDev) => (isOutage(error) ? serviceUnavailable(error instanceof GraphQLError ? error : undefined) : maskError(error, message, isDev)),
+    },
     // HTTP and SSE: the principal the auth plugin found, cancelled with the request. WebSocket: the
     // connection's principal, cancelled with the socket (see onSubscribe below).
     context: (initial) => {

@@ -5,7 +5,8 @@
  * request costs neither parsing nor the database.
  */
 import type { Plugin } from 'graphql-yoga';
-import type { ErrorCode } from '../errors.js';
+import { serviceUnavailable, type ErrorCode } from '../errors.js';
+import { isOutage } from '../db/outage.js';
 import type { Principal } from '../schema/context.js';
 import { bearerKey, type ApiKeys } from './api-key.service.js';
 import type { RateLimiter } from './rate-limit.js';
@@ -42,7 +43,18 @@ export function useApiKeyAuth(options: { apiKeys: ApiKeys; rateLimiter: RateLimi
       // let those through unauthenticated and unlimited. Health checks, GraphiQL's page and CORS
       // preflights are answered before this plugin runs.
       const key = bearerKey(request.headers.get('authorization'));
-      const principal = await options.apiKeys.authenticate(key);
+      let principal: Principal | null;
+      try {
+        principal = await options.apiKeys.authenticate(key);
+      } catch (error) {
+        // A key not seen yet is read from the database: out of reach, that is an outage, not a 500.
+        if (!isOutage(error)) throw error;
+        const answer = serviceUnavailable();
+        endResponse(
+          errorResponse(fetchAPI, 503, 'SERVICE_UNAVAILABLE', answer.message, { 'retry-after': String(answer.extensions.retryAfterSeconds) }),
+        );
+        return;
+      }
       if (!principal) {
         endResponse(errorResponse(fetchAPI, 401, 'UNAUTHENTICATED', key ? UNKNOWN_KEY_MESSAGE : UNAUTHENTICATED_MESSAGE, { 'www-authenticate': 'Bearer' }));
         return;

@@ -9,7 +9,8 @@ import protobuf from 'protobufjs';
 import { authorize } from '../http/authorize.js';
 import { HttpRefusal, readBody } from '../http/request-body.js';
 import type { RateLimiter } from '../auth/rate-limit.js';
-import { SpantreeError } from '../errors.js';
+import { serviceUnavailable, SpantreeError } from '../errors.js';
+import { isOutage } from '../db/outage.js';
 import { ingestSpans, type SpanEventInput } from '../ingest/ingest.service.js';
 import type { Services } from '../services.js';
 import type { CreateSpanInput } from '../ingest/span-input.js';
@@ -74,9 +75,14 @@ export async function handleOtlpTraces(req: IncomingMessage, res: ServerResponse
     let refusal: HttpRefusal;
     if (error instanceof HttpRefusal) refusal = error;
     else if (error instanceof MalformedBody) refusal = new HttpRefusal(400, error.message);
-    // Whole-batch refusals of the write path (a cycle, a span moved to another trace): the client's.
+    // Whole-batch refusals of the write path: the client's.
     else if (error instanceof SpantreeError) refusal = new HttpRefusal(400, error.message);
-    else {
+    // The database out of reach: 503 (UNAVAILABLE), which exporters retry after Retry-After. Spans
+    // stored before it went are stored again unchanged by the retry.
+    else if (isOutage(error)) {
+      const outage = serviceUnavailable();
+      refusal = new HttpRefusal(503, `${outage.message}; the export was not stored whole`, { 'retry-after': String(outage.extensions.retryAfterSeconds) });
+    } else {
       console.error('OTLP export failed:', error);
       refusal = new HttpRefusal(500, 'The export could not be stored; retry later');
     }

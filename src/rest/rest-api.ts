@@ -7,9 +7,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import FindMyWay from 'find-my-way';
-import type { DocumentNode, ExecutionResult, GraphQLError } from 'graphql';
+import { GraphQLError, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { RateLimiter } from '../auth/rate-limit.js';
-import { SpantreeError, type ErrorCode } from '../errors.js';
+import { serviceUnavailable, type ErrorCode } from '../errors.js';
+import { isOutage } from '../db/outage.js';
 import { authorize } from '../http/authorize.js';
 import { HttpRefusal, readBody } from '../http/request-body.js';
 import type { Principal } from '../schema/context.js';
@@ -62,6 +63,7 @@ const STATUS_OF_CODE: Partial<Record<ErrorCode, number>> = {
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   RATE_LIMITED: 429,
+  SERVICE_UNAVAILABLE: 503,
 };
 /** The code a refusal made before any Spantree error carries, by status. */
 const CODE_OF_STATUS: Record<number, string> = {
@@ -115,7 +117,10 @@ function contractWords(message: string): string {
 function restErrorOf(error: unknown): RestError {
   if (error instanceof RestError) return error;
   if (error instanceof HttpRefusal) return new RestError(error.status, CODE_OF_STATUS[error.status] ?? 'BAD_REQUEST', error.message, undefined, error.headers);
-  if (error instanceof SpantreeError) return graphQLErrorOf(error);
+  // Spantree's errors, and a read's errors as yoga left them (SERVICE_UNAVAILABLE, or masked).
+  if (error instanceof GraphQLError) return graphQLErrorOf(error);
+  // A write or an authentication that found the database out of reach (reads come as GraphQL errors).
+  if (isOutage(error)) return graphQLErrorOf(serviceUnavailable());
   console.error('REST request failed:', error);
   return new RestError(500, CODE_OF_STATUS[500]!, 'The request could not be completed; retry later');
 }
