@@ -39,11 +39,25 @@ export function isTraceDeletion(message: object): message is TraceDeletion {
   return 'deletedTraceId' in message;
 }
 
+/**
+ * A trace created or whose rollups changed, with the span changes of this write that changed it (in
+ * seq order, the last at `trace.spanSeq`), so that the live explorer can check conditions on spans
+ * against them in memory. A write of more than CARRIED_SPAN_CHANGES spans of one trace carries none
+ * (`spans: null`): they would double what it sends through Redis, and the explorer asks SQL instead.
+ */
+export interface TraceUpdate {
+  trace: TraceRow;
+  spans: SpanChangeMessage[] | null;
+}
+
+/** The most span changes a TraceUpdate carries. */
+export const CARRIED_SPAN_CHANGES = 200;
+
 export type Channels = {
   /** Span changes of one trace; key `${projectId}/${traceId}`. */
   'trace:spans': [traceKey: string, change: SpanChangeMessage | TraceDeletion];
-  /** Traces created or whose rollups changed, per project. */
-  'trace:updated': [projectId: string, trace: TraceRow];
+  /** Traces created or whose rollups changed, per project, with the span changes that changed them. */
+  'trace:updated': [projectId: string, update: TraceUpdate];
   /** Events (feedback included) of one trace; key `${projectId}/${traceId}`. */
   'trace:events': [traceKey: string, event: EventRow | TraceDeletion];
   /** API keys revoked, on every instance: their cached entries and open subscriptions end. Key `all`. */
@@ -158,7 +172,10 @@ function withDates<Row extends object>(row: Row): Row {
 
 const REVIVERS: { [Channel in keyof Channels]: (message: Channels[Channel][1]) => Channels[Channel][1] } = {
   'trace:spans': (change) => (isTraceDeletion(change) ? change : { ...change, span: withDates(change.span) }),
-  'trace:updated': (trace) => withDates(trace),
+  'trace:updated': (update) => ({
+    trace: withDates(update.trace),
+    spans: update.spans?.map((change) => ({ ...change, span: withDates(change.span) })) ?? null,
+  }),
   'trace:events': (event) => (isTraceDeletion(event) ? event : withDates(event)),
   'apiKey:revoked': (keyId) => keyId,
   'retention:changed': (organizationId) => organizationId,

@@ -3,9 +3,11 @@
  * randomized set of traces and filters, on each database. Seeded; SPANTREE_MATCH_SEED picks another.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { memoryMatcher } from '../src/traces/trace-match.js';
+import { memoryMatcher, spanMatcher } from '../src/traces/trace-match.js';
 import { traceConditions } from '../src/traces/trace-search.js';
-import { sql } from '../src/db/dialect.js';
+import { spanConditions } from '../src/spans/span-filter.js';
+import { allOf } from '../src/db/filters.js';
+import { join, sql } from '../src/db/dialect.js';
 import { useTestServer } from './helpers/server.js';
 import { eventually } from './helpers/wait.js';
 import { random } from './helpers/random.js';
@@ -162,9 +164,97 @@ describe('the in-memory filter of the live explorer', () => {
   });
 });
 
+const SPAN_TYPES = ['GENERATION', 'TOOL', 'FUNCTION', 'AGENT'];
+const SPAN_NAMES = ['call model', 'Call Model', 'search', 'tool:fetch', 'Café', '50%_off', 'x'];
+const MODELS = ['gpt-4o', 'claude', 'GPT-4o'];
+
+function randomSpanFilter(traceIds: string[], spanIds: string[]): Record<string, unknown> {
+  const filter: Record<string, unknown> = {};
+  if (next() < 0.25) filter.search = pick(['call', 'CALL', 'model', 'tool:', '50%', '_', 'café', 'é', 'x']);
+  if (next() < 0.2) filter.name = pick(SPAN_NAMES);
+  if (next() < 0.25) filter.type = [pick(SPAN_TYPES), ...(next() < 0.3 ? [pick(SPAN_TYPES)] : [])];
+  if (next() < 0.25) filter.model = pick(MODELS);
+  if (next() < 0.25) filter.hasError = next() < 0.5;
+  const range = (max: number) => {
+    const a = Math.round(next() * max * 100) / 100;
+    const b = Math.round(next() * max * 100) / 100;
+    return { ...(next() < 0.7 ? { gte: Math.min(a, b) } : {}), ...(next() < 0.7 ? { lte: Math.max(a, b) } : {}) };
+  };
+  if (next() < 0.25) filter.score = range(1);
+  if (next() < 0.25) filter.durationMs = range(5000);
+  if (next() < 0.2) {
+    const a = BASE + Math.floor(next() * 100_000);
+    filter.startTime = { gte: new Date(a), ...(next() < 0.5 ? { lte: new Date(a + 40_000) } : {}) };
+  }
+  if (next() < 0.2) filter.tags = TAGS.filter(() => next() < 0.3);
+  if (next() < 0.25) filter.meta = pick([{ tenant: 't1' }, { flags: ['a'] }, { nested: { on: true } }, { tenant: null }, {}]);
+  if (next() < 0.15) filter.traceId = pick(traceIds);
+  if (next() < 0.15) filter.parentId = pick(spanIds);
+  if (next() < 0.2) filter.isRoot = next() < 0.5;
+  return filter;
+}
+
+describe('the in-memory span filter of the live explorer', () => {
+  it(`agrees with the SQL of hasSpan (seed ${SEED})`, async () => {
+    const traceIds = [0, 1, 2].map((index) => `span-match-${SEED}-${index}`);
+    const roots = traceIds.map((traceId) => ({ id: `${traceId}-root`, traceId, name: pick(SPAN_NAMES), startTime: new Date(BASE).toISOString() }));
+    const children = Array.from({ length: 60 }, (_, index) => {
+      const start = BASE + Math.floor(next() * 100_000);
+      const root = pick(roots);
+      return {
+        id: `${root.traceId}-${index}`,
+        traceId: root.traceId,
+        parentId: root.id,
+        name: pick(SPAN_NAMES),
+        type: pick(SPAN_TYPES),
+        ...(next() < 0.6 ? { model: pick(MODELS) } : {}),
+        startTime: new Date(start).toISOString(),
+        endTime: next() < 0.8 ? new Date(start + Math.floor(next() * 5000)).toISOString() : null,
+        error: next() < 0.3 ? 'failed' : null,
+        ...(next() < 0.6 ? { score: Math.round(next() * 100) / 100 } : {}),
+        tags: TAGS.filter(() => next() < 0.4),
+        meta: pick(METAS),
+      };
+    });
+    await server().gql(CREATE_SPANS, { input: [...roots, ...children] });
+    const { db } = server().services;
+    const rows = await db.read.span.findMany({ where: { projectId: 'default', traceId: { in: traceIds } } });
+    expect(rows).toHaveLength(63);
+    const spanIds = rows.map((row) => row.id);
+    let decided = 0;
+    let bySql = 0;
+    for (let round = 0; round < 250; round++) {
+      const filter = randomSpanFilter(traceIds, spanIds);
+      const matcher = spanMatcher(filter as never);
+      if (!matcher) {
+        bySql++;
+        continue;
+      }
+      const inSql = await db.read.$queryRaw<{ id: string }[]>(
+        sql`SELECT "span"."id" AS "id" FROM "Span" AS "span"
+            WHERE "span"."projectId" = 'default' AND "span"."traceId" IN (${join(traceIds)})
+              AND ${allOf(spanConditions(db.dialect, 'span', filter as never))}`,
+      );
+      const inMemory = rows.filter(matcher).map((row) => row.id).sort();
+      expect(inMemory, JSON.stringify(filter)).toEqual(inSql.map((row) => row.id).sort());
+      decided++;
+    }
+    expect(decided).toBeGreaterThan(200);
+    expect(bySql).toBeGreaterThan(0);
+  });
+
+  it("leaves a span's events and non-ASCII search terms to SQL", () => {
+    expect(spanMatcher({ hasEventKind: ['FEEDBACK'] })).toBeNull();
+    expect(spanMatcher({ search: 'café' })).toBeNull();
+    expect(spanMatcher({ search: 'cafe', type: ['TOOL'] })).not.toBeNull();
+  });
+});
+
 describe('subscribers of one filter', () => {
-  it('share one check per change: none in SQL for a filter memory decides, one for a filter on spans', async () => {
+  it('share one check per change: none in SQL when the change itself decides, one statement when memory cannot', async () => {
     const { connect, untilLive } = await import('./helpers/clients.js');
+    // Written before anyone subscribes.
+    const unseen = (await server().gql(CREATE_SPANS, { input: [{ name: 'unseen', startTime: new Date(BASE).toISOString(), error: 'x' }] })).createSpans[0];
     const client = connect('ws', server().url);
     try {
       const byStatus = Array.from({ length: 20 }, () => client.subscribe(`subscription { traceUpdated(filter: { status: [ERROR] }) { id } }`));
@@ -175,11 +265,22 @@ describe('subscribers of one filter', () => {
       const failing = () => server().gql(CREATE_SPANS, { input: [{ name: `probe-${probe++}`, endTime: new Date(BASE + 1).toISOString(), startTime: new Date(BASE).toISOString(), error: 'x' }] });
       for (const subscription of [...byStatus, ...bySpans]) await untilLive(subscription, failing);
       const counts = [...byStatus, ...bySpans].map((subscription) => subscription.results.length);
+      // A new trace: its failing span comes with the change, and decides the filter on spans in memory.
       const checks = await server().statementsOf(async () => {
         await failing();
         for (const [index, subscription] of [...byStatus, ...bySpans].entries()) await subscription.waitFor(counts[index]! + 1);
       });
-      expect(checks.filter(({ sql }) => /"trace"\."spanSeq" = /.test(sql))).toHaveLength(1);
+      expect(checks.filter(({ sql }) => /"trace"\."spanSeq" = /.test(sql))).toHaveLength(0);
+      // A span without an error in a trace these subscribers never saw: whether an earlier span failed
+      // is SQL's to say, once for all twenty.
+      const before = bySpans.map((subscription) => subscription.results.length);
+      const asked = await server().statementsOf(async () => {
+        await server().gql(CREATE_SPANS, { input: [{ name: 'fine', traceId: unseen.traceId, parentId: unseen.id, startTime: new Date(BASE + 1).toISOString() }] });
+        for (const [index, subscription] of bySpans.entries()) {
+          await subscription.until((results) => results.length > before[index]! && results.at(-1).data.traceUpdated.id === unseen.traceId);
+        }
+      });
+      expect(asked.filter(({ sql }) => /"trace"\."spanSeq" = /.test(sql))).toHaveLength(1);
     } finally {
       await client.dispose();
     }

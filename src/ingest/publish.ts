@@ -3,7 +3,7 @@
  * by the write path once its transaction has committed, so a failed write publishes nothing.
  */
 import type { EventRow, SpanRow, TraceRow } from '../db/rows.js';
-import { CONTENT_COLUMNS, traceKey, type PubSub, type SpanChangeMessage } from '../pubsub.js';
+import { CARRIED_SPAN_CHANGES, CONTENT_COLUMNS, traceKey, type PubSub, type SpanChangeMessage } from '../pubsub.js';
 
 /** The span as published: every column but its content (CONTENT_COLUMNS). */
 function withoutContent(span: SpanRow): SpanRow {
@@ -19,12 +19,23 @@ function withoutContent(span: SpanRow): SpanRow {
   return lean as SpanRow;
 }
 
-/** The changed spans on their traces' channels, then the traces whose rollups changed. */
+/**
+ * The changed spans on their traces' channels, then the traces whose rollups changed, each with its
+ * own span changes (the same lean objects) for the live explorer's conditions on spans.
+ */
 export function publishSpanChanges(pubsub: PubSub, projectId: string, changes: SpanChangeMessage[], traces: TraceRow[]): void {
+  const byTrace = new Map<string, SpanChangeMessage[]>();
   for (const change of changes) {
-    pubsub.publish('trace:spans', traceKey(projectId, change.span.traceId), { op: change.op, span: withoutContent(change.span) });
+    const lean: SpanChangeMessage = { op: change.op, span: withoutContent(change.span) };
+    pubsub.publish('trace:spans', traceKey(projectId, change.span.traceId), lean);
+    const ofTrace = byTrace.get(change.span.traceId);
+    if (ofTrace) ofTrace.push(lean);
+    else byTrace.set(change.span.traceId, [lean]);
   }
-  for (const trace of traces) pubsub.publish('trace:updated', projectId, trace);
+  for (const trace of traces) {
+    const spans = byTrace.get(trace.id) ?? [];
+    pubsub.publish('trace:updated', projectId, { trace, spans: spans.length <= CARRIED_SPAN_CHANGES ? spans : null });
+  }
 }
 
 /** Recorded events on their traces' channels. */

@@ -96,14 +96,23 @@ export function traceConditions(dialect: Dialect, scope: Scope, filter: TraceFil
     if (tags.length) conditions.push(dialect.arrayContainsAll(col('tags'), tags));
     const meta = metaObject(filter.meta, 'filter.meta');
     if (meta) conditions.push(dialect.jsonContains(col('meta'), meta, 'filter.meta'));
-    const spanFilter: SpanFilter = { ...filter.hasSpan, ...(filter.model != null ? { model: filter.model } : {}) };
-    if (filter.model != null || filter.hasSpan) {
+    const spanFilter = spanFilterOf(filter);
+    if (spanFilter) {
       conditions.push(sql`EXISTS (SELECT 1 FROM "Span" AS "span"
         WHERE "span"."projectId" = ${col('projectId')} AND "span"."traceId" = ${col('id')}
           AND ${allOf(spanConditions(dialect, 'span', spanFilter, 'filter.hasSpan'))})`);
     }
   }
   return allOf(conditions);
+}
+
+/**
+ * What a trace filter asks of the trace's spans: `hasSpan`, with `model` as one more condition on the
+ * same span; null when it asks nothing of them.
+ */
+export function spanFilterOf(filter: TraceFilter | null | undefined): SpanFilter | null {
+  if (!filter || (filter.model == null && !filter.hasSpan)) return null;
+  return { ...filter.hasSpan, ...(filter.model != null ? { model: filter.model } : {}) };
 }
 
 function orderKeys(order: TraceOrder | null | undefined): SortKey[] {
