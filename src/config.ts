@@ -84,6 +84,13 @@ const ConfigSchema = z.object({
   MAX_DIRECTIVES: z.coerce.number().int().min(0).default(50),
   /** The estimated cost an operation may have: fields, times the page sizes of the lists they are in. */
   MAX_COMPLEXITY: z.coerce.number().int().min(1).default(20_000),
+  /**
+   * How many list items one response may hold, counted as it is built (a span's ancestors count one
+   * each): what a query of a few fields can make the server build is bounded by its data, not its text.
+   */
+  MAX_RESPONSE_ROWS: z.coerce.number().int().min(1).default(200_000),
+  /** How many bytes of JSON one response may hold (estimated as it is built: text by its length). */
+  MAX_RESPONSE_BYTES: z.coerce.number().int().min(1024).default(32 * 1024 * 1024),
 
   /** How often the retention sweep erases expired content and deletes expired traces. */
   RETENTION_SWEEP_MS: z.coerce.number().int().min(10).default(10 * 60 * 1000),

@@ -33,6 +33,7 @@ import { TraceSpanFeeds } from './spans/span-feed.js';
 import { TraceUpdateFeeds } from './traces/trace-feed.js';
 import { schema } from './schema/index.js';
 import { useQueryLimits } from './schema/limits.js';
+import { budgetedSchema, useResponseBudget } from './schema/response-budget.js';
 import { useStorableInput } from './schema/storable-input.js';
 import { useSharedExecution } from './subscriptions/shared-execution.js';
 import { SubscriptionSlots, useSubscriptionCaps } from './subscriptions/subscription-caps.js';
@@ -256,6 +257,8 @@ function assemble(
     batchSpans: config.MAX_BATCH_SPANS,
     maxComplexity: config.MAX_COMPLEXITY,
     staleAfterMs: config.STALE_AFTER_MS,
+    maxResponseRows: config.MAX_RESPONSE_ROWS,
+    maxResponseBytes: config.MAX_RESPONSE_BYTES,
   };
   const contextOf = (principal: Principal | undefined, signal: AbortSignal | undefined, connection?: object): Context => {
     // Every entry point authenticates first; reaching here without a principal is a bug, not a client error.
@@ -263,7 +266,8 @@ function assemble(
     return { services, principal, scope: { projectId: principal.projectId }, loaders: new Map(), limits, signal, connection };
   };
   const yoga: YogaServerInstance<ServerContext, Context> = createYoga<ServerContext, Context>({
-    schema: cancellableSchema(schema),
+    // Every field counts what it adds to the response (MAX_RESPONSE_ROWS, MAX_RESPONSE_BYTES).
+    schema: budgetedSchema(cancellableSchema(schema)),
     graphqlEndpoint: ENDPOINT,
     // GraphiQL subscribes over SSE, which sends the headers pane (the API key) like any request.
     graphiql: config.GRAPHIQL
@@ -317,6 +321,8 @@ function assemble(
       // After shared execution, whose subscribe function it wraps.
       useSubscriptionCaps(services.subscriptionSlots),
       useCancelWhenClientLeaves(),
+      // An answer over MAX_RESPONSE_ROWS or MAX_RESPONSE_BYTES is the refusal alone.
+      useResponseBudget(),
       inFlight.plugin(),
       useErrorCodes(),
       useGraphiQLContentSecurityPolicy(),

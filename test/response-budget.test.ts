@@ -41,6 +41,165 @@ async function errorsLogged(work: () => Promise<void>): Promise<string[]> {
   }
 }
 
+/** The one error of an answer refused by the response budget: its setting and value, and the alternatives it names. */
+function expectOverBudget(response: GraphQLResponse, setting: 'MAX_RESPONSE_ROWS' | 'MAX_RESPONSE_BYTES', max: number) {
+  expect(response.errors, JSON.stringify(response).slice(0, 500)).toHaveLength(1);
+  expect(response.data ?? null).toBeNull();
+  const [error] = response.errors!;
+  expect(error!.extensions).toMatchObject({ code: 'QUERY_LIMIT_EXCEEDED', limit: setting, max });
+  expect(error!.message).toContain(`${setting}=${max}`);
+  expect(error!.message).toContain('Trace.spanConnection');
+  expect(error!.message).toContain('@stream');
+  expectNothingInternal(response);
+}
+
+/** A chain of `length` spans, each the only child of the one before. */
+async function chain(server: TestServer, length: number) {
+  const traceId = uid('chain');
+  const ids = Array.from({ length }, (_, level) => `${traceId}-${level}`);
+  await server.gql(CREATE_SPANS, {
+    input: ids.map((id, level) => ({ id, traceId, parentId: level ? ids[level - 1] : undefined, name: `level-${level}`, startTime: at(level) })),
+  });
+  return { traceId, ids };
+}
+
+const ANCESTORS = `query($id: ID!) { trace(id: $id) { spans(order: TREE) { id ancestors { id } } } }`;
+
+describe('finding 1: the ancestors of every span of a deep chain', () => {
+  const server = useTestServer({ MAX_RESPONSE_ROWS: '5000' });
+
+  it('are refused with QUERY_LIMIT_EXCEEDED (MAX_RESPONSE_ROWS) once they pass the budget, on HTTP, WebSocket and SSE', async () => {
+    // 300 spans: 44,850 ancestor rows, against 5,000 (the issue's 2,000-span chain: 2,001,000 against 200,000).
+    const { traceId } = await chain(server(), 300);
+    expectOverBudget(await server().request(ANCESTORS, { id: traceId }), 'MAX_RESPONSE_ROWS', 5000);
+    for (const transport of ['ws', 'sse'] as const) {
+      const client = connect(transport, server().url);
+      clients.push(client);
+      const results = await client.subscribe(ANCESTORS, { id: traceId }).waitFor(1);
+      expectOverBudget(results[0], 'MAX_RESPONSE_ROWS', 5000);
+    }
+    // The server goes on serving.
+    expect((await server().gql(`query($id: ID!) { trace(id: $id) { spanCount } }`, { id: traceId })).trace.spanCount).toBe(300);
+  });
+
+  it('within the budget, every span lists its ancestors root first, read in a constant number of statements', async () => {
+    const { traceId, ids } = await chain(server(), 60);
+    const { data, statements } = await server().gqlWithStatements(ANCESTORS, { id: traceId });
+    expect(data.trace.spans.map((span: { id: string }) => span.id)).toEqual(ids);
+    data.trace.spans.forEach((span: { ancestors: { id: string }[] }, level: number) => {
+      expect(span.ancestors.map((ancestor) => ancestor.id)).toEqual(ids.slice(0, level));
+    });
+    // The trace, its spans, its skeleton and the ancestors' rows: not a statement per level.
+    expect(statements.length).toBeLessThanOrEqual(5);
+  });
+
+  it(`the spans of a trace read in pieces (2,000 or more) count as they come; @stream sends them past the budget`, async () => {
+    const traceId = uid('wide');
+    for (let batch = 0; batch < 2; batch++) {
+      await server().gql(CREATE_SPANS, {
+        input: Array.from({ length: 1000 }, (_, index) => ({ id: `${traceId}-${batch}-${index}`, traceId, name: 'step', startTime: at(batch * 1000 + index) })),
+      });
+    }
+    const one = await server().gql(`query($id: ID!) { trace(id: $id) { spans { id } } }`, { id: traceId });
+    expect(one.trace.spans).toHaveLength(2000);
+    // Three aliases: 6,000 rows.
+    const three = `query($id: ID!) { trace(id: $id) { a: spans { id } b: spans { id } c: spans { id } } }`;
+    expectOverBudget(await server().request(three, { id: traceId }), 'MAX_RESPONSE_ROWS', 5000);
+
+    // With @stream, the budget applies to what is built and not yet sent: all 6,000 rows arrive.
+    const client = connect('sse', server().url);
+    clients.push(client);
+    const streamed = client.subscribe(three.replace(/spans \{/g, 'spans @stream(initialCount: 10) {'), { id: traceId });
+    await streamed.ended;
+    const results = streamed.results;
+    expect(results.flatMap((result) => result.errors ?? [])).toEqual([]);
+    const ids = (alias: string) => [
+      ...results[0].data.trace[alias],
+      ...results.slice(1).flatMap((result) => (result.incremental ?? []).filter((part: any) => part.path[1] === alias).flatMap((part: any) => part.items)),
+    ];
+    for (const alias of ['a', 'b', 'c']) expect(new Set(ids(alias).map((span: { id: string }) => span.id)).size).toBe(2000);
+  });
+});
+
+describe('finding 2: content-heavy reads', () => {
+  const server = useTestServer({ MAX_RESPONSE_BYTES: '3000000' });
+  const CONTENT = 60_000;
+
+  async function contentTrace(spans: number) {
+    const traceId = uid('content');
+    await server().gql(CREATE_SPANS, {
+      input: Array.from({ length: spans }, (_, index) => ({
+        id: `${traceId}-${index}`,
+        traceId,
+        name: 'call',
+        startTime: at(index),
+        input: { messages: [{ role: 'user', content: `${index}:`.padEnd(CONTENT, 'x') }] },
+      })),
+    });
+    return traceId;
+  }
+
+  it('six aliases of a trace\'s content are refused by MAX_RESPONSE_BYTES with a small answer, not built whole', async () => {
+    // 20 spans of 60 KB: 1.2 MB an alias, 7.2 MB for six, against 3 MB.
+    const traceId = await contentTrace(20);
+    const aliases = Array.from({ length: 6 }, (_, index) => `t${index}: trace(id: $id) { spans { id input } }`).join(' ');
+    const response = await fetch(server().url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...bearer() },
+      body: JSON.stringify({ query: `query($id: ID!) { ${aliases} }`, variables: { id: traceId } }),
+    });
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    expect(text.length).toBeLessThan(2_000);
+    expectOverBudget(JSON.parse(text) as GraphQLResponse, 'MAX_RESPONSE_BYTES', 3_000_000);
+
+    // Over WebSocket too.
+    const client = connect('ws', server().url);
+    clients.push(client);
+    const [overWs] = await client.subscribe(`query($id: ID!) { ${aliases} }`, { id: traceId }).waitFor(1);
+    expectOverBudget(overWs, 'MAX_RESPONSE_BYTES', 3_000_000);
+  });
+
+  it('one alias (1.2 MB in 20 spans) is served whole, and written in pieces as it is serialized though it has few items', async () => {
+    const traceId = await contentTrace(20);
+    const response = await fetch(server().url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...bearer() },
+      body: JSON.stringify({ query: `query($id: ID!) { trace(id: $id) { spans { id input } } }`, variables: { id: traceId } }),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-length')).toBeNull();
+    const text = await response.text();
+    expect(text).toBe(JSON.stringify(JSON.parse(text)));
+    const spans = JSON.parse(text).data.trace.spans as { id: string; input: { messages: { content: string }[] } }[];
+    expect(spans).toHaveLength(20);
+    expect(spans.every((span) => span.input.messages[0]!.content.length === CONTENT)).toBe(true);
+  });
+
+  it('a subscription\'s budget is per event: an event over it is refused alone and the live view goes on', async () => {
+    const traceId = uid('live');
+    const client = connect('ws', server().url);
+    clients.push(client);
+    const live = client.subscribe(`subscription($id: ID!) { traceSpans(traceId: $id, replay: true) { span { id input } } }`, { id: traceId });
+    // The write's own answer is only the id: the content would be over the budget there too.
+    const write = (id: string, size: number) =>
+      server().gql(`mutation($input: [CreateSpanInput!]!) { createSpans(input: $input) { id } }`, {
+        input: [{ id, traceId, name: 'live', startTime: at(0), input: { text: 'y'.repeat(size) } }],
+      });
+    // Waits for the first change, written until the subscription is live (then replayed or sent live, once).
+    for (let attempt = 0; live.results.length === 0 && attempt < 100; attempt++) {
+      if (attempt === 0) await write(`${traceId}-small-1`, 10);
+      await live.until((results) => results.length > 0, 200).catch(() => undefined);
+    }
+    await write(`${traceId}-big`, 3_100_000);
+    await write(`${traceId}-small-2`, 10);
+    const results = await live.waitFor(3);
+    expect(results[0].data.traceSpans.span.id).toBe(`${traceId}-small-1`);
+    expectOverBudget(results[1], 'MAX_RESPONSE_BYTES', 3_000_000);
+    expect(results[2].data.traceSpans.span).toEqual({ id: `${traceId}-small-2`, input: { text: 'y'.repeat(10) } });
+  });
+});
+
 describe('finding 10: list and object literals nested thousands of levels deep', () => {
   const server = useTestServer();
 

@@ -4,6 +4,10 @@
  * which for a 100,000-span trace (13 MB) holds up every other request and live delivery for over
  * 100 ms and holds the whole string in memory. Small answers (the vast majority) keep yoga's own.
  *
+ * An answer is streamed when it holds many list items or is large: six aliases of a thousand spans'
+ * content are a few thousand items but hundreds of megabytes of text. Its size is the estimate the
+ * response budget made while it was built (src/schema/response-budget.ts), so nothing is measured twice.
+ *
  * Only an answer without errors is streamed (then its status is 200 whatever the media type); one with
  * errors, an incremental one (@defer/@stream) and a subscription's events keep yoga's processors.
  */
@@ -11,21 +15,25 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { isAsyncIterable } from '@graphql-tools/utils';
 import type { ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { estimatedSize } from '../schema/response-budget.js';
 
 /** From this many list items in an answer, it is streamed. */
 const STREAMED_ITEMS = 2_000;
+/** From this many bytes (estimated) in an answer, it is streamed, however few its items. */
+const STREAMED_BYTES = 1024 * 1024;
 /** Bytes (as UTF-16 characters) per written piece; the event loop turns between pieces. */
 const PIECE_CHARS = 64 * 1024;
 /** Flat list items written by one JSON.stringify call. */
 const ITEMS_PER_CALL = 256;
 
-/** Streams the JSON of answers with at least STREAMED_ITEMS list items. */
+/** Streams the JSON of answers with at least STREAMED_ITEMS list items or STREAMED_BYTES bytes. */
 export function useStreamedJson(): Plugin {
   return {
     onResultProcess({ request, result, setResultProcessor }) {
       if (isAsyncIterable(result) || Array.isArray(result)) return;
       const answer = result as ExecutionResult;
-      if (answer.errors?.length || answer.extensions || !hasManyItems(answer.data, STREAMED_ITEMS)) return;
+      if (answer.errors?.length || answer.extensions) return;
+      if ((estimatedSize(answer) ?? 0) < STREAMED_BYTES && !hasManyItems(answer.data, STREAMED_ITEMS)) return;
       const mediaType = jsonMediaTypeOf(request.headers.get('accept'));
       if (!mediaType) return;
       setResultProcessor(

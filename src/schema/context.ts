@@ -31,6 +31,10 @@ export interface Limits {
   maxComplexity: number;
   /** How long a RUNNING trace may go without a change before it is stale (STALE_AFTER_MS). */
   staleAfterMs: number;
+  /** List items one response may hold (MAX_RESPONSE_ROWS). */
+  maxResponseRows: number;
+  /** Estimated bytes of JSON one response may hold (MAX_RESPONSE_BYTES). */
+  maxResponseBytes: number;
 }
 
 /** What every resolver gets: who is asking, the server's services, and per-request caches. */
@@ -55,4 +59,10 @@ export interface Context {
    * undefined over HTTP and SSE, where each subscription is a request of its own.
    */
   connection?: object;
+  /**
+   * What the response being built holds so far, against MAX_RESPONSE_ROWS and MAX_RESPONSE_BYTES: a
+   * ResponseBudget, which only src/schema/response-budget.ts reads (opaque here, as that module
+   * imports this one).
+   */
+  responseBudget?: object;
 }

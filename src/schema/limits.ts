@@ -19,7 +19,14 @@ import type { Config } from '../config.js';
 import { LIMITS } from '../validation.js';
 import { documentNesting } from './document-nesting.js';
 
-type LimitSetting = 'MAX_TOKENS' | 'MAX_QUERY_DEPTH' | 'MAX_ALIASES' | 'MAX_DIRECTIVES' | 'MAX_COMPLEXITY';
+type LimitSetting =
+  | 'MAX_TOKENS'
+  | 'MAX_QUERY_DEPTH'
+  | 'MAX_ALIASES'
+  | 'MAX_DIRECTIVES'
+  | 'MAX_COMPLEXITY'
+  | 'MAX_RESPONSE_ROWS'
+  | 'MAX_RESPONSE_BYTES';
 
 /** The refusal of an operation that is over a limit. */
 export function limitExceeded(message: string, setting: LimitSetting, max: number): SpantreeError {

@@ -16,6 +16,7 @@ import { SPAN_JSON_FIELDS, spanJson } from './span-json.js';
 import type { SpanChangeEvent } from './span-feed.js';
 import { CONTENT_COLUMNS, CONTENT_FLAGS } from '../pubsub.js';
 import { executionLoader, selectionKey } from '../schema/loaders.js';
+import { chargeRows, COUNTS_ITS_ROWS } from '../schema/response-budget.js';
 import type { GraphQLResolveInfo } from 'graphql';
 import DataLoader from 'dataloader';
 import { queryFromInfo } from '@pothos/plugin-prisma';
@@ -63,7 +64,9 @@ const SpanSubtree = builder.objectRef<SubtreeRollup>('SpanSubtree').implement({
 /**
  * Spans by id with the selection planned at this field, for `ancestors`: the ancestors of every span
  * of a response in one statement, each read once however many spans share it, and handed out at
- * once (no promise per span) once read.
+ * once (no promise per span) once read. A span waiting for rows costs one promise, however deep it
+ * sits: asking for each of its ancestors (a promise each) made a 2,000-span chain's ancestors two
+ * million promises.
  */
 function ancestorRows(ctx: Context, info: GraphQLResolveInfo, ids: string[]): SpanRow[] | Promise<SpanRow[]> {
   const rows = executionLoader(ctx, info, `Span.ancestors:${selectionKey(info)}`, () => {
@@ -78,18 +81,31 @@ function ancestorRows(ctx: Context, info: GraphQLResolveInfo, ids: string[]): Sp
       for (const row of found) loaded.set(row.id, row);
       return batch.map((id) => loaded.get(id) ?? new Error(`span ${id} not found while its descendants were read`));
     });
-    return { query, loaded, loader };
+    /** Ids asked of the loader so far, and a promise settled once all of them are read. */
+    return { query, loaded, loader, asked: new Set<string>(), read: Promise.resolve() as Promise<unknown> };
   });
   // Planned for each span's field all the same: planning records, under the field's own path, that
   // these rows carry the selection (else each of their fields would fall back to a query of its own).
   queryFromInfo({ context: ctx, info, select: { id: true, traceId: true } });
-  const known = ids.map((id) => rows.loaded.get(id));
-  if (known.every((row) => row !== undefined)) return known as SpanRow[];
-  return rows.loader.loadMany(ids).then((loaded) => {
-    const failed = loaded.find((row) => row instanceof Error);
-    if (failed) throw failed;
-    return loaded as SpanRow[];
-  });
+  const fresh: string[] = [];
+  let missing = false;
+  for (const id of ids) {
+    if (rows.loaded.has(id)) continue;
+    missing = true;
+    if (!rows.asked.has(id)) {
+      rows.asked.add(id);
+      fresh.push(id);
+    }
+  }
+  if (!missing) return ids.map((id) => rows.loaded.get(id)!);
+  if (fresh.length) rows.read = Promise.all([rows.read, rows.loader.loadMany(fresh)]);
+  return rows.read.then(() =>
+    ids.map((id) => {
+      const row = rows.loaded.get(id);
+      if (!row) throw new Error(`span ${id} not found while its descendants were read`);
+      return row;
+    }),
+  );
 }
 
 /**
@@ -244,10 +260,17 @@ builder.prismaObjectFields(Span, (t) => ({
     }),
     ancestors: t.field({
       type: [Span],
-      description: "The spans from the trace's root down to this span's parent, root first (a breadcrumb); empty for a root.",
+      description:
+        "The spans from the trace's root down to this span's parent, root first (a breadcrumb); empty for a root. " +
+        'Each counts as a row of the response (MAX_RESPONSE_ROWS): in a deep chain, every span\'s ancestors add up fast.',
+      // Counted by depth before any row is read: a chain's ancestors grow with the square of its length.
+      extensions: COUNTS_ITS_ROWS,
       resolve: (span, _args, ctx, info) => {
         const rowsOf = (ids: string[]) => (ids.length === 0 ? [] : ancestorRows(ctx, info, ids));
-        const ids = placeOfSpan(ctx, info, span, (_place, tree) => tree.ancestorsOf(span.id));
+        const ids = placeOfSpan(ctx, info, span, (place, tree) => {
+          chargeRows(ctx, info, place.depth);
+          return tree.ancestorsOf(span.id);
+        });
         return Array.isArray(ids) ? rowsOf(ids) : ids.then(rowsOf);
       },
     }),
