@@ -27,6 +27,10 @@ if (server.createdAccess) {
 for (const notice of server.notices) console.log(notice);
 console.log(`Spantree is serving GraphQL at ${server.url} (database: ${redact(config.DATABASE_URL)})`);
 console.log(`Trace explorer: ${server.url.replace(/\/graphql$/, '/')}`);
+if (server.loginUrl) {
+  // The key travels in the fragment, which the browser never sends: the page keeps it and drops it from the address.
+  console.log(`Sign in by opening ${server.loginUrl} (this browser keeps the key; the page takes it out of the address bar)`);
+}
 
 /**
  * The first SIGTERM or SIGINT stops gracefully; a second one means "now". Except the same signal

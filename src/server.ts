@@ -25,7 +25,7 @@ import { ensureAccess, type CreatedAccess } from './auth/first-start.js';
 import { keyOfDatabase } from './auth/admin-key-file.js';
 import { openRateLimiter, type RateLimiter } from './auth/rate-limit.js';
 import { authenticateConnection, useApiKeyAuth, type ServerContext } from './auth/request-auth.js';
-import { isDirectLoopbackRequest, isLoopback, NetworkGuards, useRequestBodyGuards } from './http/network-guards.js';
+import { isLoopback, NetworkGuards, useRequestBodyGuards } from './http/network-guards.js';
 import { RetentionRules } from './retention/retention.service.js';
 import { startRetentionSweep } from './retention/retention-sweep.js';
 import { PriceBook } from './costs/cost.service.js';
@@ -63,6 +63,12 @@ export interface SpantreeServer {
   readonly notices: string[];
   /** http://host:port/graphql. */
   readonly url: string;
+  /**
+   * The web UI's address with the first start's key in its fragment (`http://127.0.0.1:4000/#key=...`),
+   * for the operator to open once: the page keeps the key and drops it from the address bar. Only on
+   * a loopback bind, with the key SPANTREE_ADMIN_KEY_FILE holds for this database, while it works.
+   */
+  readonly loginUrl: string | undefined;
   /** The port listened on (PORT=0 picks a free one), taken when the server was built. */
   readonly port: number;
   /** Starts answering requests (until then they get a 503 with Retry-After); a start that fails closes everything. */
@@ -159,7 +165,8 @@ export async function buildServer(config: Config, options: ServerOptions = {}): 
     services = openServices(config, db, pubsub, secrets.box);
     const createdAccess = await ensureAccess(db, config);
     const notices = await secretNotices(db, secrets.box, secrets.createdFile);
-    return assemble(config, httpServer, (serve) => (handle = serve), services, rateLimiter, createdAccess, notices, closeResources);
+    const login = await loginKey(config, services.apiKeys);
+    return assemble(config, httpServer, (serve) => (handle = serve), services, rateLimiter, createdAccess, notices, closeResources, login);
   } catch (error) {
     // Whatever was opened is closed again: a failed start leaves nothing running or locked.
     await closeResources();
@@ -228,14 +235,15 @@ function openServices(config: Config, db: Database, pubsub: PubSub, secrets: Sec
 }
 
 /**
- * The key GraphiQL and the web UI are pre-filled with, for a browser on this machine: the start-up key,
- * or the one a first start wrote to SPANTREE_ADMIN_KEY_FILE, as long as it still works. Only when the
- * server listens on loopback and the request itself came straight from loopback (not through a proxy).
+ * The key of the login link printed at start: the one a first start wrote to SPANTREE_ADMIN_KEY_FILE
+ * for this database, as long as it works, and only when the server listens on loopback. No page
+ * carries a key: any local user can fetch a page, while the link reaches only whoever reads the
+ * server's output (who can read the key file too), and a URL fragment is never sent to a server, a
+ * log or a Referer. A key set in SPANTREE_INIT_API_KEY is never printed: its operator has it already.
  */
-async function consoleKey(config: Config, apiKeys: ApiKeys, req: IncomingMessage | undefined): Promise<string | undefined> {
-  if (!isLoopback(config.HOST) || !req || !isDirectLoopbackRequest(req)) return undefined;
-  // Only a key recorded for this server's own database, and only while it works here.
-  const key = config.SPANTREE_INIT_API_KEY ?? (await keyOfDatabase(config.SPANTREE_ADMIN_KEY_FILE, config.DATABASE_URL));
+async function loginKey(config: Config, apiKeys: ApiKeys): Promise<string | undefined> {
+  if (!isLoopback(config.HOST) || config.SPANTREE_INIT_API_KEY) return undefined;
+  const key = await keyOfDatabase(config.SPANTREE_ADMIN_KEY_FILE, config.DATABASE_URL);
   return key && (await apiKeys.authenticate(key)) ? key : undefined;
 }
 
@@ -249,6 +257,7 @@ function assemble(
   createdAccess: CreatedAccess | undefined,
   notices: string[],
   closeResources: () => Promise<void>,
+  login: string | undefined,
 ): SpantreeServer {
   const inFlight = new InFlight();
   const guards = new NetworkGuards(config);
@@ -270,16 +279,14 @@ function assemble(
     schema: budgetedSchema(cancellableSchema(schema)),
     graphqlEndpoint: ENDPOINT,
     // GraphiQL subscribes over SSE, which sends the headers pane (the API key) like any request.
+    // The page carries no key: its script fills the headers pane with the key this browser keeps
+    // for the web UI, or one from a login link (src/http/graphiql-assets.ts).
     graphiql: config.GRAPHIQL
-      ? async (_request, serverContext) => {
-          // yoga is handed the Node request as its server context (`yoga(req, res)` below).
-          const key = await consoleKey(config, services.apiKeys, serverContext?.req as IncomingMessage | undefined);
-          return {
-            title: 'Spantree',
-            subscriptionsProtocol: 'SSE',
-            defaultQuery: GRAPHIQL_QUERY,
-            headers: JSON.stringify({ Authorization: `Bearer ${key ?? '<your API key>'}` }, null, 2),
-          };
+      ? {
+          title: 'Spantree',
+          subscriptionsProtocol: 'SSE',
+          defaultQuery: GRAPHIQL_QUERY,
+          headers: JSON.stringify({ Authorization: 'Bearer <your API key>' }, null, 2),
         }
       : false,
     // The GraphiQL bundled with Spantree, its files served by this server: no CDN, works offline.
@@ -344,8 +351,8 @@ function assemble(
     },
   });
 
-  // The browser UI (dist/web/), handed the start-up key on loopback as GraphiQL is.
-  const webApp = createWebApp({ pageKey: (req) => consoleKey(config, services.apiKeys, req) });
+  // The browser UI (dist/web/): pages without a key, which the login link hands over.
+  const webApp = createWebApp();
   let stopping: Promise<void> | undefined;
   /** HTTP requests taken and not yet answered: idle connections are closed only once there are none. */
   let openRequests = 0;
@@ -545,12 +552,14 @@ function assemble(
   let ws: { dispose(): Promise<void> } | undefined;
   let sweep: { stop(): Promise<void> } | undefined;
   const address = httpServer.address() as AddressInfo;
+  const origin = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${address.port}`;
   return {
     config,
     services,
     createdAccess,
     notices,
-    url: `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${address.port}/graphql`,
+    url: `${origin}/graphql`,
+    loginUrl: login ? `${origin}/#key=${encodeURIComponent(login)}` : undefined,
     port: address.port,
     async start() {
       try {

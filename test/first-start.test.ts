@@ -1,7 +1,8 @@
 /**
  * The first run stays one command: with nothing set, start-up creates a key, prints it once and writes
  * it to ./data/admin-key (0600), saying which database it is for; anonymous requests are refused;
- * GraphiQL on loopback comes with the key. With SPANTREE_INIT_API_KEY, that exact key. A start that
+ * on loopback each start prints a login link with that key in its fragment, and no page carries it.
+ * With SPANTREE_INIT_API_KEY, that exact key. A start that
  * fails changes nothing on disk, and a key file is never replaced by another database's key. All as
  * `npm start` runs, in a folder of their own.
  */
@@ -12,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { failedStart, spawnServer, type ServerProcess } from './helpers/process.js';
+import { eventually } from './helpers/wait.js';
 import { createTestDatabase, databaseKind, type TestDatabase } from './helpers/databases.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -38,6 +40,22 @@ async function start(env: Record<string, string>, cwd: string): Promise<ServerPr
   const server = await spawnServer(env, { retention: 'METADATA_ONLY', cwd });
   cleanups.push(() => void server.kill());
   return server;
+}
+
+/** The login link a start printed (`Sign in by opening http://127.0.0.1:<port>/#key=...`), once it has. */
+async function loginLink(server: ServerProcess): Promise<string> {
+  await eventually(async () => /Sign in by opening \S+/.test(server.output()), 'the login link in the start-up output');
+  return /Sign in by opening (\S+)/.exec(server.output())![1]!;
+}
+
+/** The web UI's page and GraphiQL's, as a browser on this machine gets them. */
+async function pages(server: ServerProcess): Promise<string> {
+  const origin = new URL(server.url).origin;
+  const explorer = await (await fetch(`${origin}/`, { headers: { accept: 'text/html' } })).text();
+  const graphiql = await (await fetch(server.url, { headers: { accept: 'text/html' } })).text();
+  expect(explorer).toContain('<div id="app">');
+  expect(graphiql).toContain('graphiql-options');
+  return explorer + graphiql;
 }
 
 async function ask(url: string, key: string | undefined, query: string) {
@@ -73,14 +91,16 @@ describe('a first start with nothing set', () => {
     const viewer = await ask(first.url, printed, '{ viewer { scopes project { id effectiveRetention { mode } } } }');
     expect(viewer.body.data.viewer).toEqual({ scopes: ['INGEST', 'READ', 'ADMIN', 'PLAYGROUND'], project: { id: 'default', effectiveRetention: { mode: 'METADATA_ONLY' } } });
 
-    // GraphiQL, served on loopback, opens with the key in its headers pane.
-    const page = await (await fetch(first.url, { headers: { accept: 'text/html' } })).text();
-    expect(page).toContain(`Bearer ${printed}`);
+    // The login link opens the web UI with that key, in the fragment: no page carries it.
+    expect(await loginLink(first)).toBe(`${new URL(first.url).origin}/#key=${printed}`);
+    expect(await pages(first)).not.toContain(printed!);
 
-    // The next start creates nothing new and prints no key.
+    // The next start creates nothing new and prints the key only in its login link.
     await first.kill();
     const second = await start(env, dir);
-    expect(second.output()).not.toMatch(/First start|st_[A-Za-z0-9_-]{32}|keeps metadata only/);
+    expect(await loginLink(second)).toBe(`${new URL(second.url).origin}/#key=${printed}`);
+    expect(second.output()).not.toMatch(/First start|keeps metadata only/);
+    expect(second.output().split(printed!)).toHaveLength(2);
     expect(readFileSync(file, 'utf8')).toBe(written);
     expect((await ask(second.url, printed, '{ apiKeys { name } }')).body.data.apiKeys).toEqual([{ name: 'first start' }]);
     await second.kill();
@@ -93,7 +113,8 @@ describe('SPANTREE_INIT_API_KEY', () => {
     const key = 'ci-secret-key-0123456789';
     const setup = { ...env, SPANTREE_INIT_API_KEY: key, SPANTREE_INIT_PROJECT: 'acme' };
     const first = await start(setup, dir);
-    expect(first.output()).not.toMatch(/First start|ci-secret/);
+    expect(first.output()).not.toMatch(/First start|ci-secret|Sign in by opening/);
+    expect(await pages(first)).not.toContain(key);
     expect(existsSync(join(dir, 'data', 'admin-key'))).toBe(false);
     expect((await ask(first.url, undefined, '{ viewer { scopes } }')).status).toBe(401);
     const viewer = await ask(first.url, key, '{ viewer { scopes project { id name } } apiKeys { name prefix } }');
@@ -202,9 +223,8 @@ describe('a start that fails', () => {
 });
 
 describe('two databases side by side', () => {
-  it('each keep their own key file, and each server hands the browser only the key of its own database', async () => {
+  it("each keep their own key file, and each server's login link carries only the key of its own database", async () => {
     const { dir, env } = await freshSetup();
-    const page = async (server: ServerProcess) => (await fetch(server.url, { headers: { accept: 'text/html' } })).text();
     const keyIn = (output: string) => /\n\n\s+(st_[A-Za-z0-9_-]{32})\n/.exec(output)?.[1];
 
     const first = await start(env, dir);
@@ -226,17 +246,16 @@ describe('two databases side by side', () => {
     expect(otherFile.split('\n')[0]).toBe(otherKey);
     expect(otherFile).toContain(`for the database file:${join(dir, 'data', 'other.db')}\n`);
     expect(statSync(join(dir, 'data', 'admin-key-other')).mode & 0o777).toBe(0o600);
-    const otherPage = await page(other);
-    expect(otherPage).toContain(`Bearer ${otherKey}`);
-    expect(otherPage).not.toContain(firstKey);
+    expect(await loginLink(other)).toBe(`${new URL(other.url).origin}/#key=${otherKey}`);
+    expect(other.output()).not.toContain(firstKey);
+    expect(await pages(other)).not.toMatch(/st_[A-Za-z0-9_-]{32}/);
     await other.kill();
 
-    // Back on the first database: its own key, still in its file, still the one handed out.
+    // Back on the first database: its own key, still in its file, still the one its link carries.
     const again = await start(env, dir);
     expect(again.output()).not.toMatch(/First start/);
-    const againPage = await page(again);
-    expect(againPage).toContain(`Bearer ${firstKey}`);
-    expect(againPage).not.toContain(otherKey);
+    expect(await loginLink(again)).toBe(`${new URL(again.url).origin}/#key=${firstKey}`);
+    expect(again.output()).not.toContain(otherKey);
     await again.kill();
   }, 300_000);
 });

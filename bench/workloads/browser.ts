@@ -40,7 +40,7 @@ import { percentile } from '../measure.js';
 import { CREATE_SPAN, CREATE_SPANS } from '../operations.js';
 import { record } from '../report.js';
 import type { Sizes } from '../sizes.js';
-import { withSpantree, type Spantree } from '../spantree.js';
+import { KEY, withSpantree, type Spantree } from '../spantree.js';
 import { rootSpan } from './explorer.js';
 
 /** The explorer's page size (src/web/components/Explorer.tsx); the floor lists as many. */
@@ -203,6 +203,20 @@ interface Side {
 }
 
 /**
+ * Spantree's pages find the benchmark's key in the browser's storage, as a returning user's do (no
+ * page carries a key; a first visit would come through the login link). The floor's pages ignore it.
+ */
+async function signedIn(context: BrowserContext): Promise<void> {
+  await context.addInitScript((key) => {
+    try {
+      localStorage.setItem('spantree.apiKey', key);
+    } catch {
+      // An opaque origin (about:blank) has no storage.
+    }
+  }, KEY);
+}
+
+/**
  * A browser context (its own cache: the first load of each side fills it, later ones are a returning
  * visitor's) whose pages note, from navigation start, when the first explorer row is visible and when
  * the tree shows a span row and the expected span count.
@@ -211,6 +225,7 @@ async function watchedContext(chromiumBrowser: Browser, expectedCount: string): 
   const context = await chromiumBrowser.newContext({ viewport: VIEWPORT });
   // tsx compiles with esbuild's keepNames: the functions below, sent to the page, call its __name.
   await context.addInitScript({ content: 'globalThis.__name = (target) => target;' });
+  await signedIn(context);
   await context.addInitScript(
     ({ selectors, expectedCount }) => {
       const w = window as unknown as { __firstRowAt?: number; __treeAt?: number };
@@ -404,6 +419,7 @@ async function liveLatency(provider: string, writes: number, spantree: Spantree,
 async function onScreenContext(chromiumBrowser: Browser): Promise<BrowserContext> {
   const context = await chromiumBrowser.newContext({ viewport: VIEWPORT });
   await context.addInitScript({ content: 'globalThis.__name = (target) => target;' });
+  await signedIn(context);
   await context.addInitScript((selector) => {
     const w = window as unknown as { __firstSpanAt?: number; __onScreen: Record<string, number> };
     w.__onScreen = {};

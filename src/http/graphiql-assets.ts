@@ -32,16 +32,33 @@ export const GRAPHIQL_CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/** Where the web UI keeps the API key in the browser (src/web/api.ts); GraphiQL is on the same origin. */
+const STORED_KEY = 'spantree.apiKey';
+
 /**
  * Sets Monaco's worker URLs before GraphiQL loads, and renders GraphiQL once the page has parsed,
  * with the options the server wrote into the page as JSON data (not as a script, which the policy
- * would refuse).
+ * would refuse). The page carries no key: a login link's `#key=` is kept as the web UI keeps it and
+ * taken out of the address bar first, and the headers pane is filled with the key this browser keeps.
  */
 const START_SCRIPT = `(function () {
+  var key;
+  try {
+    var linked = new URLSearchParams(location.hash.slice(1)).get('key');
+    if (linked) {
+      history.replaceState(history.state, '', location.pathname + location.search);
+      localStorage.setItem(${JSON.stringify(STORED_KEY)}, linked);
+    }
+    key = localStorage.getItem(${JSON.stringify(STORED_KEY)}) || linked;
+  } catch (error) {
+    // Storage off (a private window): a linked key still fills the pane, for this page only.
+    key = linked;
+  }
   var workers = JSON.parse(document.getElementById('graphiql-workers').textContent);
   self.MonacoEnvironment = { globalAPI: false, getWorkerUrl: function (moduleId, label) { return workers[label]; } };
   window.addEventListener('DOMContentLoaded', function () {
     var options = JSON.parse(document.getElementById('graphiql-options').textContent);
+    if (key) options.headers = JSON.stringify({ Authorization: 'Bearer ' + key }, null, 2);
     YogaGraphiQL.renderYogaGraphiQL(document.getElementById('root'), options);
   });
 })();
@@ -189,7 +206,7 @@ export function useGraphiQLContentSecurityPolicy(): Plugin {
         response.headers.set('content-security-policy', GRAPHIQL_CONTENT_SECURITY_POLICY);
         response.headers.set('x-content-type-options', 'nosniff');
         response.headers.set('referrer-policy', 'no-referrer');
-        // The page may carry an API key (prefilled on loopback): kept by no cache.
+        // The page names the current files (their hashes change with Spantree's version): kept by no cache.
         response.headers.set('cache-control', 'no-store');
       }
     },

@@ -20,23 +20,6 @@ export function isLoopback(host: string): boolean {
   return LOOPBACK_NAMES.has(host.toLowerCase()) || /^127\./.test(host);
 }
 
-/** Headers a proxy adds: a request that carries one came through something that may face the network. */
-const FORWARDING_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-real-ip'];
-
-/**
- * Whether a request was sent on this machine, to this machine, with nothing in between: its socket
- * is loopback, its Host is a loopback name (not an ALLOWED_HOSTS name, which is what a proxy is given),
- * and no proxy forwarded it. Listening on loopback is not enough: nginx on the same host, passing
- * the internet's requests to 127.0.0.1:4000, arrives from loopback too.
- */
-export function isDirectLoopbackRequest(req: IncomingMessage): boolean {
-  const peer = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
-  if (peer !== '::1' && !LOOPBACK_IPV4.test(peer)) return false;
-  if (FORWARDING_HEADERS.some((name) => req.headers[name] !== undefined)) return false;
-  const host = req.headers.host ? hostName(req.headers.host) : '';
-  return LOOPBACK_NAMES.has(host) || LOOPBACK_IPV4.test(host);
-}
-
 /** The host name of a Host header or an origin, without port, lower-case ("[::1]" for IPv6). */
 function hostName(hostAndPort: string): string {
   const host = hostAndPort.trim().toLowerCase();

@@ -37,11 +37,6 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 export interface WebAppOptions {
-  /**
-   * The key to hand the page, when the server may (loopback, start-up key): written into index.html
-   * as `<meta name="spantree-key">` so the page opens without asking. Undefined otherwise.
-   */
-  pageKey(req: IncomingMessage): Promise<string | undefined>;
   /** Where the built UI is; dist/web/ under the package root when left out. */
   root?: string;
 }
@@ -54,7 +49,7 @@ export interface WebApp {
 }
 
 
-export function createWebApp(options: WebAppOptions): WebApp {
+export function createWebApp(options: WebAppOptions = {}): WebApp {
   const root = options.root ?? join(packageRoot(), 'dist', 'web');
   return {
     handles(req) {
@@ -66,7 +61,7 @@ export function createWebApp(options: WebAppOptions): WebApp {
       try {
         const path = pathOf(req);
         if (path.startsWith('/assets/')) await serveAsset(root, path, req, res);
-        else await servePage(root, options, req, res);
+        else await servePage(root, req, res);
       } catch (error) {
         console.error('web UI: could not answer', req.url, error);
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
@@ -109,7 +104,11 @@ const PAGE_HEADERS = {
   'referrer-policy': 'no-referrer',
 };
 
-async function servePage(root: string, options: WebAppOptions, req: IncomingMessage, res: ServerResponse) {
+/**
+ * The page is the same for everyone and carries no key: any local user may fetch it. The start-up
+ * key reaches the browser in the login link's fragment (see loginUrl in src/server.ts).
+ */
+async function servePage(root: string, req: IncomingMessage, res: ServerResponse) {
   const html = await readFile(join(root, 'index.html'), 'utf8').catch(() => undefined);
   if (html === undefined) {
     res.writeHead(503, { ...PAGE_HEADERS, 'content-security-policy': "default-src 'none'" });
@@ -120,12 +119,8 @@ async function servePage(root: string, options: WebAppOptions, req: IncomingMess
     );
     return;
   }
-  const key = await options.pageKey(req);
-  const page = key ? html.replace('</head>', `  <meta name="spantree-key" content="${escapeAttribute(key)}">\n  </head>`) : html;
-  // A page that carries a key is never stored, by the browser or anything between.
-  const caching = key ? { 'cache-control': 'no-store' } : {};
-  res.writeHead(200, { ...PAGE_HEADERS, ...caching, 'content-security-policy': contentSecurityPolicy(req) });
-  res.end(req.method === 'HEAD' ? undefined : page);
+  res.writeHead(200, { ...PAGE_HEADERS, 'content-security-policy': contentSecurityPolicy(req) });
+  res.end(req.method === 'HEAD' ? undefined : html);
 }
 
 async function serveAsset(root: string, path: string, req: IncomingMessage, res: ServerResponse) {
@@ -157,8 +152,4 @@ async function serveAsset(root: string, path: string, req: IncomingMessage, res:
     });
     stream.pipe(res).once('finish', resolve);
   });
-}
-
-function escapeAttribute(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }

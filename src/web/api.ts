@@ -1,6 +1,6 @@
 /**
  * The page's GraphQL client: queries and mutations over plain fetch, subscriptions over graphql-ws,
- * both with the API key the user chose (or the one the server handed the page on loopback). A real
+ * both with the API key the user chose (typed, or brought by the login link the server prints). A real
  * client of the public API: nothing here is private to the UI.
  */
 import { createClient, type Client } from 'graphql-ws';
@@ -27,9 +27,22 @@ function apiErrorOf(error: ErrorBody): ApiError {
 
 const STORAGE_KEY = 'spantree.apiKey';
 
-/** The key the server wrote into the page (loopback, start-up key), if any. */
-export function pageKey(): string | undefined {
-  return document.querySelector<HTMLMetaElement>('meta[name="spantree-key"]')?.content || undefined;
+/**
+ * The key of a login link (`/#key=...`, printed by the server at start on loopback), if the page was
+ * opened with one: taken out of the address bar at once, so that it is not bookmarked, shared or
+ * left in the history, and kept as a typed key is. A fragment never reaches a server or a log.
+ */
+export function takeLinkedKey(): string | undefined {
+  if (!location.hash) return undefined;
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const key = fragment.get('key')?.trim();
+  if (key === undefined) return undefined;
+  fragment.delete('key');
+  const rest = fragment.toString();
+  history.replaceState(history.state, '', location.pathname + location.search + (rest ? `#${rest}` : ''));
+  if (!key) return undefined;
+  storeKey(key);
+  return key;
 }
 
 /** The key kept in this browser, if the user entered one. */

@@ -5,7 +5,7 @@
  */
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, gql, pageKey, setApiKey, storedKey, storeKey } from './api.ts';
+import { ApiError, gql, setApiKey, storedKey, storeKey, takeLinkedKey } from './api.ts';
 import { asSentence } from './format.ts';
 import { followLink, paths, routeOf, useLocation } from './router.ts';
 import { Explorer } from './components/Explorer.tsx';
@@ -24,8 +24,13 @@ type KeyState =
   // The check failed for another reason (server down, overloaded, erring): the key may be fine.
   | { state: 'failed'; key: string; message: string };
 
+// Before anything else (the router reads the address, the views send requests): a login link's key
+// leaves the address bar and is kept.
+const linkedKey = takeLinkedKey();
+
 function initialKey(): KeyState {
-  const key = storedKey() ?? pageKey();
+  // A login link's key wins over one kept before: following the link says which key to use.
+  const key = linkedKey ?? storedKey();
   // Set before the first render: the view's own requests go out with it (children's effects run first).
   if (key) setApiKey(key);
   return key ? { state: 'checking', key } : { state: 'asking' };
@@ -83,7 +88,7 @@ function App() {
     return (
       <div class="shell">
         <TopBar />
-        <KeyForm refused={access.refused} startupKey={pageKey()} onKey={useThisKey} />
+        <KeyForm refused={access.refused} onKey={useThisKey} />
       </div>
     );
   }

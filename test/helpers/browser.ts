@@ -6,6 +6,7 @@
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../../scripts/chromium.js';
+import { TEST_API_KEY } from './server.js';
 
 export { launchChromium };
 
@@ -58,10 +59,20 @@ export function useBrowser(): () => Browser {
 
 export interface PageOptions {
   permissions?: string[];
-  /** An API key the page finds in its storage, as if the user had entered it before. */
+  /**
+   * An API key the page finds in its storage, as if the user had entered it before. Without one the
+   * page is opened with the login link of the suite's key (`#key=`), as an operator opens the link
+   * the server prints; with `signedOut`, with no key at all.
+   */
   key?: string;
+  signedOut?: boolean;
   /** Runs before the page loads (a request to hold back, a script to add). */
   init?: (page: Page) => Promise<unknown>;
+}
+
+/** `path` with the suite's key in its fragment, as the login link the server prints carries a key. */
+export function loginPath(path: string, key = TEST_API_KEY): string {
+  return `${path}#key=${encodeURIComponent(key)}`;
 }
 
 /**
@@ -74,12 +85,12 @@ export function usePages(browser: () => Browser, origin: () => string): (path: s
     for (const { context } of opened) await context.close();
     opened = [];
   });
-  return async (path, { permissions, key, init } = {}) => {
+  return async (path, { permissions, key, signedOut, init } = {}) => {
     const page = await openPage(browser(), origin(), { permissions });
     opened.push(page);
     if (key) await page.page.addInitScript((stored) => localStorage.setItem('spantree.apiKey', stored), key);
     await init?.(page.page);
-    await page.page.goto(origin() + path);
+    await page.page.goto(origin() + (key || signedOut ? path : loginPath(path)));
     return page;
   };
 }

@@ -3,8 +3,8 @@
  * searching, filtering and paging; a trace written while the page is open appears and its tree grows
  * live, and a span deleted meanwhile leaves it with its subtree; rows that change while the page
  * reads them end up in their latest state, and the count
- * moves only for new matches; deep links, and URLs it cannot read; the API key (start-up key on
- * loopback, a wrong key refused plainly, a key that cannot read refused at the form, a failed check
+ * moves only for new matches; deep links, and URLs it cannot read; the API key (the login link,
+ * which leaves the address bar at once and is kept, a wrong key refused plainly, a key that cannot read refused at the form, a failed check
  * offered again); a narrow window; and an empty project, which says how to send a first span (and
  * the curl line it shows, run as shown, writes one).
  */
@@ -15,7 +15,7 @@ import type { Page } from 'playwright-core';
 import { usePages, useBrowser } from '../helpers/browser.js';
 import { at, CREATE_SPAN, CREATE_SPANS, uid, UPDATE_SPAN } from '../helpers/operations.js';
 import { untilListenersSettle } from '../helpers/established.js';
-import { bearer, originOf, useTestServer } from '../helpers/server.js';
+import { bearer, originOf, TEST_API_KEY, useTestServer } from '../helpers/server.js';
 
 const server = useTestServer();
 const browser = useBrowser();
@@ -365,10 +365,32 @@ describe('URLs the page cannot read', () => {
 });
 
 describe('the API key', () => {
-  it('on loopback the start-up key opens the explorer without asking', async () => {
-    const { page, outside } = await open('/');
+  it('the login link signs the page in: its key leaves the address bar at once, is sent in no URL or Referer, and a reload stays signed in', async () => {
+    const sent: string[] = [];
+    const { page, outside } = await openPath('/?q=nothing-like-this', {
+      init: async (page) => page.on('request', (request) => sent.push(request.url(), request.headers().referer ?? '')),
+    });
     await page.getByTestId('project').getByText('default', { exact: true }).waitFor(WAIT);
     expect(await page.locator('input[type="password"]').count()).toBe(0);
+    // The address keeps the path and the query, not the key; the browser keeps the key.
+    expect(page.url()).toBe(`${originOf(server().url)}/?q=nothing-like-this`);
+    expect(await page.evaluate(() => localStorage.getItem('spantree.apiKey'))).toBe(TEST_API_KEY);
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent.filter((url) => url.includes(TEST_API_KEY) || url.includes('#key'))).toEqual([]);
+
+    await page.reload();
+    await page.getByTestId('project').getByText('default', { exact: true }).waitFor(WAIT);
+    expect(await page.locator('input[type="password"]').count()).toBe(0);
+    expect(page.url()).not.toContain('key');
+    expect(outside).toEqual([]);
+  });
+
+  it('without a key (no link, nothing kept) the page asks for one, and the page it was served has none', async () => {
+    const { page, outside } = await openPath('/', { signedOut: true });
+    await page.getByLabel('API key').waitFor(WAIT);
+    expect(await page.getByTestId('project').count()).toBe(0);
+    expect(await page.content()).not.toContain(TEST_API_KEY);
+    expect(await page.getByText('login link').count()).toBe(1);
     expect(outside).toEqual([]);
   });
 
@@ -400,7 +422,7 @@ describe('the API key', () => {
   });
 
   it('a wrong key is refused plainly, and another can be entered', async () => {
-    const { page, outside } = await open('/', (page) => page.addInitScript(() => localStorage.setItem('spantree.apiKey', 'st_not_a_real_key_0000000000000000')));
+    const { page, outside } = await openPath('/', { key: 'st_not_a_real_key_0000000000000000' });
     const refused = page.getByTestId('key-refused');
     await refused.waitFor(WAIT);
     expect(await refused.innerText()).toContain('This key was not accepted');
@@ -408,7 +430,7 @@ describe('the API key', () => {
     expect(await refused.innerText()).toMatch(/\w[.!?] Enter another key\.$/);
     expect(await page.getByTestId('project').count()).toBe(0);
 
-    // The start-up key is offered on loopback; a typed key works the same way.
+    // A typed key is taken and kept.
     await page.getByLabel('API key').fill('st_test_suite_key_0123456789abcdef');
     await page.getByRole('button', { name: 'Open', exact: true }).click();
     await page.getByTestId('project').getByText('default', { exact: true }).waitFor(WAIT);

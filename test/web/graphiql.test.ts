@@ -1,11 +1,11 @@
 /**
  * GraphiQL as a person meets it, offline: a real browser opens /graphql, whose every request outside
- * the server is refused, finds Spantree's starter query with the key already in place (its lines
- * within the editor's width), runs it and sees the server's data. The page and its files come from the server (the GraphiQL bundled in
+ * the server is refused, finds Spantree's starter query with the key of its login link (or the one
+ * the browser keeps for the web UI) in place, never in the page (its lines within the editor's width), runs it and sees the server's data. The page and its files come from the server (the GraphiQL bundled in
  * @graphql-yoga/render-graphiql), under a policy that lets it load and run nothing from elsewhere.
  */
 import { describe, expect, it } from 'vitest';
-import { openPage, useBrowser } from '../helpers/browser.js';
+import { loginPath, openPage, useBrowser } from '../helpers/browser.js';
 import { CREATE_SPAN, uid } from '../helpers/operations.js';
 import { originOf, TEST_API_KEY, useTestServer } from '../helpers/server.js';
 
@@ -19,22 +19,24 @@ const PAGE_REQUEST = { headers: { accept: 'text/html,application/xhtml+xml,appli
 const plain = (text: string) => text.replace(/\u00a0/g, ' ');
 
 describe('GraphiQL', () => {
-  it('opens on the starter query with the key filled in, runs it and shows the data, asking nothing of the internet', async () => {
+  it('opened with a login link: the key fills the headers pane, leaves the address bar and is kept; the query runs, asking nothing of the internet', async () => {
     const traceName = uid('graphiql-trace');
     await server().gql(CREATE_SPAN, { input: { name: traceName } });
 
     const { page, context, outside, errors } = await openPage(browser(), originOf(server().url));
     try {
       // page.goto sends a browser's own Accept header (text/html first), as a person's browser does.
-      const response = await page.goto(server().url);
+      const response = await page.goto(loginPath(server().url));
       expect(response?.status()).toBe(200);
+      expect(await response!.text()).not.toContain(TEST_API_KEY);
 
       const editor = page.locator('.graphiql-query-editor');
       await expect.poll(async () => plain(await editor.innerText()), { timeout: 30_000 }).toContain('query RecentTraces {');
       expect(plain(await editor.innerText())).toContain('# Welcome to Spantree.');
-      // On loopback the headers pane holds the server's key.
+      // The headers pane holds the link's key; the address bar does not.
       await page.getByText('Headers', { exact: true }).click();
       await expect.poll(async () => plain(await page.locator('.graphiql-editor-tool').innerText())).toContain(`"Authorization": "Bearer ${TEST_API_KEY}"`);
+      expect(page.url()).toBe(server().url);
 
       await page.locator('.graphiql-execute-button').click();
       const result = page.locator('.graphiql-response');
@@ -42,10 +44,33 @@ describe('GraphiQL', () => {
       // The run was authorized by the prefilled header, not refused.
       expect(plain(await result.innerText())).not.toContain('UNAUTHENTICATED');
 
+      // Kept where the web UI keeps it.
+      expect(await page.evaluate(() => localStorage.getItem('spantree.apiKey'))).toBe(TEST_API_KEY);
+
       expect(outside).toEqual([]);
       expect(errors).toEqual([]);
     } finally {
       await context.close();
+    }
+  });
+
+  it('opened without a link, fills the headers pane with the key the web UI keeps in this browser; with none, a placeholder', async () => {
+    for (const kept of [TEST_API_KEY, undefined]) {
+      const { page, context, outside, errors } = await openPage(browser(), originOf(server().url));
+      try {
+        if (kept) await context.addInitScript((key) => localStorage.setItem('spantree.apiKey', key), kept);
+        await page.goto(server().url);
+        await expect.poll(async () => plain(await page.locator('.graphiql-query-editor').innerText()), { timeout: 30_000 }).toContain('query RecentTraces {');
+        await page.getByText('Headers', { exact: true }).click();
+        await expect
+          .poll(async () => plain(await page.locator('.graphiql-editor-tool').innerText()))
+          .toContain(`"Authorization": "Bearer ${kept ?? '<your API key>'}"`);
+        expect(outside).toEqual([]);
+        // Without a key, the schema is not GraphiQL's to read: its introspection is refused (401).
+        expect(errors.filter((error) => !(kept === undefined && /401/.test(error)))).toEqual([]);
+      } finally {
+        await context.close();
+      }
     }
   });
 
@@ -83,7 +108,7 @@ describe('GraphiQL', () => {
     const root = (await server().gql(CREATE_SPAN, { input: { name: uid('graphiql-live-root') } })).createSpan;
     const { page, context, outside, errors } = await openPage(browser(), originOf(server().url));
     try {
-      await page.goto(server().url);
+      await page.goto(loginPath(server().url));
       const editor = page.locator('.graphiql-query-editor');
       await expect.poll(async () => plain(await editor.innerText()), { timeout: 30_000 }).toContain('query RecentTraces {');
       // Replace the starter query; insertText types as a paste does, without Monaco closing brackets.
@@ -124,14 +149,15 @@ describe('GraphiQL', () => {
     expect(policy).toContain("script-src 'self'");
     expect(policy).not.toMatch(/script-src[^;]*(unsafe-inline|unsafe-eval|https?:|\*)/);
     expect(policy).not.toMatch(/https?:|\*/);
-    // The page carries the key: no cache keeps it.
+    // The page names the current files: no cache keeps it.
     expect(response.headers.get('cache-control')).toBe('no-store');
 
-    // The page opens on Spantree's query, with the key on loopback, subscribing over SSE.
+    // The page opens on Spantree's query, subscribing over SSE; it carries no key, only a placeholder.
     const options = JSON.parse(/<script type="application\/json" id="graphiql-options">(.*?)<\/script>/s.exec(html)![1]!);
     expect(options.defaultQuery).toContain('query RecentTraces');
     expect(options.subscriptionsProtocol).toBe('SSE');
-    expect(JSON.parse(options.headers)).toEqual({ Authorization: `Bearer ${TEST_API_KEY}` });
+    expect(JSON.parse(options.headers)).toEqual({ Authorization: 'Bearer <your API key>' });
+    expect(html).not.toContain(TEST_API_KEY);
 
     const files = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map(([, path]) => path!);
     expect(files.length).toBeGreaterThanOrEqual(4);

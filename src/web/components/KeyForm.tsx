@@ -4,7 +4,6 @@ import { useState } from 'preact/hooks';
 export function KeyForm(props: {
   /** Why the last key was not taken (sentences); the form asks for another after it. */
   refused?: string;
-  startupKey?: string;
   onKey(key: string, remember: boolean): void;
 }) {
   const [key, setKey] = useState('');
@@ -25,7 +24,8 @@ export function KeyForm(props: {
       )}
       <p class="muted">
         Spantree needs an API key with the READ scope; the page reads the key's project. Feedback needs INGEST too. Create one with the{' '}
-        <code>createApiKey</code> mutation, or use the key printed when the server first started.
+        <code>createApiKey</code> mutation, or open the login link the server printed when it started on this machine
+        (it ends in <code>#key=…</code>), or use the key printed when it first started.
       </p>
       <label>
         API key
@@ -38,11 +38,6 @@ export function KeyForm(props: {
         <button type="submit" class="primary" disabled={!key.trim()}>
           Open
         </button>
-        {props.startupKey && (
-          <button type="button" onClick={() => props.onKey(props.startupKey!, false)}>
-            Use the server's start-up key
-          </button>
-        )}
       </div>
     </form>
   );
