@@ -31,7 +31,7 @@ export interface Row {
 export const rows: Row[] = [];
 
 /** Table order: the workload order, whatever order rows were measured in. */
-const WORKLOAD_ORDER = ['start', 'ingest', 'single writes', 'growth', 'tree read', 'large trace', 'explorer', 'live', 'browser', 'playground'];
+const WORKLOAD_ORDER = ['start', 'ingest', 'single writes', 'growth', 'tree read', 'large trace', 'explorer', 'live', 'browser', 'playground', 'hardening'];
 
 function ordered(): Row[] {
   const rank = (row: Row) => WORKLOAD_ORDER.findIndex((prefix) => row.workload.startsWith(prefix));

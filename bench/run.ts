@@ -2,7 +2,7 @@
  * `npm run bench` (full) or `npm run bench -- --quick` (CI): each workload's value beside a baseline
  * measured in the same run, with the ratio and the target, on SQLite and, when
  * SPANTREE_TEST_POSTGRES_URL is set, on PostgreSQL. Prints a markdown table per database and writes
- * bench/results/latest.json. `--only=start,ingest,tree` runs some workloads (`--only=live`: the live views, `--only=browser`: the web UI in Chromium, `--only=playground`: streamed playground runs, `--only=large-trace`: a 100,000-span trace) (while working on them).
+ * bench/results/latest.json. `--only=start,ingest,tree` runs some workloads (`--only=live`: the live views, `--only=browser`: the web UI in Chromium, `--only=playground`: streamed playground runs, `--only=large-trace`: a 100,000-span trace, `--only=hardening`: heavy and abandoned requests) (while working on them).
  * BENCHMARKS.md describes the method.
  */
 import { postgresDatabases, sqliteDatabases, type BenchDatabase } from './databases.js';
@@ -20,6 +20,7 @@ import { largeTrace } from './workloads/large-trace.js';
 import { live } from './workloads/live.js';
 import { browser } from './workloads/browser.js';
 import { playground } from './workloads/playground.js';
+import { hardening } from './workloads/hardening.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -47,6 +48,8 @@ const WORKLOADS: [string, (databases: BenchDatabase, sizes: Sizes) => Promise<vo
   ['browser', (databases, s) => browser(databases, s.browser)],
   // A streamed playground run (graphql-ws) against the openai client, both to a loopback fake provider.
   ['playground', (databases, s) => playground(databases, s.playground)],
+  // Heavy and abandoned requests (issue 22): memory, /health, CPU after aborts, filtered live views.
+  ['hardening', (databases, s) => hardening(databases, s.hardening)],
 ];
 
 const startedAt = new Date();

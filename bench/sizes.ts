@@ -26,6 +26,25 @@ export interface Sizes {
   browser: BrowserSizes;
   /** Playground runs streamed through Spantree against the direct client (bench/workloads/playground.ts). */
   playground: PlaygroundSizes;
+  /** Heavy and abandoned requests against everyone else (bench/workloads/hardening.ts). */
+  hardening: HardeningSizes;
+}
+
+export interface HardeningSizes {
+  /** Content of the flooded trace, MB (the issue: 50), spread over this many spans. */
+  contentMiB: number;
+  contentSpans: number;
+  /** Requests each of the three attacking clients sends, one after the other. */
+  attackRequests: number;
+  /** Spans of the chain whose ancestors are asked for (the issue: 3,000). */
+  chainSpans: number;
+  /** Spans of the trace the aborting readers read, and how many times they abort. */
+  abortSpans: number;
+  abortRounds: number;
+  /** Distinct filtered traceUpdated views (the issue: 1,000), createSpan calls per side and rounds. */
+  views: number;
+  viewWrites: number;
+  viewRounds: number;
 }
 
 export interface LargeTraceSizes {
@@ -125,6 +144,7 @@ export const FULL: Sizes = {
   },
   browser: { traces: 100_000, treeSpans: 5000, loads: 10, liveWrites: 30, largeTraceSpans: 100_000, smallTraceSpans: 1000 },
   playground: { warmup: 10, firstTokenRuns: 50, longRuns: 20, longTokens: 2000 },
+  hardening: { contentMiB: 50, contentSpans: 1000, attackRequests: 3, chainSpans: 3000, abortSpans: 50_000, abortRounds: 3, views: 1000, viewWrites: 200, viewRounds: 2 },
 };
 
 export const QUICK: Sizes = {
@@ -153,4 +173,5 @@ export const QUICK: Sizes = {
   },
   browser: { traces: 3000, treeSpans: 5000, loads: 3, liveWrites: 8, largeTraceSpans: 20_000, smallTraceSpans: 1000 },
   playground: { warmup: 5, firstTokenRuns: 20, longRuns: 4, longTokens: 2000 },
+  hardening: { contentMiB: 10, contentSpans: 500, attackRequests: 1, chainSpans: 3000, abortSpans: 10_000, abortRounds: 1, views: 1000, viewWrites: 50, viewRounds: 1 },
 };
