@@ -111,14 +111,15 @@ function idsOf(db: Database, scope: Scope, traceId: string, snapshot: SpanSnapsh
 
 /**
  * Which spans the page `request` asks for holds. The snapshot is the cursor's, or the trace's as it is
- * now for a first page.
+ * now for a first page. `signal` is the client's: once it leaves, nothing more is read for it.
  */
-export async function spanPageSlice(services: Services, scope: Scope, trace: TraceAt, request: SpanPageRequest): Promise<SpanPageSlice> {
+export async function spanPageSlice(services: Services, scope: Scope, trace: TraceAt, request: SpanPageRequest, signal?: AbortSignal): Promise<SpanPageSlice> {
   const filterKey = filterKeyOf(request.filter);
   const cursor = request.after ? decodeCursor(request.after, request.order, filterKey) : undefined;
   const snapshot = cursor
-    ? await services.spanSnapshots.of(scope.projectId, trace.id, cursor.asOf)
-    : await services.spanSnapshots.of(scope.projectId, trace.id, trace.spanSeq, trace.spanCount);
+    ? await services.spanSnapshots.of(scope.projectId, trace.id, cursor.asOf, undefined, signal)
+    : await services.spanSnapshots.of(scope.projectId, trace.id, trace.spanSeq, trace.spanCount, signal);
+  signal?.throwIfAborted();
   const ids = await idsOf(services.db, scope, trace.id, snapshot, request.order, request.filter, filterKey);
   let start = request.skip;
   if (cursor) {
@@ -159,7 +160,8 @@ export async function rowsOfSlice(scope: Scope, traceId: string, slice: { ids: r
 /**
  * Every span of a trace's current snapshot, in order, read ROWS_PER_READ at a time and handed on
  * ROWS_PER_TURN at a time, with a turn of the event loop before each: a 100,000-span answer is built in pieces, other requests and live
- * deliveries served in between, and stops being built when its client leaves (`signal`).
+ * deliveries served in between, and stops being built when its client leaves (`signal`): the
+ * snapshot's read too, unless another reader still waits for it, and no statement starts after.
  */
 export async function* spansInTurns(
   services: Services,
@@ -172,7 +174,8 @@ export async function* spansInTurns(
   signal: AbortSignal | undefined,
 ): AsyncGenerator<SpanRow> {
   const filterKey = filterKeyOf(filter);
-  const snapshot = await services.spanSnapshots.of(scope.projectId, trace.id, trace.spanSeq, trace.spanCount);
+  const snapshot = await services.spanSnapshots.of(scope.projectId, trace.id, trace.spanSeq, trace.spanCount, signal);
+  if (signal?.aborted) return;
   const ids = await idsOf(services.db, scope, trace.id, snapshot, order, filter, filterKey);
   for (let at = 0; at < ids.length; at += ROWS_PER_READ) {
     if (signal?.aborted) return;

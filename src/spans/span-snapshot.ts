@@ -85,6 +85,21 @@ export class SpanSnapshot {
 }
 
 /**
+ * A snapshot being read, and who waits for it. Readers of one trace share the build; it is read for
+ * as long as one of them still wants it. A waiter without a signal (a read no client can abandon)
+ * keeps it going whatever the others do.
+ */
+interface Build {
+  readonly done: Promise<SpanSnapshot>;
+  /** Aborted once every waiter has left: the read stops before its next statement or pass. */
+  readonly stop: AbortController;
+  /** Waiters still waiting, each of which may leave. */
+  waiting: number;
+  /** Whether a waiter that cannot leave waits for it: then it is read to its end. */
+  pinned: boolean;
+}
+
+/**
  * The snapshots of one server: built once per trace and change number, however many readers ask. A
  * trace's newest snapshot is where its next one starts: only the spans changed since are read (a
  * running 100,000-span trace's next snapshot reads its latest spans, not all of them).
@@ -93,7 +108,7 @@ export class SpanSnapshots {
   private readonly kept: LRUCache<string, SpanSnapshot>;
   /** Per trace, its newest kept snapshot. */
   private readonly newest = new Map<string, SpanSnapshot>();
-  private readonly building = new Map<string, Promise<SpanSnapshot>>();
+  private readonly building = new Map<string, Build>();
 
   constructor(private readonly db: Database) {
     this.kept = new LRUCache<string, SpanSnapshot>({
@@ -108,12 +123,20 @@ export class SpanSnapshots {
     });
   }
 
+  /** Snapshots being read now (the tests and the benchmark watch a cancelled one stop). */
+  get buildsInProgress(): number {
+    return this.building.size;
+  }
+
   /**
    * The snapshot of a trace as of `asOf` (its `spanSeq` when the walk began). `spanCount`, the trace's
    * span count at `asOf` when known, checks a snapshot built from an earlier one: a span deleted since
    * that one leaves no row to say so, and a count that disagrees has the snapshot read whole instead.
+   * `signal` is the reader's client: once it aborts, this rejects with its reason, and a build that no
+   * other reader waits for stops (one another reader still waits for goes on, for it).
    */
-  of(projectId: string, traceId: string, asOf: number, spanCount?: number): Promise<SpanSnapshot> {
+  of(projectId: string, traceId: string, asOf: number, spanCount?: number, signal?: AbortSignal): Promise<SpanSnapshot> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const trace = `${projectId}\u0000${traceId}`;
     const key = `${trace}\u0000${asOf}`;
     const known = this.kept.get(key);
@@ -122,21 +145,51 @@ export class SpanSnapshots {
     if (!build) {
       const earlier = this.newest.get(trace);
       const base = earlier && earlier.asOf < asOf ? earlier : undefined;
-      build = readSnapshot(this.db, projectId, traceId, asOf, base, spanCount).then(
+      const stop = new AbortController();
+      const done = readSnapshot(this.db, projectId, traceId, asOf, base, spanCount, stop.signal).then((snapshot) => {
+        this.kept.set(key, snapshot);
+        if (this.kept.has(key) && (this.newest.get(trace)?.asOf ?? -1) < asOf) this.newest.set(trace, snapshot);
+        return snapshot;
+      });
+      const started: Build = { done, stop, waiting: 0, pinned: false };
+      const forget = () => {
+        if (this.building.get(key) === started) this.building.delete(key);
+      };
+      done.then(forget, forget);
+      this.building.set(key, (build = started));
+    }
+    return this.waitFor(key, build, signal);
+  }
+
+  /** `build`'s snapshot for one waiter, which leaves when `signal` aborts. */
+  private waitFor(key: string, build: Build, signal: AbortSignal | undefined): Promise<SpanSnapshot> {
+    if (!signal) {
+      build.pinned = true;
+      return build.done;
+    }
+    build.waiting++;
+    return new Promise<SpanSnapshot>((resolve, reject) => {
+      const leave = () => {
+        build.waiting--;
+        if (build.waiting === 0 && !build.pinned) {
+          // Nobody wants it any more: it stops, and a reader that comes now starts a build of its own.
+          if (this.building.get(key) === build) this.building.delete(key);
+          build.stop.abort(signal.reason);
+        }
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', leave, { once: true });
+      build.done.then(
         (snapshot) => {
-          this.building.delete(key);
-          this.kept.set(key, snapshot);
-          if (this.kept.has(key) && (this.newest.get(trace)?.asOf ?? -1) < asOf) this.newest.set(trace, snapshot);
-          return snapshot;
+          signal.removeEventListener('abort', leave);
+          resolve(snapshot);
         },
         (error: unknown) => {
-          this.building.delete(key);
-          throw error;
+          signal.removeEventListener('abort', leave);
+          reject(error);
         },
       );
-      this.building.set(key, build);
-    }
-    return build;
+    });
   }
 }
 
@@ -165,13 +218,23 @@ const BY_SEQ: SortKey[] = [
  * so that a 100,000-span trace never holds up other requests for the whole read. The rows are walked
  * by their last change number: a span changed during the walk moves to a higher number, ahead of the
  * walk, so it is read (again, and then as it is now) and never missed. From an earlier snapshot
- * (`base`), only the spans changed since it are read.
+ * (`base`), only the spans changed since it are read. Stops, rejecting, once `signal` aborts.
  */
-async function readSnapshot(db: Database, projectId: string, traceId: string, asOf: number, base?: SpanSnapshot, spanCount?: number): Promise<SpanSnapshot> {
+async function readSnapshot(
+  db: Database,
+  projectId: string,
+  traceId: string,
+  asOf: number,
+  base: SpanSnapshot | undefined,
+  spanCount: number | undefined,
+  signal: AbortSignal,
+): Promise<SpanSnapshot> {
   const spans = new Map<string, SnapshotSpan>(base?.spans);
   const since = base ? sql` AND "seq" > ${base.asOf}` : empty;
   let after: Sql | undefined;
   for (;;) {
+    // No statement is sent for nobody. One already sent runs to its end: Prisma takes no signal.
+    signal.throwIfAborted();
     const rows = await db.read.$queryRaw<(SkeletonRow & Record<string, unknown>)[]>(
       sql`SELECT "id", "parentId", "startTime", "totalTokens", "cost", "createdSeq",
                  CASE WHEN "error" IS NULL THEN 0 ELSE 1 END AS "failed", ${keyColumns(BY_SEQ)}
@@ -193,9 +256,11 @@ async function readSnapshot(db: Database, projectId: string, traceId: string, as
     after = afterPredicate(BY_SEQ, rowKeyValues(BY_SEQ, rows.at(-1)!));
     await nextTurn();
   }
-  if (base && spanCount !== undefined && spans.size !== spanCount) return readSnapshot(db, projectId, traceId, asOf);
+  if (base && spanCount !== undefined && spans.size !== spanCount) return readSnapshot(db, projectId, traceId, asOf, undefined, undefined, signal);
+  signal.throwIfAborted();
   const inStartOrder = [...spans.values()].sort((a, b) => a.start - b.start || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   await nextTurn();
-  const tree = await spanTreeInTurns(inStartOrder);
+  signal.throwIfAborted();
+  const tree = await spanTreeInTurns(inStartOrder, signal);
   return new SpanSnapshot(asOf, tree, inStartOrder.map((span) => span.id), spans);
 }

@@ -74,14 +74,16 @@ export function spanTreeOf(spans: readonly SkeletonSpan[]): SpanTree {
 
 /**
  * spanTreeOf with a turn of the event loop after each pass over the spans (a few ms to a few tens of
- * ms each at 100,000 spans), for a snapshot of a large trace built while other requests wait.
+ * ms each at 100,000 spans), for a snapshot of a large trace built while other requests wait. Once
+ * `signal` aborts (nobody waits for the tree any more), no further pass runs: rejects with its reason.
  */
-export async function spanTreeInTurns(spans: readonly SkeletonSpan[]): Promise<SpanTree> {
+export async function spanTreeInTurns(spans: readonly SkeletonSpan[], signal?: AbortSignal): Promise<SpanTree> {
   const steps = treeSteps(spans);
   for (;;) {
     const step = steps.next();
     if (step.done) return step.value;
     await nextTurn();
+    signal?.throwIfAborted();
   }
 }
 

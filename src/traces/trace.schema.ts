@@ -225,7 +225,7 @@ export const Trace = builder.prismaObject('Trace', {
           skip: skipOf(args.skip),
           order: args.order === 'START' ? 'START' : 'TREE',
           filter: args.filter ?? null,
-        });
+        }, ctx.signal);
         const rows = await rowsOfSlice(ctx.scope, trace.id, slice, plannedSpans(ctx, info, ['edges', 'node']), readSpansById(ctx));
         const cursorOf = new Map(slice.ids.map((id, index) => [id, slice.cursors[index]!]));
         const connection = connectionFrom(
