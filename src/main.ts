@@ -33,6 +33,16 @@ if (server.loginUrl) {
 }
 
 /**
+ * A promise rejected with no one listening is a bug to log, not a reason to drop every client: in a
+ * request's execution it can come from a field abandoned when a sibling failed or its client left
+ * (graphql-js lets go of a list's pending items). Node's default would end the process, which one
+ * client could then do at will. Writes are unaffected: an acknowledged write has committed already.
+ */
+process.on('unhandledRejection', (reason) => {
+  console.error('A promise was rejected with no handler (the server goes on):', reason);
+});
+
+/**
  * The first SIGTERM or SIGINT stops gracefully; a second one means "now". Except the same signal
  * within a second of the first: Ctrl-C under `npm start` reaches the server twice, once from the
  * terminal and once forwarded by npm, and that must not cut the graceful stop short.
