@@ -30,6 +30,11 @@ export interface Dialect {
   arrayContainsAll(target: Sql, values: string[]): Sql;
   /** One row per distinct element (column `tag`) of the string arrays in `target` over `from`. */
   distinctArrayElements(target: Sql, from: Sql, where: Sql): Sql;
+  /**
+   * The length in bytes of the text a content column holds (JSON as text), without handing the text
+   * over: SQLite reads it from the record header; PostgreSQL works it out on its side.
+   */
+  textBytes(target: Sql, json: boolean): Sql;
   /** Appended to a SELECT that must lock its rows until the transaction ends. */
   forUpdate: Sql;
   /**
@@ -86,6 +91,7 @@ const sqlite: Dialect = {
     ),
   distinctArrayElements: (target, from, where) =>
     sql`SELECT DISTINCT element.value AS tag FROM ${from}, json_each(${target}) AS element WHERE ${where}`,
+  textBytes: (target) => sql`octet_length(${target})`,
   forUpdate: empty, // SQLite writers are serialised: a write transaction holds the database's only write lock.
   forKeyShare: empty,
   forUpdateSkipLocked: empty,
@@ -108,6 +114,7 @@ const postgresql: Dialect = {
   arrayContainsAll: (target, values) => sql`${target} @> ${JSON.stringify(values)}::jsonb`,
   distinctArrayElements: (target, from, where) =>
     sql`SELECT DISTINCT element.tag FROM ${from}, jsonb_array_elements_text(${target}) AS element(tag) WHERE ${where}`,
+  textBytes: (target, json) => (json ? sql`octet_length(${target}::text)` : sql`octet_length(${target})`),
   forUpdate: raw(' FOR UPDATE'),
   forKeyShare: raw(' FOR KEY SHARE'),
   forUpdateSkipLocked: raw(' FOR UPDATE SKIP LOCKED'),

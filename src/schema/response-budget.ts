@@ -62,6 +62,22 @@ export class ResponseBudget {
     return this.rows <= this.limits.maxResponseRows ? this.exceeded === undefined : this.spend();
   }
 
+  /**
+   * Content about to be read for this response (sizes known before the text is read, see
+   * src/spans/span-content.ts): what is read ends up in the answer at least once, so content beyond
+   * the byte budget is refused before it is read, and memory holds no more of it than one answer may.
+   */
+  private reservedContent = 0;
+
+  /** Reserves `count` bytes of content to read; false once over MAX_RESPONSE_BYTES. */
+  reserveContent(count: number): boolean {
+    this.reservedContent += count;
+    if (this.exceeded) return false;
+    if (this.reservedContent <= this.limits.maxResponseBytes) return true;
+    this.exceeded = tooManyBytes(this.limits.maxResponseBytes);
+    return false;
+  }
+
   /** Counts bytes; false once the budget is spent. */
   addBytes(count: number): boolean {
     this.bytes += count;
@@ -82,6 +98,7 @@ export class ResponseBudget {
     if (this.exceeded) return;
     this.rows = 0;
     this.bytes = 0;
+    this.reservedContent = 0;
   }
 
   private spend(): false {

@@ -21,6 +21,7 @@ import type { GraphQLResolveInfo } from 'graphql';
 import DataLoader from 'dataloader';
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { placeOfSpan, type SubtreeRollup } from './span-tree.js';
+import { spanContentField } from './span-content.js';
 import { feedOptionsOf, unlessFailed } from '../subscriptions/bounded-feed.js';
 import { BadUserInput } from '../errors.js';
 
@@ -174,8 +175,21 @@ export const Span = builder.prismaObject('Span', {
       // The trace's start is read once per request for all spans and levels, not joined per span.
       resolve: (span, _args, ctx, info) => startOffset(span, traceStarts(ctx, info)),
     }),
-    input: t.expose('input', { ...readScope, type: 'JSON', nullable: true, description: 'What went into the step; null when not retained.' }),
-    output: t.expose('output', { ...readScope, type: 'JSON', nullable: true, description: 'What came out of the step; null when not retained.' }),
+    // Content is measured before it is read, and read in bounded pieces (src/spans/span-content.ts).
+    input: t.field({
+      ...readScope,
+      type: 'JSON',
+      nullable: true,
+      description: 'What went into the step; null when not retained.',
+      resolve: (span, _args, ctx, info) => spanContentField(ctx, info, span, 'input'),
+    }),
+    output: t.field({
+      ...readScope,
+      type: 'JSON',
+      nullable: true,
+      description: 'What came out of the step; null when not retained.',
+      resolve: (span, _args, ctx, info) => spanContentField(ctx, info, span, 'output'),
+    }),
     error: t.exposeString('error', { nullable: true, description: 'The error message, if the step failed.' }),
     meta: t.expose('meta', { type: 'JSON', nullable: true, description: 'Metadata for filtering and context (user, tenant, flags).' }),
     tags: t.stringList({ description: 'Tags, sorted.', select: { tags: true }, resolve: (span) => span.tags as string[] }),
@@ -198,22 +212,25 @@ export const Span = builder.prismaObject('Span', {
       description: 'Where cost came from.',
       resolve: (span) => span.costSource as never,
     }),
-    instructions: t.exposeString('instructions', {
+    instructions: t.string({
       ...readScope,
       nullable: true,
       description: 'The instructions (system prompt) used; null when not retained.',
+      resolve: (span, _args, ctx, info) => spanContentField(ctx, info, span, 'instructions') as Promise<string | null>,
     }),
-    observations: t.exposeString('observations', {
+    observations: t.string({
       ...readScope,
       nullable: true,
+      resolve: (span, _args, ctx, info) => spanContentField(ctx, info, span, 'observations') as Promise<string | null>,
       description:
         "What a judge observed about the step: an evaluation's findings as text. Content, kept under a FULL retention " +
         'rule only; null when no judge wrote any or when not retained.',
     }),
-    scorerContext: t.expose('scorerContext', {
+    scorerContext: t.field({
       ...readScope,
       type: 'JSON',
       nullable: true,
+      resolve: (span, _args, ctx, info) => spanContentField(ctx, info, span, 'scorerContext'),
       description:
         "The judge's context per criterion, a JSON object: each key a criterion, its value what the judge weighed for it " +
         '(e.g. {"accuracy": {"score": 0.9, "reason": "..."}}). Content, like observations; null when none or not retained.',
@@ -383,9 +400,9 @@ function withTraceStart<Query extends PlannedQuery>(query: Query): Query {
   return { ...query, select: { ...query.select, trace: { select: { startTime: true } } } };
 }
 
-/** Whether `query` selects content columns that `span` (a published change) was sent without. */
-function missesContent(query: PlannedQuery, span: SpanRow): boolean {
-  return CONTENT_COLUMNS.some((column) => !(column in span) && (query.select as Record<string, unknown> | undefined)?.[column]);
+/** Whether the selection at `info` shows content columns that `span` (a published change) was sent without. */
+function missesContent(info: GraphQLResolveInfo, span: SpanRow): boolean {
+  return CONTENT_COLUMNS.some((column) => !(column in span) && selectsField(info, column));
 }
 
 /**
@@ -433,7 +450,7 @@ const SpanChange = builder.objectRef<SpanChangeEvent>('SpanChange').implement({
         const [loaded] = await spansAsSelected(query, ctx, [change.span]);
         // Changes and snapshots come without content (CONTENT_COLUMNS in src/pubsub.ts): read when selected.
         const content =
-          loaded === change.span && missesContent(query, change.span) ? await (change.content?.() ?? spanContent(ctx, info, change.span)) : undefined;
+          loaded === change.span && missesContent(info, change.span) ? await (change.content?.() ?? spanContent(ctx, info, change.span)) : undefined;
         // Relations come from the database; the span's own fields stay as this change left them.
         return { ...loaded!, ...content, ...change.span };
       },
