@@ -78,6 +78,18 @@ export class ResponseBudget {
     return false;
   }
 
+  /**
+   * Whether `count` more rows, which a list is about to produce (every span's ancestors, known from
+   * its tree before any is read), still fit: a check, not a charge (each row is counted as it is made).
+   * Over, the budget is spent at once, before the work.
+   */
+  admitRows(count: number): boolean {
+    if (this.exceeded) return false;
+    if (this.rows + count <= this.limits.maxResponseRows) return true;
+    this.exceeded = tooManyRows(this.limits.maxResponseRows);
+    return false;
+  }
+
   /** Counts bytes; false once the budget is spent. */
   addBytes(count: number): boolean {
     this.bytes += count;
@@ -129,6 +141,12 @@ export function budgetOf(ctx: Context, info: GraphQLResolveInfo): ResponseBudget
   const budget = ctx.responseBudget as ResponseBudget | undefined;
   if (budget !== undefined && budget.owner === ctx && budget.root === info.rootValue) return budget;
   return (ctx.responseBudget = new ResponseBudget(ctx, info.rootValue, ctx.limits));
+}
+
+/** Refuses now a list whose rows to come (`count`) would pass the budget; see ResponseBudget.admitRows. */
+export function admitRows(ctx: Context, info: GraphQLResolveInfo, count: number): void {
+  const budget = budgetOf(ctx, info);
+  if (!budget.admitRows(count)) throw budget.exceeded;
 }
 
 /** Counts `count` rows that a field is about to read (see COUNTS_ITS_ROWS); throws the refusal once over. */

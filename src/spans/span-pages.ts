@@ -17,6 +17,7 @@ import { BadUserInput } from '../errors.js';
 import type { Scope } from '../schema/context.js';
 import type { PlannedQuery } from '../schema/planned-selection.js';
 import type { Services } from '../services.js';
+import type { SpanTree } from './span-tree.js';
 import type { SpanFilter } from './span-filter.js';
 import { matchingSpanIds } from './span-search.js';
 import type { SpanOrderName, SpanSnapshot } from './span-snapshot.js';
@@ -172,11 +173,14 @@ export async function* spansInTurns(
   query: PlannedQuery,
   read: SpanRowsReader,
   signal: AbortSignal | undefined,
+  /** Called with the list's spans and their tree before any row is read: it may refuse the list (by throwing). */
+  admit?: (ids: readonly string[], tree: SpanTree) => void,
 ): AsyncGenerator<SpanRow> {
   const filterKey = filterKeyOf(filter);
   const snapshot = await services.spanSnapshots.of(scope.projectId, trace.id, trace.spanSeq, trace.spanCount, signal);
   if (signal?.aborted) return;
   const ids = await idsOf(services.db, scope, trace.id, snapshot, order, filter, filterKey);
+  admit?.(ids, snapshot.tree);
   for (let at = 0; at < ids.length; at += ROWS_PER_READ) {
     if (signal?.aborted) return;
     const rows = await rowsOfSlice(scope, trace.id, { ids: ids.slice(at, at + ROWS_PER_READ), snapshot }, query, read);

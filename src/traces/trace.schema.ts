@@ -22,6 +22,8 @@ import { compositionSteps, traceSummary } from './trace-rollup.js';
 import { MAX_TRACE_IDS, searchTraces, TRACE_ORDER_FIELDS } from './trace-search.js';
 import { isStale } from './trace-stale.js';
 import { spanTrees, type SpanTree } from '../spans/span-tree.js';
+import { admitRows } from '../schema/response-budget.js';
+import { selectsField } from '../schema/selected-fields.js';
 import { deleteTrace } from './trace.service.js';
 import { feedOptionsOf, unlessFailed, type FeedFailure } from '../subscriptions/bounded-feed.js';
 
@@ -68,6 +70,17 @@ const SpanOrder = builder.enumType('SpanOrder', {
  * Spans in the tree's depth-first order. A span the tree was read without (written between the two
  * reads) keeps its place after the others, in start order.
  */
+/**
+ * Every span's `ancestors` in a list cost the sum of their depths in rows (a 3,000-span chain: 4.5
+ * million), known from the tree before one is read: a list that cannot fit the response's budget is
+ * refused before the work, not after 200,000 rows were built.
+ */
+function admitAncestors(ctx: Context, info: GraphQLResolveInfo, ids: readonly string[], tree: SpanTree): void {
+  let rows = 0;
+  for (const id of ids) rows += tree.place(id)?.depth ?? 0;
+  admitRows(ctx, info, rows);
+}
+
 function inTreeOrder(rows: SpanRow[], tree: SpanTree): SpanRow[] {
   const positionOf = (row: SpanRow) => tree.place(row.id)?.position ?? Number.MAX_SAFE_INTEGER;
   return rows
@@ -186,15 +199,18 @@ export const Trace = builder.prismaObject('Trace', {
       // built into one JSON value on PostgreSQL.
       resolve: async (trace, args, ctx, info) => {
         const order = args.order === 'TREE' ? 'TREE' : 'START';
+        const withAncestors = selectsField(info, 'ancestors');
         if (trace.spanCount >= WHOLE_READ_SPANS) {
           // An async iterable: the executor completes each chunk as it comes. (Pothos types a resolver's
           // list as one kind of value; the executor takes either.)
-          return spansInTurns(ctx.services, ctx.scope, trace, order, args.filter ?? null, plannedSpans(ctx, info, []), readSpansById(ctx), ctx.signal) as unknown as SpanRow[];
+          const admit = withAncestors ? (ids: readonly string[], tree: SpanTree) => admitAncestors(ctx, info, ids, tree) : undefined;
+          return spansInTurns(ctx.services, ctx.scope, trace, order, args.filter ?? null, plannedSpans(ctx, info, []), readSpansById(ctx), ctx.signal, admit) as unknown as SpanRow[];
         }
         const spans = traceSpans(ctx, info, args.filter ?? null).load(trace.id);
-        if (args.order !== 'TREE') return spans;
+        if (args.order !== 'TREE' && !withAncestors) return spans;
         const [rows, tree] = await Promise.all([spans, spanTrees(ctx, info).load(trace.id)]);
-        return inTreeOrder(rows, tree);
+        if (withAncestors) admitAncestors(ctx, info, rows.map((row) => row.id), tree);
+        return args.order === 'TREE' ? inTreeOrder(rows, tree) : rows;
       },
     }),
     spanConnection: t.field({
