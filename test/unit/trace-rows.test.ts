@@ -185,4 +185,28 @@ describe('from one snapshot to the next', () => {
     expect(next.indexOfPosition(202)).toBe(103);
     expect(next.indexOfPosition(4903)).toBe(-1);
   });
+
+  it('counts a deleted subtree once, though the server deletes it a span at a time', () => {
+    const spans = snapshot(50, 99);
+    const previous = rowsOf(spans, [0, 1, 2]);
+    // deleteSpan('s0') sends one change for s0 and one for each of its 99 calls; then one call of s3.
+    expect(previous.remove('s0')).toBe(false);
+    for (let call = 0; call < 99; call++) expect(previous.remove(`s0-c${call}`)).toBe(false);
+    expect(previous.remove('s3-c5')).toBe(false);
+    previous.build();
+    expect(previous.count).toBe(5001 - 101);
+    // Where the view reads the next snapshot's pages before drawing it: s5 (position 501) moves up 101.
+    expect(previous.nextPosition({ id: 's5' })).toBe(400);
+    expect(previous.indexOf('s5')).toBe(400);
+    expect(previous.nextPosition({ pos: 600 })).toBe(600 - 101);
+
+    // The root folded holds the rest of the trace in the next snapshot: one row, nothing below it.
+    previous.toggle('root');
+    previous.build();
+    expect(previous.count).toBe(1);
+    const next = new TraceRows(300, 5001 - 101, 'cursor-1');
+    next.carryOver(previous);
+    next.build();
+    expect(next.count).toBe(1);
+  });
 });

@@ -210,8 +210,18 @@ describe('a 5,000-span running trace', () => {
     const { page, outside, errors } = await open(`/traces/${traceId}`, { init: async (page) => (seen = watchGraphql(page)) });
     const snapshots = () => seen.bodies.filter((body) => body.includes('query TraceTree(')).length;
     const height = () => page.locator('.span-space').evaluate((element) => Math.round(element.getBoundingClientRect().height / 30));
+    // Read in one step, as the page is now: a row a render replaced meanwhile would measure as detached.
+    // Null when the row is not drawn (a placeholder there: the screen blinked).
     const offset = (spanId: string) =>
-      page.locator(`[data-span-id="${spanId}"]`).evaluate((row) => row.getBoundingClientRect().top - document.querySelector('.span-scroll')!.getBoundingClientRect().top);
+      page.evaluate((wanted) => {
+        const row = document.querySelector(`[data-span-id="${CSS.escape(wanted)}"]`);
+        return row ? row.getBoundingClientRect().top - document.querySelector('.span-scroll')!.getBoundingClientRect().top : null;
+      }, spanId);
+    /** The change number of the snapshot drawn. */
+    const asOf = async () => Number(await page.locator('.tree-pane').getAttribute('data-as-of'));
+    /** Until a snapshot later than `than` is drawn (with the rows on screen kept in place, in the same render). */
+    const untilSnapshotAfter = (than: number) =>
+      page.waitForFunction((previous) => Number(document.querySelector('.tree-pane')!.getAttribute('data-as-of')) > previous, than, WAIT);
     await page.locator(`[data-span-id="${id('root')}"]`).waitFor(WAIT);
     await page.locator('[data-testid="follow"][aria-pressed="true"]').waitFor(WAIT);
     await page.getByTestId('follow').click();
@@ -223,16 +233,22 @@ describe('a 5,000-span running trace', () => {
     await scrollTo(page, stepPosition(5) * ROW_HEIGHT + 7);
     await page.locator(`[data-span-id="${id('s5')}"]`).waitFor(WAIT);
     const before = await offset(id('s5'));
+    expect(before).toBe(-7);
+    const first = await asOf();
     const { deleteSpan } = await server().gql(`mutation ($id: ID!) { deleteSpan(id: $id) }`, { id: id('s0') });
     expect(deleteSpan).toBe(true);
     await page.waitForFunction((expected) => Math.round(document.querySelector('.span-space')!.getBoundingClientRect().height / 30) === expected, rows - 100, WAIT);
+    // The new snapshot drawn: step 5's row there, read before it replaced the old one, in the same place.
+    await untilSnapshotAfter(first);
     expect(snapshots()).toBe(2);
     expect(await offset(id('s5'))).toBe(before);
     await page.getByTestId('span-count').getByText((rows - 100).toLocaleString('en')).waitFor(WAIT);
 
     // A span under a call this page never read: placed by the next snapshot, under its parent.
     const deep = id('live-deep');
+    const second = await asOf();
     await server().gql(CREATE_SPAN, { input: { id: deep, traceId, parentId: id('s30-c5'), name: 'deep call', startTime: at(30 * 1000 + 2 + 5 * 8 + 1) } });
+    await untilSnapshotAfter(second);
     await page.waitForFunction((expected) => Math.round(document.querySelector('.span-space')!.getBoundingClientRect().height / 30) === expected, rows - 99, WAIT);
     expect(snapshots()).toBe(3);
     expect(await offset(id('s5'))).toBe(before);

@@ -138,7 +138,9 @@ export function TraceView({ traceId, spanId, scopes }: { traceId: string; spanId
 
   return (
     <main class={`trace-view${spanId ? ' with-detail' : ''}`}>
-      <section class="tree-pane">
+      {/* The change number of the snapshot the tree is drawn from: a new one is drawn, and the rows on
+          screen kept in place (SpanTree's layout effect), in one render, so a test waits on it. */}
+      <section class="tree-pane" data-as-of={rows.asOf}>
         <div class="trace-header">
           <div class="crumbs">
             <a href="/" onClick={(event) => followLink(event, paths.explorer())}>

@@ -100,6 +100,8 @@ export class TraceRows implements TreeSource {
   private readonly collapsedPlaces = new Map<string, Place>();
   /** Spans of the snapshot deleted since, whose place is known. */
   private readonly deleted = new Map<string, Place>();
+  /** The deleted subtrees, each once (without those inside another), by position; undefined until asked after a deletion. */
+  private deletedSubtrees: [number, number][] | undefined;
   /** "Collapse all" is on: a span with children read from now on comes folded, unless unfolded by hand. */
   private foldNew = false;
   private readonly unfolded = new Set<string>();
@@ -273,7 +275,10 @@ export class TraceRows implements TreeSource {
       return true;
     }
     const place = this.placeOf(id);
-    if (place) this.deleted.set(id, place);
+    if (place) {
+      this.deleted.set(id, place);
+      this.deletedSubtrees = undefined;
+    }
     return false;
   }
 
@@ -567,9 +572,27 @@ export class TraceRows implements TreeSource {
   // ---------------------------------------------------------------------------------------------
   // From one snapshot to the next
 
+  /**
+   * The deleted subtrees, nested ones left out: the server deletes a subtree one change per span, so
+   * a deleted span's descendants are in `deleted` too, and counting each would count them twice.
+   * Only overlapping ranges merge (subtrees nest or are apart), so a run never crosses the end of a
+   * subtree it is not in.
+   */
+  private deletedRuns(): [number, number][] {
+    if (this.deletedSubtrees) return this.deletedSubtrees;
+    const ranges = [...this.deleted.values()].map((place): [number, number] => [place.pos, place.end]).sort((a, b) => a[0] - b[0] || b[1] - a[1]);
+    const runs: [number, number][] = [];
+    for (const range of ranges) {
+      const last = runs.at(-1);
+      if (last && range[0] <= last[1]) last[1] = Math.max(last[1], range[1]);
+      else runs.push(range);
+    }
+    return (this.deletedSubtrees = runs);
+  }
+
   private deletedBefore(pos: number): number {
     let count = 0;
-    for (const place of this.deleted.values()) if (place.pos < pos) count += Math.min(place.end, pos - 1) - place.pos + 1;
+    for (const [from, to] of this.deletedRuns()) if (from < pos) count += Math.min(to, pos - 1) - from + 1;
     return count;
   }
 
@@ -617,7 +640,7 @@ export class TraceRows implements TreeSource {
       return size;
     }
     let size = place.end - place.pos + 1;
-    for (const deleted of this.deleted.values()) if (deleted.pos >= place.pos && deleted.end <= place.end) size -= deleted.end - deleted.pos + 1;
+    for (const [from, to] of this.deletedRuns()) if (from >= place.pos && to <= place.end) size -= to - from + 1;
     for (const group of this.groups) {
       const anchor = group.placement.anchor;
       const inside = anchor.kind === 'span' ? place.pos <= anchor.pos && anchor.pos <= place.end : anchor.kind === 'tail' && place.end === this.total - 1 && anchor.depth >= place.depth;
