@@ -39,8 +39,14 @@ if (server.loginUrl) {
  * client could then do at will. Writes are unaffected: an acknowledged write has committed already.
  */
 process.on('unhandledRejection', (reason) => {
+  // The executor, told that a client left, rejects the fields it had under way with the signal's
+  // AbortError and takes them up a turn later: thousands of them for a large read, and expected.
+  const aborted = (error: unknown) => (error as { name?: unknown } | null)?.name === 'AbortError';
+  if (aborted(reason) || aborted((reason as { originalError?: unknown } | null)?.originalError)) return;
   console.error('A promise was rejected with no handler (the server goes on):', reason);
 });
+// Those taken up later would each print a PromiseRejectionHandledWarning; a listener stands in for it.
+process.on('rejectionHandled', () => {});
 
 /**
  * The first SIGTERM or SIGINT stops gracefully; a second one means "now". Except the same signal

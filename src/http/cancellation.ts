@@ -6,12 +6,20 @@ import { defaultFieldResolver, GraphQLObjectType, GraphQLSchema, type ExecutionA
 import type { Plugin } from 'graphql-yoga';
 import type { Context } from '../schema/context.js';
 
-/** Hands the executor the signal of the operation's client (see Context.signal), which it checks between fields. */
+/**
+ * Hands a subscription's event stream the signal of its client (see Context.signal), so that it ends
+ * when the client leaves. Queries and mutations are not handed it: graphql-tools' executor, aborted,
+ * rejects every field it has under way and takes those rejections up only once the list they are in
+ * ends (thousands of unhandled rejections for a large read, each a stack trace, and a process that
+ * Node would stop). Their fields check the signal themselves instead (budgetedSchema in
+ * src/schema/response-budget.ts): none starts once the client has left, and what reads data in
+ * pieces (snapshots, rows, content) stops between pieces.
+ */
 export function useCancelWhenClientLeaves(): Plugin {
   const withSignal = ({ args }: { args: ExecutionArgs }) => {
     (args as ExecutionArgs & { signal?: AbortSignal }).signal = (args.contextValue as Context).signal;
   };
-  return { onExecute: withSignal, onSubscribe: withSignal };
+  return { onSubscribe: withSignal };
 }
 
 /**

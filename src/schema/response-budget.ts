@@ -25,8 +25,8 @@ import {
   getNullableType,
   isLeafType,
   isListType,
+  GraphQLError,
   type ExecutionResult,
-  type GraphQLError,
   type GraphQLFieldConfig,
   type GraphQLFieldResolver,
   type GraphQLResolveInfo,
@@ -102,7 +102,26 @@ export class ResponseBudget {
    * and their rejections (the same refusal) go unhandled, which ends a Node process.
    */
   refused(): Promise<never> {
-    return Promise.reject(this.exceeded);
+    return Promise.reject(this.locatedRefusal());
+  }
+
+  private located: GraphQLError | undefined;
+  private left: GraphQLError | undefined;
+
+  /** The error of every field asked for after the client left (see clientLeft). */
+  clientLeft(): GraphQLError {
+    return (this.left ??= new GraphQLError('The client left before the answer was complete', { path: [] }));
+  }
+
+  /**
+   * The refusal as every refused field throws it: one error with a path already, which graphql-js
+   * passes on as it is. The refusal itself (no path) would be wrapped anew for each field that
+   * refuses, with a stack trace each: a list of 6,000 content fields spent a quarter of a second
+   * making errors no one reads (the answer is the one refusal).
+   */
+  locatedRefusal(): GraphQLError {
+    const exceeded = this.exceeded!;
+    return (this.located ??= new GraphQLError(exceeded.message, { path: [], extensions: exceeded.extensions, originalError: exceeded }));
   }
 
   /** A payload was sent: what it held is no longer held. */
@@ -136,6 +155,14 @@ function isBudgetRefusal(error: GraphQLError | Error | undefined): boolean {
   return limit === 'MAX_RESPONSE_ROWS' || limit === 'MAX_RESPONSE_BYTES';
 }
 
+/**
+ * A field asked for after its client left: refused at once, synchronously (a rejection would go
+ * unhandled while the executor finishes the list it is in), with one error made once per response.
+ */
+function clientLeft(budget: ResponseBudget): GraphQLError {
+  return budget.clientLeft();
+}
+
 /** The budget of the response `info` belongs to, created on first use (a subscription's event). */
 export function budgetOf(ctx: Context, info: GraphQLResolveInfo): ResponseBudget {
   const budget = ctx.responseBudget as ResponseBudget | undefined;
@@ -146,13 +173,13 @@ export function budgetOf(ctx: Context, info: GraphQLResolveInfo): ResponseBudget
 /** Refuses now a list whose rows to come (`count`) would pass the budget; see ResponseBudget.admitRows. */
 export function admitRows(ctx: Context, info: GraphQLResolveInfo, count: number): void {
   const budget = budgetOf(ctx, info);
-  if (!budget.admitRows(count)) throw budget.exceeded;
+  if (!budget.admitRows(count)) throw budget.locatedRefusal();
 }
 
 /** Counts `count` rows that a field is about to read (see COUNTS_ITS_ROWS); throws the refusal once over. */
 export function chargeRows(ctx: Context, info: GraphQLResolveInfo, count: number): void {
   const budget = budgetOf(ctx, info);
-  if (!budget.addRows(count)) throw budget.exceeded;
+  if (!budget.addRows(count)) throw budget.locatedRefusal();
 }
 
 /** The size JSON would give a leaf value: strings by their length, JSON values by their text. */
@@ -206,7 +233,7 @@ function countedItems<Item>(items: AsyncIterable<Item>, budget: ResponseBudget):
           source.next().then((step) => {
             if (step.done || budget.addRows(1)) return step;
             void end();
-            throw budget.exceeded;
+            throw budget.locatedRefusal();
           }),
         return: (value?: unknown) => end(value) as Promise<IteratorResult<Item>>,
       };
@@ -226,13 +253,14 @@ function countList(budget: ResponseBudget, value: unknown, leaves: boolean): boo
 /** A list field's value, counted (an async iterable's items as they come); throws the refusal once over. */
 function countedList(budget: ResponseBudget, value: unknown, leaves: boolean): unknown {
   if (value !== null && typeof value === 'object' && !Array.isArray(value) && isAsyncIterable(value)) return countedItems(value, budget);
-  if (!countList(budget, value, leaves)) throw budget.exceeded;
+  if (!countList(budget, value, leaves)) throw budget.locatedRefusal();
   return value;
 }
 
 function countedListField(resolve: GraphQLFieldResolver<unknown, Context>, leaves: boolean): GraphQLFieldResolver<unknown, Context> {
   return (source, args, ctx, info) => {
     const budget = budgetOf(ctx, info);
+    if (ctx.signal?.aborted) throw clientLeft(budget);
     if (budget.exceeded) return budget.refused();
     const value = resolve(source, args, ctx, info);
     if (isPromiseLike(value)) return value.then((resolved) => countedList(budget, resolved, leaves));
@@ -244,11 +272,12 @@ function countedListField(resolve: GraphQLFieldResolver<unknown, Context>, leave
 function countedLeafField(resolve: GraphQLFieldResolver<unknown, Context>, keySize: number): GraphQLFieldResolver<unknown, Context> {
   return (source, args, ctx, info) => {
     const budget = budgetOf(ctx, info);
+    if (ctx.signal?.aborted) throw clientLeft(budget);
     if (budget.exceeded) return budget.refused();
     const value = resolve(source, args, ctx, info);
     if (isPromiseLike(value)) {
       return value.then((resolved) => {
-        if (!budget.addBytes(keySize + leafSize(resolved))) throw budget.exceeded;
+        if (!budget.addBytes(keySize + leafSize(resolved))) throw budget.locatedRefusal();
         return resolved;
       });
     }
@@ -273,6 +302,7 @@ function countedField(field: GraphQLFieldConfig<unknown, Context>, fieldName: st
 function checkedField(resolve: GraphQLFieldResolver<unknown, Context>): GraphQLFieldResolver<unknown, Context> {
   return (source, args, ctx, info) => {
     const budget = budgetOf(ctx, info);
+    if (ctx.signal?.aborted) throw clientLeft(budget);
     if (budget.exceeded) return budget.refused();
     return resolve(source, args, ctx, info);
   };
@@ -282,11 +312,12 @@ function checkedField(resolve: GraphQLFieldResolver<unknown, Context>): GraphQLF
 function selfCountingField(resolve: GraphQLFieldResolver<unknown, Context>): GraphQLFieldResolver<unknown, Context> {
   return (source, args, ctx, info) => {
     const budget = budgetOf(ctx, info);
+    if (ctx.signal?.aborted) throw clientLeft(budget);
     if (budget.exceeded) return budget.refused();
     try {
       return resolve(source, args, ctx, info);
     } catch (error) {
-      if (error === budget.exceeded) return budget.refused();
+      if (budget.exceeded && (error === budget.exceeded || error === budget.locatedRefusal())) return budget.refused();
       throw error;
     }
   };

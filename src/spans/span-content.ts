@@ -78,8 +78,9 @@ class ContentReader {
       let chunkBytes = 0;
       const chunkColumns = new Set<ContentColumn>();
       const flush = async () => {
-        if (chunk.length === 0) return;
-        this.ctx.signal?.throwIfAborted();
+        // Once the client has left, nothing more is read: what is asked of it resolves to nothing
+        // (not a rejection: the executor would leave it unhandled, see src/http/cancellation.ts).
+        if (chunk.length === 0 || this.ctx.signal?.aborted) return;
         const select = Object.fromEntries([['id', true], ...[...chunkColumns].map((column) => [column, true])]);
         const rows = (await this.ctx.services.db.read.span.findMany({
           where: { projectId: this.ctx.scope.projectId, id: { in: chunk } },
@@ -122,6 +123,6 @@ export async function spanContentField(ctx: Context, info: GraphQLResolveInfo, s
   const reader = executionLoader(ctx, info, 'span-content-reader', () => new ContentReader(ctx));
   const budget = budgetOf(ctx, info);
   const size = await reader.sizes.load({ id: span.id, column });
-  if (!budget.reserveContent(size)) throw budget.exceeded;
+  if (!budget.reserveContent(size)) throw budget.locatedRefusal();
   return reader.text.load({ id: span.id, column, wanted: () => budget.exceeded === undefined });
 }
