@@ -118,3 +118,39 @@ describe('a whole-trace read whose client leaves', () => {
     expect(statements.filter(isSnapshotRead)).toHaveLength(snapshotStatements(shared.spans));
   });
 });
+
+describe('a read whose client leaves while its rows and content are read', () => {
+  it('leaves no rejection unhandled (they would end the process), reads no further content, and the server goes on', async () => {
+    const traceId = uid('content-left');
+    await writeTrace(traceId, 3000);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    const contentReads: string[] = [];
+    let aborted = false;
+    const read = wholeRead(traceId);
+    const stop = server().onQuery((sql) => {
+      // Content is measured (octet_length), then read: leave at the first measure, with rows under way.
+      if (/octet_length/i.test(sql)) {
+        if (aborted) contentReads.push(sql);
+        else {
+          aborted = true;
+          read.abort();
+        }
+      }
+    });
+    try {
+      expect(await read.ended).toEqual({ error: 'AbortError' });
+      // Another request, answered after the server has handled the abort in full.
+      const after = await server().gql(`query($id: ID!) { trace(id: $id) { spanCount } }`, { id: traceId });
+      expect(after.trace.spanCount).toBe(3000);
+      await eventually(async () => expect((await server().gql(`query($id: ID!) { trace(id: $id) { id } }`, { id: traceId })).trace.id).toBe(traceId));
+    } finally {
+      stop();
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+    // At most the rows already handed on when it left (250 per turn) are measured once more.
+    expect(contentReads.length).toBeLessThanOrEqual(1);
+  });
+});
