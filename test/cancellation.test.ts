@@ -140,15 +140,12 @@ describe('a read whose client leaves while its rows and content are read', () =>
         return;
       }
       if (aborted && /[`"]input[`"]/.test(sql) && /[`"]Span[`"]/.test(sql)) contentReads.push(sql);
-        }
-      }
     });
     try {
       expect(await read.ended).toEqual({ error: 'AbortError' });
       // Another request, answered after the server has handled the abort in full.
       const after = await server().gql(`query($id: ID!) { trace(id: $id) { spanCount } }`, { id: traceId });
       expect(after.trace.spanCount).toBe(3000);
-      await eventually(async () => expect((await server().gql(`query($id: ID!) { trace(id: $id) { id } }`, { id: traceId })).trace.id).toBe(traceId));
     } finally {
       stop();
       process.off('unhandledRejection', onUnhandled);
