@@ -1,5 +1,5 @@
 /**
- * Workload 11, hardening (issue 22): what one key holder's heavy or abandoned requests cost everyone
+ * Workload 9, hardening (issue 22): what one key holder's heavy or abandoned requests cost everyone
  * else. Spantree runs as users run it, `node dist/main.js` in a child process of its own (see
  * bench/live/processes.ts), with its default settings (its budgets and caps included), so that its
  * memory and CPU are its own.
