@@ -12,7 +12,7 @@
  * collected. Nothing else of the inspector is used (no debugger, no profiler).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,9 +89,24 @@ export function readCpuTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12]);
 }
 
-export function readRssKiB(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+/** A field of /proc/<pid>/status in KiB: resident memory now (VmRSS) or its peak (VmHWM). */
+export function readStatusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) : Number.NaN;
+}
+
+/** Resets the process's VmHWM to its current RSS (clear_refs "5", Linux 4.0+); false where refused. */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function readRssKiB(pid: number): number {
+  return readStatusKiB(pid, 'VmRSS');
 }
 
 async function collectGarbage(inspectorUrl: string | undefined): Promise<boolean> {

@@ -17,12 +17,11 @@
  * `/health` is probed in a closed loop (the next probe 10 ms after the last was sent, or as soon as it
  * is answered): a stall shows in full in the probe sent into it.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { BenchDatabase } from '../databases.js';
 import { postJson } from '../http.js';
-import { buildSpantree, sleep, startSpantreeChild, type ServerChild } from '../live/processes.js';
+import { buildSpantree, readStatusKiB, resetPeakRss, sleep, startSpantreeChild, type ServerChild } from '../live/processes.js';
 import { alternate, median, percentile, runLoad } from '../measure.js';
 import { CREATE_SPAN, CREATE_SPANS } from '../operations.js';
 import { record, type Target } from '../report.js';
@@ -58,20 +57,6 @@ const at = (ms: number) => new Date(Date.parse('2026-12-01T09:00:00.000Z') + ms)
 // ---------------------------------------------------------------------------------------------
 // Watching the server: /health latency, peak memory
 
-function readStatusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) : Number.NaN;
-}
-
-/** Resets the process's VmHWM to its current RSS (clear_refs "5", Linux 4.0+); false where refused. */
-function resetPeakRss(pid: number): boolean {
-  try {
-    writeFileSync(`/proc/${pid}/clear_refs`, '5');
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** /health in a closed loop, and the server's resident memory, until stop(). */
 function watch(server: ServerChild) {

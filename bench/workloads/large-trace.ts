@@ -14,7 +14,6 @@
  * counted, not parsed (but once, to check them), so that the benchmark's own event loop stays free to
  * time the probe; its delay is kept in the details.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
@@ -23,7 +22,7 @@ import { loadConfig } from '../../src/config.js';
 import type { BenchDatabase } from '../databases.js';
 import { chatInput, chatOutput } from '../data.js';
 import { postJson } from '../http.js';
-import { buildSpantree, sleep, startSpantreeChild, type ServerChild } from '../live/processes.js';
+import { buildSpantree, readStatusKiB, resetPeakRss, sleep, startSpantreeChild, type ServerChild } from '../live/processes.js';
 import { alternate, median, percentile, runLoad } from '../measure.js';
 import { CREATE_SPAN, CREATE_SPANS } from '../operations.js';
 import { record, type Target } from '../report.js';
@@ -250,20 +249,6 @@ function startProber(url: string) {
   };
 }
 
-function readStatusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) : Number.NaN;
-}
-
-/** Resets the process's VmHWM to its current RSS (clear_refs "5", Linux 4.0+); false where refused. */
-function resetPeakRss(pid: number): boolean {
-  try {
-    writeFileSync(`/proc/${pid}/clear_refs`, '5');
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The workload
