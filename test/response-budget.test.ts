@@ -178,6 +178,8 @@ describe('finding 2: content-heavy reads', () => {
     expectOverBudget(refused!, 'MAX_RESPONSE_BYTES', 3_000_000);
     expect(statements.filter((statement) => /octet_length/i.test(statement.sql))).not.toEqual([]);
     expect(statements.filter(readsText).map((s) => s.sql)).toEqual([]);
+    // Refused from the trace's sum, before its rows are read at all.
+    expect(statements.map((statement) => statement.sql).filter((sql) => /FROM [`"](main|public)[`"]\.[`"]Span[`"]/.test(sql))).toEqual([]);
 
     // 40 spans of 60 KB (2.4 MB) fit the budget, and their text comes in more than one statement.
     const larger = await contentTrace(40);

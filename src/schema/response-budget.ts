@@ -69,6 +69,17 @@ export class ResponseBudget {
    */
   private reservedContent = 0;
 
+  /**
+   * Whether `count` bytes of content that a list is about to show (a trace's, summed before any row
+   * is read) still fit: a check, not a reservation (each field reserves its own as it is read).
+   */
+  admitContent(count: number): boolean {
+    if (this.exceeded) return false;
+    if (this.reservedContent + count <= this.limits.maxResponseBytes) return true;
+    this.exceeded = tooManyBytes(this.limits.maxResponseBytes);
+    return false;
+  }
+
   /** Reserves `count` bytes of content to read; false once over MAX_RESPONSE_BYTES. */
   reserveContent(count: number): boolean {
     this.reservedContent += count;

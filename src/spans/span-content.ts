@@ -18,6 +18,7 @@ import type { GraphQLResolveInfo } from 'graphql';
 import type { Context } from '../schema/context.js';
 import { executionLoader } from '../schema/loaders.js';
 import { budgetOf } from '../schema/response-budget.js';
+import { selectsField } from '../schema/selected-fields.js';
 import { join, raw, sql } from '../db/dialect.js';
 import { CONTENT_COLUMNS, type ContentColumn } from '../pubsub.js';
 
@@ -125,4 +126,23 @@ export async function spanContentField(ctx: Context, info: GraphQLResolveInfo, s
   const size = await reader.sizes.load({ id: span.id, column });
   if (!budget.reserveContent(size)) throw budget.locatedRefusal();
   return reader.text.load({ id: span.id, column, wanted: () => budget.exceeded === undefined });
+}
+
+/**
+ * Refuses at once a list of a trace's spans whose selected content, summed over the trace in one
+ * statement, cannot fit the response's byte budget: before a row is read or a field resolved (six
+ * aliases of a 50 MB trace's input are then six sums, not 6,000 fields measured and refused). Only
+ * for a whole, unfiltered list sent in one payload: with a filter or @stream, each field reserves its
+ * own content as it comes.
+ */
+export async function admitTraceContent(ctx: Context, info: GraphQLResolveInfo, traceId: string): Promise<void> {
+  const columns = CONTENT_COLUMNS.filter((column) => selectsField(info, column));
+  if (columns.length === 0) return;
+  const { db } = ctx.services;
+  const sum = join(columns.map((column) => sql`COALESCE(SUM(${db.dialect.textBytes(raw(`"${column}"`), JSON_COLUMNS.has(column))}), 0)`), ' + ');
+  const [row] = await db.read.$queryRaw<{ bytes: number | bigint | string }[]>(
+    sql`SELECT ${sum} AS "bytes" FROM "Span" WHERE "projectId" = ${ctx.scope.projectId} AND "traceId" = ${traceId}`,
+  );
+  const budget = budgetOf(ctx, info);
+  if (!budget.admitContent(Number(row?.bytes ?? 0))) throw budget.locatedRefusal();
 }

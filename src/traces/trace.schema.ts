@@ -12,7 +12,7 @@ import { BadUserInput } from '../errors.js';
 import { matchingSpanIds } from '../spans/span-search.js';
 import type { SpanFilter } from '../spans/span-filter.js';
 import { inPageOrder, MAX_OFFSET, offsetOf, pageSize } from '../db/keyset.js';
-import { executionLoader, selectionKey } from '../schema/loaders.js';
+import { executionLoader } from '../schema/loaders.js';
 import { withPlannedSelection } from '../schema/reload.js';
 import type { PlannedQuery } from '../schema/planned-selection.js';
 import { traceStarts } from './trace-start.js';
@@ -23,6 +23,7 @@ import { MAX_TRACE_IDS, searchTraces, TRACE_ORDER_FIELDS } from './trace-search.
 import { isStale } from './trace-stale.js';
 import { spanTrees, type SpanTree } from '../spans/span-tree.js';
 import { admitRows } from '../schema/response-budget.js';
+import { admitTraceContent } from '../spans/span-content.js';
 import { selectsField } from '../schema/selected-fields.js';
 import { deleteTrace } from './trace.service.js';
 import { feedOptionsOf, unlessFailed, type FeedFailure } from '../subscriptions/bounded-feed.js';
@@ -200,6 +201,8 @@ export const Trace = builder.prismaObject('Trace', {
       resolve: async (trace, args, ctx, info) => {
         const order = args.order === 'TREE' ? 'TREE' : 'START';
         const withAncestors = selectsField(info, 'ancestors');
+        const streamed = info.fieldNodes.some((node) => node.directives?.some((directive) => directive.name.value === 'stream'));
+        if (!args.filter && !streamed) await admitTraceContent(ctx, info, trace.id);
         if (trace.spanCount >= WHOLE_READ_SPANS) {
           // An async iterable: the executor completes each chunk as it comes. (Pothos types a resolver's
           // list as one kind of value; the executor takes either.)
@@ -285,8 +288,9 @@ function traceSpans(ctx: Context, info: GraphQLResolveInfo, filter: SpanFilter |
   // Planned for each trace's field, not once per batch: planning records, under the field's own
   // path, that its rows carry the selected columns (else each field would fall back to a query).
   const query = ctx.services.db.planned(queryFromInfo({ context: ctx, info, select: { id: true, traceId: true } }));
-  const key = `Trace.spans:${selectionKey(info)}:${JSON.stringify(filter)}`;
-  // The same path and arguments plan the same query: the batch reads with the first one's.
+  // Keyed by the query itself, not the field's path: aliases that select the same (six aliases of one
+  // trace's spans) share one read, where each would otherwise walk the same rows again.
+  const key = `Trace.spans:${JSON.stringify(query)}:${JSON.stringify(filter)}`;
   return executionLoader(ctx, info, key, () => {
     type Row = { id: string; traceId: string };
     const read = (where: object, orderBy?: typeof inStartOrder) =>
