@@ -77,6 +77,9 @@ export function openRaw(url: string): RawDatabase {
   }
   // node-postgres' default pool size (10), as Spantree's adapter uses.
   const pool = new pg.Pool(pgPoolConfig(url));
+  // An idle client whose connection the server ends (the workload's database dropped WITH (FORCE)
+  // while the pool winds down) is an 'error' event on the pool: without a listener, the end of the run.
+  pool.on('error', () => {});
   return {
     provider,
     sqlite: undefined,

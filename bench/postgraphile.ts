@@ -62,6 +62,8 @@ export async function startPostGraphile(databaseUrl: string): Promise<PostGraphi
   const { grafserv } = await peer('postgraphile/grafserv/node');
   // node-postgres' default pool size (10), as Spantree and the floor use.
   const pool = new pg.Pool(pgPoolConfig(databaseUrl));
+  // As the floor's (bench/floor.ts): an idle client ended by the server is no reason to stop the run.
+  pool.on('error', () => {});
   const pgl = postgraphile({
     extends: [PostGraphileAmberPreset],
     pgServices: [makePgService({ pool, schemas: [SCHEMA] })],
