@@ -139,10 +139,15 @@ export async function admitTraceContent(ctx: Context, info: GraphQLResolveInfo, 
   const columns = CONTENT_COLUMNS.filter((column) => selectsField(info, column));
   if (columns.length === 0) return;
   const { db } = ctx.services;
-  const sum = join(columns.map((column) => sql`COALESCE(SUM(${db.dialect.textBytes(raw(`"${column}"`), JSON_COLUMNS.has(column))}), 0)`), ' + ');
-  const [row] = await db.read.$queryRaw<{ bytes: number | bigint | string }[]>(
-    sql`SELECT ${sum} AS "bytes" FROM "Span" WHERE "projectId" = ${ctx.scope.projectId} AND "traceId" = ${traceId}`,
-  );
+  // Once per trace and columns for all the aliases of a response: on PostgreSQL the sum renders the
+  // jsonb as text, on the database's share of the same cores.
+  const bytes = executionLoader(ctx, info, `trace-content:${traceId}:${columns.join(',')}`, async () => {
+    const sum = join(columns.map((column) => sql`COALESCE(SUM(${db.dialect.textBytes(raw(`"${column}"`), JSON_COLUMNS.has(column))}), 0)`), ' + ');
+    const [row] = await db.read.$queryRaw<{ bytes: number | bigint | string }[]>(
+      sql`SELECT ${sum} AS "bytes" FROM "Span" WHERE "projectId" = ${ctx.scope.projectId} AND "traceId" = ${traceId}`,
+    );
+    return Number(row?.bytes ?? 0);
+  });
   const budget = budgetOf(ctx, info);
-  if (!budget.admitContent(Number(row?.bytes ?? 0))) throw budget.locatedRefusal();
+  if (!budget.admitContent(await bytes)) throw budget.locatedRefusal();
 }
