@@ -212,7 +212,8 @@ const WHOLE_QUERY = `query Whole($id: ID!) { trace(id: $id) { spans(order: TREE)
 
 async function abortedReads(database: string, server: ServerChild, sizes: Sizes['hardening']) {
   const traceId = 'hardening.big';
-  const content = 'y'.repeat(400);
+  // Within the response budget (MAX_RESPONSE_BYTES, 32 MiB): the reads must be real reads, not refusals.
+  const content = 'y'.repeat(150);
   const spans = Array.from({ length: sizes.abortSpans }, (_, i) => ({
     id: `${traceId}.${i}`,
     traceId,
@@ -228,11 +229,16 @@ async function abortedReads(database: string, server: ServerChild, sizes: Sizes[
   const body = JSON.stringify({ query: WHOLE_QUERY, variables: { id: traceId } });
   const read = async (signal?: AbortSignal) => {
     const response = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', ...HEADERS }, body, signal });
-    return (await response.text()).length;
+    return response.text();
   };
-  // One read alone (and a second, the snapshot kept): how long a reader would have stayed.
+  // One read alone (and a second, the snapshot kept): how long a reader would have stayed. It must be
+  // the whole trace, or the aborts below would cut short a refusal, not a read.
   let began = performance.now();
-  const answerBytes = await read();
+  const answer = await read();
+  const answerBytes = answer.length;
+  if (!answer.startsWith('{"data":{"trace":{"spans":[') || (answer.match(/"durationMs"/g)?.length ?? 0) !== sizes.abortSpans) {
+    throw new Error(`hardening: a whole read of the ${sizes.abortSpans}-span trace answered ${answer.slice(0, 300)}`);
+  }
   const aloneColdMs = performance.now() - began;
   began = performance.now();
   await read();
@@ -250,7 +256,7 @@ async function abortedReads(database: string, server: ServerChild, sizes: Sizes[
   const lateCpu: number[] = [];
   for (let round = 0; round < sizes.abortRounds; round++) {
     const controllers = Array.from({ length: 4 }, () => new AbortController());
-    const reads = controllers.map((controller) => read(controller.signal).catch(() => -1));
+    const reads = controllers.map((controller) => read(controller.signal).then((text) => text.length, () => -1));
     // Mid-read: well before one read alone would end, four at once end later still.
     await sleep(Math.min(aloneMs / 2, 1000));
     controllers.forEach((controller) => controller.abort());
