@@ -181,6 +181,16 @@ describe('finding 2: content-heavy reads', () => {
     // Refused from the trace's sum, before its rows are read at all.
     expect(statements.map((statement) => statement.sql).filter((sql) => /FROM [`"](main|public)[`"]\.[`"]Span[`"]/.test(sql))).toEqual([]);
 
+    // Three aliases of 1.2 MB each fit alone, not together: refused, and no text is read either.
+    const small = await contentTrace(20);
+    let together: GraphQLResponse | undefined;
+    const aliases = Array.from({ length: 3 }, (_, index) => `t${index}: trace(id: $id) { spans { id input } }`).join(' ');
+    const aliased = await server().statementsOf(async () => {
+      together = await server().request(`query($id: ID!) { ${aliases} }`, { id: small });
+    });
+    expectOverBudget(together!, 'MAX_RESPONSE_BYTES', 3_000_000);
+    expect(aliased.filter(readsText).map((statement) => statement.sql)).toEqual([]);
+
     // 40 spans of 60 KB (2.4 MB) fit the budget, and their text comes in more than one statement.
     const larger = await contentTrace(40);
     let whole: GraphQLResponse | undefined;

@@ -69,15 +69,21 @@ export class ResponseBudget {
    */
   private reservedContent = 0;
 
+  /** Lists (by their response path) whose items' content was reserved whole, before any was read. */
+  private readonly reservedLists = new Set<string>();
+
   /**
-   * Whether `count` bytes of content that a list is about to show (a trace's, summed before any row
-   * is read) still fit: a check, not a reservation (each field reserves its own as it is read).
+   * Reserves the content a whole list is about to show (a trace's, summed before any row is read), so
+   * that its items' content fields need not each reserve their own; false once over.
    */
-  admitContent(count: number): boolean {
-    if (this.exceeded) return false;
-    if (this.reservedContent + count <= this.limits.maxResponseBytes) return true;
-    this.exceeded = tooManyBytes(this.limits.maxResponseBytes);
-    return false;
+  reserveList(path: string, count: number): boolean {
+    this.reservedLists.add(path);
+    return this.reserveContent(count);
+  }
+
+  /** Whether the list at `path` had its items' content reserved whole (reserveList). */
+  listReserved(path: string): boolean {
+    return this.reservedLists.size > 0 && this.reservedLists.has(path);
   }
 
   /** Reserves `count` bytes of content to read; false once over MAX_RESPONSE_BYTES. */
@@ -141,6 +147,7 @@ export class ResponseBudget {
     this.rows = 0;
     this.bytes = 0;
     this.reservedContent = 0;
+    this.reservedLists.clear();
   }
 
   private spend(): false {

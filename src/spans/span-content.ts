@@ -14,7 +14,7 @@
  * Rows that already carry their content (a change published with it) are shown as they are.
  */
 import DataLoader from 'dataloader';
-import type { GraphQLResolveInfo } from 'graphql';
+import { responsePathAsArray, type GraphQLResolveInfo } from 'graphql';
 import type { Context } from '../schema/context.js';
 import { executionLoader } from '../schema/loaders.js';
 import { budgetOf } from '../schema/response-budget.js';
@@ -123,15 +123,24 @@ export async function spanContentField(ctx: Context, info: GraphQLResolveInfo, s
   if (column in span) return (span as Record<string, unknown>)[column] ?? null;
   const reader = executionLoader(ctx, info, 'span-content-reader', () => new ContentReader(ctx));
   const budget = budgetOf(ctx, info);
+  // Measured all the same: the text is read in pieces by size. An item of a list whose content was
+  // reserved whole (admitTraceContent) has its share reserved already.
   const size = await reader.sizes.load({ id: span.id, column });
-  if (!budget.reserveContent(size)) throw budget.locatedRefusal();
+  const list = info.path.prev;
+  const reserved = list !== undefined && typeof list.key === 'number' && list.prev !== undefined && budget.listReserved(pathKey(list.prev));
+  if (!reserved && !budget.reserveContent(size)) throw budget.locatedRefusal();
   return reader.text.load({ id: span.id, column, wanted: () => budget.exceeded === undefined });
 }
 
+function pathKey(path: GraphQLResolveInfo['path']): string {
+  return responsePathAsArray(path).join('.');
+}
+
 /**
- * Refuses at once a list of a trace's spans whose selected content, summed over the trace in one
- * statement, cannot fit the response's byte budget: before a row is read or a field resolved (six
- * aliases of a 50 MB trace's input are then six sums, not 6,000 fields measured and refused). Only
+ * Reserves the selected content of a list of a trace's spans, summed over the trace in one statement,
+ * and refuses the list at once if it cannot fit the response's byte budget: before a row is read or a
+ * field resolved (six aliases of a 50 MB trace's input are then one sum, not 6,000 fields measured
+ * and refused); its items' content fields then read without measuring their own. Only
  * for a whole, unfiltered list sent in one payload: with a filter or @stream, each field reserves its
  * own content as it comes.
  */
@@ -149,5 +158,6 @@ export async function admitTraceContent(ctx: Context, info: GraphQLResolveInfo, 
     return Number(row?.bytes ?? 0);
   });
   const budget = budgetOf(ctx, info);
-  if (!budget.admitContent(await bytes)) throw budget.locatedRefusal();
+  // Reserved, not only checked: six aliases of a 10 MB trace reserve 60 MB before any is read.
+  if (!budget.reserveList(pathKey(info.path), await bytes)) throw budget.locatedRefusal();
 }
